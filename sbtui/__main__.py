@@ -1,0 +1,3 @@
+from sbtui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""Where the client connects and how: address forms, TLS, the token, retries of safe calls."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import grpc
+
+from sbtui.client.errors import ConnectionLostError, InvalidArgumentError, from_rpc_error
+from sbtui.proto import sandbox_pb2_grpc as pb_grpc
+
+# Keepalive makes a vanished server an error within seconds instead of a hang.
+CHANNEL_OPTIONS = [
+    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_timeout_ms", 5_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+]
+RETRY_DELAYS = (0.1, 0.3, 0.9)
+
+
+def parse_address(address: str) -> tuple[str, bool]:
+    """(grpc target, use TLS) for 'unix:/path', '/path', 'HOST:PORT' or 'tls://HOST:PORT'."""
+    if address.startswith("unix:"):
+        return address, False
+    if address.startswith("/"):
+        return f"unix://{address}", False
+    if address.startswith("tls://"):
+        return address[len("tls://"):], True
+    if address.startswith(("http://", "https://", "tcp://")):
+        raise InvalidArgumentError(
+            f"server address {address!r}: use HOST:PORT, tls://HOST:PORT or unix:/path"
+        )
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise InvalidArgumentError(
+            f"server address {address!r}: use HOST:PORT, tls://HOST:PORT or unix:/path"
+        )
+    return address, False
+
+
+class Connection:
+    def __init__(self, address: str, token: str | None, ca_cert: str | Path | None) -> None:
+        target, tls = parse_address(address)
+        self.address = address
+        if tls:
+            ca = ca_cert or os.environ.get("SBTUI_CA")
+            root = Path(ca).read_bytes() if ca else None
+            self.channel = grpc.aio.secure_channel(
+                target, grpc.ssl_channel_credentials(root), options=CHANNEL_OPTIONS
+            )
+        else:
+            self.channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self.stub = pb_grpc.SandboxServiceStub(self.channel)
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+
+    async def call(self, method: str, request, *, safe: bool = False, timeout: float | None = None):
+        """One unary call; `safe` ones (reads and idempotent writes) are retried on UNAVAILABLE."""
+        rpc = getattr(self.stub, method)
+        attempts = len(RETRY_DELAYS) + 1 if safe else 1
+        for attempt in range(attempts):
+            try:
+                return await rpc(request, metadata=self.metadata, timeout=timeout)
+            except grpc.aio.AioRpcError as err:
+                retry = err.code() == grpc.StatusCode.UNAVAILABLE and attempt + 1 < attempts
+                if not retry:
+                    raise from_rpc_error(err) from None
+                await asyncio.sleep(RETRY_DELAYS[attempt])
+        raise ConnectionLostError("unreachable")  # the loop always returns or raises
+
+    async def stream(self, method: str, request):
+        """A server-streaming call as an async iterator of replies."""
+        call = getattr(self.stub, method)(request, metadata=self.metadata)
+        try:
+            async for reply in call:
+                yield reply
+        except grpc.aio.AioRpcError as err:
+            raise from_rpc_error(err) from None
+        finally:
+            call.cancel()
+
+    async def close(self) -> None:
+        await self.channel.close()

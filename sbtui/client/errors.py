@@ -1,0 +1,75 @@
+"""Typed errors of the client core, mapped from the server's gRPC status codes."""
+
+from __future__ import annotations
+
+import grpc
+
+
+class SbtuiError(Exception):
+    """Base of every error sbtui.client raises."""
+
+
+class NotFoundError(SbtuiError):
+    """The app, image or sandbox named does not exist."""
+
+
+class AlreadyExistsError(SbtuiError):
+    """A sandbox with that name is already running in the app."""
+
+
+class InvalidArgumentError(SbtuiError):
+    """A parameter is wrong; the message names it."""
+
+
+class FailedPreconditionError(SbtuiError):
+    """The call can't be done in the current state, or the server can't honour a parameter."""
+
+
+class SandboxTimeoutError(SbtuiError):
+    """A sandbox reached its timeout, or something waited on did not happen in time."""
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ExecTimeoutError(SandboxTimeoutError):
+    """An exec reached its timeout and was killed."""
+
+
+class AuthenticationError(SbtuiError):
+    """The server wants a (valid) token."""
+
+
+class PermissionDeniedError(SbtuiError):
+    """The token does not allow this call."""
+
+
+class ConnectionLostError(SbtuiError):
+    """The server could not be reached, or went away during a call."""
+
+
+class ServerError(SbtuiError):
+    """The server failed in a way it did not expect."""
+
+
+_BY_CODE = {
+    grpc.StatusCode.NOT_FOUND: NotFoundError,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
+    grpc.StatusCode.OUT_OF_RANGE: InvalidArgumentError,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: SandboxTimeoutError,
+    grpc.StatusCode.UNAUTHENTICATED: AuthenticationError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.UNAVAILABLE: ConnectionLostError,
+    grpc.StatusCode.CANCELLED: ConnectionLostError,
+}
+
+
+def from_rpc_error(err: grpc.aio.AioRpcError) -> SbtuiError:
+    cls = _BY_CODE.get(err.code(), ServerError)
+    details = err.details() or err.code().name
+    if cls is ConnectionLostError:
+        details = f"lost the connection to the sbtui server: {details}"
+    return cls(details)

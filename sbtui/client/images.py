@@ -1,0 +1,63 @@
+"""Images: lazily resolved registry references, and images by id."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sbtui.proto import sandbox_pb2 as pb
+
+if TYPE_CHECKING:
+    from sbtui.client.connection import Connection
+
+
+class Image:
+    """An image to start sandboxes from.
+
+    `images.from_registry(tag)` gives one whose `image_id` is None until it is resolved,
+    either by `await image.resolve()` or by the first sandbox created from it.
+    """
+
+    def __init__(self, tag: str = "", image_id: str | None = None,
+                 connection: "Connection | None" = None) -> None:
+        self.tag = tag
+        self.image_id = image_id
+        self.created_at = 0.0
+        self.size_bytes = 0
+        self._connection = connection
+
+    @classmethod
+    def from_pb(cls, image: pb.Image, connection: "Connection | None" = None) -> "Image":
+        made = cls(image.tag, image.image_id, connection)
+        made.created_at, made.size_bytes = image.created_at, image.size_bytes
+        return made
+
+    def __repr__(self) -> str:
+        return f"Image(tag={self.tag!r}, image_id={self.image_id!r})"
+
+    async def resolve(self) -> "Image":
+        """Make sure the engine has the image (pulling it if needed) and learn its id."""
+        if self.image_id is None:
+            assert self._connection is not None
+            reply = await self._connection.call(
+                "ImageFromRegistry", pb.ImageFromRegistryRequest(tag=self.tag), timeout=None
+            )
+            self.image_id = reply.image_id
+            self.created_at, self.size_bytes = reply.created_at, reply.size_bytes
+        return self
+
+
+class Images:
+    def __init__(self, connection: "Connection") -> None:
+        self._connection = connection
+
+    def from_registry(self, tag: str) -> Image:
+        """An image from a registry reference like 'python:3.11'; pulled when first used."""
+        if not isinstance(tag, str) or not tag.strip():
+            raise ValueError("an image tag like 'python:3.11' is required")
+        return Image(tag=tag, connection=self._connection)
+
+    async def from_id(self, image_id: str) -> Image:
+        reply = await self._connection.call(
+            "ImageFromId", pb.ImageFromIdRequest(image_id=image_id), safe=True
+        )
+        return Image.from_pb(reply, self._connection)

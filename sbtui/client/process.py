@@ -1,0 +1,136 @@
+"""ContainerProcess: a command running in a sandbox, over one bidirectional Exec stream."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from sbtui.client.errors import ConnectionLostError, ExecTimeoutError, SbtuiError, from_rpc_error
+from sbtui.client.streams import StreamReader, StreamWriter
+from sbtui.proto import sandbox_pb2 as pb
+
+
+class ContainerProcess:
+    """Handle to a running command.
+
+    `stdin` is a StreamWriter (write, drain, close = EOF); `stdout` and `stderr` are
+    StreamReaders (read, readline, `async for line in ...`); `wait()` gives the exit code.
+    """
+
+    def __init__(self, call, *, text: bool, stdout_ignored: bool, stderr_ignored: bool) -> None:
+        self._call = call
+        self._write_lock = asyncio.Lock()
+        self.exec_id = ""
+        self.stdin = StreamWriter(self._send_stdin, self._send_eof)
+        self.stdout = StreamReader(text, ignored=stdout_ignored)
+        self.stderr = StreamReader(text, ignored=stderr_ignored)
+        self._exit: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._receiver: asyncio.Task | None = None
+        self.returncode: int | None = None
+
+    @classmethod
+    async def start(cls, stub, start: pb.ExecStart, metadata, text: bool) -> "ContainerProcess":
+        call = stub.Exec(metadata=metadata)
+        process = cls(
+            call, text=text,
+            stdout_ignored=start.stdout == pb.STDIO_IGNORE,
+            stderr_ignored=start.stderr == pb.STDIO_IGNORE,
+        )
+        try:
+            await call.write(pb.ExecRequest(start=start))
+            first = await call.read()
+        except grpc.aio.AioRpcError as err:
+            raise from_rpc_error(err) from None
+        if first is grpc.aio.EOF or first.WhichOneof("kind") != "started":
+            call.cancel()
+            raise ConnectionLostError("the server closed the exec stream before the command started")
+        process.exec_id = first.started
+        process._receiver = asyncio.create_task(process._receive())
+        return process
+
+    async def _receive(self) -> None:
+        error: BaseException | None = None
+        try:
+            while True:
+                reply = await self._call.read()
+                if reply is grpc.aio.EOF:
+                    error = ConnectionLostError("the exec stream ended without an exit code")
+                    break
+                kind = reply.WhichOneof("kind")
+                if kind == "stdout":
+                    await self.stdout.feed(reply.stdout)
+                elif kind == "stderr":
+                    await self.stderr.feed(reply.stderr)
+                elif kind == "exit":
+                    self.returncode = reply.exit.exit_code
+                    if reply.exit.timed_out:
+                        error = ExecTimeoutError(
+                            f"the command timed out and was killed (exit code {self.returncode})",
+                            self.returncode,
+                        )
+                    break
+        except grpc.aio.AioRpcError as err:
+            error = from_rpc_error(err)
+        except asyncio.CancelledError:
+            error = ConnectionLostError("the process handle was closed")
+            raise
+        finally:
+            stream_error = error if not isinstance(error, ExecTimeoutError) else None
+            self.stdout.feed_eof(stream_error)
+            self.stderr.feed_eof(stream_error)
+            if not self._exit.done():
+                if error is not None:
+                    self._exit.set_exception(error)
+                else:
+                    self._exit.set_result(self.returncode)
+
+    async def _write(self, request: pb.ExecRequest) -> None:
+        if self._exit.done():
+            return  # the process has ended: nothing can reach it any more
+        async with self._write_lock:
+            try:
+                await self._call.write(request)
+            except grpc.aio.AioRpcError as err:
+                raise from_rpc_error(err) from None
+            except asyncio.InvalidStateError:
+                return  # the call finished while we waited for the lock
+
+    async def _send_stdin(self, data: bytes) -> None:
+        await self._write(pb.ExecRequest(stdin=data))
+
+    async def _send_eof(self) -> None:
+        await self._write(pb.ExecRequest(stdin_eof=True))
+
+    async def resize(self, rows: int, cols: int) -> None:
+        """Tell the PTY its new size; the program gets SIGWINCH."""
+        if not (0 < rows <= 1000 and 0 < cols <= 1000):
+            raise ValueError(f"a terminal size must be 1-1000 rows and columns, got {rows}x{cols}")
+        await self._write(pb.ExecRequest(resize=pb.ExecResize(rows=rows, cols=cols)))
+
+    async def send_signal(self, signum: int) -> None:
+        await self._write(pb.ExecRequest(signal=int(signum)))
+
+    async def wait(self) -> int:
+        """The exit code; raises ExecTimeoutError if the exec's timeout killed it."""
+        return await asyncio.shield(self._exit)
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    async def close(self) -> None:
+        """Stop following the process; the server kills it if it still runs."""
+        self._call.cancel()
+        if self._receiver is not None:
+            try:
+                await self._receiver
+            except (asyncio.CancelledError, SbtuiError):
+                pass
+        if self._exit.done() and not self._exit.cancelled():
+            self._exit.exception()  # mark retrieved
+
+    async def __aenter__(self) -> "ContainerProcess":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()

@@ -1,0 +1,167 @@
+"""Sandbox: a handle to one sandbox, with the seed's methods."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Literal
+
+from sbtui.client.errors import FailedPreconditionError, SandboxTimeoutError
+from sbtui.client.models import Duration, SandboxInfo, Secret, TerminationReason, Tunnel, seconds
+from sbtui.client.process import ContainerProcess
+from sbtui.proto import sandbox_pb2 as pb
+
+if TYPE_CHECKING:
+    from sbtui.client.connection import Connection
+    from sbtui.client.images import Image
+
+StdioBehavior = Literal["pipe", "ignore"]
+_STDIO = {"pipe": pb.STDIO_PIPE, "ignore": pb.STDIO_IGNORE}
+
+
+def _stdio(name: str, value: str) -> int:
+    if value not in _STDIO:
+        raise ValueError(f"{name} must be 'pipe' or 'ignore', not {value!r}")
+    return _STDIO[value]
+
+
+def secret_names(secrets) -> list[str]:
+    names = []
+    for secret in secrets or ():
+        names.append(secret.name if isinstance(secret, Secret) else str(secret))
+    return names
+
+
+class Sandbox:
+    def __init__(self, connection: "Connection", info: SandboxInfo) -> None:
+        self._connection = connection
+        self.sandbox_id = info.sandbox_id
+        self.info = info
+        self._detached = False
+
+    def __repr__(self) -> str:
+        return f"Sandbox({self.sandbox_id!r}, state={self.info.state})"
+
+    def _check(self) -> "Connection":
+        if self._detached:
+            raise FailedPreconditionError(f"sandbox handle {self.sandbox_id} was detached")
+        return self._connection
+
+    async def refresh(self) -> SandboxInfo:
+        """Fetch the sandbox's current state from the server."""
+        reply = await self._check().call(
+            "SandboxFromId", pb.SandboxFromIdRequest(sandbox_id=self.sandbox_id), safe=True
+        )
+        self.info = SandboxInfo.from_pb(reply)
+        return self.info
+
+    async def exec(
+        self,
+        command: list[str],
+        *,
+        stdout: StdioBehavior = "pipe",
+        stderr: StdioBehavior = "pipe",
+        workdir: str | None = None,
+        timeout: Duration | None = None,
+        env: dict[str, str] | None = None,
+        secrets: list[Secret | str] | None = None,
+        pty: bool = False,
+        pty_size: tuple[int, int] = (24, 80),
+        term: str | None = None,
+        text: bool = False,
+    ) -> ContainerProcess:
+        """Run `command` in the sandbox. With text=True, stdout/stderr give str instead of bytes."""
+        if isinstance(command, str):
+            raise TypeError("command must be a list of strings, e.g. ['sh', '-c', 'echo hi']")
+        start = pb.ExecStart(
+            sandbox_id=self.sandbox_id, command=list(command), workdir=workdir or "",
+            env=env or {}, secret_ids=secret_names(secrets),
+            stdout=_stdio("stdout", stdout), stderr=_stdio("stderr", stderr),
+            pty=pty, rows=pty_size[0], cols=pty_size[1], term=term or "",
+        )
+        limit = seconds(timeout, "timeout")
+        if limit is not None:
+            start.timeout = limit
+        connection = self._check()
+        return await ContainerProcess.start(connection.stub, start, connection.metadata, text)
+
+    async def terminate(self, *, wait: bool = False) -> int | None:
+        """Stop the sandbox; with wait=True, wait for it to exit and return its exit code."""
+        reply = await self._check().call(
+            "SandboxTerminate", pb.SandboxTerminateRequest(sandbox_id=self.sandbox_id, wait=wait),
+            safe=True,
+        )
+        return reply.exit_code if reply.HasField("exit_code") else None
+
+    async def wait(self, *, raise_on_timeout: bool = True) -> int:
+        """Block until the sandbox exits and return its exit code.
+
+        Raises SandboxTimeoutError when the server ended it for its Timeout or IdleTimeout,
+        unless raise_on_timeout is False.
+        """
+        connection = self._check()
+        while True:
+            reply = await connection.call(
+                "SandboxWait", pb.SandboxWaitRequest(sandbox_id=self.sandbox_id, timeout=50),
+                safe=True,
+            )
+            if reply.done:
+                break
+        reason = TerminationReason(reply.termination_reason)
+        if raise_on_timeout and reason in (TerminationReason.TIMEOUT, TerminationReason.IDLE_TIMEOUT):
+            raise SandboxTimeoutError(
+                f"sandbox {self.sandbox_id} was stopped by its {reason} "
+                f"(exit code {reply.exit_code})",
+                reply.exit_code,
+            )
+        return reply.exit_code
+
+    async def poll(self) -> int | None:
+        """The exit code if the sandbox has finished, else None."""
+        reply = await self._check().call(
+            "SandboxPoll", pb.SandboxPollRequest(sandbox_id=self.sandbox_id), safe=True
+        )
+        return reply.exit_code if reply.HasField("exit_code") else None
+
+    async def tunnels(self, timeout: Duration = 50) -> dict[int, Tunnel]:
+        """Tunnels of the declared ports, keyed by container port, once they are ready."""
+        limit = seconds(timeout, "timeout")
+        reply = await self._check().call(
+            "SandboxTunnels", pb.SandboxTunnelsRequest(sandbox_id=self.sandbox_id, timeout=limit),
+            safe=True, timeout=limit + 10,
+        )
+        return {
+            t.container_port: Tunnel(t.host, t.port, t.unencrypted_host, t.unencrypted_port)
+            for t in reply.tunnels
+        }
+
+    async def snapshot_filesystem(self, timeout: Duration = 300) -> "Image":
+        from sbtui.client.images import Image
+
+        limit = seconds(timeout, "timeout")
+        try:
+            reply = await self._check().call(
+                "SandboxSnapshotFilesystem",
+                pb.SandboxSnapshotFilesystemRequest(sandbox_id=self.sandbox_id, timeout=limit),
+                timeout=limit + 10,
+            )
+        except asyncio.TimeoutError:
+            raise SandboxTimeoutError(f"the snapshot did not finish within {limit} s") from None
+        return Image.from_pb(reply)
+
+    async def set_tags(self, tags: dict[str, str]) -> None:
+        """Replace the sandbox's tags."""
+        await self._check().call(
+            "SandboxSetTags", pb.SandboxSetTagsRequest(sandbox_id=self.sandbox_id, tags=tags),
+            safe=True,
+        )
+        self.info.tags = dict(tags)
+
+    async def get_tags(self) -> dict[str, str]:
+        reply = await self._check().call(
+            "SandboxGetTags", pb.SandboxGetTagsRequest(sandbox_id=self.sandbox_id), safe=True
+        )
+        return dict(reply.tags)
+
+    def detach(self) -> None:
+        """Let go of this handle; the sandbox keeps running on the server."""
+        self._detached = True

@@ -1,0 +1,47 @@
+"""Bearer-token authentication for servers listening on TCP, for every kind of RPC."""
+
+from __future__ import annotations
+
+import hmac
+
+import grpc
+
+
+def _denied(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHandler:
+    async def abort(request, context):
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+
+    async def abort_stream(request, context):
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+        yield  # pragma: no cover - makes this an async generator
+
+    kinds = {
+        (False, False): grpc.unary_unary_rpc_method_handler,
+        (False, True): grpc.unary_stream_rpc_method_handler,
+        (True, False): grpc.stream_unary_rpc_method_handler,
+        (True, True): grpc.stream_stream_rpc_method_handler,
+    }
+    make = kinds[(handler.request_streaming, handler.response_streaming)]
+    return make(
+        abort_stream if handler.response_streaming else abort,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+class TokenAuth(grpc.aio.ServerInterceptor):
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    async def intercept_service(self, continuation, handler_call_details):
+        given = ""
+        for key, value in handler_call_details.invocation_metadata or ():
+            if key == "authorization":
+                given = value if isinstance(value, str) else value.decode(errors="replace")
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        if hmac.compare_digest(given.encode(), self._expected):
+            return handler
+        problem = "a bearer token is required" if not given else "the token is not valid"
+        return _denied(handler, f"{problem}: pass token= or set SBTUI_TOKEN")

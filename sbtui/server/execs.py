@@ -1,0 +1,110 @@
+"""One exec session: the bidirectional stream between a client and a process in a sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import AsyncIterator
+
+from sbtui.proto import sandbox_pb2 as pb
+from sbtui.server import validation
+from sbtui.server.errors import invalid, precondition
+from sbtui.server.runtime.base import EngineError, ExecSession, ExecSpec
+from sbtui.server.sandboxes import SandboxManager
+
+DEFAULT_TERM = "xterm-256color"
+_KILLED = 128 + signal.SIGKILL
+
+
+async def _first(requests: AsyncIterator[pb.ExecRequest]) -> pb.ExecStart:
+    try:
+        first = await anext(requests)
+    except StopAsyncIteration:
+        raise invalid("start", "the Exec stream ended before a start message") from None
+    if first.WhichOneof("kind") != "start":
+        raise invalid(
+            "start", f"the first message of an Exec stream must be start, not {first.WhichOneof('kind')}"
+        )
+    return first.start
+
+
+async def _pump_requests(
+    requests: AsyncIterator[pb.ExecRequest], session: ExecSession, manager: SandboxManager, sandbox_id: str
+) -> None:
+    async for request in requests:
+        kind = request.WhichOneof("kind")
+        try:
+            if kind == "stdin":
+                manager.touch(sandbox_id)
+                await session.write(request.stdin)
+            elif kind == "stdin_eof":
+                await session.close_stdin()
+            elif kind == "resize":
+                rows, cols = request.resize.rows, request.resize.cols
+                if 0 < rows <= 1000 and 0 < cols <= 1000:
+                    await session.resize(rows, cols)
+            elif kind == "signal":
+                if 0 < request.signal < 65:
+                    await session.signal(request.signal)
+        except (ConnectionError, OSError, EngineError):
+            # The process has ended or closed its input; its exit reaches the client anyway.
+            pass
+
+
+async def run(
+    manager: SandboxManager, requests: AsyncIterator[pb.ExecRequest]
+) -> AsyncIterator[pb.ExecResponse]:
+    start = await _first(requests)
+    validation.check_exec(start)
+    record = manager.get(start.sandbox_id)
+    if record.state != pb.SANDBOX_STATE_RUNNING:
+        ended = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
+        raise precondition(
+            f"sandbox {record.sandbox_id} is not running{ended}; exec needs a running sandbox"
+        )
+    env = dict(start.env)
+    if start.pty:
+        env.setdefault("TERM", start.term or DEFAULT_TERM)
+    spec = ExecSpec(
+        command=list(start.command), env=env, workdir=start.workdir, tty=start.pty,
+        stdout=start.stdout == pb.STDIO_PIPE, stderr=start.stderr == pb.STDIO_PIPE,
+        rows=start.rows or 24, cols=start.cols or 80,
+    )
+    try:
+        session = await manager.runtime.exec(record.container_id, spec)
+    except EngineError as err:
+        raise precondition(f"could not start {start.command[0]!r}: {err}") from None
+    manager.exec_started(record.sandbox_id)
+    timed_out = False
+
+    async def enforce_timeout() -> None:
+        nonlocal timed_out
+        await asyncio.sleep(start.timeout)
+        timed_out = True
+        await session.signal(signal.SIGKILL)
+
+    pump = asyncio.create_task(_pump_requests(requests, session, manager, record.sandbox_id))
+    timer = asyncio.create_task(enforce_timeout()) if start.HasField("timeout") else None
+    finished = False
+    try:
+        yield pb.ExecResponse(started=session.exec_id)
+        while (chunk := await session.read()) is not None:
+            fd, data = chunk
+            yield pb.ExecResponse(stdout=data) if fd == 1 else pb.ExecResponse(stderr=data)
+        try:
+            code = await session.exit_code()
+        except EngineError:
+            code = _KILLED  # the sandbox ended under it and took the record along
+        finished = True
+        yield pb.ExecResponse(exit=pb.ExecExit(exit_code=code, timed_out=timed_out))
+    finally:
+        for task in (pump, timer):
+            if task:
+                task.cancel()
+        if not finished:
+            # The client went away: don't leave its process running unseen.
+            with contextlib.suppress(EngineError, OSError):
+                await session.signal(signal.SIGKILL)
+        await session.close()
+        manager.exec_ended(record.sandbox_id)

@@ -1,0 +1,131 @@
+"""The small interface every container engine sits behind.
+
+The server speaks only these types; an engine module turns them into its own API calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Protocol
+
+
+class EngineError(Exception):
+    """The engine refused or failed a call. `status` is the engine's HTTP status, if any."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class EngineNotFound(EngineError):
+    """The container, image or exec the call named does not exist in the engine."""
+
+
+class EngineUnavailable(EngineError):
+    """No engine answers; the message says what to install or start."""
+
+
+@dataclass
+class ImageInfo:
+    engine_id: str        # "sha256:..."
+    tag: str
+    created_at: float
+    size_bytes: int
+
+
+@dataclass
+class ContainerSpec:
+    name: str
+    image: str
+    command: list[str]
+    env: dict[str, str]
+    labels: dict[str, str]
+    workdir: str = ""
+    tty: bool = False
+    cpu: float = 0.0
+    cpu_limit: float = 0.0
+    memory_mib: int = 0
+    memory_limit_mib: int = 0
+    network_disabled: bool = False
+
+
+@dataclass
+class ContainerExit:
+    exit_code: int
+    oom_killed: bool
+    finished_at: float
+
+
+@dataclass
+class ContainerState:
+    container_id: str
+    labels: dict[str, str]
+    running: bool
+    started_at: float
+    exit: ContainerExit | None = None
+
+
+@dataclass
+class ExecSpec:
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    workdir: str = ""
+    tty: bool = False
+    stdin: bool = True
+    stdout: bool = True
+    stderr: bool = True
+    rows: int = 24
+    cols: int = 80
+
+
+class ExecSession(Protocol):
+    """A running exec: a duplex byte stream plus control calls."""
+
+    exec_id: str
+
+    async def read(self) -> tuple[int, bytes] | None:
+        """Next (fd, bytes) chunk, fd 1 = stdout, 2 = stderr; None at end of output."""
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def close_stdin(self) -> None: ...
+
+    async def resize(self, rows: int, cols: int) -> None: ...
+
+    async def signal(self, signum: int) -> None: ...
+
+    async def exit_code(self) -> int:
+        """The exit code once output has ended."""
+
+    async def close(self) -> None: ...
+
+
+class Runtime(Protocol):
+    name: str
+
+    async def version(self) -> str: ...
+
+    async def resolve_image(self, ref: str) -> ImageInfo:
+        """Inspect `ref` locally, pulling it first when it is missing."""
+
+    async def inspect_image(self, ref: str) -> ImageInfo | None: ...
+
+    async def import_image(self, tar: bytes, repo: str, tag: str) -> None: ...
+
+    async def create_and_start(self, spec: ContainerSpec) -> str:
+        """Create and start a container; returns its engine id."""
+
+    async def inspect(self, container_id: str) -> ContainerState | None: ...
+
+    async def kill(self, container_id: str) -> None: ...
+
+    async def remove(self, container_id: str) -> None: ...
+
+    async def list_managed(self, label: str) -> list[ContainerState]: ...
+
+    def exits(self, label: str) -> AsyncIterator[str]:
+        """Ids of containers carrying `label` as they exit; ends when the engine goes away."""
+
+    async def exec(self, container_id: str, spec: ExecSpec) -> ExecSession: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,70 @@
+"""A minimal image built from the host's busybox-static, so an offline machine has one to run."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+import time
+
+from sbtui.server.runtime.base import Runtime
+
+REPO = "localhost/sbtui/busybox"
+TAG = "latest"
+REF = f"{REPO}:{TAG}"
+
+
+def _find_busybox() -> str | None:
+    """A statically linked busybox: the image has no C library for a dynamic one."""
+    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
+        try:
+            with open(candidate, "rb") as f:
+                head = f.read(4096)
+        except OSError:
+            continue
+        if head.startswith(b"\x7fELF") and b"ld-linux" not in head:
+            return candidate
+    return None
+
+
+def build_tar(busybox: str) -> bytes:
+    applets = subprocess.run([busybox, "--list"], capture_output=True, check=True).stdout.split()
+    buf = io.BytesIO()
+    now = int(time.time())
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        def add_dir(path: str, mode: int = 0o755) -> None:
+            info = tarfile.TarInfo(path)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, mode, now
+            tar.addfile(info)
+
+        def add_file(path: str, data: bytes, mode: int = 0o644) -> None:
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.mtime = len(data), mode, now
+            tar.addfile(info, io.BytesIO(data))
+
+        for path in ("bin", "etc", "root", "home", "proc", "sys", "dev", "var", "usr"):
+            add_dir(path)
+        add_dir("tmp", 0o1777)
+        with open(busybox, "rb") as f:
+            add_file("bin/busybox", f.read(), 0o755)
+        for applet in applets:
+            name = applet.decode()
+            if name == "busybox":
+                continue
+            link = tarfile.TarInfo(f"bin/{name}")
+            link.type, link.linkname, link.mtime = tarfile.SYMTYPE, "busybox", now
+            tar.addfile(link)
+        add_file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
+        add_file("etc/group", b"root:x:0:\nnogroup:x:65534:\n")
+    return buf.getvalue()
+
+
+async def ensure(runtime: Runtime) -> bool:
+    """Import the image if it is missing; False when this host has no busybox to build it."""
+    if await runtime.inspect_image(REF) is not None:
+        return True
+    busybox = _find_busybox()
+    if busybox is None:
+        return False
+    await runtime.import_image(build_tar(busybox), REPO, TAG)
+    return True

@@ -1,0 +1,103 @@
+"""The Engine API's hijacked exec stream, on a connection of our own.
+
+aiodocker's Stream can only close both directions at once; a sandbox exec needs to send
+stdin EOF and keep reading output, so the upgraded connection is opened here directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from urllib.parse import urlsplit
+
+from sbtui.server.runtime.base import EngineError, EngineNotFound
+
+_HEADER = struct.Struct(">BxxxL")
+_READ_SIZE = 1 << 16
+
+
+async def open_connection(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return await asyncio.open_unix_connection(parts.path, limit=_READ_SIZE * 4)
+    if parts.scheme in ("tcp", "http"):
+        return await asyncio.open_connection(parts.hostname, parts.port or 2375, limit=_READ_SIZE * 4)
+    raise EngineError(f"engine address {url!r} is not supported: use unix:///path or tcp://host:port")
+
+
+class HijackedStream:
+    """Output demultiplexing, stdin and half-close over an upgraded Engine API connection."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tty: bool) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._tty = tty
+        self._stdin_closed = False
+
+    @classmethod
+    async def start(cls, url: str, path: str, body: dict, tty: bool) -> "HijackedStream":
+        reader, writer = await open_connection(url)
+        payload = json.dumps(body).encode()
+        writer.write(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: engine\r\nContent-Type: application/json\r\n"
+                f"Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: {len(payload)}\r\n\r\n"
+            ).encode()
+            + payload
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line, _, header_block = head.decode("latin-1").partition("\r\n")
+        try:
+            status = int(status_line.split()[1])
+        except (IndexError, ValueError):
+            writer.close()
+            raise EngineError(f"engine answered {status_line!r} to an exec start") from None
+        if status >= 400:
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in header_block.split("\r\n"))
+            }
+            length = int(headers.get("content-length", "0") or 0)
+            raw = await reader.read(length) if length else b""
+            writer.close()
+            try:
+                message = json.loads(raw).get("message", raw.decode(errors="replace"))
+            except ValueError:
+                message = raw.decode(errors="replace")
+            error = EngineNotFound if status == 404 else EngineError
+            raise error(message or f"exec start failed with HTTP {status}", status)
+        return cls(reader, writer, tty)
+
+    async def read(self) -> tuple[int, bytes] | None:
+        try:
+            if self._tty:
+                data = await self._reader.read(_READ_SIZE)
+                return (1, data) if data else None
+            header = await self._reader.readexactly(_HEADER.size)
+            fd, length = _HEADER.unpack(header)
+            return (fd if fd in (1, 2) else 1, await self._reader.readexactly(length))
+        except asyncio.IncompleteReadError:
+            return None
+        except (ConnectionError, OSError):
+            return None
+
+    async def write(self, data: bytes) -> None:
+        if self._stdin_closed:
+            raise EngineError("stdin is already closed")
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def close_stdin(self) -> None:
+        if self._stdin_closed:
+            return
+        self._stdin_closed = True
+        if self._writer.can_write_eof():
+            self._writer.write_eof()
+
+    async def close(self) -> None:
+        self._writer.close()
+        try:
+            await self._writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass

@@ -1,0 +1,408 @@
+"""Apps, images and sandboxes: the server's model, kept in memory and written through to SQLite.
+
+The engine is the truth about containers; this module keeps the two in step: it creates and
+kills containers, follows their exits, enforces deadlines and re-adopts containers at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from sbtui.proto import sandbox_pb2 as pb
+from sbtui.server import validation
+from sbtui.server.errors import ServiceError, already_exists, invalid, not_found, precondition
+from sbtui.server.events import EventBus
+from sbtui.server.ids import new_id
+from sbtui.server.lifecycle import Scheduler
+from sbtui.server.runtime.base import ContainerSpec, EngineError, EngineNotFound, Runtime
+from sbtui.server.store import AppRecord, ImageRecord, SandboxRecord, Store
+
+log = logging.getLogger("sbtui.server")
+
+DEFAULT_ENVIRONMENT = "main"
+DEFAULT_COMMAND = ["sleep", "infinity"]
+LABEL_SERVER = "io.sbtui.server"
+LABEL_SANDBOX = "io.sbtui.sandbox"
+LABEL_APP = "io.sbtui.app"
+_ACTIVE = (pb.SANDBOX_STATE_CREATING, pb.SANDBOX_STATE_RUNNING, pb.SANDBOX_STATE_TERMINATING)
+
+
+def environment_of(name: str) -> str:
+    return name or DEFAULT_ENVIRONMENT
+
+
+class SandboxManager:
+    def __init__(self, store: Store, runtime: Runtime, server_id: str) -> None:
+        self.store = store
+        self.runtime = runtime
+        self.server_id = server_id
+        self.events = EventBus()
+        self.apps: dict[str, AppRecord] = {}
+        self.images: dict[str, ImageRecord] = {}
+        self.sandboxes: dict[str, SandboxRecord] = {}
+        self._by_container: dict[str, str] = {}
+        self._names: dict[tuple[str, str], str] = {}  # (app_id, name) -> live sandbox id
+        self._exited: dict[str, asyncio.Event] = {}
+        self._pending_reason: dict[str, int] = {}
+        self.active_execs: dict[str, int] = {}
+        self._scheduler = Scheduler(self._running_with_execs, self._expire)
+        self._monitor: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # ---- start and stop ---------------------------------------------------------
+
+    async def start(self) -> None:
+        self.apps = {a.app_id: a for a in self.store.load_apps()}
+        self.images = {i.image_id: i for i in self.store.load_images()}
+        for record in self.store.load_sandboxes():
+            self.sandboxes[record.sandbox_id] = record
+            if not record.finished:
+                self._exited[record.sandbox_id] = asyncio.Event()
+                if record.name:
+                    self._names[(record.app_id, record.name)] = record.sandbox_id
+                if record.container_id:
+                    self._by_container[record.container_id] = record.sandbox_id
+        self._monitor = asyncio.create_task(self._follow_exits(), name="engine-exits")
+        await self._reconcile(startup=True)
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        await self._scheduler.stop()
+        if self._monitor:
+            self._monitor.cancel()
+            try:
+                await self._monitor
+            except asyncio.CancelledError:
+                pass
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reconcile(self, startup: bool = False) -> None:
+        """Make the records agree with the engine: adopt, finish or clean each container."""
+        containers = {
+            c.container_id: c
+            for c in await self.runtime.list_managed(f"{LABEL_SERVER}={self.server_id}")
+        }
+        for cid, state in containers.items():
+            sandbox_id = state.labels.get(LABEL_SANDBOX, "")
+            record = self.sandboxes.get(sandbox_id)
+            if record is None or record.finished:
+                log.info("removing container %s that no live sandbox owns", cid[:12])
+                await self.runtime.remove(cid)
+                continue
+            if not record.container_id:
+                record.container_id = cid
+                self._by_container[cid] = sandbox_id
+            if state.running:
+                if record.state == pb.SANDBOX_STATE_CREATING:
+                    self._set_running(record, state.started_at)
+            else:
+                await self._finish(record, state)
+        for record in list(self.sandboxes.values()):
+            if not record.finished and record.container_id not in containers:
+                if not startup and record.state == pb.SANDBOX_STATE_CREATING:
+                    continue  # a create in flight in this process
+                log.warning("sandbox %s lost its container", record.sandbox_id)
+                self._mark_finished(record, None, pb.TERMINATION_REASON_LOST)
+
+    async def _follow_exits(self) -> None:
+        label = f"{LABEL_SERVER}={self.server_id}"
+        while True:
+            try:
+                async for container_id in self.runtime.exits(label):
+                    self._spawn(self._on_exit(container_id))
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # the engine went away: retry, then catch up
+                log.warning("engine event stream failed: %s", err)
+            await asyncio.sleep(1)
+            try:
+                await self._reconcile()
+            except EngineError as err:
+                log.warning("engine not reachable: %s", err)
+
+    # ---- apps and images ----------------------------------------------------------
+
+    def app_from_name(self, name: str, environment: str, create: bool) -> AppRecord:
+        validation.check_name("name", name)
+        environment = environment_of(environment)
+        for app in self.apps.values():
+            if app.name == name and app.environment == environment:
+                return app
+        if not create:
+            raise not_found(
+                f"app {name!r} does not exist in environment {environment!r}; "
+                "pass create_if_missing=True to create it"
+            )
+        app = AppRecord(new_id("ap"), name, environment, time.time())
+        self.store.add_app(app)
+        self.apps[app.app_id] = app
+        return app
+
+    def app(self, app_id: str) -> AppRecord:
+        app = self.apps.get(app_id)
+        if app is None:
+            raise not_found(f"app {app_id!r} does not exist")
+        return app
+
+    async def image_from_registry(self, tag: str) -> ImageRecord:
+        if not tag or any(c.isspace() for c in tag):
+            raise invalid("tag", f"{tag!r} is not an image reference like 'python:3.11'")
+        try:
+            found = await self.runtime.resolve_image(tag)
+        except EngineNotFound as err:
+            raise not_found(f"image {tag!r} was not found: {err}") from None
+        except EngineError as err:
+            raise precondition(f"image {tag!r} could not be pulled: {err}") from None
+        for image in self.images.values():
+            if image.engine_id == found.engine_id:
+                return image
+        image = ImageRecord(
+            new_id("im"), found.engine_id, tag, found.created_at, found.size_bytes
+        )
+        self.store.add_image(image)
+        self.images[image.image_id] = image
+        return image
+
+    async def image_from_id(self, image_id: str) -> ImageRecord:
+        image = self.images.get(image_id)
+        if image is None or await self.runtime.inspect_image(image.engine_id) is None:
+            raise not_found(f"image {image_id!r} does not exist on this server")
+        return image
+
+    # ---- sandboxes ----------------------------------------------------------------
+
+    def get(self, sandbox_id: str) -> SandboxRecord:
+        record = self.sandboxes.get(sandbox_id)
+        if record is None:
+            raise not_found(f"sandbox {sandbox_id!r} does not exist")
+        return record
+
+    def info(self, record: SandboxRecord) -> pb.SandboxInfo:
+        return record.to_pb(self.apps[record.app_id], self.images.get(record.image_id))
+
+    def from_name(self, app_name: str, name: str, environment: str) -> SandboxRecord:
+        app = self.app_from_name(app_name, environment, create=False)
+        sandbox_id = self._names.get((app.app_id, name))
+        if sandbox_id is None:
+            raise not_found(f"no running sandbox named {name!r} in app {app_name!r}")
+        return self.sandboxes[sandbox_id]
+
+    def matching(self, app_id: str, tags: dict[str, str], environment: str, finished: bool):
+        environment = environment_of(environment)
+        for record in self.sandboxes.values():
+            if record.finished and not finished:
+                continue
+            if app_id and record.app_id != app_id:
+                continue
+            if self.apps[record.app_id].environment != environment:
+                continue
+            if any(record.tags.get(k) != v for k, v in tags.items()):
+                continue
+            yield record
+
+    async def create(self, request: pb.SandboxCreateRequest) -> SandboxRecord:
+        params = request.params
+        validation.check_create(params)
+        app = self.app(request.app_id)
+        which = request.WhichOneof("image")
+        if which == "image_id":
+            image = await self.image_from_id(request.image_id)
+        elif which == "image_tag":
+            image = await self.image_from_registry(request.image_tag)
+        else:
+            raise invalid("image", "give an image id or a registry tag")
+        if params.name and (app.app_id, params.name) in self._names:
+            raise already_exists(
+                f"a running sandbox named {params.name!r} already exists in app {app.name!r} "
+                f"({self._names[(app.app_id, params.name)]}); choose another name or terminate it"
+            )
+        now = time.time()
+        record = SandboxRecord(
+            sandbox_id=new_id("sb"), app_id=app.app_id, name=params.name,
+            image_id=image.image_id, params=params, created_at=now, last_activity=now,
+        )
+        if params.name:
+            self._names[(app.app_id, params.name)] = record.sandbox_id
+        self.sandboxes[record.sandbox_id] = record
+        self._exited[record.sandbox_id] = asyncio.Event()
+        self.store.save_sandbox(record)
+        self.events.publish(pb.SandboxEvent.CREATED, self.info(record))
+        spec = ContainerSpec(
+            name=f"sbtui-{record.sandbox_id}",
+            image=image.engine_id,
+            command=list(params.command) or DEFAULT_COMMAND,
+            env=dict(params.env),
+            labels={
+                LABEL_SERVER: self.server_id,
+                LABEL_SANDBOX: record.sandbox_id,
+                LABEL_APP: app.app_id,
+            },
+            workdir=params.workdir,
+            tty=params.pty,
+            cpu=params.cpu,
+            cpu_limit=params.cpu_limit,
+            memory_mib=params.memory_mib,
+            memory_limit_mib=params.memory_limit_mib,
+            network_disabled=params.block_network,
+        )
+        try:
+            container_id = await self.runtime.create_and_start(spec)
+        except EngineError as err:
+            self._mark_finished(record, None, pb.TERMINATION_REASON_FAILED_TO_START)
+            raise precondition(f"the engine could not start the sandbox: {err}") from None
+        record.container_id = container_id
+        if record.state == pb.SANDBOX_STATE_CREATING:  # it may have exited already
+            self._by_container[container_id] = record.sandbox_id
+            self._set_running(record, time.time())
+        if params.verbose:
+            log.info("sandbox %s started in container %s", record.sandbox_id, container_id[:12])
+        return record
+
+    def _set_running(self, record: SandboxRecord, started_at: float) -> None:
+        record.state = pb.SANDBOX_STATE_RUNNING
+        record.started_at = started_at or time.time()
+        timeout = record.params.timeout if record.params.HasField("timeout") else validation.DEFAULT_TIMEOUT
+        record.deadline = record.created_at + timeout
+        self.store.save_sandbox(record)
+        self._scheduler.changed()
+        self.events.publish(pb.SandboxEvent.STATE_CHANGED, self.info(record))
+
+    def _running_with_execs(self):
+        for record in self.sandboxes.values():
+            if record.state == pb.SANDBOX_STATE_RUNNING:
+                yield record, self.active_execs.get(record.sandbox_id, 0)
+
+    def _expire(self, record: SandboxRecord, reason: int) -> None:
+        log.info("sandbox %s reached its %s", record.sandbox_id,
+                     "idle timeout" if reason == pb.TERMINATION_REASON_IDLE_TIMEOUT else "timeout")
+        self._begin_termination(record, reason)
+
+    def _begin_termination(self, record: SandboxRecord, reason: int) -> None:
+        if record.state != pb.SANDBOX_STATE_RUNNING:
+            return
+        self._pending_reason[record.sandbox_id] = reason
+        record.state = pb.SANDBOX_STATE_TERMINATING
+        self.store.save_sandbox(record)
+        self.events.publish(pb.SandboxEvent.STATE_CHANGED, self.info(record))
+        self._spawn(self._kill(record))
+
+    async def _kill(self, record: SandboxRecord) -> None:
+        try:
+            await self.runtime.kill(record.container_id)
+        except EngineError as err:
+            log.warning("killing sandbox %s failed: %s", record.sandbox_id, err)
+
+    async def terminate(self, sandbox_id: str, wait: bool) -> int | None:
+        record = self.get(sandbox_id)
+        if record.state == pb.SANDBOX_STATE_CREATING:
+            raise precondition(f"sandbox {sandbox_id} is still starting; terminate it once it runs")
+        self._begin_termination(record, pb.TERMINATION_REASON_TERMINATED)
+        if not wait:
+            return record.exit_code
+        await self._exited[sandbox_id].wait()
+        return record.exit_code
+
+    async def wait(self, sandbox_id: str, timeout: float) -> bool:
+        record = self.get(sandbox_id)
+        if record.finished:
+            return True
+        try:
+            await asyncio.wait_for(self._exited[sandbox_id].wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    def set_tags(self, sandbox_id: str, tags: dict[str, str]) -> SandboxRecord:
+        validation.check_tags(tags)
+        record = self.get(sandbox_id)
+        record.tags = dict(tags)
+        self.store.save_sandbox(record)
+        self.events.publish(pb.SandboxEvent.TAGS_CHANGED, self.info(record))
+        return record
+
+    def touch(self, sandbox_id: str) -> None:
+        """Activity in the sandbox: moves its idle deadline."""
+        record = self.sandboxes.get(sandbox_id)
+        if record is None:
+            return
+        now = time.time()
+        persist = now - record.last_activity > 1.0
+        record.last_activity = now
+        if persist:
+            self.store.save_sandbox(record)
+        if record.params.HasField("idle_timeout"):
+            self._scheduler.changed()
+
+    def exec_started(self, sandbox_id: str) -> None:
+        self.active_execs[sandbox_id] = self.active_execs.get(sandbox_id, 0) + 1
+        self.touch(sandbox_id)
+
+    def exec_ended(self, sandbox_id: str) -> None:
+        left = self.active_execs.get(sandbox_id, 1) - 1
+        if left:
+            self.active_execs[sandbox_id] = left
+        else:
+            self.active_execs.pop(sandbox_id, None)
+        self.touch(sandbox_id)
+
+    # ---- exits --------------------------------------------------------------------
+
+    async def _on_exit(self, container_id: str) -> None:
+        state = await self.runtime.inspect(container_id)
+        sandbox_id = self._by_container.get(container_id) or (
+            state.labels.get(LABEL_SANDBOX, "") if state else ""
+        )
+        record = self.sandboxes.get(sandbox_id)
+        if record is None or record.finished:
+            return
+        if state is None:
+            self._mark_finished(record, None, pb.TERMINATION_REASON_LOST)
+        elif not state.running:
+            await self._finish(record, state)
+
+    async def _finish(self, record: SandboxRecord, state) -> None:
+        exit_ = state.exit
+        reason = self._pending_reason.pop(record.sandbox_id, 0)
+        if not reason:
+            reason = (
+                pb.TERMINATION_REASON_OUT_OF_MEMORY
+                if exit_ and exit_.oom_killed
+                else pb.TERMINATION_REASON_EXITED
+            )
+        self._mark_finished(record, exit_.exit_code if exit_ else None, reason,
+                            exit_.finished_at if exit_ else 0.0)
+        try:
+            await self.runtime.remove(state.container_id)
+        except EngineError as err:
+            log.warning("removing container %s failed: %s", state.container_id[:12], err)
+
+    def _mark_finished(
+        self, record: SandboxRecord, exit_code: int | None, reason: int, at: float = 0.0
+    ) -> None:
+        if record.finished:
+            return
+        record.state = pb.SANDBOX_STATE_FINISHED
+        record.exit_code = exit_code
+        record.reason = reason
+        record.finished_at = at or time.time()
+        self.store.save_sandbox(record)
+        self._by_container.pop(record.container_id, None)
+        if record.name and self._names.get((record.app_id, record.name)) == record.sandbox_id:
+            del self._names[(record.app_id, record.name)]
+        self.active_execs.pop(record.sandbox_id, None)
+        self._exited.setdefault(record.sandbox_id, asyncio.Event()).set()
+        self._scheduler.changed()
+        self.events.publish(pb.SandboxEvent.EXITED, self.info(record))
+        if record.params.verbose:
+            log.info("sandbox %s finished with exit code %s", record.sandbox_id, exit_code)
+
+    def running_count(self) -> int:
+        return sum(1 for r in self.sandboxes.values() if r.state in _ACTIVE)

@@ -1,0 +1,160 @@
+"""The server's state in SQLite: apps, images, sandboxes (with names, tags, deadlines, exit codes).
+
+Every change is written through at once, so a server killed at any point restarts with what it
+knew; the in-memory copies the server works from are rebuilt from here at start.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sbtui.proto import sandbox_pb2 as pb
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS apps (
+  app_id TEXT PRIMARY KEY, name TEXT NOT NULL, environment TEXT NOT NULL, created_at REAL NOT NULL,
+  UNIQUE (environment, name)
+);
+CREATE TABLE IF NOT EXISTS images (
+  image_id TEXT PRIMARY KEY, engine_id TEXT NOT NULL UNIQUE, tag TEXT NOT NULL,
+  created_at REAL NOT NULL, size_bytes INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sandboxes (
+  sandbox_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, name TEXT NOT NULL,
+  image_id TEXT NOT NULL, params BLOB NOT NULL, container_id TEXT NOT NULL,
+  state INTEGER NOT NULL, exit_code INTEGER, reason INTEGER NOT NULL, tags TEXT NOT NULL,
+  created_at REAL NOT NULL, started_at REAL NOT NULL, finished_at REAL NOT NULL,
+  deadline REAL NOT NULL, last_activity REAL NOT NULL
+);
+"""
+
+
+@dataclass
+class AppRecord:
+    app_id: str
+    name: str
+    environment: str
+    created_at: float
+
+    def to_pb(self) -> pb.App:
+        return pb.App(
+            app_id=self.app_id, name=self.name, environment=self.environment,
+            created_at=self.created_at,
+        )
+
+
+@dataclass
+class ImageRecord:
+    image_id: str
+    engine_id: str
+    tag: str
+    created_at: float
+    size_bytes: int
+
+    def to_pb(self) -> pb.Image:
+        return pb.Image(
+            image_id=self.image_id, tag=self.tag, created_at=self.created_at,
+            size_bytes=self.size_bytes,
+        )
+
+
+@dataclass
+class SandboxRecord:
+    sandbox_id: str
+    app_id: str
+    name: str
+    image_id: str
+    params: pb.SandboxCreateParams
+    container_id: str = ""
+    state: int = pb.SANDBOX_STATE_CREATING
+    exit_code: int | None = None
+    reason: int = pb.TERMINATION_REASON_UNSPECIFIED
+    tags: dict[str, str] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    deadline: float = 0.0
+    last_activity: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.state == pb.SANDBOX_STATE_FINISHED
+
+    def to_pb(self, app: AppRecord, image: ImageRecord | None) -> pb.SandboxInfo:
+        info = pb.SandboxInfo(
+            sandbox_id=self.sandbox_id, app_id=self.app_id, app_name=app.name,
+            environment=app.environment, name=self.name, image_id=self.image_id,
+            image_tag=image.tag if image else "", params=self.params, state=self.state,
+            termination_reason=self.reason, tags=self.tags, created_at=self.created_at,
+            started_at=self.started_at, finished_at=self.finished_at, deadline=self.deadline,
+            last_activity=self.last_activity,
+        )
+        if self.exit_code is not None:
+            info.exit_code = self.exit_code
+        return info
+
+
+_SANDBOX_COLUMNS = (
+    "sandbox_id, app_id, name, image_id, params, container_id, state, exit_code, reason, tags, "
+    "created_at, started_at, finished_at, deadline, last_activity"
+)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # apps
+    def load_apps(self) -> list[AppRecord]:
+        rows = self._db.execute("SELECT app_id, name, environment, created_at FROM apps")
+        return [AppRecord(*row) for row in rows]
+
+    def add_app(self, app: AppRecord) -> None:
+        self._db.execute(
+            "INSERT INTO apps VALUES (?, ?, ?, ?)",
+            (app.app_id, app.name, app.environment, app.created_at),
+        )
+
+    # images
+    def load_images(self) -> list[ImageRecord]:
+        rows = self._db.execute(
+            "SELECT image_id, engine_id, tag, created_at, size_bytes FROM images"
+        )
+        return [ImageRecord(*row) for row in rows]
+
+    def add_image(self, image: ImageRecord) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?)",
+            (image.image_id, image.engine_id, image.tag, image.created_at, image.size_bytes),
+        )
+
+    # sandboxes
+    def load_sandboxes(self) -> list[SandboxRecord]:
+        records = []
+        for row in self._db.execute(f"SELECT {_SANDBOX_COLUMNS} FROM sandboxes"):
+            values = list(row)
+            values[4] = pb.SandboxCreateParams.FromString(values[4])
+            values[9] = json.loads(values[9])
+            records.append(SandboxRecord(*values))
+        return records
+
+    def save_sandbox(self, r: SandboxRecord) -> None:
+        self._db.execute(
+            f"INSERT OR REPLACE INTO sandboxes ({_SANDBOX_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.sandbox_id, r.app_id, r.name, r.image_id, r.params.SerializeToString(),
+                r.container_id, r.state, r.exit_code, r.reason, json.dumps(r.tags),
+                r.created_at, r.started_at, r.finished_at, r.deadline, r.last_activity,
+            ),
+        )
