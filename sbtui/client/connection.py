@@ -17,6 +17,12 @@ CHANNEL_OPTIONS = [
     ("grpc.keepalive_timeout_ms", 5_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    # A channel of its own: gRPC otherwise shares connections, and their reconnect backoff,
+    # between channels to the same address, so a restarted server would look down for seconds.
+    ("grpc.use_local_subchannel_pool", 1),
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
 ]
 RETRY_DELAYS = (0.1, 0.3, 0.9)
 

@@ -4,7 +4,9 @@ Where the two engines differ, the difference is handled here and nowhere else:
 - Podman reports a container's exit as the event `died`, Docker as `die`;
 - Podman applies its own default rlimits, which runc cannot set without CAP_SYS_RESOURCE,
   so containers get explicit ulimits no higher than the engine's own;
-- Podman ignores the console size given at exec start, so a PTY is resized again after start.
+- Podman ignores the console size given at exec start, so a PTY is resized again after start;
+- when an exec's program can't be started, Docker writes its error to stdout with exit code
+  126 and Podman to stderr with 127: both become stderr and the shell's 127 or 126.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sbtui.server.runtime.hijack import HijackedStream
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
 _EXIT_ACTIONS = {"die", "died"}
+_START_FAILED = b"OCI runtime exec failed"
 
 
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
@@ -272,9 +275,18 @@ class DockerExec:
         self._runtime = runtime
         self._stream = stream
         self._pid = 0
+        self._first_read = True
+        self._start_failed = 0
 
     async def read(self) -> tuple[int, bytes] | None:
-        return await self._stream.read()
+        chunk = await self._stream.read()
+        if chunk is not None and self._first_read:
+            self._first_read = False
+            if chunk[1].startswith(_START_FAILED):
+                # Shell convention: 127 when the program is missing, 126 when it can't run.
+                self._start_failed = 127 if b"not found" in chunk[1] else 126
+                return 2, chunk[1]
+        return chunk
 
     async def write(self, data: bytes) -> None:
         await self._stream.write(data)
@@ -315,6 +327,8 @@ class DockerExec:
             info = await self._runtime.exec_inspect(self.exec_id)
             if not info.get("Running") or time.monotonic() > deadline:
                 code = info.get("ExitCode")
+                if self._start_failed:
+                    return self._start_failed
                 return int(code) if code is not None else -1
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)

@@ -1,0 +1,105 @@
+"""Command-line values of the scriptable verbs: durations, KEY=VALUE pairs, ports, connection options.
+
+Bad values end the program through `parser.error`, so the message names the option, the value
+and the form expected, under the usage of the verb that was mistyped (exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any, Sequence
+
+_SECONDS = re.compile(r"\d+(?:\.\d+)?")
+_UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
+DURATION_FORMS = "seconds (90) or units: 90s, 10m, 1h, 1h30m"
+
+
+class UsageError(Exception):
+    """Input the parser could not check by itself; reported like a parser error (exit code 2)."""
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from '90', '90s', '10m', '1h' or '1h30m'; ValueError says what is accepted."""
+    text = text.strip()
+    if _SECONDS.fullmatch(text):
+        value = float(text)
+    else:
+        match = _UNITS.fullmatch(text)
+        if not text or not match:
+            raise ValueError(f"not a duration; use {DURATION_FORMS}")
+        hours, minutes, secs = (float(part or 0) for part in match.groups())
+        value = hours * 3600 + minutes * 60 + secs
+    if value <= 0:
+        raise ValueError("must be more than zero")
+    return value
+
+
+def split_pair(text: str) -> tuple[str, str]:
+    """('KEY', 'VALUE') from 'KEY=VALUE'; the value may be empty or hold more '='."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError("expected KEY=VALUE")
+    if not key:
+        raise ValueError("the KEY before '=' is empty")
+    return key, value
+
+
+class DurationAction(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        try:
+            setattr(namespace, self.dest, parse_duration(values))
+        except ValueError as err:
+            parser.error(f"{option_string} {values}: {err}")
+
+
+class PairsAction(argparse.Action):
+    """Collects repeated KEY=VALUE values (an option given many times, or a list) into a dict."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        items = values if isinstance(values, list) else [values]
+        pairs = dict(getattr(namespace, self.dest, None) or {})
+        label = option_string or self.metavar
+        for item in items:
+            try:
+                key, value = split_pair(item)
+            except ValueError as err:
+                parser.error(f"{label} {item}: {err}, e.g. {label} {self.metavar or 'KEY=VALUE'}")
+            pairs[key] = value
+        setattr(namespace, self.dest, pairs)
+
+
+class PortAction(argparse.Action):
+    """Collects repeated port numbers into a list."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        if not values.isdigit() or not 1 <= int(values) <= 65535:
+            parser.error(f"{option_string} {values}: expected a port number from 1 to 65535")
+        ports = list(getattr(namespace, self.dest, None) or [])
+        ports.append(int(values))
+        setattr(namespace, self.dest, ports)
+
+
+def pairs_option(parser: argparse.ArgumentParser, *flags: str, metavar: str = "KEY=VALUE", **kw: Any) -> None:
+    parser.add_argument(*flags, action=PairsAction, metavar=metavar, default={}, **kw)
+
+
+def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """--server and --token; on verbs `suppress` keeps a value given before the verb."""
+    default = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "--server", metavar="ADDR", default=default,
+        help="HOST:PORT, tls://HOST:PORT or unix:/path (default: $SBTUI_SERVER, "
+             "else the local server, started on demand)",
+    )
+    group.add_argument(
+        "--token", default=default,
+        help="bearer token for the server (default: $SBTUI_TOKEN, which other users can't see in ps)",
+    )
+
+
+def command_words(words: Sequence[str]) -> list[str]:
+    """The COMMAND after a verb's options: argparse keeps the '--' that introduced it."""
+    words = list(words)
+    return words[1:] if words[:1] == ["--"] else words

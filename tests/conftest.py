@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import sbtui
+from tests.servers import IMAGE, ServerProcess, available_engines, new_state_dir
+
+ENGINES = available_engines()
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def server(engine):
+    """One shared server per engine for the tests that don't restart or reconfigure it."""
+    proc = ServerProcess(engine, new_state_dir(engine)).start()
+    yield proc
+    proc.stop()
+    proc.stop_engine_service()
+    shutil.rmtree(proc.state_dir, ignore_errors=True)
+
+
+@pytest.fixture
+async def client(server):
+    async with sbtui.Client.connect(server.address) as c:
+        yield c
+
+
+@pytest.fixture
+async def app(client, request):
+    name = "t-" + request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:50]
+    return await client.apps.from_name(name, create_if_missing=True)
+
+
+@pytest.fixture
+def image(client):
+    return client.images.from_registry(IMAGE)
+
+
+@pytest.fixture
+async def sandbox(client, app, image):
+    sb = await client.sandboxes.create(app, image, timeout=120)
+    yield sb
+    await sb.terminate()

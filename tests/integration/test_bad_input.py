@@ -1,0 +1,175 @@
+"""Bad input gets an error that names the field, and changes nothing on the server."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from sbtui.client import (
+    FailedPreconditionError, InvalidArgumentError, NotFoundError, Secret, Volume,
+)
+from sbtui.proto import sandbox_pb2 as pb
+from sbtui.proto import sandbox_pb2_grpc as pb_grpc
+
+
+async def _count(client, app) -> int:
+    return len([s async for s in client.sandboxes.list(app_id=app.app_id, include_finished=True)])
+
+
+async def test_unknown_ids_are_not_found(client, app, image):
+    with pytest.raises(NotFoundError, match="sandbox 'sb-nope' does not exist"):
+        await client.sandboxes.from_id("sb-nope")
+    with pytest.raises(NotFoundError, match="image 'im-nope' does not exist"):
+        await client.images.from_id("im-nope")
+    bogus_app = type(app)("ap-nope", "x", "main")
+    with pytest.raises(NotFoundError, match="app 'ap-nope' does not exist"):
+        await client.sandboxes.create(bogus_app, image)
+    with pytest.raises(NotFoundError, match="app 'no-such-app'"):
+        await client.sandboxes.from_name("no-such-app", "x")
+    with pytest.raises(NotFoundError, match="no running sandbox named 'ghost'"):
+        await client.sandboxes.from_name(app.name, "ghost")
+    with pytest.raises(NotFoundError, match="app 'ap-nope'"):
+        [s async for s in client.sandboxes.list(app_id="ap-nope")]
+
+
+async def test_unknown_registry_image_is_a_clear_error(client, app):
+    image = client.images.from_registry("localhost/sbtui/does-not-exist:1")
+    with pytest.raises((NotFoundError, FailedPreconditionError), match="does-not-exist"):
+        await client.sandboxes.create(app, image)
+    assert await _count(client, app) == 0
+
+
+@pytest.mark.parametrize(
+    "params, field, words",
+    [
+        ({"cpu": 0}, "cpu", "more than 0 cores"),
+        ({"cpu": -1.5}, "cpu", "more than 0 cores"),
+        ({"cpu_limit": 0}, "cpu_limit", "more than 0 cores"),
+        ({"cpu": 2, "cpu_limit": 1}, "cpu_limit", "below the request"),
+        ({"memory_mib": 0}, "memory_mib", "more than 0 MiB"),
+        ({"memory_limit_mib": -5}, "memory_limit_mib", "more than 0 MiB"),
+        ({"memory_mib": 256, "memory_limit_mib": 128}, "memory_limit_mib", "below the request"),
+        ({"timeout": -1}, "timeout", "positive number of seconds"),
+        ({"timeout": 0}, "timeout", "positive number of seconds"),
+        ({"timeout": 90000}, "timeout", "maximum of 24h"),
+        ({"idle_timeout": -3}, "idle_timeout", "positive number of seconds"),
+        ({"env": {"A=B": "c"}}, "env", "contains '='"),
+        ({"env": {"": "c"}}, "env", "name is empty"),
+        ({"workdir": "relative/dir"}, "workdir", "not an absolute path"),
+        ({"command": [""]}, "command[0]", "program name is empty"),
+        ({"name": "bad name!"}, "name", "not a valid name"),
+        ({"encrypted_ports": [0]}, "encrypted_ports", "outside 1-65535"),
+        ({"unencrypted_ports": [70000]}, "unencrypted_ports", "outside 1-65535"),
+        ({"h2_ports": [8080], "encrypted_ports": [8080]}, "h2_ports", "also listed"),
+        ({"gpu": "A100:x"}, "gpu", "not a GPU spec"),
+        ({"block_network": True, "cidr_allowlist": ["10.0.0.0/8"]}, "cidr_allowlist", "block_network"),
+    ],
+)
+async def test_invalid_create_parameters_name_the_field(client, app, image, params, field, words):
+    with pytest.raises(InvalidArgumentError) as caught:
+        await client.sandboxes.create(app, image, **params)
+    assert str(caught.value).startswith(f"{field}: ") and words in str(caught.value)
+    assert await _count(client, app) == 0
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"gpu": "T4"}, "gpu"),
+        ({"secrets": [Secret("db")]}, "secret_ids"),
+        ({"volumes": {"/data": Volume("vol")}}, "volumes"),
+        ({"encrypted_ports": [443]}, "encrypted_ports"),
+        ({"h2_ports": [8443]}, "h2_ports"),
+        ({"unencrypted_ports": [8080]}, "unencrypted_ports"),
+        ({"cidr_allowlist": ["127.0.0.0/8"]}, "cidr_allowlist"),
+        ({"cloud": "aws"}, "cloud"),
+        ({"regions": ["us-east"]}, "regions"),
+        ({"proxy": "pr-1"}, "proxy_id"),
+        ({"custom_domain": "example.test"}, "custom_domain"),
+    ],
+)
+async def test_unsupported_parameters_are_refused_by_name(client, app, image, params, field):
+    with pytest.raises(FailedPreconditionError, match=f"^{field} is not supported"):
+        await client.sandboxes.create(app, image, **params)
+    assert await _count(client, app) == 0
+
+
+async def test_cloud_bucket_mounts_are_refused_by_name(client, app, image):
+    from sbtui.client import CloudBucketMount
+
+    with pytest.raises(FailedPreconditionError, match="^cloud_bucket_mounts is not supported"):
+        await client.sandboxes.create(app, image, cloud_bucket_mounts={"/b": CloudBucketMount("bucket")})
+
+
+async def test_unknown_keyword_is_refused_by_name(client, app, image):
+    with pytest.raises(TypeError, match="memory_gb"):
+        await client.sandboxes.create(app, image, memory_gb=4)
+
+
+@pytest.mark.parametrize(
+    "command, kwargs, field, words",
+    [
+        ([], {}, "command", "is empty"),
+        (["sh"], {"env": {"X=Y": "1"}}, "env", "contains '='"),
+        (["sh"], {"timeout": -2}, "timeout", "positive number of seconds"),
+        (["sh"], {"workdir": "tmp"}, "workdir", "not an absolute path"),
+    ],
+)
+async def test_invalid_exec_parameters_name_the_field(sandbox, command, kwargs, field, words):
+    with pytest.raises(InvalidArgumentError) as caught:
+        await sandbox.exec(command, **kwargs)
+    assert str(caught.value).startswith(f"{field}: ") and words in str(caught.value)
+
+
+async def test_exec_secrets_are_refused_by_name(sandbox):
+    with pytest.raises(FailedPreconditionError, match="^secret_ids is not supported"):
+        await sandbox.exec(["true"], secrets=["db"])
+
+
+async def test_exec_on_a_finished_sandbox(client, app, image):
+    sb = await client.sandboxes.create(app, image, command=["true"])
+    assert await sb.wait() == 0
+    with pytest.raises(FailedPreconditionError, match="not running \\(exit code 0\\)"):
+        await sb.exec(["echo", "late"])
+
+
+async def test_exec_of_a_missing_program_says_so(sandbox):
+    # Like a shell: the engine's message on stderr and exit code 127 (126 on some engines).
+    p = await sandbox.exec(["no-such-program"])
+    assert b"no-such-program" in await p.stderr.read()
+    assert await p.wait() in (126, 127)
+
+
+async def test_stdio_behaviour_must_be_pipe_or_ignore(sandbox):
+    with pytest.raises(ValueError, match="stdout must be 'pipe' or 'ignore'"):
+        await sandbox.exec(["true"], stdout="devnull")
+
+
+async def test_negative_wait_and_tunnel_timeouts(client, sandbox, server):
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        stub = pb_grpc.SandboxServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.SandboxWait(pb.SandboxWaitRequest(sandbox_id=sandbox.sandbox_id, timeout=-1))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "timeout: must not be negative" in caught.value.details()
+
+
+async def test_tunnels_of_a_sandbox_without_ports(sandbox):
+    with pytest.raises(FailedPreconditionError, match="declared no ports"):
+        await sandbox.tunnels(timeout=1)
+
+
+async def test_exec_stream_that_starts_with_stdin_is_refused(server, sandbox):
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        call = pb_grpc.SandboxServiceStub(channel).Exec()
+        await call.write(pb.ExecRequest(stdin=b"hello"))
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call.read()
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "first message of an Exec stream must be start" in caught.value.details()
+
+
+async def test_bad_tags(sandbox):
+    with pytest.raises(InvalidArgumentError, match="tags: tag name '' must be"):
+        await sandbox.set_tags({"": "x"})
+    assert await sandbox.get_tags() == {}

@@ -1,0 +1,117 @@
+"""Real sbtui servers for tests: each a `sbtui server` process on a real engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE = "localhost/sbtui/busybox:latest"
+
+
+def available_engines() -> list[str]:
+    """Engines to test on: SBTUI_TEST_ENGINES, else every one this machine has."""
+    wanted = os.environ.get("SBTUI_TEST_ENGINES")
+    if wanted:
+        return [e.strip() for e in wanted.split(",") if e.strip()]
+    found = []
+    if shutil.which("podman"):
+        found.append("podman")
+    if os.path.exists("/var/run/docker.sock"):
+        found.append("docker")
+    return found
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.02):
+    """Poll `condition` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class ServerProcess:
+    engine: str
+    state_dir: Path
+    extra: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+    address: str = ""
+
+    @property
+    def socket(self) -> Path:
+        return self.state_dir / "sbtui.sock"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "test-server.log"
+
+    def start(self, timeout: float = 90) -> "ServerProcess":
+        cmd = [sys.executable, "-m", "sbtui", "server", "--engine", self.engine,
+               "--state-dir", str(self.state_dir)]
+        if not any(arg == "--listen" for arg in self.extra):
+            cmd += ["--socket", str(self.socket)]
+        cmd += self.extra
+        log = open(self.log_path, "ab")
+        offset = log.tell()
+        self.process = subprocess.Popen(
+            cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=ROOT,
+            env=dict(os.environ, **self.env),
+        )
+        log.close()
+
+        def listening():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sbtui server exited early:\n{self.log_text(offset)}")
+            for line in self.log_text(offset).splitlines():
+                if line.startswith("sbtui server listening on "):
+                    return line.split(" on ", 1)[1].strip()
+            return None
+
+        self.address = wait_for(listening, timeout, "the sbtui server to listen", 0.05)
+        return self
+
+    def log_text(self, offset: int = 0) -> str:
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+
+    def kill(self) -> None:
+        """kill -9: no chance to clean up."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def stop_engine_service(self) -> None:
+        """Stop the Podman service this server started (by its recorded pid), if still running."""
+        pid_file = self.state_dir / "podman.pid"
+        if pid_file.exists():
+            pid = int(pid_file.read_text())
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+
+def new_state_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"sbtui-{prefix}-"))
