@@ -64,7 +64,10 @@ class SandboxManager:
                     self._names[(record.app_id, record.name)] = record.sandbox_id
                 if record.container_id:
                     self._by_container[record.container_id] = record.sandbox_id
-        self._monitor = asyncio.create_task(self._follow_exits(), name="engine-exits")
+        following = asyncio.Event()
+        self._monitor = asyncio.create_task(self._follow_exits(following.set), name="engine-exits")
+        # Subscribed before anything can exit unseen; what exited earlier, reconcile finds.
+        await asyncio.wait_for(following.wait(), 30)
         await self._reconcile(startup=True)
         self._scheduler.start()
 
@@ -112,21 +115,26 @@ class SandboxManager:
                 log.warning("sandbox %s lost its container", record.sandbox_id)
                 self._mark_finished(record, None, pb.TERMINATION_REASON_LOST)
 
-    async def _follow_exits(self) -> None:
+    async def _follow_exits(self, first_connected) -> None:
         label = f"{LABEL_SERVER}={self.server_id}"
+        connected = first_connected
         while True:
             try:
-                async for container_id in self.runtime.exits(label):
+                async for container_id in self.runtime.exits(label, connected):
                     self._spawn(self._on_exit(container_id))
             except asyncio.CancelledError:
                 raise
-            except Exception as err:  # the engine went away: retry, then catch up
+            except Exception as err:
                 log.warning("engine event stream failed: %s", err)
             await asyncio.sleep(1)
-            try:
-                await self._reconcile()
-            except EngineError as err:
-                log.warning("engine not reachable: %s", err)
+            # Subscribed again: catch up on whatever happened while the stream was down.
+            connected = lambda: self._spawn(self._reconcile_logged())  # noqa: E731
+
+    async def _reconcile_logged(self) -> None:
+        try:
+            await self._reconcile()
+        except EngineError as err:
+            log.warning("engine not reachable: %s", err)
 
     # ---- apps and images ----------------------------------------------------------
 
@@ -299,6 +307,9 @@ class SandboxManager:
             await self.runtime.kill(record.container_id)
         except EngineError as err:
             log.warning("killing sandbox %s failed: %s", record.sandbox_id, err)
+        # Normally the exit event finishes the record; if the container had already
+        # stopped, no event will come, so look.
+        await self._on_exit(record.container_id)
 
     async def terminate(self, sandbox_id: str, wait: bool) -> int | None:
         record = self.get(sandbox_id)

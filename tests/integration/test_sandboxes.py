@@ -243,3 +243,20 @@ async def test_idle_timeout_counts_exec_as_activity(client, app, image):
     info = await sb.refresh()
     assert info.termination_reason == TerminationReason.IDLE_TIMEOUT
     assert info.finished_at - info.last_activity < 3
+
+
+async def test_cpu_and_memory_reach_the_container_cgroup(client, app, image):
+    sb = await client.sandboxes.create(app, image, cpu=0.5, cpu_limit=1.5, memory_mib=48, memory_limit_mib=96)
+    # cgroup v1 files, else their v2 equivalents.
+    script = (
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max;"
+        "cat /sys/fs/cgroup/memory/memory.soft_limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.low;"
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null"
+        " || cat /sys/fs/cgroup/cpu.max"
+    )
+    p = await sb.exec(["sh", "-c", script])
+    values = (await p.stdout.read()).split()
+    await sb.terminate()
+    assert int(values[0]) == 96 * 1024 * 1024
+    assert int(values[1]) == 48 * 1024 * 1024
+    assert int(values[2]) / int(values[3]) == pytest.approx(1.5)

@@ -6,7 +6,7 @@ The server speaks only these types; an engine module turns them into its own API
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Protocol
+from typing import AsyncIterator, Callable, Protocol
 
 
 class EngineError(Exception):
@@ -123,8 +123,10 @@ class Runtime(Protocol):
 
     async def list_managed(self, label: str) -> list[ContainerState]: ...
 
-    def exits(self, label: str) -> AsyncIterator[str]:
-        """Ids of containers carrying `label` as they exit; ends when the engine goes away."""
+    def exits(self, label: str, connected: Callable[[], None] | None = None) -> AsyncIterator[str]:
+        """Ids of containers carrying `label` as they exit; ends when the engine goes away.
+
+        `connected` is called once the engine has accepted the subscription."""
 
     async def exec(self, container_id: str, spec: ExecSpec) -> ExecSession: ...
 

@@ -17,7 +17,9 @@ import os
 import re
 import time
 from datetime import datetime
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
+
+import aiohttp
 
 import aiodocker
 from aiodocker.exceptions import DockerError
@@ -207,19 +209,24 @@ class DockerRuntime:
                 states.append(state)
         return states
 
-    async def exits(self, label: str) -> AsyncIterator[str]:
+    async def exits(self, label: str, connected: Callable[[], None] | None = None) -> AsyncIterator[str]:
         params = {"filters": json.dumps({"label": [label], "type": ["container"]})}
-        subscriber = self._docker.events.subscribe(**params)
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=10)
         try:
-            while True:
-                event = await subscriber.get()
-                if event is None:
-                    return
-                action = event.get("Action") or event.get("status") or ""
-                if action in _EXIT_ACTIONS:
-                    yield event.get("id") or (event.get("Actor") or {}).get("ID", "")
-        finally:
-            await self._docker.events.stop()
+            async with self._docker._query("events", params=params, timeout=timeout) as response:
+                if connected is not None:
+                    connected()  # from here on no exit can be missed
+                async for line in response.content:
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    action = event.get("Action") or event.get("status") or ""
+                    if action in _EXIT_ACTIONS:
+                        yield event.get("id") or (event.get("Actor") or {}).get("ID", "")
+        except DockerError as err:
+            raise _engine_error(err, "following engine events") from None
+        except aiohttp.ClientError as err:
+            raise EngineError(f"engine event stream broke: {err}") from None
 
     # ---- exec -----------------------------------------------------------------
 

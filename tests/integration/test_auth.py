@@ -1,0 +1,124 @@
+"""TCP servers want a token on every kind of call, serve TLS when given a certificate,
+and never print the token; the Unix socket is private to its user."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+
+import sbtui
+from sbtui.client import AuthenticationError
+from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
+
+TOKEN = "tok-" + "s3cr3t" * 6
+
+
+def _certificate(directory):
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def tls_server(engine):
+    state = new_state_dir(engine + "-tls")
+    cert, key = _certificate(state)
+    token_file = state / "token-in"
+    token_file.write_text(TOKEN)
+    proc = ServerProcess(
+        engine, state,
+        extra=["--listen", "127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key),
+               "--token-file", str(token_file)],
+    ).start()
+    proc.ca = cert
+    yield proc
+    proc.stop()
+    proc.stop_engine_service()
+    shutil.rmtree(state, ignore_errors=True)
+
+
+async def test_tls_with_the_token_serves_every_kind_of_call(tls_server):
+    assert tls_server.address.startswith("tls://127.0.0.1:")
+    async with sbtui.Client.connect(tls_server.address, TOKEN, ca_cert=tls_server.ca) as client:
+        app = await client.apps.from_name("auth", create_if_missing=True)
+        sb = await client.sandboxes.create(app, client.images.from_registry(IMAGE))
+        assert [s.sandbox_id async for s in client.sandboxes.list(app_id=app.app_id)] == [sb.sandbox_id]
+        p = await sb.exec(["echo", "over tls"])
+        assert await p.stdout.read() == b"over tls\n"
+        assert await sb.terminate(wait=True) == 137
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token", TOKEN[:-1]])
+async def test_missing_or_wrong_token_is_refused_on_every_kind_of_call(tls_server, token, monkeypatch):
+    monkeypatch.delenv("SBTUI_TOKEN", raising=False)
+    async with sbtui.Client.connect(tls_server.address, token, ca_cert=tls_server.ca) as client:
+        with pytest.raises(AuthenticationError, match="token"):  # unary
+            await client.apps.list()
+        with pytest.raises(AuthenticationError):  # server streaming
+            [s async for s in client.sandboxes.list()]
+        with pytest.raises(AuthenticationError):  # server streaming, long-lived
+            async for _ in client.sandboxes.watch():
+                break
+        good = await _some_sandbox(tls_server)
+        handle = sbtui.client.Sandbox(client._connection, good.info)
+        with pytest.raises(AuthenticationError):  # bidirectional exec stream
+            await handle.exec(["true"])
+        await good.terminate()
+
+
+async def _some_sandbox(server):
+    client = await sbtui.Client.connect(server.address, TOKEN, ca_cert=server.ca)
+    app = await client.apps.from_name("auth", create_if_missing=True)
+    return await client.sandboxes.create(app, client.images.from_registry(IMAGE))
+
+
+async def test_token_never_appears_in_the_log(tls_server):
+    assert TOKEN not in tls_server.log_text()
+
+
+def test_plaintext_tcp_needs_an_explicit_insecure_flag(engine):
+    state = new_state_dir(engine + "-plain")
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "sbtui", "server", "--engine", engine, "--state-dir", str(state),
+             "--listen", "127.0.0.1:0"],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )
+        assert out.returncode == 1
+        assert "refusing to serve plaintext TCP" in out.stderr and "--insecure" in out.stderr
+    finally:
+        ServerProcess(engine, state).stop_engine_service()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+async def test_insecure_tcp_still_requires_the_generated_token(engine):
+    proc = ServerProcess(engine, new_state_dir(engine + "-insecure"),
+                         extra=["--listen", "127.0.0.1:0", "--insecure"]).start()
+    try:
+        token_file = proc.state_dir / "token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        token = token_file.read_text().strip()
+        assert token not in proc.log_text() and str(token_file) in proc.log_text()
+        async with sbtui.Client.connect(proc.address) as client:
+            with pytest.raises(AuthenticationError, match="bearer token is required"):
+                await client.apps.list()
+        async with sbtui.Client.connect(proc.address, token) as client:
+            assert isinstance(await client.apps.list(), list)
+    finally:
+        proc.stop()
+        proc.stop_engine_service()
+        shutil.rmtree(proc.state_dir, ignore_errors=True)
+
+
+def test_unix_socket_and_state_are_private(server):
+    assert stat.S_IMODE(server.socket.stat().st_mode) == 0o600
+    assert stat.S_IMODE(server.state_dir.stat().st_mode) == 0o700

@@ -1,0 +1,109 @@
+"""The embedded default: no address starts (or reuses) a private local daemon that outlives
+its starter, keeps enforcing timeouts, exits when idle, and says what to install when no
+engine is there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sbtui
+from sbtui.client import ConnectionLostError, TerminationReason
+from tests.servers import ROOT, wait_for
+
+STARTER = """
+import asyncio, sbtui
+async def main():
+    async with sbtui.Client.connect() as client:
+        app = await client.apps.from_name("embedded", create_if_missing=True)
+        sb = await client.sandboxes.create(
+            app, client.images.from_registry("localhost/sbtui/busybox:latest"), timeout=3)
+        print(sb.sandbox_id, (await client.server_info()).pid)
+asyncio.run(main())
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+@pytest.fixture
+def embedded_env(tmp_path, monkeypatch, engine):
+    env = {
+        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "SBTUI_IDLE_EXIT": "2",
+    }
+    (tmp_path / "run").mkdir(mode=0o700)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SBTUI_SERVER", raising=False)
+    monkeypatch.setenv("SBTUI_ENGINE", engine)
+    started: list[int] = []
+    yield env, started
+    for pid in started:
+        if not _gone(pid):
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: _gone(pid), 30, f"daemon {pid} to stop")
+    podman_pid = tmp_path / "state" / "sbtui" / "podman.pid"
+    if podman_pid.exists() and not _gone(int(podman_pid.read_text())):
+        os.kill(int(podman_pid.read_text()), signal.SIGTERM)
+
+
+async def test_daemon_outlives_its_starter_enforces_timeouts_and_exits_when_idle(embedded_env, engine):
+    env, started = embedded_env
+    if engine == "docker" and not os.path.exists("/var/run/docker.sock"):
+        pytest.skip("Docker is not running")
+    out = subprocess.run(
+        [sys.executable, "-c", STARTER], capture_output=True, text=True, timeout=120, cwd=ROOT,
+        env=dict(os.environ, **env),
+    )
+    assert out.returncode == 0, out.stderr
+    sandbox_id, pid = out.stdout.split()
+    started.append(int(pid))
+    socket = Path(env["XDG_RUNTIME_DIR"]) / "sbtui" / "server.sock"
+    assert stat.S_IMODE(socket.stat().st_mode) == 0o600
+    assert not _gone(int(pid)), "the daemon must outlive the program that started it"
+    async with sbtui.Client.connect() as client:
+        info = await client.server_info()
+        assert info.pid == int(pid) and info.engine == engine  # reused, not restarted
+        sb = await client.sandboxes.from_id(sandbox_id)
+        assert await sb.wait(raise_on_timeout=False) == 137
+        assert (await sb.refresh()).termination_reason == TerminationReason.TIMEOUT
+    wait_for(lambda: _gone(int(pid)), 30, "the idle daemon to exit by itself", 0.1)
+    assert not socket.exists() or not _answers_now(socket)
+
+
+def _answers_now(socket: Path) -> bool:
+    import socket as sockets
+
+    s = sockets.socket(sockets.AF_UNIX)
+    try:
+        s.connect(str(socket))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+async def test_no_engine_says_what_to_install(embedded_env, monkeypatch, engine):
+    if engine != "docker":
+        pytest.skip("one engine is enough for this message")
+    monkeypatch.setenv("SBTUI_ENGINE", "auto")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(ConnectionLostError) as caught:
+        await sbtui.Client.connect()
+    message = str(caught.value)
+    assert "could not start" in message
+    assert "install Podman (apt-get install podman runc) or Docker" in message
