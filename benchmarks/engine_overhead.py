@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import shutil
@@ -257,8 +258,6 @@ class RawEngine:
         return True
 
     async def leftovers(self, label: str) -> list[str]:
-        import json
-
         found = await self.docker.containers.list(all=True, filters=json.dumps({"label": [label]}))
         return [c.id for c in found]
 
@@ -375,6 +374,7 @@ async def concurrency_raw(raw: RawEngine, n: int) -> Concurrency:
 class EngineResult:
     engine: str
     version: str = ""
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at start and at end
     create: Pair | None = None
     exec: Pair | None = None
     extra_inspects: int = 0
@@ -393,6 +393,7 @@ async def bench_engine(engine: str, args) -> EngineResult:
     raw: RawEngine | None = None
     client = None
     run_token = secrets.token_hex(6)
+    load_start = os.getloadavg()[0]
     try:
         print(f"[{engine}] starting sbtui server (state in {server.state_dir})", flush=True)
         await server.start()
@@ -463,6 +464,7 @@ async def bench_engine(engine: str, args) -> EngineResult:
             await _sweep(raw, server, run_token, result)
             await raw.close()
         server.stop()
+    result.load = (load_start, os.getloadavg()[0])
     return result
 
 
@@ -498,6 +500,8 @@ async def _sweep(raw: RawEngine, server: Server, run_token: str, result: EngineR
 def report(result: EngineResult, runs: int) -> None:
     print()
     print(f"== {result.engine} {result.version}: {runs} runs each, interleaved; times in ms ==")
+    print(f"   (1-min load average {result.load[0]:.1f} at start, {result.load[1]:.1f} at end, "
+          f"on {os.cpu_count()} CPUs; it counts this run's containers and any other work)")
     header = f"{'':26}{'ours':>9}{'raw':>9}{'ratio':>8}  {'target':>8}"
     print(header)
     for key, label, pair in (("create", "create -> running", result.create),

@@ -85,7 +85,12 @@ class SandboxManager:
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background task failed: %s", task.exception())
 
     async def _reconcile(self, startup: bool = False) -> None:
         """Make the records agree with the engine: adopt, finish or clean each container."""
@@ -222,7 +227,10 @@ class SandboxManager:
         app = self.app(request.app_id)
         which = request.WhichOneof("image")
         if which == "image_id":
-            image = await self.image_from_id(request.image_id)
+            # No engine round trip here: if the image is gone, container create says so.
+            image = self.images.get(request.image_id)
+            if image is None:
+                raise not_found(f"image {request.image_id!r} does not exist on this server")
         elif which == "image_tag":
             image = await self.image_from_registry(request.image_tag)
         else:
@@ -265,6 +273,8 @@ class SandboxManager:
             container_id = await self.runtime.create_and_start(spec)
         except EngineError as err:
             self._mark_finished(record, None, pb.TERMINATION_REASON_FAILED_TO_START)
+            if isinstance(err, EngineNotFound) and "image" in str(err).lower():
+                raise not_found(f"image {image.image_id} ({image.tag}) is gone from the engine: {err}") from None
             raise precondition(f"the engine could not start the sandbox: {err}") from None
         record.container_id = container_id
         if record.state == pb.SANDBOX_STATE_CREATING:  # it may have exited already

@@ -53,9 +53,14 @@ def _timestamp(value: str | None) -> float:
     return datetime.fromisoformat(whole + zone).timestamp() + float(frac or 0)
 
 
+def _missing(err: DockerError) -> bool:
+    # Podman answers some lookups of a missing object with 500 "no such ...", not 404.
+    return err.status == 404 or "no such" in str(err.message).lower()
+
+
 def _engine_error(err: DockerError, what: str) -> EngineError:
     message = err.message if isinstance(err.message, str) else str(err.message)
-    cls = EngineNotFound if err.status == 404 else EngineError
+    cls = EngineNotFound if _missing(err) else EngineError
     return cls(f"{what}: {message}", err.status)
 
 
@@ -79,7 +84,7 @@ class DockerRuntime:
         try:
             data = await self._docker.images.inspect(ref)
         except DockerError as err:
-            if err.status == 404:
+            if _missing(err):
                 return None
             raise _engine_error(err, f"image {ref!r}") from None
         return ImageInfo(
@@ -173,7 +178,7 @@ class DockerRuntime:
         try:
             data = await self._docker.containers.container(container_id).show()
         except DockerError as err:
-            if err.status == 404:
+            if _missing(err):
                 return None
             raise _engine_error(err, f"inspecting container {container_id[:12]}") from None
         return self._state(data)
@@ -183,7 +188,7 @@ class DockerRuntime:
             await self._docker.containers.container(container_id).kill(signal="SIGKILL")
         except DockerError as err:
             # 409/500 "not running" means it is already gone: that is what we wanted.
-            if err.status == 404 or "not running" in str(err.message):
+            if _missing(err) or "not running" in str(err.message):
                 return
             raise _engine_error(err, f"killing container {container_id[:12]}") from None
 
@@ -191,7 +196,7 @@ class DockerRuntime:
         try:
             await self._docker.containers.container(container_id).delete(force=True, v=True)
         except DockerError as err:
-            if err.status == 404:
+            if _missing(err):
                 return
             raise _engine_error(err, f"removing container {container_id[:12]}") from None
 
