@@ -10,6 +10,40 @@ import sys
 from pathlib import Path
 
 from sbtui import __version__
+from sbtui import cli_output as out
+from sbtui import cli_sandbox
+from sbtui.cli_args import UsageError, add_connection_options
+from sbtui.client import (
+    AuthenticationError, Client, ConnectionLostError, InvalidArgumentError, NotFoundError,
+    PermissionDeniedError, SbtuiError,
+)
+from sbtui.client.connection import parse_address
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_UNREACHABLE = 4
+EXIT_UNAUTHORIZED = 5
+EXIT_INTERRUPTED = 130
+
+EPILOG = """\
+exit codes:
+  0    success
+  1    the server refused or failed the request; the message says why
+  2    usage error: unknown option, bad KEY=VALUE, bad duration, missing COMMAND
+  3    not found: no such sandbox, app or image
+  4    the server could not be reached, or the connection to it was lost
+  5    the server wants a (valid) token, or the token does not allow the call
+  124  sandbox exec: the command ran past its --timeout and was killed
+  130  interrupted (Ctrl-C); `sandbox exec` ended by another signal N exits with 128+N
+  141  sandbox exec: whatever read our stdout went away (a broken pipe, as in a shell)
+  `sandbox exec` and `sandbox wait` otherwise exit with the remote command's exit code.
+
+environment:
+  SBTUI_SERVER  server address when --server is not given
+  SBTUI_TOKEN   bearer token when --token is not given
+  SBTUI_CA      CA certificate that signs the server's, for tls:// addresses
+"""
 
 
 def _server_parser(sub) -> None:
@@ -21,7 +55,9 @@ def _server_parser(sub) -> None:
     p.add_argument("--tls-key", type=Path, help="PEM private key of the certificate")
     p.add_argument("--insecure", action="store_true", help="allow plaintext TCP (tokens travel in clear)")
     p.add_argument("--state-dir", type=Path, help="where state, logs and the engine socket live")
-    p.add_argument("--engine", choices=("auto", "docker", "podman"), default="auto")
+    p.add_argument("--engine", choices=("auto", "docker", "podman"),
+                   default=os.environ.get("SBTUI_ENGINE") or "auto",
+                   help="container engine (default: SBTUI_ENGINE, else auto: Docker if it answers, else Podman)")
     p.add_argument("--engine-url", help="Engine API address, e.g. unix:///var/run/docker.sock")
     p.add_argument("--idle-exit", type=float, default=0.0, metavar="SECONDS",
                    help="exit after this long with no calls and no sandbox (0 = never)")
@@ -65,17 +101,79 @@ def _run_server(args) -> int:
     return 0
 
 
+def _app_parser(sub) -> None:
+    verbs = sub.add_parser("app", help="list apps").add_subparsers(
+        dest="app_command", metavar="VERB", required=True
+    )
+    p = verbs.add_parser("list", help="list apps", description="List apps.")
+    add_connection_options(p, suppress=True)
+    p.add_argument("--env", metavar="ENV", help="environment (default: the server's, 'main')")
+    p.add_argument("--json", action="store_true", help="print JSON Lines: one object per app")
+    p.set_defaults(verb=_list_apps, parser=p)
+
+
+async def _list_apps(client: Client, args) -> int:
+    apps = await client.apps.list(environment=args.env)
+    if args.json:
+        for app in apps:
+            out.print_json(out.app_json(app))
+    else:
+        out.print_table(out.APP_COLUMNS, map(out.app_row, apps))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sbtui", description="Sandboxes from the terminal.")
+    parser = argparse.ArgumentParser(
+        prog="sbtui", description="Sandboxes from the terminal.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"sbtui {__version__}")
+    add_connection_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command")
     _server_parser(sub)
+    _app_parser(sub)
+    cli_sandbox.add_parsers(sub)
     return parser
+
+
+def _exit_code(err: SbtuiError) -> int:
+    if isinstance(err, NotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(err, ConnectionLostError):
+        return EXIT_UNREACHABLE
+    if isinstance(err, (AuthenticationError, PermissionDeniedError)):
+        return EXIT_UNAUTHORIZED
+    return EXIT_ERROR
+
+
+async def _with_client(args) -> int:
+    async with Client.connect(args.server, args.token) as client:
+        return await args.verb(client, args)
+
+
+def _run_verb(args) -> int:
+    """Run a client verb; expected failures become a one-line message and an exit code."""
+    if args.server:
+        try:
+            parse_address(args.server)
+        except InvalidArgumentError as err:
+            args.parser.error(str(err))
+    try:
+        return asyncio.run(_with_client(args))
+    except UsageError as err:
+        args.parser.error(str(err))
+    except SbtuiError as err:
+        print(f"sbtui: error: {err}", file=sys.stderr)
+        return _exit_code(err)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "verb", None):
+        return _run_verb(args)
     if not getattr(args, "run", None):
         parser.print_help()
         return 0

@@ -39,9 +39,9 @@ def split_pair(text: str) -> tuple[str, str]:
     """('KEY', 'VALUE') from 'KEY=VALUE'; the value may be empty or hold more '='."""
     key, sep, value = text.partition("=")
     if not sep:
-        raise ValueError("expected KEY=VALUE")
+        raise ValueError(f"there is no '=', e.g. {text}=value")
     if not key:
-        raise ValueError("the KEY before '=' is empty")
+        raise ValueError("the part before '=' is empty")
     return key, value
 
 
@@ -54,17 +54,18 @@ class DurationAction(argparse.Action):
 
 
 class PairsAction(argparse.Action):
-    """Collects repeated KEY=VALUE values (an option given many times, or a list) into a dict."""
+    """Collects KEY=VALUE values (an option given many times, or a list) into a dict."""
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
-        items = values if isinstance(values, list) else [values]
+        # A '*' positional given nothing receives its default instead of a list.
+        items = [values] if isinstance(values, str) else values if isinstance(values, list) else []
         pairs = dict(getattr(namespace, self.dest, None) or {})
-        label = option_string or self.metavar
+        label = option_string or self.dest
         for item in items:
             try:
                 key, value = split_pair(item)
             except ValueError as err:
-                parser.error(f"{label} {item}: {err}, e.g. {label} {self.metavar or 'KEY=VALUE'}")
+                parser.error(f"{label} {item}: expected {self.metavar}; {err}")
             pairs[key] = value
         setattr(namespace, self.dest, pairs)
 
@@ -80,7 +81,7 @@ class PortAction(argparse.Action):
         setattr(namespace, self.dest, ports)
 
 
-def pairs_option(parser: argparse.ArgumentParser, *flags: str, metavar: str = "KEY=VALUE", **kw: Any) -> None:
+def pairs_option(parser, *flags: str, metavar: str = "KEY=VALUE", **kw: Any) -> None:
     parser.add_argument(*flags, action=PairsAction, metavar=metavar, default={}, **kw)
 
 
@@ -95,7 +96,8 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -
     )
     group.add_argument(
         "--token", default=default,
-        help="bearer token for the server (default: $SBTUI_TOKEN, which other users can't see in ps)",
+        help="bearer token for the server (default: $SBTUI_TOKEN; prefer the variable, "
+             "as arguments are visible in ps)",
     )
 
 

@@ -202,7 +202,13 @@ class SandboxManager:
         return record.to_pb(self.apps[record.app_id], self.images.get(record.image_id))
 
     def from_name(self, app_name: str, name: str, environment: str) -> SandboxRecord:
-        app = self.app_from_name(app_name, environment, create=False)
+        environment = environment_of(environment)
+        app = next(
+            (a for a in self.apps.values() if a.name == app_name and a.environment == environment),
+            None,
+        )
+        if app is None:
+            raise not_found(f"app {app_name!r} does not exist in environment {environment!r}")
         sandbox_id = self._names.get((app.app_id, name))
         if sandbox_id is None:
             raise not_found(f"no running sandbox named {name!r} in app {app_name!r}")

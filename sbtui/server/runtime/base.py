@@ -31,6 +31,7 @@ class ImageInfo:
     tag: str
     created_at: float
     size_bytes: int
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -110,7 +111,7 @@ class Runtime(Protocol):
 
     async def inspect_image(self, ref: str) -> ImageInfo | None: ...
 
-    async def import_image(self, tar: bytes, repo: str, tag: str) -> None: ...
+    async def import_image(self, tar: bytes, repo: str, tag: str, labels: dict[str, str]) -> None: ...
 
     async def create_and_start(self, spec: ContainerSpec) -> str:
         """Create and start a container; returns its engine id."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import subprocess
 import tarfile
@@ -12,6 +13,8 @@ from sbtui.server.runtime.base import Runtime
 REPO = "localhost/sbtui/busybox"
 TAG = "latest"
 REF = f"{REPO}:{TAG}"
+VERSION_LABEL = "io.sbtui.base-version"
+LAYOUT = "2"  # bump when build_tar changes what goes into the image
 
 
 def _find_busybox() -> str | None:
@@ -59,12 +62,20 @@ def build_tar(busybox: str) -> bytes:
     return buf.getvalue()
 
 
+def _version(busybox: str) -> str:
+    """Changes when the busybox binary or the image layout made here changes."""
+    with open(busybox, "rb") as f:
+        return f"{LAYOUT}-{hashlib.sha256(f.read()).hexdigest()[:16]}"
+
+
 async def ensure(runtime: Runtime) -> bool:
-    """Import the image if it is missing; False when this host has no busybox to build it."""
-    if await runtime.inspect_image(REF) is not None:
-        return True
+    """Import the image if it is missing or stale; False when this host has no busybox."""
     busybox = _find_busybox()
+    found = await runtime.inspect_image(REF)
     if busybox is None:
-        return False
-    await runtime.import_image(build_tar(busybox), REPO, TAG)
+        return found is not None
+    version = _version(busybox)
+    if found is not None and found.labels.get(VERSION_LABEL) == version:
+        return True
+    await runtime.import_image(build_tar(busybox), REPO, TAG, {VERSION_LABEL: version})
     return True

@@ -92,6 +92,7 @@ class DockerRuntime:
             tag=ref,
             created_at=_timestamp(data.get("Created")),
             size_bytes=int(data.get("Size") or 0),
+            labels=(data.get("Config") or {}).get("Labels") or {},
         )
 
     async def resolve_image(self, ref: str) -> ImageInfo:
@@ -107,12 +108,16 @@ class DockerRuntime:
             raise EngineNotFound(f"image {ref!r} is still missing after a pull")
         return found
 
-    async def import_image(self, tar: bytes, repo: str, tag: str) -> None:
+    async def import_image(self, tar: bytes, repo: str, tag: str, labels: dict[str, str]) -> None:
+        # One LABEL instruction for all labels: aiodocker can't repeat a query parameter.
+        params = {"fromSrc": "-", "repo": repo, "tag": tag}
+        if labels:
+            params["changes"] = "LABEL " + " ".join(f"{k}={v}" for k, v in labels.items())
         try:
             await self._docker._query_json(
                 "images/create",
                 method="POST",
-                params={"fromSrc": "-", "repo": repo, "tag": tag},
+                params=params,
                 data=tar,
                 headers={"Content-Type": "application/x-tar"},
             )
