@@ -99,16 +99,18 @@ class AppListResponse(_message.Message):
     def __init__(self, apps: _Optional[_Iterable[_Union[App, _Mapping]]] = ...) -> None: ...
 
 class Image(_message.Message):
-    __slots__ = ("image_id", "tag", "created_at", "size_bytes")
+    __slots__ = ("image_id", "tag", "created_at", "size_bytes", "source_sandbox_id")
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
     TAG_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
     image_id: str
     tag: str
     created_at: float
     size_bytes: int
-    def __init__(self, image_id: _Optional[str] = ..., tag: _Optional[str] = ..., created_at: _Optional[float] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+    source_sandbox_id: str
+    def __init__(self, image_id: _Optional[str] = ..., tag: _Optional[str] = ..., created_at: _Optional[float] = ..., size_bytes: _Optional[int] = ..., source_sandbox_id: _Optional[str] = ...) -> None: ...
 
 class ImageFromRegistryRequest(_message.Message):
     __slots__ = ("tag",)
@@ -121,6 +123,153 @@ class ImageFromIdRequest(_message.Message):
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
     image_id: str
     def __init__(self, image_id: _Optional[str] = ...) -> None: ...
+
+class ImagePullEvent(_message.Message):
+    __slots__ = ("status", "layer", "current", "total", "image")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LAYER_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    layer: str
+    current: int
+    total: int
+    image: Image
+    def __init__(self, status: _Optional[str] = ..., layer: _Optional[str] = ..., current: _Optional[int] = ..., total: _Optional[int] = ..., image: _Optional[_Union[Image, _Mapping]] = ...) -> None: ...
+
+class ImageListRequest(_message.Message):
+    __slots__ = ("snapshots_only",)
+    SNAPSHOTS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    snapshots_only: bool
+    def __init__(self, snapshots_only: _Optional[bool] = ...) -> None: ...
+
+class ImageListResponse(_message.Message):
+    __slots__ = ("images",)
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    images: _containers.RepeatedCompositeFieldContainer[Image]
+    def __init__(self, images: _Optional[_Iterable[_Union[Image, _Mapping]]] = ...) -> None: ...
+
+class Secret(_message.Message):
+    __slots__ = ("secret_id", "name", "environment", "keys", "created_at")
+    SECRET_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    secret_id: str
+    name: str
+    environment: str
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    created_at: float
+    def __init__(self, secret_id: _Optional[str] = ..., name: _Optional[str] = ..., environment: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ..., created_at: _Optional[float] = ...) -> None: ...
+
+class SecretCreateRequest(_message.Message):
+    __slots__ = ("name", "environment", "values", "overwrite")
+    class ValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    environment: str
+    values: _containers.ScalarMap[str, str]
+    overwrite: bool
+    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., values: _Optional[_Mapping[str, str]] = ..., overwrite: _Optional[bool] = ...) -> None: ...
+
+class SecretFromNameRequest(_message.Message):
+    __slots__ = ("name", "environment")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    environment: str
+    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
+
+class SecretListRequest(_message.Message):
+    __slots__ = ("environment",)
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    environment: str
+    def __init__(self, environment: _Optional[str] = ...) -> None: ...
+
+class SecretListResponse(_message.Message):
+    __slots__ = ("secrets",)
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
+    secrets: _containers.RepeatedCompositeFieldContainer[Secret]
+    def __init__(self, secrets: _Optional[_Iterable[_Union[Secret, _Mapping]]] = ...) -> None: ...
+
+class SecretDeleteRequest(_message.Message):
+    __slots__ = ("name", "environment")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    environment: str
+    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
+
+class SecretDeleteResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Volume(_message.Message):
+    __slots__ = ("volume_id", "name", "environment", "created_at")
+    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    volume_id: str
+    name: str
+    environment: str
+    created_at: float
+    def __init__(self, volume_id: _Optional[str] = ..., name: _Optional[str] = ..., environment: _Optional[str] = ..., created_at: _Optional[float] = ...) -> None: ...
+
+class VolumeFromNameRequest(_message.Message):
+    __slots__ = ("name", "environment", "create_if_missing")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    CREATE_IF_MISSING_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    environment: str
+    create_if_missing: bool
+    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., create_if_missing: _Optional[bool] = ...) -> None: ...
+
+class VolumeListRequest(_message.Message):
+    __slots__ = ("environment",)
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    environment: str
+    def __init__(self, environment: _Optional[str] = ...) -> None: ...
+
+class VolumeListResponse(_message.Message):
+    __slots__ = ("volumes",)
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    volumes: _containers.RepeatedCompositeFieldContainer[Volume]
+    def __init__(self, volumes: _Optional[_Iterable[_Union[Volume, _Mapping]]] = ...) -> None: ...
+
+class VolumeDeleteRequest(_message.Message):
+    __slots__ = ("name", "environment")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    environment: str
+    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
+
+class VolumeDeleteResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CaCertificateRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CaCertificate(_message.Message):
+    __slots__ = ("pem",)
+    PEM_FIELD_NUMBER: _ClassVar[int]
+    pem: str
+    def __init__(self, pem: _Optional[str] = ...) -> None: ...
 
 class SandboxCreateParams(_message.Message):
     __slots__ = ("cpu", "cpu_limit", "memory_mib", "memory_limit_mib", "gpu", "timeout", "idle_timeout", "workdir", "command", "env", "secret_ids", "volumes", "cloud_bucket_mounts", "pty", "encrypted_ports", "h2_ports", "unencrypted_ports", "block_network", "cidr_allowlist", "cloud", "regions", "verbose", "proxy_id", "name", "custom_domain")
@@ -386,6 +535,26 @@ class SandboxSnapshotFilesystemRequest(_message.Message):
     sandbox_id: str
     timeout: float
     def __init__(self, sandbox_id: _Optional[str] = ..., timeout: _Optional[float] = ...) -> None: ...
+
+class SandboxLogsRequest(_message.Message):
+    __slots__ = ("sandbox_id", "follow", "tail_lines")
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    TAIL_LINES_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    follow: bool
+    tail_lines: int
+    def __init__(self, sandbox_id: _Optional[str] = ..., follow: _Optional[bool] = ..., tail_lines: _Optional[int] = ...) -> None: ...
+
+class LogChunk(_message.Message):
+    __slots__ = ("stdout", "stderr", "time")
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    stdout: bytes
+    stderr: bytes
+    time: float
+    def __init__(self, stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., time: _Optional[float] = ...) -> None: ...
 
 class SandboxSetTagsRequest(_message.Message):
     __slots__ = ("sandbox_id", "tags")

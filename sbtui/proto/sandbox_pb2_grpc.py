@@ -59,6 +59,56 @@ class SandboxServiceStub:
                 request_serializer=sbtui_dot_proto_dot_sandbox__pb2.ImageFromIdRequest.SerializeToString,
                 response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.Image.FromString,
                 _registered_method=True)
+        self.ImagePull = channel.unary_stream(
+                '/sbtui.v1.SandboxService/ImagePull',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.ImageFromRegistryRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.ImagePullEvent.FromString,
+                _registered_method=True)
+        self.ImageList = channel.unary_unary(
+                '/sbtui.v1.SandboxService/ImageList',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.ImageListRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.ImageListResponse.FromString,
+                _registered_method=True)
+        self.SecretCreate = channel.unary_unary(
+                '/sbtui.v1.SandboxService/SecretCreate',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.SecretCreateRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.Secret.FromString,
+                _registered_method=True)
+        self.SecretFromName = channel.unary_unary(
+                '/sbtui.v1.SandboxService/SecretFromName',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.SecretFromNameRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.Secret.FromString,
+                _registered_method=True)
+        self.SecretList = channel.unary_unary(
+                '/sbtui.v1.SandboxService/SecretList',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.SecretListRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.SecretListResponse.FromString,
+                _registered_method=True)
+        self.SecretDelete = channel.unary_unary(
+                '/sbtui.v1.SandboxService/SecretDelete',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.SecretDeleteRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.SecretDeleteResponse.FromString,
+                _registered_method=True)
+        self.VolumeFromName = channel.unary_unary(
+                '/sbtui.v1.SandboxService/VolumeFromName',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.VolumeFromNameRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.Volume.FromString,
+                _registered_method=True)
+        self.VolumeList = channel.unary_unary(
+                '/sbtui.v1.SandboxService/VolumeList',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.VolumeListRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.VolumeListResponse.FromString,
+                _registered_method=True)
+        self.VolumeDelete = channel.unary_unary(
+                '/sbtui.v1.SandboxService/VolumeDelete',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.VolumeDeleteRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.VolumeDeleteResponse.FromString,
+                _registered_method=True)
+        self.GetCaCertificate = channel.unary_unary(
+                '/sbtui.v1.SandboxService/GetCaCertificate',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.CaCertificateRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.CaCertificate.FromString,
+                _registered_method=True)
         self.SandboxCreate = channel.unary_unary(
                 '/sbtui.v1.SandboxService/SandboxCreate',
                 request_serializer=sbtui_dot_proto_dot_sandbox__pb2.SandboxCreateRequest.SerializeToString,
@@ -103,6 +153,11 @@ class SandboxServiceStub:
                 '/sbtui.v1.SandboxService/SandboxSnapshotFilesystem',
                 request_serializer=sbtui_dot_proto_dot_sandbox__pb2.SandboxSnapshotFilesystemRequest.SerializeToString,
                 response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.Image.FromString,
+                _registered_method=True)
+        self.SandboxLogs = channel.unary_stream(
+                '/sbtui.v1.SandboxService/SandboxLogs',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.SandboxLogsRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.LogChunk.FromString,
                 _registered_method=True)
         self.SandboxSetTags = channel.unary_unary(
                 '/sbtui.v1.SandboxService/SandboxSetTags',
@@ -156,6 +211,68 @@ class SandboxServiceServicer:
 
     def ImageFromId(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImagePull(self, request, context):
+        """Pull with progress: engine progress events, then one event carrying the image.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImageList(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SecretCreate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SecretFromName(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SecretList(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SecretDelete(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VolumeFromName(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VolumeList(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VolumeDelete(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCaCertificate(self, request, context):
+        """The PEM certificate of the server's own CA, which signs encrypted tunnels' certificates.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -216,6 +333,13 @@ class SandboxServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SandboxLogs(self, request, context):
+        """The main command's output: what is kept, then (with follow) new output until it exits.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SandboxSetTags(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -272,6 +396,56 @@ def add_SandboxServiceServicer_to_server(servicer, server):
                     request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.ImageFromIdRequest.FromString,
                     response_serializer=sbtui_dot_proto_dot_sandbox__pb2.Image.SerializeToString,
             ),
+            'ImagePull': grpc.unary_stream_rpc_method_handler(
+                    servicer.ImagePull,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.ImageFromRegistryRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.ImagePullEvent.SerializeToString,
+            ),
+            'ImageList': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImageList,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.ImageListRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.ImageListResponse.SerializeToString,
+            ),
+            'SecretCreate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecretCreate,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.SecretCreateRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.Secret.SerializeToString,
+            ),
+            'SecretFromName': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecretFromName,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.SecretFromNameRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.Secret.SerializeToString,
+            ),
+            'SecretList': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecretList,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.SecretListRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.SecretListResponse.SerializeToString,
+            ),
+            'SecretDelete': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecretDelete,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.SecretDeleteRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.SecretDeleteResponse.SerializeToString,
+            ),
+            'VolumeFromName': grpc.unary_unary_rpc_method_handler(
+                    servicer.VolumeFromName,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.VolumeFromNameRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.Volume.SerializeToString,
+            ),
+            'VolumeList': grpc.unary_unary_rpc_method_handler(
+                    servicer.VolumeList,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.VolumeListRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.VolumeListResponse.SerializeToString,
+            ),
+            'VolumeDelete': grpc.unary_unary_rpc_method_handler(
+                    servicer.VolumeDelete,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.VolumeDeleteRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.VolumeDeleteResponse.SerializeToString,
+            ),
+            'GetCaCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCaCertificate,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.CaCertificateRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.CaCertificate.SerializeToString,
+            ),
             'SandboxCreate': grpc.unary_unary_rpc_method_handler(
                     servicer.SandboxCreate,
                     request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.SandboxCreateRequest.FromString,
@@ -316,6 +490,11 @@ def add_SandboxServiceServicer_to_server(servicer, server):
                     servicer.SandboxSnapshotFilesystem,
                     request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.SandboxSnapshotFilesystemRequest.FromString,
                     response_serializer=sbtui_dot_proto_dot_sandbox__pb2.Image.SerializeToString,
+            ),
+            'SandboxLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.SandboxLogs,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.SandboxLogsRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.LogChunk.SerializeToString,
             ),
             'SandboxSetTags': grpc.unary_unary_rpc_method_handler(
                     servicer.SandboxSetTags,
@@ -473,6 +652,276 @@ class SandboxService:
             '/sbtui.v1.SandboxService/ImageFromId',
             sbtui_dot_proto_dot_sandbox__pb2.ImageFromIdRequest.SerializeToString,
             sbtui_dot_proto_dot_sandbox__pb2.Image.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImagePull(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/ImagePull',
+            sbtui_dot_proto_dot_sandbox__pb2.ImageFromRegistryRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.ImagePullEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImageList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/ImageList',
+            sbtui_dot_proto_dot_sandbox__pb2.ImageListRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.ImageListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SecretCreate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/SecretCreate',
+            sbtui_dot_proto_dot_sandbox__pb2.SecretCreateRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.Secret.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SecretFromName(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/SecretFromName',
+            sbtui_dot_proto_dot_sandbox__pb2.SecretFromNameRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.Secret.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SecretList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/SecretList',
+            sbtui_dot_proto_dot_sandbox__pb2.SecretListRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.SecretListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SecretDelete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/SecretDelete',
+            sbtui_dot_proto_dot_sandbox__pb2.SecretDeleteRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.SecretDeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VolumeFromName(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/VolumeFromName',
+            sbtui_dot_proto_dot_sandbox__pb2.VolumeFromNameRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.Volume.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VolumeList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/VolumeList',
+            sbtui_dot_proto_dot_sandbox__pb2.VolumeListRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.VolumeListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VolumeDelete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/VolumeDelete',
+            sbtui_dot_proto_dot_sandbox__pb2.VolumeDeleteRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.VolumeDeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCaCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/GetCaCertificate',
+            sbtui_dot_proto_dot_sandbox__pb2.CaCertificateRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.CaCertificate.FromString,
             options,
             channel_credentials,
             insecure,
@@ -716,6 +1165,33 @@ class SandboxService:
             '/sbtui.v1.SandboxService/SandboxSnapshotFilesystem',
             sbtui_dot_proto_dot_sandbox__pb2.SandboxSnapshotFilesystemRequest.SerializeToString,
             sbtui_dot_proto_dot_sandbox__pb2.Image.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SandboxLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/SandboxLogs',
+            sbtui_dot_proto_dot_sandbox__pb2.SandboxLogsRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.LogChunk.FromString,
             options,
             channel_credentials,
             insecure,
