@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sbtui import __version__
 from sbtui import cli_output as out
-from sbtui import cli_sandbox
+from sbtui import cli_image, cli_sandbox, cli_secret, cli_tunnel, cli_volume
 from sbtui.cli_args import UsageError, add_connection_options
 from sbtui.client import (
     AuthenticationError, Client, ConnectionLostError, InvalidArgumentError, NotFoundError,
@@ -31,7 +31,7 @@ exit codes:
   0    success
   1    the server refused or failed the request; the message says why
   2    usage error: unknown option, bad KEY=VALUE, bad duration, missing COMMAND
-  3    not found: no such sandbox, app or image
+  3    not found: no such sandbox, app, image, secret or volume
   4    the server could not be reached, or the connection to it was lost
   5    the server wants a (valid) token, or the token does not allow the call
   124  sandbox exec: the command ran past its --timeout and was killed
@@ -59,6 +59,12 @@ def _server_parser(sub) -> None:
                    default=os.environ.get("SBTUI_ENGINE") or "auto",
                    help="container engine (default: SBTUI_ENGINE, else auto: Docker if it answers, else Podman)")
     p.add_argument("--engine-url", help="Engine API address, e.g. unix:///var/run/docker.sock")
+    p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST:PORT",
+                   help="a registry to pull from over plain HTTP (Podman; Docker already "
+                        "allows loopback registries); may be repeated")
+    p.add_argument("--tunnel-host", default="127.0.0.1", metavar="HOST",
+                   help="address tunnels of sandbox ports listen on (default 127.0.0.1); its "
+                        "name goes into tunnel URLs and certificates")
     p.add_argument("--idle-exit", type=float, default=0.0, metavar="SECONDS",
                    help="exit after this long with no calls and no sandbox (0 = never)")
     p.add_argument("--daemon", action="store_true",
@@ -90,6 +96,8 @@ def _run_server(args) -> int:
         socket=args.socket, listen=args.listen, token=token, tls_cert=args.tls_cert,
         tls_key=args.tls_key, insecure=args.insecure, state_dir=args.state_dir,
         engine=args.engine, engine_url=args.engine_url, idle_exit=idle,
+        insecure_registries=args.insecure_registry,
+        tunnel_host=args.tunnel_host,
     )
     try:
         asyncio.run(serve(options))
@@ -133,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     _server_parser(sub)
     _app_parser(sub)
     cli_sandbox.add_parsers(sub)
+    cli_image.add_parsers(sub)
+    cli_tunnel.add_parsers(sub)
+    cli_secret.add_parsers(sub)
+    cli_volume.add_parsers(sub)
     return parser
 
 

@@ -71,6 +71,7 @@ def sandbox_json(info: SandboxInfo) -> dict[str, Any]:
         "cpu": params.cpu if params.HasField("cpu") else None,
         "memory_mib": params.memory_mib if params.HasField("memory_mib") else None,
         "pty": params.pty,
+        "secrets": list(params.secret_ids), "volumes": dict(params.volumes),  # names only
     }
 
 

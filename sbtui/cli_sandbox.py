@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from sbtui import cli_image, cli_tunnel
 from sbtui import cli_output as out
 from sbtui.cli_args import (
     DurationAction, PortAction, UsageError, add_connection_options, command_words, pairs_option,
@@ -26,6 +27,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     verbs = verbs.add_subparsers(dest="sandbox_command", metavar="VERB", required=True)
     for add in (_list_parser, _create_parser, _exec_parser, _terminate_parser, _wait_parser, _tags_parser):
         add(verbs)
+    cli_image.add_sandbox_verbs(verbs, _verb, _target)
+    cli_tunnel.add_sandbox_verbs(verbs, _verb, _target)
 
 
 def _verb(verbs, name: str, help: str, **kw) -> argparse.ArgumentParser:
@@ -99,7 +102,8 @@ def _create_parser(verbs) -> None:
     p = _verb(verbs, "create", "create a sandbox and print its id",
               usage="%(prog)s --app NAME [options] [-- COMMAND...]")
     p.add_argument("--app", metavar="NAME", required=True, help="app to create it in (made if missing)")
-    p.add_argument("--image", metavar="TAG", default=DEFAULT_IMAGE, help=f"default: {DEFAULT_IMAGE}")
+    p.add_argument("--image", metavar="TAG", default=DEFAULT_IMAGE,
+                   help=f"registry reference or image id (im-...); default: {DEFAULT_IMAGE}")
     p.add_argument("--name", metavar="N", help="name, unique among the app's running sandboxes")
     p.add_argument("--cpu", type=float, metavar="CORES", help="CPU request in cores")
     p.add_argument("--cpu-limit", type=float, metavar="CORES", help="hard CPU limit in cores")
@@ -139,9 +143,14 @@ def _passthrough_options(group) -> None:
 
 
 async def create_sandbox(client: Client, args) -> int:
+    # An image id (a snapshot, say) or a registry reference.
+    if args.image.startswith("im-"):
+        image = await client.images.from_id(args.image)
+    else:
+        image = client.images.from_registry(args.image)
     app = await client.apps.from_name(args.app, create_if_missing=True, environment=args.env_name)
     sandbox = await client.sandboxes.create(
-        app, client.images.from_registry(args.image),
+        app, image,
         cpu=args.cpu, cpu_limit=args.cpu_limit, memory_mib=args.memory,
         memory_limit_mib=args.memory_limit, gpu=args.gpu, timeout=args.timeout,
         idle_timeout=args.idle_timeout, workdir=args.workdir,
@@ -176,6 +185,7 @@ def _exec_parser(verbs) -> None:
     p.add_argument("-t", "--tty", action="store_true", help="use a pseudo-terminal; -it: interactive session")
     p.add_argument("--workdir", metavar="PATH", help="working directory (absolute)")
     pairs_option(p, "--env", help="environment variable (repeatable)")
+    _repeated(p, "--secret", "NAME", "secrets", "secret whose variables the command gets")
     p.add_argument("--timeout", action=DurationAction, metavar="DUR", help="kill it after this long (exit 124)")
     _target(p)
     p.add_argument("remote_command", metavar="COMMAND", nargs=argparse.REMAINDER, help="program and arguments")
@@ -189,7 +199,7 @@ async def exec_in_sandbox(client: Client, args) -> int:
     sandbox = await resolve(client, args.sandbox, args.env_name)
     return await run_exec(
         sandbox, command, interactive=args.interactive, pty=args.tty,
-        workdir=args.workdir, env=args.env, timeout=args.timeout,
+        workdir=args.workdir, env=args.env, timeout=args.timeout, secrets=args.secrets,
     )
 
 

@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 import sbtui
+from tests import registry as registries
 from tests.servers import IMAGE, ServerProcess, available_engines, new_state_dir
 
 ENGINES = available_engines()
@@ -16,9 +17,20 @@ def engine(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def server(engine):
+def registry():
+    """A real image registry on 127.0.0.1 that the servers may pull from."""
+    reg = registries.start()
+    yield reg
+    reg.stop()
+    shutil.rmtree(reg.directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(engine, registry):
     """One shared server per engine for the tests that don't restart or reconfigure it."""
-    proc = ServerProcess(engine, new_state_dir(engine)).start()
+    proc = ServerProcess(
+        engine, new_state_dir(engine), extra=["--insecure-registry", registry.host]
+    ).start()
     yield proc
     proc.stop()
     proc.stop_engine_service()

@@ -5,20 +5,23 @@ from sbtui.client.errors import (
     AlreadyExistsError,
     AuthenticationError,
     ConnectionLostError,
+    EngineUnavailableError,
     ExecTimeoutError,
     FailedPreconditionError,
     InvalidArgumentError,
+    NoTcpSocketError,
     NotFoundError,
     PermissionDeniedError,
     SandboxTimeoutError,
     SbtuiError,
     ServerError,
 )
-from sbtui.client.images import Image
+from sbtui.client.images import Image, PullProgress
 from sbtui.client.models import (
     App,
     CloudBucketMount,
     EventKind,
+    LogChunk,
     Proxy,
     SandboxEvent,
     SandboxInfo,
@@ -33,9 +36,9 @@ from sbtui.client.sandbox import Sandbox
 
 __all__ = [
     "AlreadyExistsError", "App", "AuthenticationError", "Client", "CloudBucketMount",
-    "ConnectionLostError", "ContainerProcess", "EventKind", "ExecTimeoutError",
-    "FailedPreconditionError", "Image", "InvalidArgumentError", "NotFoundError",
-    "PermissionDeniedError", "Proxy", "Sandbox", "SandboxEvent", "SandboxInfo", "SandboxState",
+    "ConnectionLostError", "ContainerProcess", "EngineUnavailableError", "EventKind", "ExecTimeoutError",
+    "FailedPreconditionError", "Image", "InvalidArgumentError", "LogChunk", "NoTcpSocketError", "NotFoundError",
+    "PermissionDeniedError", "Proxy", "PullProgress", "Sandbox", "SandboxEvent", "SandboxInfo", "SandboxState",
     "SandboxTimeoutError", "SbtuiError", "Secret", "ServerError", "TerminationReason", "Tunnel",
     "Volume",
 ]

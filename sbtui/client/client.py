@@ -11,6 +11,8 @@ from sbtui.client.embedded import ensure_server
 from sbtui.client.images import Images
 from sbtui.client.models import App
 from sbtui.client.sandboxes import Sandboxes
+from sbtui.client.secrets import Secrets
+from sbtui.client.volumes import Volumes
 from sbtui.proto import sandbox_pb2 as pb
 
 
@@ -28,6 +30,8 @@ class Client:
         self.apps = Apps(connection)
         self.images = Images(connection)
         self.sandboxes = Sandboxes(connection)
+        self.secrets = Secrets(connection)
+        self.volumes = Volumes(connection)
 
     @classmethod
     def connect(
@@ -37,6 +41,12 @@ class Client:
 
     async def server_info(self) -> pb.ServerInfo:
         return await self._connection.call("GetServerInfo", pb.ServerInfoRequest(), safe=True)
+
+    async def ca_certificate(self) -> str:
+        """PEM of the server's CA, which signs encrypted tunnels' certificates: verify with
+        ``ssl.create_default_context(cadata=pem)``."""
+        reply = await self._connection.call("GetCaCertificate", pb.CaCertificateRequest(), safe=True)
+        return reply.pem
 
     async def close(self) -> None:
         await self._connection.close()

@@ -25,6 +25,10 @@ class FailedPreconditionError(SbtuiError):
     """The call can't be done in the current state, or the server can't honour a parameter."""
 
 
+class NoTcpSocketError(SbtuiError, ValueError):
+    """Tunnel.tcp_socket() of a port that was not declared in unencrypted_ports."""
+
+
 class SandboxTimeoutError(SbtuiError):
     """A sandbox reached its timeout, or something waited on did not happen in time."""
 
@@ -49,6 +53,10 @@ class ConnectionLostError(SbtuiError):
     """The server could not be reached, or went away during a call."""
 
 
+class EngineUnavailableError(ConnectionLostError):
+    """The server is there, but its container engine did not answer or failed."""
+
+
 class ServerError(SbtuiError):
     """The server failed in a way it did not expect."""
 
@@ -71,5 +79,10 @@ def from_rpc_error(err: grpc.aio.AioRpcError) -> SbtuiError:
     cls = _BY_CODE.get(err.code(), ServerError)
     details = err.details() or err.code().name
     if cls is ConnectionLostError:
+        if details.startswith(ENGINE_PREFIX):  # said by the server, about its engine
+            return EngineUnavailableError(details)
         details = f"lost the connection to the sbtui server: {details}"
     return cls(details)
+
+
+ENGINE_PREFIX = "container engine: "

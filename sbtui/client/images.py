@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, AsyncIterator
 
 from sbtui.proto import sandbox_pb2 as pb
 
@@ -23,16 +24,19 @@ class Image:
         self.image_id = image_id
         self.created_at = 0.0
         self.size_bytes = 0
+        self.source_sandbox_id = ""  # set for snapshots
         self._connection = connection
 
     @classmethod
     def from_pb(cls, image: pb.Image, connection: "Connection | None" = None) -> "Image":
         made = cls(image.tag, image.image_id, connection)
         made.created_at, made.size_bytes = image.created_at, image.size_bytes
+        made.source_sandbox_id = image.source_sandbox_id
         return made
 
     def __repr__(self) -> str:
-        return f"Image(tag={self.tag!r}, image_id={self.image_id!r})"
+        source = f", source_sandbox_id={self.source_sandbox_id!r}" if self.source_sandbox_id else ""
+        return f"Image(tag={self.tag!r}, image_id={self.image_id!r}{source})"
 
     async def resolve(self) -> "Image":
         """Make sure the engine has the image (pulling it if needed) and learn its id."""
@@ -61,3 +65,29 @@ class Images:
             "ImageFromId", pb.ImageFromIdRequest(image_id=image_id), safe=True
         )
         return Image.from_pb(reply, self._connection)
+
+    async def pull(self, tag: str) -> AsyncIterator[PullProgress]:
+        """Pull `tag` (if the engine lacks it) and follow the progress; the last event has
+        `image` set."""
+        request = pb.ImageFromRegistryRequest(tag=tag)
+        async for event in self._connection.stream("ImagePull", request):
+            yield PullProgress(
+                status=event.status, layer=event.layer, current=event.current, total=event.total,
+                image=Image.from_pb(event.image, self._connection) if event.HasField("image") else None,
+            )
+
+    async def list(self, *, snapshots_only: bool = False) -> list[Image]:
+        """Images this server has resolved or made, newest first; snapshots name their source."""
+        reply = await self._connection.call(
+            "ImageList", pb.ImageListRequest(snapshots_only=snapshots_only), safe=True
+        )
+        return [Image.from_pb(i, self._connection) for i in reply.images]
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    status: str
+    layer: str = ""
+    current: int = 0
+    total: int = 0
+    image: Image | None = None

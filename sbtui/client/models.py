@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sbtui.client.errors import NoTcpSocketError
 from sbtui.proto import sandbox_pb2 as pb
 
 Duration = float | int | timedelta
@@ -69,14 +70,35 @@ class CloudBucketMount:
 
 @dataclass(frozen=True)
 class Secret:
-    """A named secret; its values stay on the server."""
+    """A named secret; its values stay on the server, only the names of its keys come back.
+
+    `Secret("name")` is enough to pass to a create or an exec; `client.secrets` fills the rest.
+    """
 
     name: str
+    secret_id: str = ""
+    environment: str = ""
+    keys: tuple[str, ...] = ()
+    created_at: float = 0.0
+
+    @classmethod
+    def from_pb(cls, secret: pb.Secret) -> "Secret":
+        return cls(secret.name, secret.secret_id, secret.environment, tuple(secret.keys),
+                   secret.created_at)
 
 
 @dataclass(frozen=True)
 class Volume:
+    """A named volume: data that outlives the sandboxes that mount it."""
+
     name: str
+    volume_id: str = ""
+    environment: str = ""
+    created_at: float = 0.0
+
+    @classmethod
+    def from_pb(cls, volume: pb.Volume) -> "Volume":
+        return cls(volume.name, volume.volume_id, volume.environment, volume.created_at)
 
 
 @dataclass(frozen=True)
@@ -137,6 +159,15 @@ class SandboxEvent:
 
 
 @dataclass(frozen=True)
+class LogChunk:
+    """A piece of a sandbox's main command output."""
+
+    stream: str  # "stdout" or "stderr"
+    data: bytes
+    time: float
+
+
+@dataclass(frozen=True)
 class Tunnel:
     """How to reach one container port from outside the sandbox."""
 
@@ -144,17 +175,24 @@ class Tunnel:
     port: int
     unencrypted_host: str = ""
     unencrypted_port: int = 0
+    container_port: int = 0
+    kind: str = ""  # "encrypted", "h2" or "unencrypted": the list the port was declared in
 
     @property
     def url(self) -> str:
-        return f"https://{self.host}" + ("" if self.port == 443 else f":{self.port}")
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"https://{host}" + ("" if self.port == 443 else f":{self.port}")
 
     def tls_socket(self) -> tuple[str, int]:
         return self.host, self.port
 
     def tcp_socket(self) -> tuple[str, int]:
+        """Host and port of the plain TCP socket; NoTcpSocketError unless declared unencrypted."""
         if not self.unencrypted_port:
-            raise ValueError(
-                "this tunnel has no plain TCP socket: declare the port in unencrypted_ports"
+            port = f"port {self.container_port}" if self.container_port else "this tunnel"
+            declared = f" (declared in {self.kind}_ports)" if self.kind else ""
+            raise NoTcpSocketError(
+                f"{port}{declared} has no plain TCP socket: only unencrypted_ports get one; "
+                "use tls_socket(), or declare the port in unencrypted_ports"
             )
         return self.unencrypted_host, self.unencrypted_port

@@ -38,7 +38,12 @@ class ContainerProcess:
             stderr_ignored=start.stderr == pb.STDIO_IGNORE,
         )
         try:
-            await call.write(pb.ExecRequest(start=start))
+            try:
+                await call.write(pb.ExecRequest(start=start))
+            except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                # The server ended the call first (a refused token, say): its status, not
+                # the failed write's "Internal error from Core", comes with the read below.
+                pass
             first = await call.read()
         except grpc.aio.AioRpcError as err:
             raise from_rpc_error(err) from None

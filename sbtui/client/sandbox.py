@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, AsyncIterator, Literal
 
 from sbtui.client.errors import FailedPreconditionError, SandboxTimeoutError
-from sbtui.client.models import Duration, SandboxInfo, Secret, TerminationReason, Tunnel, seconds
+from sbtui.client.models import (
+    Duration, LogChunk, SandboxInfo, Secret, TerminationReason, Tunnel, seconds,
+)
 from sbtui.client.process import ContainerProcess
 from sbtui.proto import sandbox_pb2 as pb
 
@@ -123,14 +125,24 @@ class Sandbox:
         return reply.exit_code if reply.HasField("exit_code") else None
 
     async def tunnels(self, timeout: Duration = 50) -> dict[int, Tunnel]:
-        """Tunnels of the declared ports, keyed by container port, once they are ready."""
+        """Tunnels of the declared ports, keyed by container port, once they are ready:
+        once something in the sandbox accepts connections on every one of them.
+
+        Raises SandboxTimeoutError, naming the ports, when they are not ready within
+        `timeout`, and FailedPreconditionError when the sandbox declared no ports or has
+        finished. Verify encrypted tunnels with the CA of ``client.ca_certificate()``.
+        """
         limit = seconds(timeout, "timeout")
+        if limit is None:
+            raise TypeError("timeout is required: seconds to wait for the tunnels to be ready")
         reply = await self._check().call(
             "SandboxTunnels", pb.SandboxTunnelsRequest(sandbox_id=self.sandbox_id, timeout=limit),
             safe=True, timeout=limit + 10,
         )
         return {
-            t.container_port: Tunnel(t.host, t.port, t.unencrypted_host, t.unencrypted_port)
+            t.container_port: Tunnel(
+                t.host, t.port, t.unencrypted_host, t.unencrypted_port, t.container_port, t.kind
+            )
             for t in reply.tunnels
         }
 
@@ -147,6 +159,14 @@ class Sandbox:
         except asyncio.TimeoutError:
             raise SandboxTimeoutError(f"the snapshot did not finish within {limit} s") from None
         return Image.from_pb(reply)
+
+    async def logs(self, *, follow: bool = False, tail: int = 0) -> AsyncIterator[LogChunk]:
+        """The main command's output (the last `tail` lines if > 0); with follow, new output
+        as it comes until the sandbox exits. Kept after exit (the last 256 KiB)."""
+        request = pb.SandboxLogsRequest(sandbox_id=self.sandbox_id, follow=follow, tail_lines=tail)
+        async for chunk in self._check().stream("SandboxLogs", request):
+            kind = chunk.WhichOneof("kind")
+            yield LogChunk(kind or "stdout", getattr(chunk, kind) if kind else b"", chunk.time)
 
     async def set_tags(self, tags: dict[str, str]) -> None:
         """Replace the sandbox's tags."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 import grpc
+
+
+FIRST_MESSAGE_WAIT = 5.0
 
 
 def _denied(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHandler:
@@ -12,6 +16,13 @@ def _denied(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHandl
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
 
     async def abort_stream(request, context):
+        if handler.request_streaming:
+            # Take the first message before refusing: a client writing it while the refusal
+            # is on its way would otherwise see its write fail, not the refusal.
+            try:
+                await asyncio.wait_for(anext(aiter(request)), FIRST_MESSAGE_WAIT)
+            except (StopAsyncIteration, asyncio.TimeoutError):
+                pass
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
         yield  # pragma: no cover - makes this an async generator
 

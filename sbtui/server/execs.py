@@ -63,7 +63,9 @@ async def run(
         raise precondition(
             f"sandbox {record.sandbox_id} is not running{ended}; exec needs a running sandbox"
         )
-    env = dict(start.env)
+    environment = manager.apps[record.app_id].environment
+    # An explicit env variable wins over a secret's, as at create.
+    env = {**manager.secrets.environment_for(start.secret_ids, environment), **start.env}
     if start.pty:
         env.setdefault("TERM", start.term or DEFAULT_TERM)
     spec = ExecSpec(

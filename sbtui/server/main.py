@@ -9,14 +9,16 @@ import os
 import secrets
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 
 from sbtui import paths
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
+from sbtui.server import tunnels
 from sbtui.server.auth import TokenAuth
+from sbtui.server.ca import CertificateAuthority
 from sbtui.server.runtime import busybox_image, engine as engines
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
@@ -41,7 +43,9 @@ class ServerOptions:
     state_dir: Path | None = None
     engine: str = "auto"
     engine_url: str | None = None
+    insecure_registries: list[str] = field(default_factory=list)  # HOST:PORT pulled over HTTP
     idle_exit: float = 0.0              # seconds idle (no calls, no sandboxes) before exiting; 0 = never
+    tunnel_host: str = tunnels.DEFAULT_HOST  # where tunnel listeners bind
 
 
 def _lock(state_dir: Path):
@@ -116,20 +120,32 @@ def _bind(server: grpc.aio.Server, options: ServerOptions, state_dir: Path) -> s
 
 
 async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> None:
+    try:
+        tunnel_host = tunnels.resolve_host(options.tunnel_host)
+    except tunnels.TunnelHostError as err:
+        raise StartupError(f"{err}; pass another --tunnel-host") from None
     state_dir = paths.private_dir(options.state_dir or paths.state_dir())
     lock = _lock(state_dir)
     try:
-        engine = await engines.connect(options.engine, options.engine_url, state_dir)
+        engine = await engines.connect(
+            options.engine, options.engine_url, state_dir, options.insecure_registries
+        )
     except EngineError as err:
         raise StartupError(str(err)) from None
     store = Store(state_dir / "state.db")
     manager = SandboxManager(store, engine.runtime, _server_id(state_dir))
+    tunnel_manager = None
     try:
         version = await engine.runtime.version()
         # Before serving, so that the first client finds the base image there.
         await _ensure_base_image(engine.runtime)
         await manager.start()
+        tunnel_manager = tunnels.TunnelManager(
+            manager, CertificateAuthority(state_dir), tunnel_host, state_dir
+        )
+        await tunnel_manager.start()
         service = SandboxService(manager, version, str(state_dir))
+        service.tunnels = tunnel_manager
         interceptors = [TokenAuth(_token(options, state_dir))] if options.listen else []
         server = grpc.aio.server(interceptors=interceptors)
         pb_grpc.add_SandboxServiceServicer_to_server(service, server)
@@ -152,6 +168,8 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         idle.cancel()
         await server.stop(grace=2)
     finally:
+        if tunnel_manager is not None:
+            await tunnel_manager.stop()
         await manager.stop()
         await engine.close()
         store.close()

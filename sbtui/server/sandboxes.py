@@ -11,12 +11,14 @@ import logging
 import time
 
 from sbtui.proto import sandbox_pb2 as pb
-from sbtui.server import validation
+from sbtui.server import images, logs, validation
 from sbtui.server.errors import ServiceError, already_exists, invalid, not_found, precondition
 from sbtui.server.events import EventBus
 from sbtui.server.ids import new_id
 from sbtui.server.lifecycle import Scheduler
 from sbtui.server.runtime.base import ContainerSpec, EngineError, EngineNotFound, Runtime
+from sbtui.server.secrets import Secrets
+from sbtui.server.volumes import Volumes
 from sbtui.server.store import AppRecord, ImageRecord, SandboxRecord, Store
 
 log = logging.getLogger("sbtui.server")
@@ -39,6 +41,8 @@ class SandboxManager:
         self.runtime = runtime
         self.server_id = server_id
         self.events = EventBus()
+        self.secrets = Secrets(store, store.path.with_name("secrets.key"))
+        self.volumes = Volumes(store, runtime, server_id)
         self.apps: dict[str, AppRecord] = {}
         self.images: dict[str, ImageRecord] = {}
         self.sandboxes: dict[str, SandboxRecord] = {}
@@ -46,7 +50,9 @@ class SandboxManager:
         self._names: dict[tuple[str, str], str] = {}  # (app_id, name) -> live sandbox id
         self._exited: dict[str, asyncio.Event] = {}
         self._pending_reason: dict[str, int] = {}
+        self._finishing: set[str] = set()
         self.active_execs: dict[str, int] = {}
+        self.active_tunnel_connections: dict[str, int] = {}
         self._scheduler = Scheduler(self._running_with_execs, self._expire)
         self._monitor: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -166,23 +172,23 @@ class SandboxManager:
         return app
 
     async def image_from_registry(self, tag: str) -> ImageRecord:
-        if not tag or any(c.isspace() for c in tag):
-            raise invalid("tag", f"{tag!r} is not an image reference like 'python:3.11'")
+        images.check_reference(tag)
         try:
             found = await self.runtime.resolve_image(tag)
-        except EngineNotFound as err:
-            raise not_found(f"image {tag!r} was not found: {err}") from None
         except EngineError as err:
-            raise precondition(f"image {tag!r} could not be pulled: {err}") from None
+            raise images.pull_failure(tag, err) from None
         for image in self.images.values():
             if image.engine_id == found.engine_id:
                 return image
         image = ImageRecord(
             new_id("im"), found.engine_id, tag, found.created_at, found.size_bytes
         )
+        self.add_image(image)
+        return image
+
+    def add_image(self, image: ImageRecord) -> None:
         self.store.add_image(image)
         self.images[image.image_id] = image
-        return image
 
     async def image_from_id(self, image_id: str) -> ImageRecord:
         image = self.images.get(image_id)
@@ -231,6 +237,9 @@ class SandboxManager:
         params = request.params
         validation.check_create(params)
         app = self.app(request.app_id)
+        # Unknown secrets and volumes are refused before anything is made or pulled.
+        secret_env = self.secrets.environment_for(params.secret_ids, app.environment)
+        self.volumes.mounts_for(params.volumes, app.environment)
         which = request.WhichOneof("image")
         if which == "image_id":
             # No engine round trip here: if the image is gone, container create says so.
@@ -246,6 +255,8 @@ class SandboxManager:
                 f"a running sandbox named {params.name!r} already exists in app {app.name!r} "
                 f"({self._names[(app.app_id, params.name)]}); choose another name or terminate it"
             )
+        # Again after the awaits above, so a volume deleted meanwhile is not mounted.
+        mounts = self.volumes.mounts_for(params.volumes, app.environment)
         now = time.time()
         record = SandboxRecord(
             sandbox_id=new_id("sb"), app_id=app.app_id, name=params.name,
@@ -261,7 +272,8 @@ class SandboxManager:
             name=f"sbtui-{record.sandbox_id}",
             image=image.engine_id,
             command=list(params.command) or DEFAULT_COMMAND,
-            env=dict(params.env),
+            env={**secret_env, **params.env},  # an explicit env variable wins over a secret's
+            mounts=mounts,
             labels={
                 LABEL_SERVER: self.server_id,
                 LABEL_SANDBOX: record.sandbox_id,
@@ -302,7 +314,9 @@ class SandboxManager:
     def _running_with_execs(self):
         for record in self.sandboxes.values():
             if record.state == pb.SANDBOX_STATE_RUNNING:
-                yield record, self.active_execs.get(record.sandbox_id, 0)
+                # An open tunnel connection holds off the idle timeout just as an exec does.
+                yield record, (self.active_execs.get(record.sandbox_id, 0)
+                               + self.active_tunnel_connections.get(record.sandbox_id, 0))
 
     def _expire(self, record: SandboxRecord, reason: int) -> None:
         log.info("sandbox %s reached its %s", record.sandbox_id,
@@ -380,6 +394,20 @@ class SandboxManager:
             self.active_execs.pop(sandbox_id, None)
         self.touch(sandbox_id)
 
+    def tunnel_connection_opened(self, sandbox_id: str) -> None:
+        counts = self.active_tunnel_connections
+        counts[sandbox_id] = counts.get(sandbox_id, 0) + 1
+        self.touch(sandbox_id)
+
+    def tunnel_connection_closed(self, sandbox_id: str) -> None:
+        counts = self.active_tunnel_connections
+        left = counts.get(sandbox_id, 1) - 1
+        if left > 0:
+            counts[sandbox_id] = left
+        else:
+            counts.pop(sandbox_id, None)
+        self.touch(sandbox_id)
+
     # ---- exits --------------------------------------------------------------------
 
     async def _on_exit(self, container_id: str) -> None:
@@ -396,16 +424,25 @@ class SandboxManager:
             await self._finish(record, state)
 
     async def _finish(self, record: SandboxRecord, state) -> None:
-        exit_ = state.exit
-        reason = self._pending_reason.pop(record.sandbox_id, 0)
-        if not reason:
-            reason = (
-                pb.TERMINATION_REASON_OUT_OF_MEMORY
-                if exit_ and exit_.oom_killed
-                else pb.TERMINATION_REASON_EXITED
-            )
-        self._mark_finished(record, exit_.exit_code if exit_ else None, reason,
-                            exit_.finished_at if exit_ else 0.0)
+        # The exit event and the check after a kill can both get here: one finishes.
+        if record.finished or record.sandbox_id in self._finishing:
+            return
+        self._finishing.add(record.sandbox_id)
+        try:
+            # Kept before the record says finished: from then on readers look in the store.
+            await logs.keep(self.runtime, self.store, record)
+            exit_ = state.exit
+            reason = self._pending_reason.pop(record.sandbox_id, 0)
+            if not reason:
+                reason = (
+                    pb.TERMINATION_REASON_OUT_OF_MEMORY
+                    if exit_ and exit_.oom_killed
+                    else pb.TERMINATION_REASON_EXITED
+                )
+            self._mark_finished(record, exit_.exit_code if exit_ else None, reason,
+                                exit_.finished_at if exit_ else 0.0)
+        finally:
+            self._finishing.discard(record.sandbox_id)
         try:
             await self.runtime.remove(state.container_id)
         except EngineError as err:

@@ -13,11 +13,12 @@ import grpc
 from sbtui import __version__
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
-from sbtui.server import execs
+from sbtui.server import execs, images, logs
 from sbtui.server.errors import ServiceError, invalid
 from sbtui.server.events import EventBus, WatcherFellBehind
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager, environment_of
+from sbtui.server.tunnels import TunnelManager
 
 log = logging.getLogger("sbtui.server")
 
@@ -84,6 +85,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
         self.activity = Activity()
         self._engine_version = engine_version
         self._state_dir = state_dir
+        self.tunnels: TunnelManager | None = None  # set by main once its listeners can start
 
     @unary
     async def GetServerInfo(self, request, context):
@@ -111,6 +113,53 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     @unary
     async def ImageFromId(self, request, context):
         return (await self.manager.image_from_id(request.image_id)).to_pb()
+
+    # ---- secrets (names and key names go out, never values) and volumes ----------
+
+    @unary
+    async def SecretCreate(self, request, context):
+        return self.manager.secrets.create(
+            request.name, environment_of(request.environment), dict(request.values),
+            request.overwrite,
+        ).to_pb()
+
+    @unary
+    async def SecretFromName(self, request, context):
+        return self.manager.secrets.from_name(request.name, environment_of(request.environment)).to_pb()
+
+    @unary
+    async def SecretList(self, request, context):
+        found = self.manager.secrets.list(environment_of(request.environment))
+        return pb.SecretListResponse(secrets=[s.to_pb() for s in found])
+
+    @unary
+    async def SecretDelete(self, request, context):
+        self.manager.secrets.delete(request.name, environment_of(request.environment))
+        return pb.SecretDeleteResponse()
+
+    @unary
+    async def VolumeFromName(self, request, context):
+        record = await self.manager.volumes.from_name(
+            request.name, environment_of(request.environment), request.create_if_missing
+        )
+        return record.to_pb()
+
+    @unary
+    async def VolumeList(self, request, context):
+        found = self.manager.volumes.list(environment_of(request.environment))
+        return pb.VolumeListResponse(volumes=[v.to_pb() for v in found])
+
+    @unary
+    async def VolumeDelete(self, request, context):
+        manager = self.manager
+
+        def live():
+            for record in list(manager.sandboxes.values()):
+                if not record.finished:
+                    yield record, manager.apps[record.app_id].environment
+
+        await manager.volumes.delete(request.name, environment_of(request.environment), live)
+        return pb.VolumeDeleteResponse()
 
     @unary
     async def SandboxCreate(self, request, context):
@@ -170,25 +219,38 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def SandboxTunnels(self, request, context):
-        record = self.manager.get(request.sandbox_id)
-        if request.timeout < 0:
-            raise invalid("timeout", f"must not be negative, got {request.timeout}")
-        params = record.params
-        if not (params.encrypted_ports or params.h2_ports or params.unencrypted_ports):
-            raise ServiceError(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"sandbox {record.sandbox_id} declared no ports; give encrypted_ports, h2_ports "
-                "or unencrypted_ports when creating it",
-            )
-        return pb.SandboxTunnelsResponse()
+        tunnels = await self._tunnels().tunnels(request.sandbox_id, request.timeout)
+        return pb.SandboxTunnelsResponse(tunnels=tunnels)
+
+    @unary
+    async def GetCaCertificate(self, request, context):
+        return pb.CaCertificate(pem=self._tunnels().ca.pem)
+
+    def _tunnels(self) -> TunnelManager:
+        if self.tunnels is None:
+            raise ServiceError(grpc.StatusCode.UNAVAILABLE, "tunnels are not set up on this server yet")
+        return self.tunnels
 
     @unary
     async def SandboxSnapshotFilesystem(self, request, context):
-        self.manager.get(request.sandbox_id)
-        raise ServiceError(
-            grpc.StatusCode.FAILED_PRECONDITION,
-            "snapshot_filesystem is not available on this server yet",
-        )
+        return (await images.snapshot(self.manager, request.sandbox_id, request.timeout)).to_pb()
+
+    @streaming
+    async def ImagePull(self, request, context):
+        async for event in images.pull(self.manager, request.tag):
+            yield event
+
+    @unary
+    async def ImageList(self, request, context):
+        return pb.ImageListResponse(images=images.listing(self.manager, request.snapshots_only))
+
+    @streaming
+    async def SandboxLogs(self, request, context):
+        record = self.manager.get(request.sandbox_id)
+        async for chunk in logs.stream(
+            self.manager.runtime, self.manager.store, record, request.follow, request.tail_lines
+        ):
+            yield chunk
 
     @unary
     async def SandboxSetTags(self, request, context):

@@ -21,7 +21,11 @@ CREATE TABLE IF NOT EXISTS apps (
 );
 CREATE TABLE IF NOT EXISTS images (
   image_id TEXT PRIMARY KEY, engine_id TEXT NOT NULL UNIQUE, tag TEXT NOT NULL,
-  created_at REAL NOT NULL, size_bytes INTEGER NOT NULL
+  created_at REAL NOT NULL, size_bytes INTEGER NOT NULL,
+  source_sandbox_id TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS logs (
+  sandbox_id TEXT PRIMARY KEY, output BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sandboxes (
   sandbox_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, name TEXT NOT NULL,
@@ -29,6 +33,15 @@ CREATE TABLE IF NOT EXISTS sandboxes (
   state INTEGER NOT NULL, exit_code INTEGER, reason INTEGER NOT NULL, tags TEXT NOT NULL,
   created_at REAL NOT NULL, started_at REAL NOT NULL, finished_at REAL NOT NULL,
   deadline REAL NOT NULL, last_activity REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS secrets (
+  secret_id TEXT PRIMARY KEY, name TEXT NOT NULL, environment TEXT NOT NULL,
+  keys TEXT NOT NULL, ciphertext BLOB NOT NULL, created_at REAL NOT NULL,
+  UNIQUE (environment, name)
+);
+CREATE TABLE IF NOT EXISTS volumes (
+  volume_id TEXT PRIMARY KEY, name TEXT NOT NULL, environment TEXT NOT NULL,
+  created_at REAL NOT NULL, UNIQUE (environment, name)
 );
 """
 
@@ -54,11 +67,12 @@ class ImageRecord:
     tag: str
     created_at: float
     size_bytes: int
+    source_sandbox_id: str = ""  # set for snapshots
 
     def to_pb(self) -> pb.Image:
         return pb.Image(
             image_id=self.image_id, tag=self.tag, created_at=self.created_at,
-            size_bytes=self.size_bytes,
+            size_bytes=self.size_bytes, source_sandbox_id=self.source_sandbox_id,
         )
 
 
@@ -106,6 +120,7 @@ _SANDBOX_COLUMNS = (
 
 class Store:
     def __init__(self, path: Path) -> None:
+        self.path = Path(path)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -128,15 +143,28 @@ class Store:
     # images
     def load_images(self) -> list[ImageRecord]:
         rows = self._db.execute(
-            "SELECT image_id, engine_id, tag, created_at, size_bytes FROM images"
+            "SELECT image_id, engine_id, tag, created_at, size_bytes, source_sandbox_id FROM images"
         )
         return [ImageRecord(*row) for row in rows]
 
     def add_image(self, image: ImageRecord) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?)",
-            (image.image_id, image.engine_id, image.tag, image.created_at, image.size_bytes),
+            "INSERT OR REPLACE INTO images "
+            "(image_id, engine_id, tag, created_at, size_bytes, source_sandbox_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (image.image_id, image.engine_id, image.tag, image.created_at, image.size_bytes,
+             image.source_sandbox_id),
         )
+
+    # the kept output of finished sandboxes' main commands (framed, see sbtui.server.logs)
+    def save_logs(self, sandbox_id: str, output: bytes) -> None:
+        self._db.execute("INSERT OR REPLACE INTO logs VALUES (?, ?)", (sandbox_id, output))
+
+    def load_logs(self, sandbox_id: str) -> bytes:
+        row = self._db.execute(
+            "SELECT output FROM logs WHERE sandbox_id = ?", (sandbox_id,)
+        ).fetchone()
+        return row[0] if row else b""
 
     # sandboxes
     def load_sandboxes(self) -> list[SandboxRecord]:
@@ -158,3 +186,17 @@ class Store:
                 r.created_at, r.started_at, r.finished_at, r.deadline, r.last_activity,
             ),
         )
+
+    # secrets (rows of sbtui.server.secrets; values only as ciphertext) and volumes
+    def load_rows(self, table: str) -> list[tuple]:
+        assert table in ("secrets", "volumes")
+        return self._db.execute(f"SELECT * FROM {table}").fetchall()
+
+    def save_row(self, table: str, row: tuple) -> None:
+        assert table in ("secrets", "volumes")
+        marks = ", ".join("?" * len(row))
+        self._db.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", row)
+
+    def delete_row(self, table: str, row_id: str) -> None:
+        key = {"secrets": "secret_id", "volumes": "volume_id"}[table]
+        self._db.execute(f"DELETE FROM {table} WHERE {key} = ?", (row_id,))

@@ -59,15 +59,53 @@ def _check_duration(field: str, value: float, allow_zero: bool) -> None:
         raise invalid(field, f"{value:.0f}s is longer than the maximum of 24h")
 
 
+_PORT_FIELDS = ("encrypted_ports", "h2_ports", "unencrypted_ports")
+MAX_PORTS = 100  # each port costs the server one or two listening sockets
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def check_domain(field: str, name: str) -> None:
+    """A DNS host name: dot-separated labels of letters, digits and inner hyphens."""
+    problem = ""
+    labels = name.split(".")
+    if len(name) > 253:
+        problem = "is longer than 253 characters"
+    elif not all(_DNS_LABEL.match(label) for label in labels):
+        problem = ("is not a DNS name: use labels of 1-63 letters, digits or '-' (not first or "
+                   "last), joined by '.', with no trailing dot")
+    elif labels[-1].isdigit():
+        problem = "is an IP address or ends in a numeric label; give a DNS name"
+    if problem:
+        raise invalid(field, f"{name!r} {problem}")
+
+
 def _check_ports(params: pb.SandboxCreateParams) -> None:
     seen: dict[int, str] = {}
-    for field in ("encrypted_ports", "h2_ports", "unencrypted_ports"):
+    for field in _PORT_FIELDS:
         for port in getattr(params, field):
             if not 1 <= port <= 65535:
                 raise invalid(field, f"port {port} is outside 1-65535")
             if port in seen:
                 raise invalid(field, f"port {port} is also listed in {seen[port]}")
             seen[port] = field
+    if len(seen) > MAX_PORTS:
+        raise invalid(
+            next(f for f in reversed(_PORT_FIELDS) if getattr(params, f)),
+            f"{len(seen)} ports are declared; a sandbox may declare at most {MAX_PORTS}",
+        )
+    declared = next((field for field in _PORT_FIELDS if getattr(params, field)), None)
+    if declared and params.block_network:
+        raise invalid(
+            declared, "cannot be used with block_network: a sandbox without a network has no "
+            "port to tunnel into; drop one of them"
+        )
+    if params.custom_domain:
+        check_domain("custom_domain", params.custom_domain)
+        if not declared:
+            raise invalid(
+                "custom_domain", "names the host of tunnels, but no port is declared: give "
+                "encrypted_ports, h2_ports or unencrypted_ports"
+            )
 
 
 def check_create(params: pb.SandboxCreateParams) -> None:
@@ -116,17 +154,11 @@ def check_create(params: pb.SandboxCreateParams) -> None:
 # Fields the local engine can't honour yet, with the reason given to the client.
 _UNSUPPORTED = (
     ("gpu", "this host has no GPU"),
-    ("secret_ids", "secrets are not available on this server yet"),
-    ("volumes", "volumes are not available on this server yet"),
     ("cloud_bucket_mounts", "cloud bucket mounts need a cloud provider; this server runs sandboxes on a local engine"),
-    ("encrypted_ports", "tunnels are not available on this server yet"),
-    ("h2_ports", "tunnels are not available on this server yet"),
-    ("unencrypted_ports", "tunnels are not available on this server yet"),
     ("cidr_allowlist", "network allowlists are not available on this server yet"),
     ("cloud", "this server runs sandboxes on its local engine; there is no cloud to choose"),
     ("regions", "this server runs sandboxes on its local engine; there are no regions to choose"),
     ("proxy_id", "there is no proxy service on this server"),
-    ("custom_domain", "custom domains apply to tunnels, which are not available on this server yet"),
 )
 
 
@@ -145,8 +177,6 @@ def check_exec(start: pb.ExecStart) -> None:
         _check_duration("timeout", start.timeout, allow_zero=False)
     if start.pty and not (0 <= start.rows <= 1000 and 0 <= start.cols <= 1000):
         raise invalid("rows/cols", "a terminal is at most 1000 rows by 1000 columns")
-    if start.secret_ids:
-        raise unsupported("secret_ids", "secrets are not available on this server yet")
 
 
 def check_tags(tags: dict[str, str]) -> None:

@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from sbtui.client import (
-    FailedPreconditionError, InvalidArgumentError, NotFoundError, Secret, Volume,
+    FailedPreconditionError, InvalidArgumentError, NotFoundError,
 )
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
@@ -76,16 +76,10 @@ async def test_invalid_create_parameters_name_the_field(client, app, image, para
     "params, field",
     [
         ({"gpu": "T4"}, "gpu"),
-        ({"secrets": [Secret("db")]}, "secret_ids"),
-        ({"volumes": {"/data": Volume("vol")}}, "volumes"),
-        ({"encrypted_ports": [443]}, "encrypted_ports"),
-        ({"h2_ports": [8443]}, "h2_ports"),
-        ({"unencrypted_ports": [8080]}, "unencrypted_ports"),
         ({"cidr_allowlist": ["127.0.0.0/8"]}, "cidr_allowlist"),
         ({"cloud": "aws"}, "cloud"),
         ({"regions": ["us-east"]}, "regions"),
         ({"proxy": "pr-1"}, "proxy_id"),
-        ({"custom_domain": "example.test"}, "custom_domain"),
     ],
 )
 async def test_unsupported_parameters_are_refused_by_name(client, app, image, params, field):
@@ -119,11 +113,6 @@ async def test_invalid_exec_parameters_name_the_field(sandbox, command, kwargs, 
     with pytest.raises(InvalidArgumentError) as caught:
         await sandbox.exec(command, **kwargs)
     assert str(caught.value).startswith(f"{field}: ") and words in str(caught.value)
-
-
-async def test_exec_secrets_are_refused_by_name(sandbox):
-    with pytest.raises(FailedPreconditionError, match="^secret_ids is not supported"):
-        await sandbox.exec(["true"], secrets=["db"])
 
 
 async def test_exec_on_a_finished_sandbox(client, app, image):

@@ -25,6 +25,18 @@ class EngineUnavailable(EngineError):
     """No engine answers; the message says what to install or start."""
 
 
+class EngineInUse(EngineError):
+    """The object (e.g. a volume) is in use by a container and can't be removed."""
+
+
+class BadImageReference(EngineError):
+    """An image reference the engine can't parse."""
+
+
+class RegistryUnreachable(EngineError):
+    """The registry of an image could not be reached or refused to talk."""
+
+
 @dataclass
 class ImageInfo:
     engine_id: str        # "sha256:..."
@@ -48,6 +60,7 @@ class ContainerSpec:
     memory_mib: int = 0
     memory_limit_mib: int = 0
     network_disabled: bool = False
+    mounts: dict[str, str] = field(default_factory=dict)  # container path -> engine volume name
 
 
 @dataclass
@@ -113,10 +126,32 @@ class Runtime(Protocol):
 
     async def import_image(self, tar: bytes, repo: str, tag: str, labels: dict[str, str]) -> None: ...
 
+    def pull(self, ref: str) -> AsyncIterator[dict]:
+        """Pull `ref`, yielding the engine's progress events as they come."""
+
+    async def commit(self, container_id: str, repo: str, tag: str, labels: dict[str, str]) -> str:
+        """Commit a container's filesystem to an image; returns the engine image id."""
+
+    def logs(
+        self, container_id: str, follow: bool, tty: bool, tail: int = 0
+    ) -> AsyncIterator[tuple[int, bytes]]:
+        """The main command's output as (fd, bytes), the last `tail` lines if > 0; with
+        follow, until the container stops."""
+
     async def create_and_start(self, spec: ContainerSpec) -> str:
         """Create and start a container; returns its engine id."""
 
+    async def create_volume(self, name: str, labels: dict[str, str]) -> None:
+        """Create the named volume; one that exists already is left as it is."""
+
+    async def remove_volume(self, name: str) -> None:
+        """Remove the named volume; EngineInUse while a container uses it, nothing if it is gone."""
+
     async def inspect(self, container_id: str) -> ContainerState | None: ...
+
+    async def container_address(self, container_id: str) -> str | None:
+        """The container's IP address on the engine's network, reachable from this host;
+        None when it has none (no network, or gone)."""
 
     async def kill(self, container_id: str) -> None: ...
 

@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import re
+import struct
 import time
 from datetime import datetime
 from typing import AsyncIterator, Callable
@@ -25,18 +26,22 @@ import aiodocker
 from aiodocker.exceptions import DockerError
 
 from sbtui.server.runtime.base import (
+    BadImageReference,
     ContainerExit,
     ContainerSpec,
     ContainerState,
     EngineError,
+    EngineInUse,
     EngineNotFound,
     ExecSpec,
     ImageInfo,
+    RegistryUnreachable,
 )
 from sbtui.server.runtime.hijack import HijackedStream
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
 _EXIT_ACTIONS = {"die", "died"}
+_FRAME = struct.Struct(">BxxxL")  # stdout/stderr framing of non-TTY output
 _START_FAILED = b"OCI runtime exec failed"
 
 
@@ -56,6 +61,30 @@ def _timestamp(value: str | None) -> float:
 def _missing(err: DockerError) -> bool:
     # Podman answers some lookups of a missing object with 500 "no such ...", not 404.
     return err.status == 404 or "no such" in str(err.message).lower()
+
+
+def _pull_error(ref: str, message: str) -> EngineError:
+    lowered = message.lower()
+    if "invalid reference" in lowered or "repository name must" in lowered:
+        return BadImageReference(f"{ref!r} is not a valid image reference: {message}")
+    if any(w in lowered for w in ("manifest unknown", "not found", "does not exist", "name unknown")):
+        return EngineNotFound(f"image {ref!r} was not found in its registry: {message}")
+    if any(w in lowered for w in ("dial tcp", "connection refused", "no such host", "pinging container registry", "timeout", "tls", "https")):
+        return RegistryUnreachable(f"the registry of {ref!r} could not be reached: {message}")
+    return EngineError(f"pulling image {ref!r}: {message}")
+
+
+def _address(settings: dict) -> str | None:
+    # Docker fills the top-level IPAddress for its default bridge; Podman leaves it empty
+    # and reports the address per network (`podman`), as Docker does for user networks.
+    if settings.get("IPAddress"):
+        return settings["IPAddress"]
+    networks = [n or {} for n in (settings.get("Networks") or {}).values()]
+    for key in ("IPAddress", "GlobalIPv6Address"):
+        for network in networks:
+            if network.get(key):
+                return network[key]
+    return None
 
 
 def _engine_error(err: DockerError, what: str) -> EngineError:
@@ -86,6 +115,8 @@ class DockerRuntime:
         except DockerError as err:
             if _missing(err):
                 return None
+            if "invalid reference" in str(err.message):
+                raise BadImageReference(f"{ref!r} is not a valid image reference: {err.message}") from None
             raise _engine_error(err, f"image {ref!r}") from None
         return ImageInfo(
             engine_id=data["Id"],
@@ -99,14 +130,60 @@ class DockerRuntime:
         found = await self.inspect_image(ref)
         if found is not None:
             return found
-        try:
-            await self._docker.images.pull(ref)
-        except DockerError as err:
-            raise _engine_error(err, f"pulling image {ref!r}") from None
+        async for _ in self.pull(ref):
+            pass
         found = await self.inspect_image(ref)
         if found is None:
             raise EngineNotFound(f"image {ref!r} is still missing after a pull")
         return found
+
+    async def pull(self, ref: str) -> AsyncIterator[dict]:
+        try:
+            async for event in self._docker.images.pull(ref, stream=True):
+                if event.get("error"):
+                    raise _pull_error(ref, str(event["error"]))
+                yield event
+        except DockerError as err:
+            raise _pull_error(ref, str(err.message)) from None
+        except aiohttp.ClientError as err:
+            raise EngineError(f"pulling image {ref!r}: the engine connection broke: {err}") from None
+
+    async def commit(self, container_id: str, repo: str, tag: str, labels: dict[str, str]) -> str:
+        params = {"container": container_id, "repo": repo, "tag": tag, "pause": "true"}
+        if labels:
+            params["changes"] = "LABEL " + " ".join(f"{k}={v}" for k, v in labels.items())
+        try:
+            # Podman's compat endpoint wants a JSON body even when there is no config to set.
+            reply = await self._docker._query_json("commit", method="POST", params=params, data={})
+        except DockerError as err:
+            raise _engine_error(err, f"committing container {container_id[:12]}") from None
+        return reply["Id"] if reply["Id"].startswith("sha256:") else "sha256:" + reply["Id"]
+
+    async def logs(
+        self, container_id: str, follow: bool, tty: bool, tail: int = 0
+    ) -> AsyncIterator[tuple[int, bytes]]:
+        params = {"stdout": "1", "stderr": "1", "follow": "1" if follow else "0",
+                  "tail": str(tail) if tail > 0 else "all"}
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=10)
+        try:
+            async with self._docker._query(
+                f"containers/{container_id}/logs", params=params, timeout=timeout
+            ) as response:
+                if tty:
+                    async for data in response.content.iter_any():
+                        yield 1, data
+                    return
+                while True:
+                    try:
+                        header = await response.content.readexactly(8)
+                    except asyncio.IncompleteReadError:
+                        return
+                    fd, length = _FRAME.unpack(header)
+                    yield (2 if fd == 2 else 1), await response.content.readexactly(length)
+        except DockerError as err:
+            raise _engine_error(err, f"reading the output of container {container_id[:12]}") from None
+        except (aiohttp.ClientError, asyncio.IncompleteReadError):
+            return
 
     async def import_image(self, tar: bytes, repo: str, tag: str, labels: dict[str, str]) -> None:
         # One LABEL instruction for all labels: aiodocker can't repeat a query parameter.
@@ -140,6 +217,11 @@ class DockerRuntime:
             host["Ulimits"] = self._ulimits
         if spec.network_disabled:
             host["NetworkMode"] = "none"
+        if spec.mounts:
+            host["Mounts"] = [
+                {"Type": "volume", "Source": volume, "Target": path, "ReadOnly": False}
+                for path, volume in spec.mounts.items()
+            ]
         config = {
             "Image": spec.image,
             "Cmd": spec.command,
@@ -187,6 +269,15 @@ class DockerRuntime:
                 return None
             raise _engine_error(err, f"inspecting container {container_id[:12]}") from None
         return self._state(data)
+
+    async def container_address(self, container_id: str) -> str | None:
+        try:
+            data = await self._docker.containers.container(container_id).show()
+        except DockerError as err:
+            if _missing(err):
+                return None
+            raise _engine_error(err, f"inspecting container {container_id[:12]}") from None
+        return _address(data.get("NetworkSettings") or {})
 
     async def kill(self, container_id: str) -> None:
         try:
@@ -237,6 +328,31 @@ class DockerRuntime:
             raise _engine_error(err, "following engine events") from None
         except aiohttp.ClientError as err:
             raise EngineError(f"engine event stream broke: {err}") from None
+
+    # ---- volumes --------------------------------------------------------------
+
+    async def create_volume(self, name: str, labels: dict[str, str]) -> None:
+        try:
+            await self._docker._query_json(
+                "volumes/create", method="POST", data={"Name": name, "Labels": labels}
+            )
+        except DockerError as err:
+            # Docker answers an existing name with that volume, Podman with 409 or 500.
+            if err.status == 409 or "already exists" in str(err.message).lower():
+                return
+            raise _engine_error(err, f"creating volume {name}") from None
+
+    async def remove_volume(self, name: str) -> None:
+        try:
+            async with self._docker._query(f"volumes/{name}", method="DELETE"):
+                pass
+        except DockerError as err:
+            if _missing(err):
+                return
+            message = str(err.message)
+            if err.status == 409 or "in use" in message.lower() or "being used" in message.lower():
+                raise EngineInUse(f"volume {name} is in use: {message}", err.status) from None
+            raise _engine_error(err, f"removing volume {name}") from None
 
     # ---- exec -----------------------------------------------------------------
 

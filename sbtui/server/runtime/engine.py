@@ -98,7 +98,17 @@ def _ulimits_of(pid: int | None) -> list[dict]:
     ]
 
 
-async def _start_podman(state_dir: Path) -> Engine:
+def _registries_conf(insecure: list[str]) -> str:
+    """Short names resolve on Docker Hub, as with Docker; `insecure` registries speak HTTP.
+
+    (Docker itself already trusts plain-HTTP registries on loopback addresses.)"""
+    lines = ['unqualified-search-registries = ["docker.io"]', 'short-name-mode = "permissive"']
+    for location in insecure:
+        lines += ["", "[[registry]]", f'location = "{location}"', "insecure = true"]
+    return "\n".join(lines) + "\n"
+
+
+async def _start_podman(state_dir: Path, insecure_registries: list[str]) -> Engine:
     podman = shutil.which("podman")
     if podman is None:
         raise EngineUnavailable(f"no container engine found: {INSTALL_HINT}")
@@ -112,7 +122,9 @@ async def _start_podman(state_dir: Path) -> Engine:
     conf.write_text(PODMAN_CONF)
     socket.unlink(missing_ok=True)
     log = open(state_dir / "podman.log", "ab")
-    env = dict(os.environ, CONTAINERS_CONF_OVERRIDE=str(conf))
+    registries = state_dir / "podman-registries.conf"
+    registries.write_text(_registries_conf(insecure_registries))
+    env = dict(os.environ, CONTAINERS_CONF_OVERRIDE=str(conf), CONTAINERS_REGISTRIES_CONF=str(registries))
     process = subprocess.Popen(
         [podman, "system", "service", "--time=0", url],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True,
@@ -133,7 +145,9 @@ async def _start_podman(state_dir: Path) -> Engine:
     return Engine(DockerRuntime(url, "podman", _ulimits_of(process.pid)), process)
 
 
-async def connect(kind: str, url: str | None, state_dir: Path) -> Engine:
+async def connect(
+    kind: str, url: str | None, state_dir: Path, insecure_registries: list[str] | None = None
+) -> Engine:
     """Connect to the engine `kind` ("auto", "docker" or "podman") or at `url`."""
     url = url or (os.environ.get("DOCKER_HOST") if kind == "auto" else None)
     if url:
@@ -154,5 +168,5 @@ async def connect(kind: str, url: str | None, state_dir: Path) -> Engine:
                 f"Docker does not answer at {DOCKER_SOCKET}: start dockerd, or {INSTALL_HINT}"
             )
     if kind in ("auto", "podman"):
-        return await _start_podman(state_dir)
+        return await _start_podman(state_dir, insecure_registries or [])
     raise EngineUnavailable(f"unknown engine {kind!r}: use auto, docker or podman")

@@ -1,0 +1,113 @@
+"""`sbtui image ...` and the image-related sandbox verbs: pull with progress, list images and
+snapshots, snapshot a sandbox, read its main command's output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sbtui import cli_output as out
+from sbtui.cli_args import DurationAction, add_connection_options
+from sbtui.client import Client, Image
+
+IMAGE_COLUMNS = ("ID", "TAG", "SIZE", "AGE", "SNAPSHOT OF")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    verbs = sub.add_parser("image", help="pull and list images and snapshots")
+    verbs = verbs.add_subparsers(dest="image_command", metavar="VERB", required=True)
+    p = _verb(verbs, "list", "list the images this server knows, newest first")
+    p.add_argument("--snapshots", action="store_true", help="only snapshots of sandboxes")
+    p.add_argument("--json", action="store_true", help="print JSON Lines: one object per image")
+    p.set_defaults(verb=list_images)
+    p = _verb(verbs, "pull", "pull an image from its registry, showing progress")
+    p.add_argument("tag", metavar="TAG", help="image reference, e.g. python:3.11")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the image id")
+    p.set_defaults(verb=pull_image)
+
+
+def add_sandbox_verbs(verbs: argparse._SubParsersAction, verb, target) -> None:
+    """`sandbox logs` and `sandbox snapshot`, added to the sandbox verbs."""
+    p = verb(verbs, "logs", "print the output of a sandbox's main command")
+    target(p)
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new output until it exits")
+    p.add_argument("--tail", type=int, default=0, metavar="N", help="only the last N lines")
+    p.set_defaults(verb=sandbox_logs)
+    p = verb(verbs, "snapshot", "snapshot a running sandbox's filesystem to an image; print its id")
+    target(p)
+    p.add_argument("--timeout", action=DurationAction, default=300.0, metavar="DUR",
+                   help="give up after this long (default 5m)")
+    p.set_defaults(verb=snapshot_sandbox)
+
+
+def _verb(verbs, name: str, help: str) -> argparse.ArgumentParser:
+    parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".")
+    add_connection_options(parser, suppress=True)
+    parser.set_defaults(parser=parser)
+    return parser
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1000
+    return f"{n}"
+
+
+def image_json(image: Image) -> dict:
+    return {
+        "image_id": image.image_id, "tag": image.tag, "size_bytes": image.size_bytes,
+        "created_at": image.created_at, "source_sandbox_id": image.source_sandbox_id or None,
+    }
+
+
+async def list_images(client: Client, args) -> int:
+    images = await client.images.list(snapshots_only=args.snapshots)
+    if args.json:
+        for image in images:
+            out.print_json(image_json(image))
+    else:
+        out.print_table(IMAGE_COLUMNS, (
+            [i.image_id, i.tag, _size(i.size_bytes), out.age(i.created_at), i.source_sandbox_id or "-"]
+            for i in images
+        ))
+    return 0
+
+
+async def pull_image(client: Client, args) -> int:
+    layers: dict[str, str] = {}
+    async for event in client.images.pull(args.tag):
+        if event.image is not None:
+            print(event.image.image_id)
+            return 0
+        if args.quiet:
+            continue
+        # One line per change of a layer's status, like `docker pull` without a terminal.
+        line = f"{event.layer}: {event.status}" if event.layer else event.status
+        if event.total:
+            line += f" {event.current * 100 // event.total}%"
+        if layers.get(event.layer) != line:
+            layers[event.layer] = line
+            print(line, file=sys.stderr)
+    return 1
+
+
+async def sandbox_logs(client: Client, args) -> int:
+    from sbtui.cli_sandbox import resolve  # cli_sandbox imports this module
+
+    sandbox = await resolve(client, args.sandbox, args.env_name)
+    async for chunk in sandbox.logs(follow=args.follow, tail=args.tail):
+        stream = sys.stdout.buffer if chunk.stream == "stdout" else sys.stderr.buffer
+        stream.write(chunk.data)
+        stream.flush()
+    return 0
+
+
+async def snapshot_sandbox(client: Client, args) -> int:
+    from sbtui.cli_sandbox import resolve
+
+    sandbox = await resolve(client, args.sandbox, args.env_name)
+    image = await sandbox.snapshot_filesystem(timeout=args.timeout)
+    print(image.image_id)
+    return 0

@@ -1,0 +1,52 @@
+"""`sbtui sandbox tunnels` and `sbtui ca`: how to reach a sandbox's ports, and the CA to trust."""
+
+from __future__ import annotations
+
+import argparse
+
+from sbtui import cli_output as out
+from sbtui.cli_args import DurationAction, add_connection_options
+from sbtui.client import Client
+
+TUNNEL_COLUMNS = ("PORT", "KIND", "URL", "TLS SOCKET", "TCP SOCKET")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ca", help="print the server's CA certificate (PEM), to verify encrypted tunnels",
+                       description="Print the PEM certificate of the server's own CA.")
+    add_connection_options(p, suppress=True)
+    p.set_defaults(verb=print_ca, parser=p)
+
+
+def add_sandbox_verbs(verbs: argparse._SubParsersAction, verb, target) -> None:
+    p = verb(verbs, "tunnels", "show how to reach a sandbox's declared ports, once they are ready")
+    target(p)
+    p.add_argument("--timeout", action=DurationAction, default=30.0, metavar="DUR",
+                   help="how long to wait for the ports to be ready (default 30s)")
+    p.add_argument("--json", action="store_true", help="print JSON Lines: one object per port")
+    p.set_defaults(verb=sandbox_tunnels)
+
+
+async def print_ca(client: Client, args) -> int:
+    print(await client.ca_certificate(), end="")
+    return 0
+
+
+async def sandbox_tunnels(client: Client, args) -> int:
+    from sbtui.cli_sandbox import resolve  # cli_sandbox imports this module
+
+    sandbox = await resolve(client, args.sandbox, args.env_name)
+    tunnels = await sandbox.tunnels(timeout=args.timeout)
+    rows = []
+    for port, tunnel in sorted(tunnels.items()):
+        tcp = "%s:%d" % (tunnel.unencrypted_host, tunnel.unencrypted_port) if tunnel.unencrypted_port else None
+        if args.json:
+            out.print_json({
+                "container_port": port, "kind": tunnel.kind, "url": tunnel.url,
+                "tls_socket": list(tunnel.tls_socket()),
+                "tcp_socket": [tunnel.unencrypted_host, tunnel.unencrypted_port] if tcp else None,
+            })
+        rows.append([str(port), tunnel.kind, tunnel.url, "%s:%d" % tunnel.tls_socket(), tcp or "-"])
+    if not args.json:
+        out.print_table(TUNNEL_COLUMNS, rows)
+    return 0

@@ -1,0 +1,86 @@
+"""`sbtui volume ...`: create, list and delete named volumes (mount them with
+`sbtui sandbox create --volume PATH=NAME`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from sbtui import cli_output as out
+from sbtui.cli_args import add_connection_options
+from sbtui.client import AlreadyExistsError, Client, NotFoundError, Volume
+
+VOLUME_COLUMNS = ("NAME", "ID", "AGE")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    verbs = sub.add_parser("volume", help="create, list and delete volumes")
+    verbs = verbs.add_subparsers(dest="volume_command", metavar="VERB", required=True)
+    for add in (_list_parser, _create_parser, _delete_parser):
+        add(verbs)
+
+
+def _verb(verbs, name: str, help: str) -> argparse.ArgumentParser:
+    parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".")
+    add_connection_options(parser, suppress=True)
+    parser.add_argument("--env", metavar="ENV", help="environment (default: the server's, 'main')")
+    parser.set_defaults(parser=parser)
+    return parser
+
+
+def volume_json(volume: Volume) -> dict:
+    return {
+        "volume_id": volume.volume_id, "name": volume.name, "environment": volume.environment,
+        "created_at": volume.created_at,
+    }
+
+
+def _list_parser(verbs) -> None:
+    p = _verb(verbs, "list", "list volumes")
+    p.add_argument("--json", action="store_true", help="print JSON Lines: one object per volume")
+    p.set_defaults(verb=list_volumes)
+
+
+async def list_volumes(client: Client, args) -> int:
+    volumes = await client.volumes.list(environment=args.env)
+    if args.json:
+        for volume in volumes:
+            out.print_json(volume_json(volume))
+    else:
+        out.print_table(
+            VOLUME_COLUMNS, ([v.name, v.volume_id, out.age(v.created_at)] for v in volumes)
+        )
+    return 0
+
+
+def _create_parser(verbs) -> None:
+    p = _verb(verbs, "create", "create an empty volume and print its id")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--json", action="store_true", help="print the volume as one JSON object")
+    p.set_defaults(verb=create_volume)
+
+
+async def create_volume(client: Client, args) -> int:
+    try:
+        await client.volumes.from_name(args.name, environment=args.env)
+    except NotFoundError:
+        pass
+    else:
+        where = f" in environment {args.env!r}" if args.env else ""
+        raise AlreadyExistsError(f"volume {args.name!r} already exists{where}")
+    volume = await client.volumes.from_name(args.name, create_if_missing=True, environment=args.env)
+    if args.json:
+        out.print_json(volume_json(volume))
+    else:
+        print(volume.volume_id)
+    return 0
+
+
+def _delete_parser(verbs) -> None:
+    p = _verb(verbs, "delete", "delete a volume and its data (refused while a sandbox mounts it)")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(verb=delete_volume)
+
+
+async def delete_volume(client: Client, args) -> int:
+    await client.volumes.delete(args.name, environment=args.env)
+    return 0

@@ -1,0 +1,112 @@
+"""Images the server knows: registry pulls with progress, snapshots of sandboxes, listing."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import TYPE_CHECKING, AsyncIterator
+
+import grpc
+
+from sbtui.proto import sandbox_pb2 as pb
+from sbtui.server.errors import ServiceError, invalid, not_found, precondition
+from sbtui.server.ids import new_id
+from sbtui.server.runtime.base import (
+    BadImageReference, EngineError, EngineNotFound, RegistryUnreachable,
+)
+from sbtui.server.store import ImageRecord
+
+if TYPE_CHECKING:
+    from sbtui.server.sandboxes import SandboxManager
+
+SNAPSHOT_REPO = "localhost/sbtui/snapshot"
+LABEL_SOURCE = "io.sbtui.snapshot.source"
+
+
+# The reference grammar of the distribution spec: [domain[:port]/]path[:tag][@digest].
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+_REFERENCE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+
+
+def check_reference(tag: str) -> None:
+    if len(tag) > 255 or not _REFERENCE.match(tag):
+        raise invalid(
+            "tag",
+            f"{tag!r} is not an image reference: use [registry/]name[:tag], lowercase, "
+            "e.g. 'python:3.11' or '127.0.0.1:5000/team/tool:1'",
+        )
+
+
+def pull_failure(tag: str, err: EngineError) -> ServiceError:
+    """The client-facing error for a pull that failed."""
+    if isinstance(err, BadImageReference):
+        return invalid("tag", str(err))
+    if isinstance(err, EngineNotFound):
+        return not_found(str(err))
+    if isinstance(err, RegistryUnreachable):
+        return precondition(str(err))
+    return precondition(f"image {tag!r} could not be pulled: {err}")
+
+
+async def pull(manager: "SandboxManager", tag: str) -> AsyncIterator[pb.ImagePullEvent]:
+    """Progress of a pull as the engine reports it, then one event carrying the image."""
+    check_reference(tag)
+    if await manager.runtime.inspect_image(tag) is None:
+        try:
+            async for event in manager.runtime.pull(tag):
+                detail = event.get("progressDetail") or {}
+                yield pb.ImagePullEvent(
+                    status=str(event.get("status", "")), layer=str(event.get("id", "")),
+                    current=int(detail.get("current") or 0), total=int(detail.get("total") or 0),
+                )
+        except EngineError as err:
+            raise pull_failure(tag, err) from None
+    image = await manager.image_from_registry(tag)
+    yield pb.ImagePullEvent(status="ready", image=image.to_pb())
+
+
+async def snapshot(manager: "SandboxManager", sandbox_id: str, timeout: float) -> ImageRecord:
+    record = manager.get(sandbox_id)
+    if timeout < 0:
+        raise invalid("timeout", f"must not be negative, got {timeout}")
+    if record.state != pb.SANDBOX_STATE_RUNNING:
+        ended = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
+        raise precondition(
+            f"sandbox {sandbox_id} is not running{ended}; snapshot a running sandbox"
+        )
+    now = time.time()
+    image_id = new_id("im")
+    try:
+        engine_id = await asyncio.wait_for(
+            manager.runtime.commit(
+                record.container_id, SNAPSHOT_REPO, image_id.lower(), {LABEL_SOURCE: sandbox_id}
+            ),
+            timeout or None,
+        )
+    except asyncio.TimeoutError:
+        raise ServiceError(
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            f"the snapshot of {sandbox_id} did not finish within {timeout:g} s",
+        ) from None
+    except EngineError as err:
+        raise precondition(f"the engine could not snapshot {sandbox_id}: {err}") from None
+    info = await manager.runtime.inspect_image(engine_id)
+    image = ImageRecord(
+        image_id=image_id, engine_id=engine_id, tag=f"{SNAPSHOT_REPO}:{image_id.lower()}",
+        created_at=now, size_bytes=info.size_bytes if info else 0, source_sandbox_id=sandbox_id,
+    )
+    manager.add_image(image)
+    return image
+
+
+def listing(manager: "SandboxManager", snapshots_only: bool) -> list[pb.Image]:
+    images = [
+        i for i in manager.images.values() if i.source_sandbox_id or not snapshots_only
+    ]
+    images.sort(key=lambda i: i.created_at, reverse=True)
+    return [i.to_pb() for i in images]
