@@ -122,11 +122,7 @@ def _app_parser(sub) -> None:
 
 async def _list_apps(client: Client, args) -> int:
     apps = await client.apps.list(environment=args.env)
-    if args.json:
-        for app in apps:
-            out.print_json(out.app_json(app))
-    else:
-        out.print_table(out.APP_COLUMNS, map(out.app_row, apps))
+    out.print_listing(args.json, apps, out.app_json, out.APP_COLUMNS, out.app_row)
     return 0
 
 

@@ -64,14 +64,9 @@ def image_json(image: Image) -> dict:
 
 async def list_images(client: Client, args) -> int:
     images = await client.images.list(snapshots_only=args.snapshots)
-    if args.json:
-        for image in images:
-            out.print_json(image_json(image))
-    else:
-        out.print_table(IMAGE_COLUMNS, (
-            [i.image_id, i.tag, _size(i.size_bytes), out.age(i.created_at), i.source_sandbox_id or "-"]
-            for i in images
-        ))
+    out.print_listing(args.json, images, image_json, IMAGE_COLUMNS, lambda i: [
+        i.image_id, i.tag, _size(i.size_bytes), out.age(i.created_at), i.source_sandbox_id or "-",
+    ])
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sbtui.client import App, SandboxInfo, SandboxState, TerminationReason
 
@@ -19,6 +19,18 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths)]
         print("  ".join(cells).rstrip())
+
+
+def print_listing(
+    as_json: bool, items: Iterable[Any], to_json: Callable[[Any], Any],
+    columns: Sequence[str], to_row: Callable[[Any], Sequence[str]],
+) -> None:
+    """What every `list` verb prints: JSON Lines with --json, else an aligned table."""
+    if as_json:
+        for item in items:
+            print_json(to_json(item))
+    else:
+        print_table(columns, map(to_row, items))
 
 
 def print_json(value: Any) -> None:

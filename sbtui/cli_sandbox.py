@@ -88,11 +88,7 @@ async def list_sandboxes(client: Client, args) -> int:
         app_id=app_id, tags=args.tags, environment=args.env, include_finished=args.all
     )
     infos = [sandbox.info async for sandbox in found]
-    if args.json:
-        for info in infos:
-            out.print_json(out.sandbox_json(info))
-    else:
-        out.print_table(out.SANDBOX_COLUMNS, map(out.sandbox_row, infos))
+    out.print_listing(args.json, infos, out.sandbox_json, out.SANDBOX_COLUMNS, out.sandbox_row)
     return 0
 
 

@@ -114,13 +114,9 @@ def _list_parser(verbs) -> None:
 
 async def list_secrets(client: Client, args) -> int:
     secrets = await client.secrets.list(environment=args.env)
-    if args.json:
-        for secret in secrets:
-            out.print_json(secret_json(secret))
-    else:
-        out.print_table(SECRET_COLUMNS, (
-            [s.name, s.secret_id, ",".join(s.keys), out.age(s.created_at)] for s in secrets
-        ))
+    out.print_listing(args.json, secrets, secret_json, SECRET_COLUMNS, lambda s: [
+        s.name, s.secret_id, ",".join(s.keys), out.age(s.created_at),
+    ])
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 
 from sbtui import cli_output as out
 from sbtui.cli_args import DurationAction, add_connection_options
-from sbtui.client import Client
+from sbtui.client import Client, Tunnel
 
 TUNNEL_COLUMNS = ("PORT", "KIND", "URL", "TLS SOCKET", "TCP SOCKET")
 
@@ -37,16 +37,24 @@ async def sandbox_tunnels(client: Client, args) -> int:
 
     sandbox = await resolve(client, args.sandbox, args.env_name)
     tunnels = await sandbox.tunnels(timeout=args.timeout)
-    rows = []
-    for port, tunnel in sorted(tunnels.items()):
-        tcp = "%s:%d" % (tunnel.unencrypted_host, tunnel.unencrypted_port) if tunnel.unencrypted_port else None
-        if args.json:
-            out.print_json({
-                "container_port": port, "kind": tunnel.kind, "url": tunnel.url,
-                "tls_socket": list(tunnel.tls_socket()),
-                "tcp_socket": [tunnel.unencrypted_host, tunnel.unencrypted_port] if tcp else None,
-            })
-        rows.append([str(port), tunnel.kind, tunnel.url, "%s:%d" % tunnel.tls_socket(), tcp or "-"])
-    if not args.json:
-        out.print_table(TUNNEL_COLUMNS, rows)
+    out.print_listing(args.json, [tunnels[port] for port in sorted(tunnels)], tunnel_json,
+                      TUNNEL_COLUMNS, tunnel_row)
     return 0
+
+
+def _tcp(tunnel: Tunnel) -> tuple[str, int] | None:
+    return (tunnel.unencrypted_host, tunnel.unencrypted_port) if tunnel.unencrypted_port else None
+
+
+def tunnel_json(tunnel: Tunnel) -> dict:
+    tcp = _tcp(tunnel)
+    return {
+        "container_port": tunnel.container_port, "kind": tunnel.kind, "url": tunnel.url,
+        "tls_socket": list(tunnel.tls_socket()), "tcp_socket": list(tcp) if tcp else None,
+    }
+
+
+def tunnel_row(tunnel: Tunnel) -> list[str]:
+    tcp = _tcp(tunnel)
+    return [str(tunnel.container_port), tunnel.kind, tunnel.url, "%s:%d" % tunnel.tls_socket(),
+            "%s:%d" % tcp if tcp else "-"]

@@ -42,13 +42,9 @@ def _list_parser(verbs) -> None:
 
 async def list_volumes(client: Client, args) -> int:
     volumes = await client.volumes.list(environment=args.env)
-    if args.json:
-        for volume in volumes:
-            out.print_json(volume_json(volume))
-    else:
-        out.print_table(
-            VOLUME_COLUMNS, ([v.name, v.volume_id, out.age(v.created_at)] for v in volumes)
-        )
+    out.print_listing(args.json, volumes, volume_json, VOLUME_COLUMNS, lambda v: [
+        v.name, v.volume_id, out.age(v.created_at),
+    ])
     return 0
 
 

@@ -261,23 +261,22 @@ class DockerRuntime:
             exit=exit_,
         )
 
-    async def inspect(self, container_id: str) -> ContainerState | None:
+    async def _show(self, container_id: str) -> dict | None:
+        """The engine's inspect of a container; None when it does not exist."""
         try:
-            data = await self._docker.containers.container(container_id).show()
+            return await self._docker.containers.container(container_id).show()
         except DockerError as err:
             if _missing(err):
                 return None
             raise _engine_error(err, f"inspecting container {container_id[:12]}") from None
-        return self._state(data)
+
+    async def inspect(self, container_id: str) -> ContainerState | None:
+        data = await self._show(container_id)
+        return None if data is None else self._state(data)
 
     async def container_address(self, container_id: str) -> str | None:
-        try:
-            data = await self._docker.containers.container(container_id).show()
-        except DockerError as err:
-            if _missing(err):
-                return None
-            raise _engine_error(err, f"inspecting container {container_id[:12]}") from None
-        return _address(data.get("NetworkSettings") or {})
+        data = await self._show(container_id)
+        return None if data is None else _address(data.get("NetworkSettings") or {})
 
     async def kill(self, container_id: str) -> None:
         try:
