@@ -16,6 +16,7 @@ from sbtui.server.errors import ServiceError, already_exists, invalid, not_found
 from sbtui.server.events import EventBus
 from sbtui.server.ids import new_id
 from sbtui.server.lifecycle import Scheduler
+from sbtui.server.runtime import egress
 from sbtui.server.runtime.base import ContainerSpec, EngineError, EngineNotFound, Runtime
 from sbtui.server.secrets import Secrets
 from sbtui.server.volumes import Volumes
@@ -28,6 +29,7 @@ DEFAULT_COMMAND = ["sleep", "infinity"]
 LABEL_SERVER = "io.sbtui.server"
 LABEL_SANDBOX = "io.sbtui.sandbox"
 LABEL_APP = "io.sbtui.app"
+LABEL_NETWORK_OF = "io.sbtui.network-of"  # on the container holding a sandbox's network namespace
 _ACTIVE = (pb.SANDBOX_STATE_CREATING, pb.SANDBOX_STATE_RUNNING, pb.SANDBOX_STATE_TERMINATING)
 
 
@@ -105,6 +107,9 @@ class SandboxManager:
             for c in await self.runtime.list_managed(f"{LABEL_SERVER}={self.server_id}")
         }
         for cid, state in containers.items():
+            holder_of = self.sandboxes.get(state.labels.get(LABEL_NETWORK_OF, ""))
+            if holder_of is not None and not holder_of.finished:
+                continue  # the network namespace of a live sandbox
             sandbox_id = state.labels.get(LABEL_SANDBOX, "")
             record = self.sandboxes.get(sandbox_id)
             if record is None or record.finished:
@@ -286,6 +291,8 @@ class SandboxManager:
             memory_mib=params.memory_mib,
             memory_limit_mib=params.memory_limit_mib,
             network_disabled=params.block_network,
+            egress_allowlist=list(params.cidr_allowlist) or None,
+            network_holder_labels={LABEL_SERVER: self.server_id, LABEL_NETWORK_OF: record.sandbox_id},
         )
         try:
             container_id = await self.runtime.create_and_start(spec)
@@ -445,6 +452,8 @@ class SandboxManager:
             self._finishing.discard(record.sandbox_id)
         try:
             await self.runtime.remove(state.container_id)
+            if record.params.cidr_allowlist:
+                await self.runtime.remove(f"sbtui-{record.sandbox_id}{egress.HOLDER_SUFFIX}")
         except EngineError as err:
             log.warning("removing container %s failed: %s", state.container_id[:12], err)
 

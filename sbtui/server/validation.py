@@ -5,6 +5,7 @@ Each failure names the field, says what was wrong and what is accepted.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 
@@ -146,6 +147,13 @@ def check_create(params: pb.SandboxCreateParams) -> None:
         raise invalid("gpu", f"{params.gpu!r} is not a GPU spec: use a type like 'T4' or 'A100:2'")
     if params.block_network and params.cidr_allowlist:
         raise invalid("cidr_allowlist", "cannot be used with block_network; choose one")
+    for network in params.cidr_allowlist:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise invalid(
+                "cidr_allowlist", f"{network!r} is not a CIDR range like '10.0.0.0/8' or '2001:db8::/32'"
+            ) from None
     for path in params.volumes:
         check_workdir("volumes", path)
     _refuse_unsupported(params)
@@ -155,7 +163,6 @@ def check_create(params: pb.SandboxCreateParams) -> None:
 _UNSUPPORTED = (
     ("gpu", "this host has no GPU"),
     ("cloud_bucket_mounts", "cloud bucket mounts need a cloud provider; this server runs sandboxes on a local engine"),
-    ("cidr_allowlist", "network allowlists are not available on this server yet"),
     ("cloud", "this server runs sandboxes on its local engine; there is no cloud to choose"),
     ("regions", "this server runs sandboxes on its local engine; there are no regions to choose"),
     ("proxy_id", "there is no proxy service on this server"),

@@ -61,6 +61,10 @@ class ContainerSpec:
     memory_limit_mib: int = 0
     network_disabled: bool = False
     mounts: dict[str, str] = field(default_factory=dict)  # container path -> engine volume name
+    # Networks the sandbox may reach (None = no restriction), and the labels of the container
+    # that then holds its network namespace (see runtime/egress.py).
+    egress_allowlist: list[str] | None = None
+    network_holder_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

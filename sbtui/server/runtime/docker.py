@@ -37,6 +37,7 @@ from sbtui.server.runtime.base import (
     ImageInfo,
     RegistryUnreachable,
 )
+from sbtui.server.runtime import egress
 from sbtui.server.runtime.hijack import HijackedStream
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
@@ -217,6 +218,10 @@ class DockerRuntime:
             host["Ulimits"] = self._ulimits
         if spec.network_disabled:
             host["NetworkMode"] = "none"
+        holder = None
+        if spec.egress_allowlist is not None:
+            holder = await self._network_holder(spec, host)
+            host["NetworkMode"] = f"container:{holder}"
         if spec.mounts:
             host["Mounts"] = [
                 {"Type": "volume", "Source": volume, "Target": path, "ReadOnly": False}
@@ -235,13 +240,43 @@ class DockerRuntime:
         try:
             container = await self._docker.containers.create(config, name=spec.name)
         except DockerError as err:
+            if holder:
+                await self.remove(holder)
             raise _engine_error(err, "creating the container") from None
         try:
             await container.start()
         except DockerError as err:
             await self.remove(container.id)
+            if holder:
+                await self.remove(holder)
             raise _engine_error(err, "starting the container") from None
         return container.id
+
+    async def _network_holder(self, spec: ContainerSpec, host: dict) -> str:
+        """Start the container whose network namespace the sandbox will join, with the
+        allowlist already in force; returns its id."""
+        config = {
+            "Image": spec.image,
+            "Cmd": ["sleep", "infinity"],
+            "Labels": spec.network_holder_labels,
+            "HostConfig": {k: v for k, v in host.items() if k in ("Init", "Ulimits")},
+        }
+        try:
+            holder = await self._docker.containers.create(config, name=spec.name + egress.HOLDER_SUFFIX)
+            await holder.start()
+        except DockerError as err:
+            raise _engine_error(err, "starting the sandbox's network namespace") from None
+        try:
+            pid = int(((await holder.show()).get("State") or {}).get("Pid") or 0)
+            if not pid:
+                raise EngineError("the engine reported no process for the network namespace")
+            await egress.apply(pid, spec.egress_allowlist or [])
+        except (DockerError, EngineError) as err:
+            await self.remove(holder.id)
+            if isinstance(err, DockerError):
+                raise _engine_error(err, "inspecting the network namespace") from None
+            raise
+        return holder.id
 
     def _state(self, data: dict) -> ContainerState:
         state = data.get("State") or {}
@@ -276,7 +311,12 @@ class DockerRuntime:
 
     async def container_address(self, container_id: str) -> str | None:
         data = await self._show(container_id)
-        return None if data is None else _address(data.get("NetworkSettings") or {})
+        if data is None:
+            return None
+        mode = (data.get("HostConfig") or {}).get("NetworkMode") or ""
+        if mode.startswith("container:"):  # it shares another container's network namespace
+            return await self.container_address(mode.split(":", 1)[1])
+        return _address(data.get("NetworkSettings") or {})
 
     async def kill(self, container_id: str) -> None:
         try:

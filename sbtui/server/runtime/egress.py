@@ -1,0 +1,62 @@
+"""Egress allowlists: a sandbox may reach only the listed networks (and its own loopback).
+
+The engines have no such setting, so the sandbox's network namespace belongs to a small
+holder container, started first; its firewall is set from the host (nsenter + iptables-restore)
+before the sandbox's own container joins that namespace, so the sandbox's command never runs
+unrestricted. Replies to connections made into the sandbox (tunnels) stay allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import shutil
+
+from sbtui.server.runtime.base import EngineError
+
+HOLDER_SUFFIX = "-net"
+
+
+def ruleset(networks: list[str], version: int) -> bytes:
+    """An iptables-restore ruleset allowing output to `networks` of that IP version only."""
+    lines = [
+        "*filter",
+        ":INPUT ACCEPT [0:0]",
+        ":FORWARD ACCEPT [0:0]",
+        ":OUTPUT DROP [0:0]",
+        "-A OUTPUT -o lo -j ACCEPT",
+        "-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+    ]
+    for network in networks:
+        if ipaddress.ip_network(network, strict=False).version == version:
+            lines.append(f"-A OUTPUT -d {ipaddress.ip_network(network, strict=False)} -j ACCEPT")
+    # Refuse at once rather than let connections hang until they time out.
+    lines += ["-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset", "-A OUTPUT -j REJECT", "COMMIT", ""]
+    return "\n".join(lines).encode()
+
+
+async def apply(pid: int, networks: list[str]) -> None:
+    """Set the allowlist in the network namespace of process `pid` (a host pid)."""
+    for version, tool in ((4, "iptables-restore"), (6, "ip6tables-restore")):
+        if shutil.which(tool) is None:
+            raise EngineError(f"cidr_allowlist needs {tool} on the server's host: apt-get install iptables")
+        process = await asyncio.create_subprocess_exec(
+            "nsenter", f"--net=/proc/{pid}/ns/net", tool,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await process.communicate(ruleset(networks, version))
+        if process.returncode == 0:
+            continue
+        if version == 6 and await _disable_ipv6(pid):
+            continue  # no IPv6 firewall here: then no IPv6 at all in this namespace
+        raise EngineError(f"could not set the network allowlist: {err.decode(errors='replace').strip()}")
+
+
+async def _disable_ipv6(pid: int) -> bool:
+    process = await asyncio.create_subprocess_exec(
+        "nsenter", f"--net=/proc/{pid}/ns/net", "sysctl", "-q", "-w",
+        "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await process.wait() == 0

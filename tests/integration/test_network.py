@@ -1,0 +1,127 @@
+"""Network policy: block_network and cidr_allowlist, proven with traffic only between
+sandboxes this test creates (and their own loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+LISTEN = ["sh", "-c", "while :; do echo pong | nc -l -p 7000; done"]
+
+
+async def _address(sb) -> str:
+    p = await sb.exec(["sh", "-c", "ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1"])
+    return (await p.stdout.read()).decode().split()[0]
+
+
+async def _reaches(sb, address: str) -> bool:
+    p = await sb.exec(["sh", "-c", f"echo ping | nc -w 2 {address} 7000"])
+    out = await asyncio.wait_for(p.stdout.read(), 20)
+    await p.wait()
+    return out == b"pong\n"
+
+
+async def _listening(sb) -> None:
+    """Wait until the sandbox's own loopback answers on 7000 (its server is up)."""
+    async def ready():
+        while not await _reaches(sb, "127.0.0.1"):
+            await asyncio.sleep(0.05)
+    await asyncio.wait_for(ready(), 20)
+
+
+async def test_cidr_allowlist_reaches_only_the_listed_ranges(client, app, image):
+    allowed = await client.sandboxes.create(app, image, command=LISTEN)
+    other = await client.sandboxes.create(app, image, command=LISTEN)
+    try:
+        await _listening(allowed)
+        await _listening(other)
+        allowed_ip, other_ip = await _address(allowed), await _address(other)
+        assert allowed_ip != other_ip
+        open_sb = await client.sandboxes.create(app, image)
+        fenced = await client.sandboxes.create(
+            app, image, cidr_allowlist=[f"{allowed_ip}/32"], command=LISTEN
+        )
+        try:
+            # Without an allowlist both are reachable: the fence below is what stops one.
+            assert await _reaches(open_sb, allowed_ip) and await _reaches(open_sb, other_ip)
+            assert await _reaches(fenced, allowed_ip)
+            assert not await _reaches(fenced, other_ip)
+            # Its own loopback still works, and connections made into it still get answers.
+            await _listening(fenced)
+            assert await _reaches(open_sb, await _address(fenced))
+        finally:
+            await open_sb.terminate()
+            assert await fenced.terminate(wait=True) == 137
+    finally:
+        await allowed.terminate()
+        await other.terminate()
+
+
+async def test_allowlisted_sandbox_keeps_its_tunnels(client, app, image):
+    sb = await client.sandboxes.create(
+        app, image, cidr_allowlist=["192.0.2.0/24"], unencrypted_ports=[7000], command=LISTEN
+    )
+    tunnel = (await sb.tunnels(timeout=20))[7000]
+    host, port = tunnel.tcp_socket()
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"ping\n")
+    assert await asyncio.wait_for(reader.readline(), 10) == b"pong\n"
+    writer.close()
+    await sb.terminate()
+
+
+async def test_block_network_sees_no_other_sandbox(client, app, image):
+    target = await client.sandboxes.create(app, image, command=LISTEN)
+    blocked = await client.sandboxes.create(app, image, block_network=True)
+    try:
+        await _listening(target)
+        assert not await _reaches(blocked, await _address(target))
+    finally:
+        await target.terminate()
+        await blocked.terminate()
+
+
+async def test_the_network_namespace_goes_with_the_sandbox(client, app, image, server):
+    sb = await client.sandboxes.create(app, image, cidr_allowlist=["10.0.0.0/8"])
+    await sb.terminate(wait=True)
+    tool = ["docker"] if server.engine == "docker" else ["podman", "--url", f"unix://{server.state_dir / 'podman.sock'}"]
+    name = f"sbtui-{sb.sandbox_id}-net"
+
+    def gone() -> bool:
+        out = subprocess.run(tool + ["ps", "-a", "--filter", f"name={name}", "--format", "{{.Names}}"],
+                             capture_output=True, text=True, timeout=30)
+        return name not in out.stdout
+
+    deadline = asyncio.get_running_loop().time() + 20
+    while not gone():
+        assert asyncio.get_running_loop().time() < deadline, f"{name} was not removed"
+        await asyncio.sleep(0.1)
+
+
+async def test_allowlist_survives_a_server_restart(engine):
+    import shutil
+
+    import sbtui
+    from tests.servers import IMAGE, ServerProcess, new_state_dir
+
+    proc = ServerProcess(engine, new_state_dir(engine + "-net")).start()
+    try:
+        async with sbtui.Client.connect(proc.address) as client:
+            app = await client.apps.from_name("net-restart", create_if_missing=True)
+            sb = await client.sandboxes.create(
+                app, client.images.from_registry(IMAGE), cidr_allowlist=["192.0.2.0/24"], command=LISTEN
+            )
+        proc.kill()
+        proc.start()
+        async with sbtui.Client.connect(proc.address) as client:
+            sb = await client.sandboxes.from_id(sb.sandbox_id)
+            await _listening(sb)  # its namespace, loopback included, was kept
+            other = await client.sandboxes.create(app, client.images.from_registry(IMAGE), command=LISTEN)
+            await _listening(other)
+            assert not await _reaches(sb, await _address(other))  # and still fenced
+            await other.terminate()
+            assert await sb.terminate(wait=True) == 137
+    finally:
+        proc.stop()
+        proc.stop_engine_service()
+        shutil.rmtree(proc.state_dir, ignore_errors=True)
