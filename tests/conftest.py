@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -45,7 +46,7 @@ async def client(server):
 
 @pytest.fixture
 async def app(client, request):
-    name = "t-" + request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:50]
+    name = "t-" + re.sub(r"[^A-Za-z0-9.-]+", "-", request.node.name).strip("-")[:60]
     return await client.apps.from_name(name, create_if_missing=True)
 
 

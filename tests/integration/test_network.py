@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 
-LISTEN = ["sh", "-c", "while :; do echo pong | nc -l -p 7000; done"]
+# -ll: a persistent server, so a readiness probe does not use up the listener.
+LISTEN = ["nc", "-ll", "-p", "7000", "-e", "echo", "pong"]
 
 
 async def _address(sb) -> str:

@@ -60,6 +60,7 @@ class ContainerSpec:
     memory_mib: int = 0
     memory_limit_mib: int = 0
     network_disabled: bool = False
+    pids_limit: int = 1024  # processes and threads at once: stops a fork bomb
     mounts: dict[str, str] = field(default_factory=dict)  # container path -> engine volume name
     # Networks the sandbox may reach (None = no restriction), and the labels of the container
     # that then holds its network namespace (see runtime/egress.py).

@@ -42,6 +42,15 @@ from sbtui.server.runtime.hijack import HijackedStream
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
 _EXIT_ACTIONS = {"die", "died"}
+CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETFCAP",
+    "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+)
+# HostConfig fields read back after create, with the parameter each one carries.
+_LIMITS = {
+    "NanoCpus": "cpu_limit", "CpuShares": "cpu", "Memory": "memory_limit_mib",
+    "MemoryReservation": "memory_mib", "PidsLimit": "the process limit",
+}
 _FRAME = struct.Struct(">BxxxL")  # stdout/stderr framing of non-TTY output
 _START_FAILED = b"OCI runtime exec failed"
 
@@ -205,7 +214,16 @@ class DockerRuntime:
     # ---- containers -----------------------------------------------------------
 
     async def create_and_start(self, spec: ContainerSpec) -> str:
-        host: dict = {"Init": False}
+        host: dict = {
+            "Init": False,
+            # The same small capability set on both engines (Podman's default; Docker's adds
+            # NET_RAW, MKNOD and AUDIT_WRITE), no privilege gain through setuid binaries, the
+            # engine's default seccomp profile, and a bound on processes (fork bombs).
+            "CapDrop": ["ALL"],
+            "CapAdd": list(CAPABILITIES),
+            "SecurityOpt": ["no-new-privileges"],
+            "PidsLimit": spec.pids_limit,
+        }
         if spec.cpu:
             host["CpuShares"] = max(2, int(spec.cpu * 1024))
         if spec.cpu_limit:
@@ -250,7 +268,26 @@ class DockerRuntime:
             if holder:
                 await self.remove(holder)
             raise _engine_error(err, "starting the container") from None
+        try:
+            await self._verify_limits(container.id, host)
+        except EngineError:
+            await self.remove(container.id)
+            if holder:
+                await self.remove(holder)
+            raise
         return container.id
+
+    async def _verify_limits(self, container_id: str, wanted: dict) -> None:
+        """Refuse a container whose engine dropped a resource limit instead of running it
+        unlimited (an engine on a host without the cgroup controller may ignore one)."""
+        data = await self._show(container_id) or {}
+        got = data.get("HostConfig") or {}
+        for key in _LIMITS:
+            if key in wanted and int(got.get(key) or 0) != int(wanted[key]):
+                raise EngineError(
+                    f"the engine did not apply {_LIMITS[key]} (asked {wanted[key]}, got "
+                    f"{got.get(key)}); refusing to run the sandbox without it"
+                )
 
     async def _network_holder(self, spec: ContainerSpec, host: dict) -> str:
         """Start the container whose network namespace the sandbox will join, with the

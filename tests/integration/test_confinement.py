@@ -1,0 +1,83 @@
+"""A sandbox stays in its box: no mounts, namespaces, keyrings, kernel knobs, modules or raw
+sockets; no extra capabilities; a bounded process count; no view of other sandboxes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+
+async def _run(sb, script: str) -> tuple[int, bytes]:
+    p = await sb.exec(["sh", "-c", script])
+    out = await p.stdout.read() + await p.stderr.read()
+    return await asyncio.wait_for(p.wait(), 60), out
+
+
+@pytest.mark.parametrize(
+    "what, script",
+    [
+        ("mount", "mkdir -p /mnt/x && mount -t tmpfs none /mnt/x"),
+        ("unshare --mount", "unshare --mount true"),
+        ("keyctl", "keyctl show"),
+        ("write /proc/sys", "echo 1 > /proc/sys/kernel/sysrq"),
+        ("write /sys", "echo 1 > /sys/kernel/profiling"),
+        ("load a module", "modprobe dummy || insmod /nonexistent.ko"),
+        ("raw socket", "arping -c 1 -w 1 -I lo 127.0.0.1"),
+        ("mknod", "mknod /tmp/dev-null c 1 3"),
+        ("chroot escape", "mkdir -p /tmp/r && chroot /tmp/r /bin/true"),
+    ],
+)
+async def test_privileged_operations_fail(sandbox, what, script):
+    code, out = await _run(sandbox, script)
+    assert code != 0, f"{what} succeeded inside a sandbox: {out!r}"
+
+
+async def test_no_extra_capabilities_and_no_new_privileges(sandbox):
+    code, out = await _run(sandbox, "grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status")
+    fields = dict(line.split(":\t") for line in out.decode().splitlines())
+    allowed = 0
+    # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT SETFCAP
+    for bit in (0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 31):
+        allowed |= 1 << bit
+    assert int(fields["CapBnd"], 16) & ~allowed == 0
+    assert int(fields["CapEff"], 16) & ~allowed == 0
+    assert fields["NoNewPrivs"].strip() == "1"
+    assert fields["Seccomp"].strip() == "2"  # filter mode: the engine's default profile
+
+
+async def test_fork_bomb_is_contained(client, app, image):
+    # Half a core, so the bomb can't take the machine's CPUs either.
+    sb = await client.sandboxes.create(app, image, cpu_limit=0.5)
+    try:
+        # Only shell builtins after the bomb starts: forking is what runs out.
+        script = (
+            "f=/sys/fs/cgroup/pids/pids.current; [ -e $f ] || f=/sys/fs/cgroup/pids.current; "
+            "bomb() { bomb | bomb & }; bomb; "
+            "i=0; while [ $i -lt 500000 ]; do read n < $f; [ $n -ge 1000 ] && break; i=$((i+1)); done; "
+            "echo peak=$n"
+        )
+        p = await sb.exec(["sh", "-c", script])
+        out = await asyncio.wait_for(p.stdout.read(), 120)
+        peak = int(out.decode().strip().rsplit("=", 1)[1])
+        assert 1000 <= peak <= 1024, out
+        # The server still answers, and the sandbox ends when told to.
+        assert await sb.poll() is None
+    finally:
+        assert await asyncio.wait_for(sb.terminate(wait=True), 60) == 137
+
+
+async def test_sandboxes_do_not_see_each_other(client, app, image):
+    a = await client.sandboxes.create(app, image, command=["sh", "-c", "echo secret-a > /tmp/a; sleep 600"])
+    b = await client.sandboxes.create(app, image)
+    try:
+        code, out = await _run(a, "while [ ! -s /tmp/a ]; do sleep 0.05; done; cat /tmp/a")
+        assert out == b"secret-a\n"
+        code, out = await _run(b, "ls /tmp; ps -o args")
+        assert b"secret-a" not in out and b"/tmp/a" not in out
+        assert b"sleep 600" not in out  # a's main command is not among b's processes
+        code, out = await _run(b, "cat /tmp/a")
+        assert code != 0
+    finally:
+        await a.terminate()
+        await b.terminate()
