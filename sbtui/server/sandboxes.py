@@ -51,7 +51,6 @@ class SandboxManager:
         self._by_container: dict[str, str] = {}
         self._names: dict[tuple[str, str], str] = {}  # (app_id, name) -> live sandbox id
         self._exited: dict[str, asyncio.Event] = {}
-        self._pending_reason: dict[str, int] = {}
         self._finishing: set[str] = set()
         self.active_execs: dict[str, int] = {}
         self.active_tunnel_connections: dict[str, int] = {}
@@ -122,6 +121,8 @@ class SandboxManager:
             if state.running:
                 if record.state == pb.SANDBOX_STATE_CREATING:
                     self._set_running(record, state.started_at)
+                elif record.state == pb.SANDBOX_STATE_TERMINATING:
+                    self._spawn(self._kill(record))  # the kill may not have happened before a crash
             else:
                 await self._finish(record, state)
         for record in list(self.sandboxes.values()):
@@ -333,7 +334,7 @@ class SandboxManager:
     def _begin_termination(self, record: SandboxRecord, reason: int) -> None:
         if record.state != pb.SANDBOX_STATE_RUNNING:
             return
-        self._pending_reason[record.sandbox_id] = reason
+        record.reason = reason  # saved with the state: a restart still knows why it ends
         record.state = pb.SANDBOX_STATE_TERMINATING
         self.store.save_sandbox(record)
         self.events.publish(pb.SandboxEvent.STATE_CHANGED, self.info(record))
@@ -439,7 +440,7 @@ class SandboxManager:
             # Kept before the record says finished: from then on readers look in the store.
             await logs.keep(self.runtime, self.store, record)
             exit_ = state.exit
-            reason = self._pending_reason.pop(record.sandbox_id, 0)
+            reason = record.reason
             if not reason:
                 reason = (
                     pb.TERMINATION_REASON_OUT_OF_MEMORY

@@ -81,3 +81,15 @@ async def test_sandboxes_do_not_see_each_other(client, app, image):
     finally:
         await a.terminate()
         await b.terminate()
+
+
+async def test_exceeding_the_memory_limit_says_out_of_memory(client, app, image):
+    from sbtui.client import TerminationReason
+
+    sb = await client.sandboxes.create(
+        app, image, memory_limit_mib=16,
+        command=["sh", "-c", "x=$(head -c 64000000 /dev/zero | tr '\\0' a); echo survived"],
+    )
+    assert await asyncio.wait_for(sb.wait(), 60) == 137
+    info = await sb.refresh()
+    assert info.termination_reason == TerminationReason.OUT_OF_MEMORY

@@ -5,6 +5,7 @@ Where the two engines differ, the difference is handled here and nowhere else:
 - Podman applies its own default rlimits, which runc cannot set without CAP_SYS_RESOURCE,
   so containers get explicit ulimits no higher than the engine's own;
 - Podman ignores the console size given at exec start, so a PTY is resized again after start;
+- Podman on cgroup v1 does not report OOMKilled (see _state);
 - when an exec's program can't be started, Docker writes its error to stdout with exit code
   126 and Podman to stderr with 127: both become stderr and the shell's 127 or 126.
 """
@@ -320,9 +321,15 @@ class DockerRuntime:
         running = bool(state.get("Running"))
         exit_ = None
         if not running and state.get("Status") in ("exited", "dead", "stopped"):
+            code = int(state.get("ExitCode") or 0)
+            oom = bool(state.get("OOMKilled"))
+            if self.name == "podman" and code == 128 + 9 and (data.get("HostConfig") or {}).get("Memory"):
+                # Podman on cgroup v1 never sets OOMKilled. A SIGKILL of the main process can't
+                # come from inside the sandbox (init ignores it there), and sbtui's own kills
+                # carry their reason, so with a memory limit it is the OOM killer's.
+                oom = True
             exit_ = ContainerExit(
-                exit_code=int(state.get("ExitCode") or 0),
-                oom_killed=bool(state.get("OOMKilled")),
+                exit_code=code, oom_killed=oom,
                 finished_at=_timestamp(state.get("FinishedAt")) or time.time(),
             )
         return ContainerState(
