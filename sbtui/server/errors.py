@@ -5,8 +5,20 @@ from __future__ import annotations
 import grpc
 
 
+# Messages travel in a gRPC trailer, which clients refuse past 8 KiB; values a client sent are
+# quoted in messages, so a huge one is cut here rather than turn the error into a transport one.
+MAX_MESSAGE = 1000
+
+
+def clip(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return message[: MAX_MESSAGE - 40] + f"… ({len(message)} characters in all)"
+
+
 class ServiceError(Exception):
     def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        message = clip(message)
         super().__init__(message)
         self.code = code
         self.message = message

@@ -18,6 +18,7 @@ from sbtui import paths
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
 from sbtui.server import tunnels
 from sbtui.server.auth import TokenAuth
+from sbtui.server.malformed import RejectMalformed
 from sbtui.server.ca import CertificateAuthority
 from sbtui.server.runtime import busybox_image, engine as engines
 from sbtui.server.runtime.base import EngineError
@@ -147,6 +148,7 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         service = SandboxService(manager, version, str(state_dir))
         service.tunnels = tunnel_manager
         interceptors = [TokenAuth(_token(options, state_dir))] if options.listen else []
+        interceptors.append(RejectMalformed())
         server = grpc.aio.server(interceptors=interceptors)
         pb_grpc.add_SandboxServiceServicer_to_server(service, server)
         address = _bind(server, options, state_dir)

@@ -14,7 +14,7 @@ from sbtui import __version__
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
 from sbtui.server import execs, images, logs
-from sbtui.server.errors import ServiceError, invalid
+from sbtui.server.errors import ServiceError, clip, invalid
 from sbtui.server.events import EventBus, WatcherFellBehind
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager, environment_of
@@ -45,9 +45,9 @@ def _status(err: Exception) -> tuple[grpc.StatusCode, str]:
     if isinstance(err, ServiceError):
         return err.code, err.message
     if isinstance(err, EngineError):
-        return grpc.StatusCode.UNAVAILABLE, f"container engine: {err}"
+        return grpc.StatusCode.UNAVAILABLE, clip(f"container engine: {err}")
     log.exception("unexpected error", exc_info=err)
-    return grpc.StatusCode.INTERNAL, f"internal server error: {type(err).__name__}: {err}"
+    return grpc.StatusCode.INTERNAL, clip(f"internal server error: {type(err).__name__}: {err}")
 
 
 def unary(method):
