@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sbtui {__version__}")
+    parser.add_argument("--readonly", action="store_true",
+                        help="dashboard: show sandboxes but refuse to terminate, exec, snapshot or retag")
     add_connection_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command")
     _server_parser(sub)
@@ -183,6 +185,18 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "verb", None):
         return _run_verb(args)
     if not getattr(args, "run", None):
-        parser.print_help()
-        return 0
+        return _run_dashboard(args, parser)
     return args.run(args)
+
+
+def _run_dashboard(args, parser: argparse.ArgumentParser) -> int:
+    """`sbtui` with no verb: the dashboard, on --server or the embedded local server."""
+    if args.server:
+        try:
+            parse_address(args.server)
+        except InvalidArgumentError as err:
+            parser.error(str(err))
+    from sbtui.tui.app import SbtuiApp  # Textual loads only for the dashboard
+
+    SbtuiApp(address=args.server, token=args.token, readonly=args.readonly).run()
+    return 0

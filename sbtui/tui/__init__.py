@@ -1,0 +1,1 @@
+"""The Textual dashboard over sbtui.client: `sbtui` with no verb starts it (see app.py)."""

@@ -1,0 +1,220 @@
+"""SbtuiApp: the dashboard. It owns the client, the sandbox store and the watch that feeds it."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from functools import partial
+from pathlib import Path
+from typing import AsyncIterator, Callable, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from sbtui.client import Client, Sandbox, SandboxEvent, SbtuiError
+from sbtui.tui.keymap import APP_KEYS, WRITE_ACTIONS, bindings, config_path, load_keymap
+from sbtui.tui.messages import SandboxesChanged
+from sbtui.tui.sessions import SHELL, Session, Sessions
+from sbtui.tui.state import ConnectionStatus, SandboxStore, WatchFollower, backoff
+
+
+class SbtuiApp(App[None], inherit_bindings=False):
+    CSS_PATH = "app.tcss"
+    TITLE = "sbtui"
+    BINDINGS = bindings(APP_KEYS)
+
+    connection: reactive[ConnectionStatus] = reactive(ConnectionStatus(False), init=False)
+
+    def __init__(
+        self,
+        client: Client | None = None,
+        *,
+        address: str | None = None,
+        token: str | None = None,
+        readonly: bool = False,
+        clock: Callable[[], float] = time.time,
+        keymap_path: Path | None = None,
+        reconnect_delay: Callable[[int], float] = backoff,
+    ) -> None:
+        """`client`, or else one connected to `address` (None: SBTUI_SERVER, else the embedded
+        local server). `clock` gives "now" for ages (fixed in rendering tests)."""
+        super().__init__()
+        self.client = client
+        self._owns_client = client is None
+        self._address, self._token = address, token
+        self.address = client.address if client is not None else (address or "the local server")
+        self.readonly = readonly
+        self.clock = clock
+        self.store = SandboxStore()
+        self.keymap: dict[str, str] = {}
+        self.keymap_problems: list[str] = []
+        self.keymap_path = keymap_path or config_path()
+        self._reconnect_delay = reconnect_delay
+        self._flush_pending = False
+        self.sessions = Sessions()
+
+    def get_default_screen(self) -> Screen:
+        from sbtui.tui.screens.sandbox_list import SandboxListScreen
+
+        return SandboxListScreen()
+
+    def on_mount(self) -> None:
+        self.keymap, self.keymap_problems = load_keymap(self.keymap_path)
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        for problem in self.keymap_problems:
+            self.notify(problem, title="keys.toml", severity="error", timeout=15)
+        self.run_worker(self._follow(), name="watch", group="watch", exclusive=True)
+
+    async def on_unmount(self) -> None:
+        await self.sessions.close_all()
+        if self._owns_client and self.client is not None:
+            await self.client.close()
+
+    # ---- the watch ----------------------------------------------------------------------
+
+    async def _connect(self) -> Client:
+        attempt = 0
+        while True:
+            try:
+                client = await Client.connect(self._address, self._token)
+                self.address = client.address
+                return client
+            except SbtuiError as err:
+                wait = self._reconnect_delay(attempt)
+                attempt += 1
+                self.connection = ConnectionStatus(False, str(err), attempt, self.connection.was_connected)
+                await asyncio.sleep(wait)
+
+    async def _follow(self) -> None:
+        if self.client is None:
+            self.client = await self._connect()
+        follower = WatchFollower(
+            self._watch, self.store, self._store_changed, self._status_changed, self._reconnect_delay,
+        )
+        await follower.run()
+
+    async def _watch(self, **options) -> AsyncIterator[SandboxEvent]:
+        """The client's watch; after two failed tries, on a new client when we made the client.
+
+        A new client runs `Client.connect` again, which starts the embedded local server anew if
+        it is gone (the channel of the old client would only knock on a dead socket).
+        """
+        if self._owns_client and not self.connection.connected and self.connection.attempt >= 2:
+            old, self.client = self.client, await self._connect()
+            if old is not None:
+                await old.close()
+        async for event in self.client.sandboxes.watch(**options):
+            yield event
+
+    def _status_changed(self, status: ConnectionStatus) -> None:
+        self.connection = status
+
+    def _store_changed(self) -> None:
+        # Events come in bursts; one flush per turn of the message loop handles the lot.
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.call_later(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        change = self.store.take_changes()
+        if change:
+            for screen in self.screen_stack:
+                screen.post_message(SandboxesChanged(change))
+
+    @staticmethod
+    def settle_heap() -> None:
+        """Take what is alive now out of the cyclic GC's sight; for after a (re)load.
+
+        With thousands of sandboxes (and their cached row texts), each full collection walks them
+        all: tens of ms that land in the middle of a keystroke. They hold no reference cycles, so
+        reference counting still frees them when they are replaced. Unfreeze and collect first,
+        so nothing that became garbage since the last load stays frozen for good.
+        """
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+
+    # ---- shell sessions -----------------------------------------------------------------
+
+    async def open_shell(self, sandbox_id: str) -> None:
+        """Start a shell in the sandbox on a new terminal screen and show it."""
+        from sbtui.tui.screens.shell import ShellScreen
+
+        sandbox = await self.sandbox(sandbox_id)
+        screen = ShellScreen()
+        rows, cols = max(self.size.height - 1, 2), max(self.size.width, 2)
+        process = await sandbox.exec(SHELL, pty=True, pty_size=(rows, cols), term="xterm-256color")
+        label = f"{sandbox_id} ({sandbox.info.name})" if sandbox.info.name else sandbox_id
+        session = Session(self.sessions.next_number(), sandbox_id, label, process, screen)
+        self.install_screen(screen, session.name)
+        await self.push_screen(session.name)
+        screen.attach(session)
+        self.sessions.add(session)
+
+    def leave_session(self, session: Session | None) -> None:
+        """Back to where the operator came from; an ended session goes for good."""
+        self.pop_screen()
+        if session is not None and session.ended:
+            self.sessions.remove(session)
+            self.uninstall_screen(session.name)
+
+    def enter_session(self, number: int) -> None:
+        for session in self.sessions.items:
+            if session.number == number:
+                self.push_screen(session.name)
+                return
+
+    # ---- helpers for screens ------------------------------------------------------------
+
+    async def sandbox(self, sandbox_id: str) -> Sandbox:
+        if self.client is None:
+            raise SbtuiError("not connected to a server yet")
+        return await self.client.sandboxes.from_id(sandbox_id)
+
+    def allows(self, action: str) -> bool:
+        """False for actions that change sandboxes when the dashboard is read-only."""
+        return not (self.readonly and action in WRITE_ACTIONS)
+
+    def refuse_readonly(self, action: str) -> bool:
+        """Tell the user and return True if `action` is refused by --readonly."""
+        if self.allows(action):
+            return False
+        self.notify("the dashboard is read-only (--readonly)", severity="warning")
+        return True
+
+    def effective_keys(self, binding_id: str, default: str) -> str:
+        return self.keymap.get(binding_id, default)
+
+    def action_help(self) -> None:
+        from sbtui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    # ---- command palette ----------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The screen's own actions (as its bindings offer them), then Textual's."""
+        seen: set[str] = set()
+        titles: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding: Binding = active.binding
+            if not active.enabled or not binding.id or binding.id in seen or binding.description in titles:
+                continue
+            if binding.id.startswith("table.") or binding.action == "command_palette":
+                continue  # cursor moves and the palette itself are no use in the palette
+            seen.add(binding.id)
+            titles.add(binding.description)
+            shown = self.get_key_display(Binding(key, binding.action))
+            yield SystemCommand(
+                binding.description, f"{shown}  ·  id {binding.id}",
+                partial(self.run_action, binding.action, active.node),
+            )
+        for command in super().get_system_commands(screen):
+            if command.title not in titles:  # Textual's own Quit duplicates ours
+                yield command

@@ -1,0 +1,109 @@
+"""SandboxActions: what both the list (on its selected row) and the detail screen can do."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual import work
+
+from sbtui.client import SandboxInfo, SandboxState, SbtuiError
+from sbtui.tui.screens.confirm import ConfirmScreen
+from sbtui.tui.screens.sessions import SessionsScreen
+from sbtui.tui.screens.tunnels import TunnelsScreen
+
+
+_NEEDS_LIVE = frozenset({"terminate", "exec", "shell"})
+
+
+class SandboxActions:
+    """Mixed into a Screen that says which sandbox its actions are for."""
+
+    def target_sandbox_id(self) -> str | None:
+        """The sandbox the actions apply to; screens mixing this in say which."""
+        return None
+
+    def target_info(self) -> SandboxInfo | None:
+        sandbox_id = self.target_sandbox_id()
+        return self.app.store.get(sandbox_id) if sandbox_id else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Hidden (footer, palette) and refused with --readonly.
+        if not self.app.allows(action):
+            return False
+        if action in _NEEDS_LIVE or action == "tunnels":
+            return action in self.offered_actions()
+        return True
+
+    def offered_actions(self) -> frozenset[str]:
+        """Which of the actions that depend on the sandbox make sense for it now: nothing to
+        terminate, exec in or tunnel to once it finished, no tunnels without declared ports.
+        Screens refresh their bindings when this changes."""
+        info = self.target_info()
+        if info is None:
+            return frozenset()
+        if info.state == SandboxState.FINISHED:
+            return frozenset()
+        p = info.params
+        ports = bool(p.encrypted_ports or p.h2_ports or p.unencrypted_ports)
+        return _NEEDS_LIVE | ({"tunnels"} if ports else set())
+
+    def _target(self) -> str | None:
+        sandbox_id = self.target_sandbox_id()
+        if sandbox_id is None:
+            self.notify("no sandbox selected", severity="warning")
+        return sandbox_id
+
+    def action_terminate(self) -> None:
+        if self.app.refuse_readonly("terminate") or (sandbox_id := self._target()) is None:
+            return
+        info = self.app.store.get(sandbox_id)
+        if info is not None and info.state == SandboxState.FINISHED:
+            self.notify(f"{sandbox_id} has already finished")
+            return
+        label = f"{sandbox_id} ({info.name})" if info is not None and info.name else sandbox_id
+        question = (f"Terminate {label}?\n\nIts main command and every exec are stopped. "
+                    "A finished sandbox can't be started again.")
+        self.app.push_screen(
+            ConfirmScreen("Terminate sandbox", question, "Terminate"),
+            callback=partial(self._terminate_answered, sandbox_id),
+        )
+
+    def _terminate_answered(self, sandbox_id: str, yes: bool | None) -> None:
+        if yes:
+            self._terminate(sandbox_id)
+
+    @work(group="terminate")
+    async def _terminate(self, sandbox_id: str) -> None:
+        try:
+            sandbox = await self.app.sandbox(sandbox_id)
+            await sandbox.terminate()
+        except SbtuiError as err:
+            self.notify(f"could not terminate {sandbox_id}: {err}", severity="error")
+            return
+        self.notify(f"terminating {sandbox_id}")
+
+    def action_shell(self) -> None:
+        if self.app.refuse_readonly("shell") or (sandbox_id := self._target()) is None:
+            return
+        self._open_shell(sandbox_id)
+
+    @work(group="shell")
+    async def _open_shell(self, sandbox_id: str) -> None:
+        try:
+            await self.app.open_shell(sandbox_id)
+        except SbtuiError as err:
+            self.notify(f"could not open a shell in {sandbox_id}: {err}", severity="error")
+
+    def action_sessions(self) -> None:
+        if not self.app.sessions.items:
+            self.notify("no shell sessions yet: s opens one in the selected sandbox")
+            return
+        self.app.push_screen(SessionsScreen(), callback=self._session_chosen)
+
+    def _session_chosen(self, number: int | None) -> None:
+        if number is not None:
+            self.app.enter_session(number)
+
+    def action_tunnels(self) -> None:
+        if (sandbox_id := self._target()) is not None:
+            self.app.push_screen(TunnelsScreen(sandbox_id))

@@ -1,0 +1,219 @@
+"""Regenerate screenshots/*.svg: every dashboard screen, drawn from the fixed sample data.
+
+    .venv/bin/python -m sbtui.tui.screenshots [--out screenshots] [--only NAME...]
+
+The scenes here are also what tests/tui/test_snapshots.py compares against its SVG snapshots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from textual.pilot import Pilot
+
+from sbtui.client import Image
+from sbtui.tui import sample
+from sbtui.tui.app import SbtuiApp
+from sbtui.tui.state import ConnectionStatus
+
+SIZE = (160, 40)
+# A keys.toml that does not exist: screenshots show the default keys, and a stable path.
+KEYMAP = Path("/home/you/.config/sbtui/keys.toml")
+
+
+async def until(pilot: Pilot, condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    """Let the app run until `condition()` holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.01)
+
+
+def make_app(readonly: bool = False) -> SbtuiApp:
+    return SbtuiApp(client=sample.SampleClient(), clock=sample.clock, keymap_path=KEYMAP,
+                    readonly=readonly)
+
+
+async def _listed(pilot: Pilot) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.store.synced and len(app.screen.rows), "the sample sandboxes")
+
+
+def _sample_id(n: int) -> str:
+    return sample.sandboxes()[n - 1].sandbox_id
+
+
+async def _opened(pilot: Pilot, n: int = 1, lines: int = 5) -> None:
+    await _listed(pilot)
+    pilot.app.screen.select_sandbox(_sample_id(n))
+    await pilot.press("enter")
+    await until(pilot, lambda: pilot.app.screen.query("#output") and
+                pilot.app.screen.query_one("#output").line_count >= lines, "the sandbox's output")
+
+
+async def sandbox_list(pilot: Pilot) -> None:
+    await _listed(pilot)
+
+
+async def sandbox_list_filtered(pilot: Pilot) -> None:
+    await _listed(pilot)
+    await pilot.press("slash", *"tag:env=prod state:r", "enter")
+    await until(pilot, lambda: len(pilot.app.screen.rows) == 2, "the filter to apply")
+
+
+async def sandbox_list_readonly(pilot: Pilot) -> None:
+    await _listed(pilot)
+
+
+async def app_picker(pilot: Pilot) -> None:
+    await _listed(pilot)
+    await pilot.press("a", "n", "o")
+    await until(pilot, lambda: pilot.app.screen.query("#app-options"), "the app picker")
+
+
+async def connection_lost(pilot: Pilot) -> None:
+    await _listed(pilot)
+    pilot.app.connection = ConnectionStatus(
+        False, "lost the connection to the sbtui server: Socket closed", attempt=3, was_connected=True)
+
+
+async def help_list(pilot: Pilot) -> None:
+    await _listed(pilot)
+    await pilot.press("question_mark")
+    await until(pilot, lambda: pilot.app.screen.query("#help-keys"), "the help screen")
+
+
+async def terminate_confirm(pilot: Pilot) -> None:
+    await _listed(pilot)
+    pilot.app.screen.select_sandbox(_sample_id(2))
+    await pilot.press("ctrl+d")
+    await until(pilot, lambda: pilot.app.screen.query("#yes"), "the confirmation")
+
+
+async def sandbox_detail(pilot: Pilot) -> None:
+    await _opened(pilot)
+
+
+async def sandbox_detail_finished(pilot: Pilot) -> None:
+    await _opened(pilot, 7, lines=6)
+
+
+async def sandbox_detail_tags(pilot: Pilot) -> None:
+    await _opened(pilot)
+    await pilot.press("e", "end", *" owner=ana")
+    await until(pilot, lambda: "owner=ana" in pilot.app.screen.query_one("#tags-input").value,
+                "the tag editor")
+
+
+async def help_detail(pilot: Pilot) -> None:
+    await _opened(pilot)
+    await pilot.press("question_mark")
+    await until(pilot, lambda: pilot.app.screen.query("#help-keys"), "the help screen")
+
+
+async def tunnels(pilot: Pilot) -> None:
+    await _opened(pilot)
+    await pilot.press("t")
+    await until(pilot, lambda: pilot.app.screen.query("#tunnels-table") and
+                pilot.app.screen.query_one("#tunnels-table").row_count == 2, "the tunnels")
+
+
+async def snapshot(pilot: Pilot) -> None:
+    from sbtui.tui.screens.snapshot import SnapshotScreen
+
+    await _opened(pilot)
+    image = Image(tag="localhost/sbtui/snapshots:im-8h2kq0c4rw1xv9za", image_id="im-8H2kQ0c4Rw1xV9zA")
+    image.source_sandbox_id = _sample_id(1)
+    pilot.app.push_screen(SnapshotScreen(_sample_id(1), image))
+    await until(pilot, lambda: pilot.app.screen.query("#snapshot-offer"), "the snapshot dialog")
+
+
+async def shell(pilot: Pilot) -> None:
+    from sbtui.tui.screens.shell import DETACH_HINT, ShellScreen
+
+    await _listed(pilot)
+    screen = ShellScreen()
+    await pilot.app.push_screen(screen)
+    screen.query_one("#shell-title").update(
+        f"[b]session 1[/b] · {_sample_id(1)} (api-preview) · {DETACH_HINT}")
+    screen.terminal.feed(sample.SHELL_OUTPUT)
+    await until(pilot, lambda: any("42" == line.strip() for line in screen.terminal.vt.display),
+                "the shell's output on the terminal")
+
+
+async def sessions(pilot: Pilot) -> None:
+    from sbtui.tui.screens.sessions import SessionsScreen
+    from sbtui.tui.sessions import Session
+
+    class NoProcess:  # this scene draws the list; no process runs behind it
+        async def close(self) -> None:
+            return None
+
+    await _listed(pilot)
+    for number, n in ((1, 1), (2, 3)):
+        pilot.app.sessions.items.append(Session(number, _sample_id(n), _sample_id(n), NoProcess(), None))
+    pilot.app.push_screen(SessionsScreen())
+    await until(pilot, lambda: pilot.app.screen.query("#session-options"), "the sessions list")
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    setup: Callable[[Pilot], Awaitable[None]]
+    readonly: bool = False
+
+
+SCENES = (
+    Scene("sandbox-list", sandbox_list),
+    Scene("sandbox-list-filtered", sandbox_list_filtered),
+    Scene("sandbox-list-readonly", sandbox_list_readonly, readonly=True),
+    Scene("app-picker", app_picker),
+    Scene("connection-lost", connection_lost),
+    Scene("help-list", help_list),
+    Scene("terminate-confirm", terminate_confirm),
+    Scene("sandbox-detail", sandbox_detail),
+    Scene("sandbox-detail-finished", sandbox_detail_finished),
+    Scene("sandbox-detail-tags", sandbox_detail_tags),
+    Scene("help-detail", help_detail),
+    Scene("tunnels", tunnels),
+    Scene("snapshot", snapshot),
+    Scene("shell", shell),
+    Scene("sessions", sessions),
+)
+
+
+async def shoot(scene: Scene) -> str:
+    app = make_app(scene.readonly)
+    async with app.run_test(size=SIZE) as pilot:
+        await scene.setup(pilot)
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        return app.export_screenshot(title="sbtui")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sbtui.tui.screenshots", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("screenshots"))
+    parser.add_argument("--only", nargs="*", metavar="NAME", help="only these scenes")
+    args = parser.parse_args(argv)
+    scenes = [s for s in SCENES if not args.only or s.name in args.only]
+    unknown = set(args.only or ()) - {s.name for s in SCENES}
+    if unknown:
+        parser.error(f"no scene named {', '.join(sorted(unknown))}; scenes: {', '.join(s.name for s in SCENES)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for scene in scenes:
+        path = args.out / f"{scene.name}.svg"
+        path.write_text(asyncio.run(shoot(scene)))
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""`sbtui` with no verb: the dashboard in a real pseudo-terminal, on a real server."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+
+from tests.servers import ROOT
+
+pytestmark = pytest.mark.engine
+
+
+def read_until(fd: int, wanted: bytes, timeout: float) -> bytes:
+    """Terminal output until `wanted` appears; fails with what was seen after `timeout` s."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while wanted not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{wanted!r} did not appear within {timeout} s; saw {seen[-2000:]!r}")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:  # the program closed the terminal
+                break
+    return seen
+
+
+async def test_sbtui_without_a_verb_opens_the_dashboard_and_q_quits(server, client, app, image):
+    sb = await client.sandboxes.create(app, image, timeout=120)
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", XDG_CONFIG_HOME="/nonexistent")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sbtui", "--server", server.address, "--readonly"],
+        stdin=child, stdout=child, stderr=child, cwd=ROOT, env=env, start_new_session=True,
+    )
+    os.close(child)
+    try:
+        seen = read_until(main, sb.sandbox_id.encode(), 30)
+        assert b"read-only" in seen
+        os.write(main, b"q")
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
+        await sb.terminate()
+
+
+def test_a_bad_server_address_is_a_usage_error():
+    done = subprocess.run([sys.executable, "-m", "sbtui", "--server", "http://x:1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "use HOST:PORT, tls://HOST:PORT or unix:/path" in done.stderr
