@@ -7,7 +7,7 @@ import asyncio
 import grpc
 
 from sbtui.client.errors import ConnectionLostError, ExecTimeoutError, SbtuiError, from_rpc_error
-from sbtui.client.streams import StreamReader, StreamWriter
+from sbtui.client.streams import BUFFER_LIMIT, PTY_BUFFER_LIMIT, StreamReader, StreamWriter
 from sbtui.proto import sandbox_pb2 as pb
 
 
@@ -18,13 +18,16 @@ class ContainerProcess:
     StreamReaders (read, readline, `async for line in ...`); `wait()` gives the exit code.
     """
 
-    def __init__(self, call, *, text: bool, stdout_ignored: bool, stderr_ignored: bool) -> None:
+    def __init__(
+        self, call, *, text: bool, stdout_ignored: bool, stderr_ignored: bool, pty: bool = False
+    ) -> None:
         self._call = call
         self._write_lock = asyncio.Lock()
         self.exec_id = ""
         self.stdin = StreamWriter(self._send_stdin, self._send_eof)
-        self.stdout = StreamReader(text, ignored=stdout_ignored)
-        self.stderr = StreamReader(text, ignored=stderr_ignored)
+        limit = PTY_BUFFER_LIMIT if pty else BUFFER_LIMIT
+        self.stdout = StreamReader(text, ignored=stdout_ignored, limit=limit)
+        self.stderr = StreamReader(text, ignored=stderr_ignored, limit=limit)
         self._exit: asyncio.Future = asyncio.get_running_loop().create_future()
         self._receiver: asyncio.Task | None = None
         self.returncode: int | None = None
@@ -35,7 +38,7 @@ class ContainerProcess:
         process = cls(
             call, text=text,
             stdout_ignored=start.stdout == pb.STDIO_IGNORE,
-            stderr_ignored=start.stderr == pb.STDIO_IGNORE,
+            stderr_ignored=start.stderr == pb.STDIO_IGNORE, pty=start.pty,
         )
         try:
             try:

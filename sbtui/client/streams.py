@@ -9,6 +9,9 @@ from typing import Awaitable, Callable
 # Output a reader holds before the receiving side waits for it to be read (flow control
 # then reaches the server and the engine).
 BUFFER_LIMIT = 8 * 1024 * 1024
+# A terminal shows output as it comes: a small buffer makes ctrl+c in a flood felt at once,
+# instead of after megabytes already on their way have scrolled by.
+PTY_BUFFER_LIMIT = 256 * 1024
 
 
 class StreamReader:
@@ -17,7 +20,8 @@ class StreamReader:
     Gives bytes, or str when the process was started with text=True.
     """
 
-    def __init__(self, text: bool = False, ignored: bool = False) -> None:
+    def __init__(self, text: bool = False, ignored: bool = False, limit: int = BUFFER_LIMIT) -> None:
+        self._limit = limit
         self._buffer = bytearray()
         self._eof = ignored
         self._error: BaseException | None = None
@@ -31,7 +35,7 @@ class StreamReader:
     async def feed(self, data: bytes) -> None:
         self._buffer += data
         self._changed.set()
-        if len(self._buffer) > BUFFER_LIMIT:
+        if len(self._buffer) > self._limit:
             self._drained.clear()
             await self._drained.wait()
 
@@ -44,7 +48,7 @@ class StreamReader:
     def _take(self, n: int) -> bytes | str:
         data = bytes(self._buffer[:n])
         del self._buffer[:n]
-        if len(self._buffer) <= BUFFER_LIMIT:
+        if len(self._buffer) <= self._limit:
             self._drained.set()
         if self._decoder is None:
             return data

@@ -50,7 +50,15 @@ async def test_sbtui_without_a_verb_opens_the_dashboard_and_q_quits(server, clie
         seen = read_until(main, sb.sandbox_id.encode(), 30)
         assert b"read-only" in seen
         os.write(main, b"q")
-        assert proc.wait(15) == 0
+        # Keep reading: a program whose terminal is full blocks on its last writes.
+        deadline = time.monotonic() + 15
+        while proc.poll() is None and time.monotonic() < deadline:
+            if select.select([main], [], [], 0.1)[0]:
+                try:
+                    os.read(main, 65536)
+                except OSError:
+                    break
+        assert proc.wait(5) == 0
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -49,9 +49,12 @@ async def test_list_shows_a_sandbox_created_through_the_client(client, app, imag
             await until(pilot, lambda: sb.sandbox_id in listed(ui), "the new sandbox in the list", 15)
             await until(pilot, lambda: ui.store.get(sb.sandbox_id).state == SandboxState.RUNNING,
                         "its state to reach running", 30)
+            # The shared server holds other tests' sandboxes: show this app's only.
+            await filter_to(pilot, f"app:{app.name}")
+            await until(pilot, lambda: listed(ui) == [sb.sandbox_id], "the filter to this app")
             await pilot.pause()
             drawn = ui.export_screenshot()
-            # Newest first, so the row is on screen; the long app name is cut to its column.
+            # The long app name is cut to its column.
             assert sb.sandbox_id in drawn and app.name[:15] in drawn and "8080/tcp" in drawn
             assert "64Mi" in drawn and "running" in drawn
         finally:
