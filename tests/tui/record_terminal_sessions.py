@@ -19,7 +19,6 @@ import sys
 import tempfile
 import termios
 import fcntl
-import time
 from pathlib import Path
 
 from sbtui.tui.terminal import TerminalScreen, TerminalStream
@@ -84,7 +83,6 @@ def main() -> int:
             data = record(argv, keys, home)
             (DATA / f"{name}.bin").write_bytes(data)
             print(f"{name}: {len(data)} bytes", file=sys.stderr)
-        time.sleep(0)
     return 0
 
 
