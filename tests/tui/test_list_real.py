@@ -41,7 +41,9 @@ async def filter_to(pilot, text: str) -> None:
 
 async def test_list_shows_a_sandbox_created_through_the_client(client, app, image):
     ui = dashboard(client)
-    async with ui.run_test(size=SIZE) as pilot:
+    # Wide enough for every column at its widest: other tests' sandboxes on the shared server
+    # (long image references, many tags) widen the columns, and the last ones would be cut.
+    async with ui.run_test(size=(240, 40)) as pilot:
         await until(pilot, lambda: ui.store.synced, "the first sync of the watch stream")
         sb = await client.sandboxes.create(app, image, timeout=120, cpu=0.5, memory_mib=64,
                                            unencrypted_ports=[8080])
