@@ -69,39 +69,33 @@ class SandboxTable(ScrollView, can_focus=True):
     }
     BINDINGS = bindings(TABLE_KEYS)
 
-    class Highlighted(Message):
+    class _TableMessage(Message):
+        def __init__(self, table: "SandboxTable") -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> "SandboxTable":
+            return self.table
+
+    class Highlighted(_TableMessage):
         """The cursor is on another sandbox (or on none: an empty table)."""
 
         def __init__(self, table: "SandboxTable", sandbox_id: str | None) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.sandbox_id = sandbox_id
 
-        @property
-        def control(self) -> "SandboxTable":
-            return self.table
-
-    class Selected(Message):
+    class Selected(_TableMessage):
         """A sandbox was chosen: enter, or a click on the row under the cursor."""
 
         def __init__(self, table: "SandboxTable", sandbox_id: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.sandbox_id = sandbox_id
 
-        @property
-        def control(self) -> "SandboxTable":
-            return self.table
-
-    class HeaderClicked(Message):
+    class HeaderClicked(_TableMessage):
         def __init__(self, table: "SandboxTable", column: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.column = column
-
-        @property
-        def control(self) -> "SandboxTable":
-            return self.table
 
     def __init__(
         self,
