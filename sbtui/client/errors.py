@@ -6,7 +6,13 @@ import grpc
 
 
 class SbtuiError(Exception):
-    """Base of every error sbtui.client raises."""
+    """Base of every error sbtui.client raises.
+
+    `field` names the request parameter the error is about (e.g. "cpu_limit"), when the server
+    said which; "" otherwise.
+    """
+
+    field: str = ""
 
 
 class NotFoundError(SbtuiError):
@@ -82,7 +88,18 @@ def from_rpc_error(err: grpc.aio.AioRpcError) -> SbtuiError:
         if details.startswith(ENGINE_PREFIX):  # said by the server, about its engine
             return EngineUnavailableError(details)
         details = f"lost the connection to the sbtui server: {details}"
-    return cls(details)
+    error = cls(details)
+    error.field = _field(err)
+    return error
 
 
+def _field(err: grpc.aio.AioRpcError) -> str:
+    try:
+        metadata = err.trailing_metadata() or ()
+    except Exception:  # a call that never reached the server has none
+        return ""
+    return next((value for key, value in metadata if key == FIELD_KEY), "")
+
+
+FIELD_KEY = "sbtui-field"  # the server's sbtui.server.errors.FIELD_KEY
 ENGINE_PREFIX = "container engine: "

@@ -16,24 +16,34 @@ def clip(message: str) -> str:
     return message[: MAX_MESSAGE - 40] + f"… ({len(message)} characters in all)"
 
 
+# Trailing-metadata key naming the request field an error is about, so a form can show the
+# message next to that field without parsing it.
+FIELD_KEY = "sbtui-field"
+
+
 class ServiceError(Exception):
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, field: str = "") -> None:
         message = clip(message)
         super().__init__(message)
         self.code = code
         self.message = message
+        self.field = field
+
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        # "cmd[0]" is about "cmd"; metadata values are ASCII, field names always are.
+        return ((FIELD_KEY, self.field.split("[")[0]),) if self.field else ()
 
 
 def invalid(field: str, problem: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {problem}")
+    return ServiceError(grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {problem}", field)
 
 
-def not_found(message: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.NOT_FOUND, message)
+def not_found(message: str, field: str = "") -> ServiceError:
+    return ServiceError(grpc.StatusCode.NOT_FOUND, message, field)
 
 
-def already_exists(message: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.ALREADY_EXISTS, message)
+def already_exists(message: str, field: str = "") -> ServiceError:
+    return ServiceError(grpc.StatusCode.ALREADY_EXISTS, message, field)
 
 
 def precondition(message: str) -> ServiceError:
@@ -42,5 +52,6 @@ def precondition(message: str) -> ServiceError:
 
 def unsupported(field: str, reason: str) -> ServiceError:
     return ServiceError(
-        grpc.StatusCode.FAILED_PRECONDITION, f"{field} is not supported by this server: {reason}"
+        grpc.StatusCode.FAILED_PRECONDITION, f"{field} is not supported by this server: {reason}",
+        field,
     )

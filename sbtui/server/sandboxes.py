@@ -251,7 +251,9 @@ class SandboxManager:
             # No engine round trip here: if the image is gone, container create says so.
             image = self.images.get(request.image_id)
             if image is None:
-                raise not_found(f"image {request.image_id!r} does not exist on this server")
+                raise not_found(
+                    f"image {request.image_id!r} does not exist on this server", field="image"
+                )
         elif which == "image_tag":
             image = await self.image_from_registry(request.image_tag)
         else:
@@ -259,7 +261,8 @@ class SandboxManager:
         if params.name and (app.app_id, params.name) in self._names:
             raise already_exists(
                 f"a running sandbox named {params.name!r} already exists in app {app.name!r} "
-                f"({self._names[(app.app_id, params.name)]}); choose another name or terminate it"
+                f"({self._names[(app.app_id, params.name)]}); choose another name or terminate it",
+                field="name",
             )
         # Again after the awaits above, so a volume deleted meanwhile is not mounted.
         mounts = self.volumes.mounts_for(params.volumes, app.environment)

@@ -41,13 +41,14 @@ class Activity:
         self.last = time.monotonic()
 
 
-def _status(err: Exception) -> tuple[grpc.StatusCode, str]:
+def _status(err: Exception) -> tuple[grpc.StatusCode, str, tuple[tuple[str, str], ...]]:
+    """Code, message and trailing metadata to abort a call with."""
     if isinstance(err, ServiceError):
-        return err.code, err.message
+        return err.code, err.message, err.trailing_metadata()
     if isinstance(err, EngineError):
-        return grpc.StatusCode.UNAVAILABLE, clip(f"container engine: {err}")
+        return grpc.StatusCode.UNAVAILABLE, clip(f"container engine: {err}"), ()
     log.exception("unexpected error", exc_info=err)
-    return grpc.StatusCode.INTERNAL, clip(f"internal server error: {type(err).__name__}: {err}")
+    return grpc.StatusCode.INTERNAL, clip(f"internal server error: {type(err).__name__}: {err}"), ()
 
 
 def unary(method):

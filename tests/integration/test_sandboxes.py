@@ -150,8 +150,9 @@ async def test_terminate_wait_returns_exit_code_and_second_terminate_is_harmless
 
 async def test_names_are_unique_within_an_app_while_running(client, app, image):
     sb = await client.sandboxes.create(app, image, name="only")
-    with pytest.raises(AlreadyExistsError, match="'only' already exists"):
+    with pytest.raises(AlreadyExistsError, match="'only' already exists") as caught:
         await client.sandboxes.create(app, image, name="only")
+    assert caught.value.field == "name"
     other_app = await client.apps.from_name(app.name + "-b", create_if_missing=True)
     twin = await client.sandboxes.create(other_app, image, name="only")
     await twin.terminate(wait=True)
