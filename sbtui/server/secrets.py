@@ -189,7 +189,12 @@ class Secrets:
                 raise invalid("secret_ids", "a secret name is empty")
             record = self._records.get(ref)
             if record is None or record.environment != environment:
-                record = self.from_name(ref, environment)
+                record = self._find(ref, environment)
+            if record is None:
+                raise not_found(
+                    f"secret {ref!r} does not exist in environment {environment!r}",
+                    field="secret_ids",
+                )
             found.append(record)
         return found
 

@@ -61,8 +61,10 @@ class Volumes:
                 return record
         return None
 
-    def _missing(self, name: str, environment: str, hint: str = "") -> Exception:
-        return not_found(f"volume {name!r} does not exist in environment {environment!r}{hint}")
+    def _missing(self, name: str, environment: str, hint: str = "", field: str = "") -> Exception:
+        return not_found(
+            f"volume {name!r} does not exist in environment {environment!r}{hint}", field=field
+        )
 
     async def from_name(self, name: str, environment: str, create: bool) -> VolumeRecord:
         validation.check_name("name", name)
@@ -100,7 +102,10 @@ class Volumes:
             return record
         record = self._find(ref, environment)
         if record is None:
-            raise self._missing(ref, environment, "; create it with volumes.from_name(..., create_if_missing=True)")
+            raise self._missing(
+                ref, environment, "; create it with volumes.from_name(..., create_if_missing=True)",
+                field="volumes",
+            )
         return record
 
     def mounts_for(self, volumes: Mapping[str, str], environment: str) -> dict[str, str]:

@@ -55,6 +55,7 @@ class SbtuiApp(App[None], inherit_bindings=False):
         self._reconnect_delay = reconnect_delay
         self._flush_pending = False
         self.sessions = Sessions()
+        self.create_draft: dict[str, str] | None = None  # the create form's text, kept by escape
 
     def get_default_screen(self) -> Screen:
         from sbtui.tui.screens.sandbox_list import SandboxListScreen
@@ -168,6 +169,28 @@ class SbtuiApp(App[None], inherit_bindings=False):
             if session.number == number:
                 self.push_screen(session.name)
                 return
+
+    # ---- create -------------------------------------------------------------------------
+
+    def open_create(self, texts: dict[str, str], title: str = "New sandbox") -> None:
+        """The create form with `texts`; a plain new form gets the draft escape kept instead."""
+        from sbtui.tui.screens.create import CreateScreen
+
+        if title == "New sandbox" and self.create_draft is not None:
+            texts, title = self.create_draft, "New sandbox (your draft; ctrl+l clears it)"
+        self.push_screen(CreateScreen(texts, title), callback=self.show_created)
+
+    def show_created(self, sandbox_id: str | None) -> None:
+        """Back to the list, with the new sandbox selected as soon as the watch brings it."""
+        from sbtui.tui.screens.sandbox_list import SandboxListScreen
+
+        if sandbox_id is None:
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, SandboxListScreen):
+            self.pop_screen()
+        if isinstance(self.screen, SandboxListScreen):
+            self.screen.select_sandbox(sandbox_id)
+        self.notify(f"created {sandbox_id}")
 
     # ---- helpers for screens ------------------------------------------------------------
 

@@ -33,6 +33,15 @@ def mebibytes(mib: int) -> str:
     return f"{mib}Mi"
 
 
+def size_text(size_bytes: int) -> str:
+    """'1.4 MB', '131 MB', '1.1 GB': image sizes, in the engines' decimal units."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size_bytes >= scale:
+            value = size_bytes / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{size_bytes} B"
+
+
 def _number(value: float) -> str:
     return f"{value:g}"
 

@@ -47,6 +47,8 @@ LIST_KEYS = (
     Key("open", "enter", "open", "Open"),
     Key("filter", "slash", "filter", "Filter"),
     Key("apps", "a", "apps", "Apps"),
+    Key("create", "c", "create", "Create", writes=True),
+    Key("duplicate", "D", "duplicate", "Duplicate", writes=True),
     Key("shell", "s", "shell", "Shell", writes=True),
     Key("sessions", "w", "sessions", "Sessions"),
     Key("tunnels", "t", "tunnels", "Tunnels"),
@@ -70,6 +72,7 @@ DETAIL_KEYS = (
     Key("tags.edit", "e", "edit_tags", "Edit tags", writes=True),
     Key("exec", "x", "exec", "Exec", writes=True),
     Key("snapshot", "S", "snapshot", "Snapshot", writes=True),
+    Key("duplicate", "D", "duplicate", "Duplicate", writes=True),
     Key("tunnels", "t", "tunnels", "Tunnels"),
     Key("terminate", "ctrl+d", "terminate", "Terminate", writes=True),
 )
@@ -83,6 +86,13 @@ TUNNEL_KEYS = (
 SNAPSHOT_KEYS = (
     Key("snapshot.start", "enter", "start", "Start a sandbox from it", writes=True),
     Key("close", "escape", "close", "Close"),
+)
+
+CREATE_KEYS = (
+    Key("create.submit", "ctrl+s", "submit", "Create", writes=True, priority=True),
+    Key("create.image", "ctrl+o", "pick_image", "Pick image", priority=True),
+    Key("create.clear", "ctrl+l", "clear", "Clear form", priority=True),
+    Key("back", "escape", "back", "Cancel"),
 )
 
 CONFIRM_KEYS = (
@@ -106,8 +116,8 @@ TABLE_KEYS = (
 PICKER_KEYS = (Key("close", "escape", "close", "Close"),)
 
 ALL_KEYS = (
-    APP_KEYS + LIST_KEYS + TABLE_KEYS + DETAIL_KEYS + TUNNEL_KEYS + SNAPSHOT_KEYS + CONFIRM_KEYS
-    + HELP_KEYS + PICKER_KEYS
+    APP_KEYS + LIST_KEYS + TABLE_KEYS + DETAIL_KEYS + TUNNEL_KEYS + SNAPSHOT_KEYS + CREATE_KEYS
+    + CONFIRM_KEYS + HELP_KEYS + PICKER_KEYS
 )
 KNOWN_IDS = {k.id for k in ALL_KEYS}
 WRITE_ACTIONS = {k.action for k in ALL_KEYS if k.writes}

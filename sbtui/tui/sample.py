@@ -1,7 +1,7 @@
 """Fixed sample sandboxes, and a client that serves them to the dashboard.
 
 For screenshots, SVG snapshot tests and the list benchmark only: it answers just the calls that
-drawing screens needs (watch, from_id, logs, tunnels, tags), with data that never changes, at a
+drawing screens needs (watch, from_id, logs, tunnels, tags, images), with data that never changes, at a
 fixed "now". Behaviour is tested against the real server (tests/tui/test_*_real.py).
 """
 
@@ -13,7 +13,7 @@ from dataclasses import fields
 from typing import AsyncIterator
 
 from sbtui.client import (
-    EventKind, FailedPreconditionError, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
+    EventKind, FailedPreconditionError, Image, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
     SandboxState, TerminationReason, Tunnel,
 )
 
@@ -79,9 +79,9 @@ def sandboxes() -> list[SandboxInfo]:
                 tags={"env": "prod", "job": "events"}),
         sandbox(8, "etl", state=T, image="localhost/etl/runner:2.3", age=18 * 60, cpu=1.0,
                 memory_mib=1024, tags={"env": "staging"}),
-        sandbox(9, "notebooks", name="ana-scratch", image="jupyter/minimal:2025-10", age=2 * 86400,
+        sandbox(9, "notebooks", name="ana-scratch", image="jupyter/minimal:2025-10", age=20 * 3600,
                 cpu=2.0, memory_mib=4096, gpu="T4", pty=True, encrypted_ports=[8888],
-                timeout=259200.0, tags={"owner": "ana"}),
+                timeout=86400.0, tags={"owner": "ana"}),
         sandbox(10, "notebooks", image="jupyter/minimal:2025-10", state=F, age=3 * 86400,
                 exit_code=143, reason=TerminationReason.TERMINATED, cpu=1.0, memory_mib=2048,
                 tags={"owner": "raj"}),
@@ -187,12 +187,34 @@ class SampleSandboxes:
         return SampleSandbox(info)
 
 
+def images() -> list[Image]:
+    """Images the sample server has: pulled ones, its base image and two snapshots."""
+    made = []
+    for n, (tag, size, age, source) in enumerate((
+        ("localhost/sbtui/snapshots:im-5nap0000000000b1", 148_000_000, 1200, sandboxes()[0].sandbox_id),
+        ("localhost/sbtui/snapshots:im-5nap0000000000a7", 96_000_000, 5400, sandboxes()[2].sandbox_id),
+        ("python:3.11-slim", 131_400_000, 3 * 86400, ""),
+        ("node:22-bookworm", 1_118_000_000, 9 * 86400, ""),
+        ("localhost/sbtui/busybox:latest", 1_400_000, 20 * 86400, ""),
+    )):
+        image = Image(tag, f"im-{sum(map(ord, tag)) * 7717 % 10**10:010d}" if not source else tag.split(":")[1])
+        image.size_bytes, image.created_at, image.source_sandbox_id = size, NOW - age, source
+        made.append(image)
+    return made
+
+
+class SampleImages:
+    async def list(self, *, snapshots_only: bool = False) -> list[Image]:
+        return [i for i in images() if i.source_sandbox_id or not snapshots_only]
+
+
 class SampleClient:
     """Stands in for sbtui.Client where only fixed pictures are wanted."""
 
     def __init__(self, infos: list[SandboxInfo] | None = None) -> None:
         self.address = ADDRESS
         self.sandboxes = SampleSandboxes(sandboxes() if infos is None else infos)
+        self.images = SampleImages()
 
     async def close(self) -> None:
         pass

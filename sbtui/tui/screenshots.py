@@ -163,11 +163,52 @@ async def sessions(pilot: Pilot) -> None:
     await until(pilot, lambda: pilot.app.screen.query("#session-options"), "the sessions list")
 
 
+async def _create_form(pilot: Pilot) -> None:
+    await until(pilot, lambda: pilot.app.screen.id == "create", "the create form")
+    await until(pilot, lambda: pilot.app.screen.images, "the images for the form")
+
+
+async def create(pilot: Pilot) -> None:
+    await _listed(pilot)
+    await pilot.press("c")
+    await _create_form(pilot)
+    await pilot.press(*"web", "enter", *"python:3.11-slim", "enter")
+
+
+async def create_errors(pilot: Pilot) -> None:
+    await create(pilot)
+    form = pilot.app.screen
+    for key, text in (("cpu", "2"), ("cpu_limit", "1"), ("timeout", "10 minutes"),
+                      ("unencrypted_ports", "8080, 70000"), ("env", "PORT=8080\nDEBUG")):
+        form.set_text(key, text)
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: form.query_one("#error-cpu_limit").display, "the errors")
+
+
+async def create_duplicate(pilot: Pilot) -> None:
+    await _opened(pilot)
+    await pilot.press("D")
+    await _create_form(pilot)
+
+
+async def image_picker(pilot: Pilot) -> None:
+    await create(pilot)
+    await pilot.press("ctrl+o")
+    await until(pilot, lambda: pilot.app.screen.query("#image-options"), "the image picker")
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
     setup: Callable[[Pilot], Awaitable[None]]
     readonly: bool = False
+
+    async def run(self, pilot: Pilot) -> None:
+        """Set the scene, then hold text cursors still: a blinking one would be caught on or
+        off by chance, and the picture would differ from run to run."""
+        await self.setup(pilot)
+        for widget in pilot.app.screen.query("Input, TextArea"):
+            widget.cursor_blink = False
 
 
 SCENES = (
@@ -186,13 +227,17 @@ SCENES = (
     Scene("snapshot", snapshot),
     Scene("shell", shell),
     Scene("sessions", sessions),
+    Scene("create", create),
+    Scene("create-errors", create_errors),
+    Scene("create-duplicate", create_duplicate),
+    Scene("image-picker", image_picker),
 )
 
 
 async def shoot(scene: Scene) -> str:
     app = make_app(scene.readonly)
     async with app.run_test(size=SIZE) as pilot:
-        await scene.setup(pilot)
+        await scene.run(pilot)
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()
         return app.export_screenshot(title="sbtui")

@@ -13,4 +13,4 @@ from sbtui.tui.screenshots import SCENES, SIZE, make_app
 
 @pytest.mark.parametrize("scene", SCENES, ids=[scene.name for scene in SCENES])
 def test_scene(scene, snap_compare):
-    assert snap_compare(make_app(scene.readonly), run_before=scene.setup, terminal_size=SIZE)
+    assert snap_compare(make_app(scene.readonly), run_before=scene.run, terminal_size=SIZE)

@@ -13,6 +13,7 @@ from sbtui.tui.screens.tunnels import TunnelsScreen
 
 
 _NEEDS_LIVE = frozenset({"terminate", "exec", "shell"})
+_NEEDS_TARGET = _NEEDS_LIVE | {"tunnels", "duplicate"}
 
 
 class SandboxActions:
@@ -30,22 +31,22 @@ class SandboxActions:
         # Hidden (footer, palette) and refused with --readonly.
         if not self.app.allows(action):
             return False
-        if action in _NEEDS_LIVE or action == "tunnels":
+        if action in _NEEDS_TARGET:
             return action in self.offered_actions()
         return True
 
     def offered_actions(self) -> frozenset[str]:
         """Which of the actions that depend on the sandbox make sense for it now: nothing to
-        terminate, exec in or tunnel to once it finished, no tunnels without declared ports.
-        Screens refresh their bindings when this changes."""
+        terminate, exec in or tunnel to once it finished, no tunnels without declared ports; any
+        sandbox can be duplicated. Screens refresh their bindings when this changes."""
         info = self.target_info()
         if info is None:
             return frozenset()
         if info.state == SandboxState.FINISHED:
-            return frozenset()
+            return frozenset({"duplicate"})
         p = info.params
         ports = bool(p.encrypted_ports or p.h2_ports or p.unencrypted_ports)
-        return _NEEDS_LIVE | ({"tunnels"} if ports else set())
+        return _NEEDS_LIVE | {"duplicate"} | ({"tunnels"} if ports else set())
 
     def _target(self) -> str | None:
         sandbox_id = self.target_sandbox_id()
@@ -103,6 +104,18 @@ class SandboxActions:
     def _session_chosen(self, number: int | None) -> None:
         if number is not None:
             self.app.enter_session(number)
+
+    def action_duplicate(self) -> None:
+        """The create form, filled in with the sandbox's app, image and parameters (no name)."""
+        from sbtui.tui.create_fields import texts_of
+
+        if self.app.refuse_readonly("duplicate") or (sandbox_id := self._target()) is None:
+            return
+        info = self.target_info()
+        if info is None:
+            self.notify(f"{sandbox_id} is not loaded yet", severity="warning")
+            return
+        self.app.open_create(texts_of(info), f"New sandbox like {sandbox_id}")
 
     def action_tunnels(self) -> None:
         if (sandbox_id := self._target()) is not None:

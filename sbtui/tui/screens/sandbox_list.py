@@ -121,6 +121,13 @@ class SandboxListScreen(SandboxActions, Screen):
         elif bar.value:
             bar.value = ""
 
+    def action_create(self) -> None:
+        """The create form: the draft left by escape if any, else empty but for the app shown."""
+        if self.app.refuse_readonly("create"):
+            return
+        apps = sorted(named_apps(self.query_one(FilterBar).value))
+        self.app.open_create({"app": apps[0]} if len(apps) == 1 else {})
+
     def action_apps(self) -> None:
         from sbtui.tui.screens.app_picker import AppPicker
 

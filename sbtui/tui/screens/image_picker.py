@@ -1,0 +1,104 @@
+"""ImagePicker: the images the server has (pulled, built and made by snapshots), fuzzy-searched."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.fuzzy import Matcher
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from sbtui.client import Image
+from sbtui.tui.columns import age, size_text
+from sbtui.tui.keymap import PICKER_KEYS, bindings
+
+
+def _searched(image: Image) -> str:
+    return " ".join(filter(None, (image.tag, image.image_id, image.source_sandbox_id)))
+
+
+class ImagePicker(ModalScreen[Image | None]):
+    """Dismisses with the image chosen, or None when cancelled."""
+
+    BINDINGS = bindings(PICKER_KEYS)
+    HELP = (("Images", PICKER_KEYS),)
+
+    def __init__(self, images: list[Image], now: float) -> None:
+        super().__init__()
+        self.images = images
+        self.now = now
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-wide"):
+            yield Label("Start the sandbox from…", id="dialog-title")
+            yield Input(placeholder="type to search tags, ids and source sandboxes", id="image-search")
+            yield OptionList(id="image-options")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._fill("")
+
+    @staticmethod
+    def _title(image: Image) -> str:
+        # A snapshot's tag only repeats its id: what tells snapshots apart is their source.
+        if image.source_sandbox_id:
+            return f"of {image.source_sandbox_id}"
+        return image.tag or image.image_id or "?"
+
+    def _label(self, image: Image, matcher: Matcher | None, width: int) -> Content:
+        name = self._title(image)
+        label = matcher.highlight(name) if matcher else Content(name)
+        label = label.pad_right(max(width - len(name), 0))
+        details = [image.image_id or "", f"{size_text(image.size_bytes):>7}" if image.size_bytes else " " * 7,
+                   f"{age(image.created_at, self.now)} ago" if image.created_at else ""]
+        return label.append_text("  " + "  ".join(details), "dim")
+
+    def _fill(self, query: str) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        matcher = Matcher(query) if query else None
+        found = [i for i in self.images if not matcher or matcher.match(_searched(i)) > 0]
+        width = min(max((len(self._title(i)) for i in found), default=0), 48)
+        # Snapshots apart: they are the operator's own, and name the sandbox they came from.
+        for title, group in (("images", [i for i in found if not i.source_sandbox_id]),
+                             ("snapshots", [i for i in found if i.source_sandbox_id])):
+            if not group:
+                continue
+            options.add_option(Option(Content.styled(title, "bold dim"), disabled=True))
+            for image in group:
+                options.add_option(Option(self._label(image, matcher, width), id=image.image_id))
+        if not found:
+            empty = "no image matches; esc and type a registry tag instead" if self.images else \
+                "the server has no image yet; esc and type a registry tag like python:3.11"
+            options.add_option(Option(Content.styled(empty, "italic"), disabled=True))
+        first = next((n for n in range(options.option_count)
+                      if not options.get_option_at_index(n).disabled), None)
+        options.highlighted = first
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            self._choose(options.get_option_at_index(options.highlighted).id)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(event.option.id)
+
+    def _choose(self, image_id: str | None) -> None:
+        chosen = next((i for i in self.images if i.image_id == image_id), None)
+        if chosen is not None:
+            self.dismiss(chosen)
+
+    def key_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def key_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
