@@ -89,6 +89,8 @@ class Tokens:
         return sorted(found, key=lambda r: r.created_at)
 
     def revoke(self, token_id: str) -> None:
+        if not token_id:
+            raise invalid("token_id", "give the id of the token to revoke (tk-..., from `sbtui token list`)")
         record = self._by_id.get(token_id)
         if record is None:
             raise not_found(

@@ -174,6 +174,18 @@ def test_bad_token_requests_are_refused_by_field(tmp_path, environment, descript
     store.close()
 
 
+def test_revoking_needs_an_id_that_exists(tmp_path):
+    store = Store(tmp_path / "state.db")
+    tokens = Tokens(store)
+    with pytest.raises(ServiceError, match="token_id: give the id") as refused:
+        tokens.revoke("")
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(ServiceError, match="token 'tk-nope' does not exist") as refused:
+        tokens.revoke("tk-nope")
+    assert refused.value.code == grpc.StatusCode.NOT_FOUND
+    store.close()
+
+
 def test_a_scoped_caller_names_its_environment_or_none():
     dev = scope.Caller("dev", "tk-1")
     assert dev.environment("") == "dev" and dev.environment("dev") == "dev"
