@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sbtui import __version__
 from sbtui import cli_output as out
-from sbtui import cli_image, cli_sandbox, cli_secret, cli_tunnel, cli_volume
-from sbtui.cli_args import UsageError, add_connection_options
+from sbtui import cli_image, cli_sandbox, cli_secret, cli_token, cli_tunnel, cli_volume
+from sbtui.cli_args import ENV_HELP, UsageError, add_connection_options
 from sbtui.client import (
     AuthenticationError, Client, ConnectionLostError, InvalidArgumentError, NotFoundError,
     PermissionDeniedError, SbtuiError,
@@ -31,9 +31,10 @@ exit codes:
   0    success
   1    the server refused or failed the request; the message says why
   2    usage error: unknown option, bad KEY=VALUE, bad duration, missing COMMAND
-  3    not found: no such sandbox, app, image, secret or volume
+  3    not found: no such sandbox, app, image, secret, volume or token
   4    the server could not be reached, or the connection to it was lost
-  5    the server wants a (valid) token, or the token does not allow the call
+  5    the server wants a (valid) token, or the token does not allow the call (a token
+       scoped to another environment, or token verbs without the admin token)
   124  sandbox exec: the command ran past its --timeout and was killed
   130  interrupted (Ctrl-C); `sandbox exec` ended by another signal N exits with 128+N
   141  sandbox exec: whatever read our stdout went away (a broken pipe, as in a shell)
@@ -115,7 +116,7 @@ def _app_parser(sub) -> None:
     )
     p = verbs.add_parser("list", help="list apps", description="List apps.")
     add_connection_options(p, suppress=True)
-    p.add_argument("--env", metavar="ENV", help="environment (default: the server's, 'main')")
+    p.add_argument("--env", metavar="ENV", help=ENV_HELP)
     p.add_argument("--json", action="store_true", help="print JSON Lines: one object per app")
     p.set_defaults(verb=_list_apps, parser=p)
 
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_tunnel.add_parsers(sub)
     cli_secret.add_parsers(sub)
     cli_volume.add_parsers(sub)
+    cli_token.add_parsers(sub)
     return parser
 
 

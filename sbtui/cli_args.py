@@ -13,6 +13,7 @@ from typing import Any, Sequence
 _SECONDS = re.compile(r"\d+(?:\.\d+)?")
 _UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 DURATION_FORMS = "seconds (90) or units: 90s, 10m, 1h, 1h30m"
+ENV_HELP = "environment (default: the token's, for a token scoped to one; else 'main')"
 
 
 class UsageError(Exception):

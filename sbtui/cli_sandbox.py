@@ -7,7 +7,7 @@ import argparse
 from sbtui import cli_image, cli_tunnel
 from sbtui import cli_output as out
 from sbtui.cli_args import (
-    DurationAction, PortAction, UsageError, add_connection_options, command_words, pairs_option,
+    ENV_HELP, DurationAction, PortAction, UsageError, add_connection_options, command_words, pairs_option,
 )
 from sbtui.cli_exec import run_exec
 from sbtui.client import Client, CloudBucketMount, NotFoundError, Sandbox, SandboxTimeoutError
@@ -76,7 +76,7 @@ def _list_parser(verbs) -> None:
     p = _verb(verbs, "list", "list running sandboxes, newest first")
     p.add_argument("--app", metavar="NAME", help="only sandboxes of this app")
     pairs_option(p, "--tag", dest="tags", help="only sandboxes with this tag (repeatable; all must match)")
-    p.add_argument("--env", metavar="ENV", help="environment (default: the server's, 'main')")
+    p.add_argument("--env", metavar="ENV", help=ENV_HELP)
     p.add_argument("--all", action="store_true", help="include finished sandboxes")
     p.add_argument("--json", action="store_true", help="print JSON Lines: one object per sandbox")
     p.set_defaults(verb=list_sandboxes)

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from sbtui import cli_output as out
-from sbtui.cli_args import UsageError, add_connection_options
+from sbtui.cli_args import ENV_HELP, UsageError, add_connection_options
 from sbtui.client import Client, Secret
 
 SECRET_COLUMNS = ("NAME", "ID", "KEYS", "AGE")
@@ -32,7 +32,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def _verb(verbs, name: str, help: str, **kw) -> argparse.ArgumentParser:
     parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".", **kw)
     add_connection_options(parser, suppress=True)
-    parser.add_argument("--env", metavar="ENV", help="environment (default: the server's, 'main')")
+    parser.add_argument("--env", metavar="ENV", help=ENV_HELP)
     parser.set_defaults(parser=parser)
     return parser
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from sbtui import cli_output as out
-from sbtui.cli_args import add_connection_options
+from sbtui.cli_args import ENV_HELP, add_connection_options
 from sbtui.client import AlreadyExistsError, Client, NotFoundError, Volume
 
 VOLUME_COLUMNS = ("NAME", "ID", "AGE")
@@ -22,7 +22,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def _verb(verbs, name: str, help: str) -> argparse.ArgumentParser:
     parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".")
     add_connection_options(parser, suppress=True)
-    parser.add_argument("--env", metavar="ENV", help="environment (default: the server's, 'main')")
+    parser.add_argument("--env", metavar="ENV", help=ENV_HELP)
     parser.set_defaults(parser=parser)
     return parser
 

@@ -22,12 +22,14 @@ from sbtui.client.models import (
     CloudBucketMount,
     EventKind,
     LogChunk,
+    NewToken,
     Proxy,
     SandboxEvent,
     SandboxInfo,
     SandboxState,
     Secret,
     TerminationReason,
+    Token,
     Tunnel,
     Volume,
 )
@@ -37,8 +39,8 @@ from sbtui.client.sandbox import Sandbox
 __all__ = [
     "AlreadyExistsError", "App", "AuthenticationError", "Client", "CloudBucketMount",
     "ConnectionLostError", "ContainerProcess", "EngineUnavailableError", "EventKind", "ExecTimeoutError",
-    "FailedPreconditionError", "Image", "InvalidArgumentError", "LogChunk", "NoTcpSocketError", "NotFoundError",
+    "FailedPreconditionError", "Image", "InvalidArgumentError", "LogChunk", "NewToken", "NoTcpSocketError", "NotFoundError",
     "PermissionDeniedError", "Proxy", "PullProgress", "Sandbox", "SandboxEvent", "SandboxInfo", "SandboxState",
-    "SandboxTimeoutError", "SbtuiError", "Secret", "ServerError", "TerminationReason", "Tunnel",
+    "SandboxTimeoutError", "SbtuiError", "Secret", "ServerError", "TerminationReason", "Token", "Tunnel",
     "Volume",
 ]

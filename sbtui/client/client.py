@@ -12,6 +12,7 @@ from sbtui.client.images import Images
 from sbtui.client.models import App
 from sbtui.client.sandboxes import Sandboxes
 from sbtui.client.secrets import Secrets
+from sbtui.client.tokens import Tokens
 from sbtui.client.volumes import Volumes
 from sbtui.proto import sandbox_pb2 as pb
 
@@ -32,6 +33,7 @@ class Client:
         self.sandboxes = Sandboxes(connection)
         self.secrets = Secrets(connection)
         self.volumes = Volumes(connection)
+        self.tokens = Tokens(connection)
 
     @classmethod
     def connect(

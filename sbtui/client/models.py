@@ -1,4 +1,4 @@
-"""Plain data the client hands out: apps, images, sandbox descriptions, events, tunnels."""
+"""Plain data the client hands out: apps, images, sandbox descriptions, events, tunnels, tokens."""
 
 from __future__ import annotations
 
@@ -99,6 +99,36 @@ class Volume:
     @classmethod
     def from_pb(cls, volume: pb.Volume) -> "Volume":
         return cls(volume.name, volume.volume_id, volume.environment, volume.created_at)
+
+
+@dataclass(frozen=True)
+class Token:
+    """An environment-scoped token as the server lists it: never its value."""
+
+    token_id: str
+    environment: str
+    description: str = ""
+    created_at: float = 0.0
+
+    @classmethod
+    def from_pb(cls, token: pb.TokenInfo) -> "Token":
+        return cls(token.token_id, token.environment, token.description, token.created_at)
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just created: `value` is the bearer token, which the server does not keep."""
+
+    token: Token
+    value: str = field(repr=False)  # out of reprs, so a logged or printed object can't leak it
+
+    @property
+    def token_id(self) -> str:
+        return self.token.token_id
+
+    @property
+    def environment(self) -> str:
+        return self.token.environment
 
 
 @dataclass(frozen=True)

@@ -51,18 +51,20 @@ class ServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "engine", "engine_version", "pid", "state_dir")
+    __slots__ = ("version", "engine", "engine_version", "pid", "state_dir", "environment")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     ENGINE_VERSION_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     STATE_DIR_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     version: str
     engine: str
     engine_version: str
     pid: int
     state_dir: str
-    def __init__(self, version: _Optional[str] = ..., engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., pid: _Optional[int] = ..., state_dir: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, version: _Optional[str] = ..., engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., pid: _Optional[int] = ..., state_dir: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class App(_message.Message):
     __slots__ = ("app_id", "name", "environment", "created_at")
@@ -704,3 +706,53 @@ class ExecResponse(_message.Message):
     stderr: bytes
     exit: ExecExit
     def __init__(self, started: _Optional[str] = ..., stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., exit: _Optional[_Union[ExecExit, _Mapping]] = ...) -> None: ...
+
+class TokenInfo(_message.Message):
+    __slots__ = ("token_id", "environment", "description", "created_at")
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    environment: str
+    description: str
+    created_at: float
+    def __init__(self, token_id: _Optional[str] = ..., environment: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[float] = ...) -> None: ...
+
+class TokenCreateRequest(_message.Message):
+    __slots__ = ("environment", "description")
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    environment: str
+    description: str
+    def __init__(self, environment: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class TokenCreateResponse(_message.Message):
+    __slots__ = ("token", "value")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    token: TokenInfo
+    value: str
+    def __init__(self, token: _Optional[_Union[TokenInfo, _Mapping]] = ..., value: _Optional[str] = ...) -> None: ...
+
+class TokenListRequest(_message.Message):
+    __slots__ = ("environment",)
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    environment: str
+    def __init__(self, environment: _Optional[str] = ...) -> None: ...
+
+class TokenListResponse(_message.Message):
+    __slots__ = ("tokens",)
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    tokens: _containers.RepeatedCompositeFieldContainer[TokenInfo]
+    def __init__(self, tokens: _Optional[_Iterable[_Union[TokenInfo, _Mapping]]] = ...) -> None: ...
+
+class TokenRevokeRequest(_message.Message):
+    __slots__ = ("token_id",)
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    def __init__(self, token_id: _Optional[str] = ...) -> None: ...
+
+class TokenRevokeResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

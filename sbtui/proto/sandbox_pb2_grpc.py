@@ -179,6 +179,21 @@ class SandboxServiceStub:
                 request_serializer=sbtui_dot_proto_dot_sandbox__pb2.ExecRequest.SerializeToString,
                 response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.ExecResponse.FromString,
                 _registered_method=True)
+        self.TokenCreate = channel.unary_unary(
+                '/sbtui.v1.SandboxService/TokenCreate',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.TokenCreateRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.TokenCreateResponse.FromString,
+                _registered_method=True)
+        self.TokenList = channel.unary_unary(
+                '/sbtui.v1.SandboxService/TokenList',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.TokenListRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.TokenListResponse.FromString,
+                _registered_method=True)
+        self.TokenRevoke = channel.unary_unary(
+                '/sbtui.v1.SandboxService/TokenRevoke',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.TokenRevokeRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.TokenRevokeResponse.FromString,
+                _registered_method=True)
 
 
 class SandboxServiceServicer:
@@ -368,6 +383,26 @@ class SandboxServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TokenCreate(self, request, context):
+        """Environment-scoped tokens, managed by an admin caller (the server's own token, or the
+        Unix socket); a scoped caller gets PERMISSION_DENIED. The value is returned once, by create.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TokenList(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TokenRevoke(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SandboxServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -515,6 +550,21 @@ def add_SandboxServiceServicer_to_server(servicer, server):
                     servicer.Exec,
                     request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.ExecRequest.FromString,
                     response_serializer=sbtui_dot_proto_dot_sandbox__pb2.ExecResponse.SerializeToString,
+            ),
+            'TokenCreate': grpc.unary_unary_rpc_method_handler(
+                    servicer.TokenCreate,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.TokenCreateRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.TokenCreateResponse.SerializeToString,
+            ),
+            'TokenList': grpc.unary_unary_rpc_method_handler(
+                    servicer.TokenList,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.TokenListRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.TokenListResponse.SerializeToString,
+            ),
+            'TokenRevoke': grpc.unary_unary_rpc_method_handler(
+                    servicer.TokenRevoke,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.TokenRevokeRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.TokenRevokeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1300,6 +1350,87 @@ class SandboxService:
             '/sbtui.v1.SandboxService/Exec',
             sbtui_dot_proto_dot_sandbox__pb2.ExecRequest.SerializeToString,
             sbtui_dot_proto_dot_sandbox__pb2.ExecResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TokenCreate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/TokenCreate',
+            sbtui_dot_proto_dot_sandbox__pb2.TokenCreateRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.TokenCreateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TokenList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/TokenList',
+            sbtui_dot_proto_dot_sandbox__pb2.TokenListRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.TokenListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TokenRevoke(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/TokenRevoke',
+            sbtui_dot_proto_dot_sandbox__pb2.TokenRevokeRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.TokenRevokeResponse.FromString,
             options,
             channel_credentials,
             insecure,

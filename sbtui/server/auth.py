@@ -1,4 +1,8 @@
-"""Bearer-token authentication for servers listening on TCP, for every kind of RPC."""
+"""Who may call, for every kind of RPC: bearer tokens on TCP, the socket's owner on Unix.
+
+Each call is bound to its caller (sbtui.server.scope), which the service asks what the call
+may see; a "revoked" check travels with a scoped caller so open streams end when it is revoked.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import hmac
 
 import grpc
 
+from sbtui.server import scope
+from sbtui.server.tokens import Tokens
 
 FIRST_MESSAGE_WAIT = 5.0
 
@@ -41,8 +47,11 @@ def _denied(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHandl
 
 
 class TokenAuth(grpc.aio.ServerInterceptor):
-    def __init__(self, token: str) -> None:
+    """TCP: the server's own token makes an admin caller, a scoped token one of its environment."""
+
+    def __init__(self, token: str, tokens: Tokens) -> None:
         self._expected = f"Bearer {token}".encode()
+        self._tokens = tokens
 
     async def intercept_service(self, continuation, handler_call_details):
         given = ""
@@ -53,6 +62,24 @@ class TokenAuth(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         if hmac.compare_digest(given.encode(), self._expected):
-            return handler
+            return scope.bind(handler, scope.ADMIN)
+        bearer, _, value = given.partition(" ")
+        record = self._tokens.find(value) if bearer == "Bearer" and value else None
+        if record is not None:
+            token_id = record.token_id
+            return scope.bind(
+                handler, scope.Caller(record.environment, token_id),
+                lambda: self._tokens.active(token_id),
+            )
         problem = "a bearer token is required" if not given else "the token is not valid"
         return _denied(handler, f"{problem}: pass token= or set SBTUI_TOKEN")
+
+
+class SocketAuth(grpc.aio.ServerInterceptor):
+    """The Unix socket: only its owner can connect (mode 0600), so every caller is the admin."""
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        return scope.bind(handler, scope.ADMIN)

@@ -53,17 +53,18 @@ async def _pump_requests(
 
 
 async def run(
-    manager: SandboxManager, requests: AsyncIterator[pb.ExecRequest]
+    manager: SandboxManager, requests: AsyncIterator[pb.ExecRequest], scope: str | None = None
 ) -> AsyncIterator[pb.ExecResponse]:
     start = await _first(requests)
     validation.check_exec(start)
-    record = manager.get(start.sandbox_id)
+    record = manager.get(start.sandbox_id, scope)
     if record.state != pb.SANDBOX_STATE_RUNNING:
         ended = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
         raise precondition(
             f"sandbox {record.sandbox_id} is not running{ended}; exec needs a running sandbox"
         )
-    environment = manager.apps[record.app_id].environment
+    # The sandbox's own environment: an exec can't reach another's secrets.
+    environment = manager.environment(record)
     # An explicit env variable wins over a secret's, as at create.
     env = {**manager.secrets.environment_for(start.secret_ids, environment), **start.env}
     if start.pty:

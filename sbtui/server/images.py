@@ -1,4 +1,10 @@
-"""Images the server knows: registry pulls with progress, snapshots of sandboxes, listing."""
+"""Images the server knows: registry pulls with progress, snapshots of sandboxes, listing.
+
+Images pulled from registries are shared by every environment: anyone may pull the same
+reference, so sharing the result shows nothing a caller could not get anyway. A snapshot holds
+its source sandbox's filesystem, so it belongs to that sandbox's environment: a caller scoped
+to another environment can neither see nor use it, and is answered as if it did not exist.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +48,41 @@ def check_reference(tag: str) -> None:
         )
 
 
+def environment_of_image(manager: "SandboxManager", image: ImageRecord) -> str | None:
+    """None for a registry image (shared); a snapshot's environment ("" if its source is unknown)."""
+    if not image.source_sandbox_id:
+        return None
+    source = manager.sandboxes.get(image.source_sandbox_id)
+    return manager.environment(source) if source else ""
+
+
+def visible(manager: "SandboxManager", image: ImageRecord, scope: str | None) -> bool:
+    if scope is None:
+        return True
+    environment = environment_of_image(manager, image)
+    return environment is None or environment == scope
+
+
+def missing_tag(tag: str) -> ServiceError:
+    return not_found(f"image {tag!r} does not exist on this server", field="tag")
+
+
+def _names_snapshot(tag: str) -> bool:
+    return tag == SNAPSHOT_REPO or tag.startswith((SNAPSHOT_REPO + ":", SNAPSHOT_REPO + "@"))
+
+
+def check_snapshot_tag(manager: "SandboxManager", tag: str, scope: str | None) -> None:
+    """A scoped caller names a snapshot by tag only if it is one of its environment's.
+
+    Checked before the engine is asked, so another environment's snapshot and one that never
+    existed get the same answer.
+    """
+    if scope is None or not _names_snapshot(tag):
+        return
+    if not any(i.tag == tag and visible(manager, i, scope) for i in manager.images.values()):
+        raise missing_tag(tag)
+
+
 def pull_failure(tag: str, err: EngineError) -> ServiceError:
     """The client-facing error for a pull that failed."""
     if isinstance(err, BadImageReference):
@@ -53,9 +94,12 @@ def pull_failure(tag: str, err: EngineError) -> ServiceError:
     return precondition(f"image {tag!r} could not be pulled: {err}")
 
 
-async def pull(manager: "SandboxManager", tag: str) -> AsyncIterator[pb.ImagePullEvent]:
+async def pull(
+    manager: "SandboxManager", tag: str, scope: str | None = None
+) -> AsyncIterator[pb.ImagePullEvent]:
     """Progress of a pull as the engine reports it, then one event carrying the image."""
     check_reference(tag)
+    check_snapshot_tag(manager, tag, scope)
     if await manager.runtime.inspect_image(tag) is None:
         try:
             async for event in manager.runtime.pull(tag):
@@ -66,12 +110,14 @@ async def pull(manager: "SandboxManager", tag: str) -> AsyncIterator[pb.ImagePul
                 )
         except EngineError as err:
             raise pull_failure(tag, err) from None
-    image = await manager.image_from_registry(tag)
+    image = await manager.image_from_registry(tag, scope)
     yield pb.ImagePullEvent(status="ready", image=image.to_pb())
 
 
-async def snapshot(manager: "SandboxManager", sandbox_id: str, timeout: float) -> ImageRecord:
-    record = manager.get(sandbox_id)
+async def snapshot(
+    manager: "SandboxManager", sandbox_id: str, timeout: float, scope: str | None = None
+) -> ImageRecord:
+    record = manager.get(sandbox_id, scope)
     if timeout < 0:
         raise invalid("timeout", f"must not be negative, got {timeout}")
     if record.state != pb.SANDBOX_STATE_RUNNING:
@@ -104,9 +150,12 @@ async def snapshot(manager: "SandboxManager", sandbox_id: str, timeout: float) -
     return image
 
 
-def listing(manager: "SandboxManager", snapshots_only: bool) -> list[pb.Image]:
+def listing(
+    manager: "SandboxManager", snapshots_only: bool, scope: str | None = None
+) -> list[pb.Image]:
     images = [
-        i for i in manager.images.values() if i.source_sandbox_id or not snapshots_only
+        i for i in manager.images.values()
+        if (i.source_sandbox_id or not snapshots_only) and visible(manager, i, scope)
     ]
     images.sort(key=lambda i: i.created_at, reverse=True)
     return [i.to_pb() for i in images]

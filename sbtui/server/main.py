@@ -17,7 +17,7 @@ import grpc
 from sbtui import paths
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
 from sbtui.server import tunnels
-from sbtui.server.auth import TokenAuth
+from sbtui.server.auth import SocketAuth, TokenAuth
 from sbtui.server.malformed import RejectMalformed
 from sbtui.server.ca import CertificateAuthority
 from sbtui.server.runtime import busybox_image, engine as engines
@@ -25,6 +25,7 @@ from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
 from sbtui.server.service import SandboxService
 from sbtui.server.store import Store
+from sbtui.server.tokens import Tokens
 
 log = logging.getLogger("sbtui.server")
 
@@ -145,10 +146,11 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
             manager, CertificateAuthority(state_dir), tunnel_host, state_dir
         )
         await tunnel_manager.start()
-        service = SandboxService(manager, version, str(state_dir))
+        tokens = Tokens(store)
+        service = SandboxService(manager, version, str(state_dir), tokens)
         service.tunnels = tunnel_manager
-        interceptors = [TokenAuth(_token(options, state_dir))] if options.listen else []
-        interceptors.append(RejectMalformed())
+        auth = TokenAuth(_token(options, state_dir), tokens) if options.listen else SocketAuth()
+        interceptors = [auth, RejectMalformed()]
         server = grpc.aio.server(interceptors=interceptors)
         pb_grpc.add_SandboxServiceServicer_to_server(service, server)
         address = _bind(server, options, state_dir)

@@ -18,23 +18,19 @@ from sbtui.server.ids import new_id
 from sbtui.server.lifecycle import Scheduler
 from sbtui.server.runtime import egress
 from sbtui.server.runtime.base import ContainerSpec, EngineError, EngineNotFound, Runtime
+from sbtui.server.scope import environment_of
 from sbtui.server.secrets import Secrets
 from sbtui.server.volumes import Volumes
 from sbtui.server.store import AppRecord, ImageRecord, SandboxRecord, Store
 
 log = logging.getLogger("sbtui.server")
 
-DEFAULT_ENVIRONMENT = "main"
 DEFAULT_COMMAND = ["sleep", "infinity"]
 LABEL_SERVER = "io.sbtui.server"
 LABEL_SANDBOX = "io.sbtui.sandbox"
 LABEL_APP = "io.sbtui.app"
 LABEL_NETWORK_OF = "io.sbtui.network-of"  # on the container holding a sandbox's network namespace
 _ACTIVE = (pb.SANDBOX_STATE_CREATING, pb.SANDBOX_STATE_RUNNING, pb.SANDBOX_STATE_TERMINATING)
-
-
-def environment_of(name: str) -> str:
-    return name or DEFAULT_ENVIRONMENT
 
 
 class SandboxManager:
@@ -171,20 +167,28 @@ class SandboxManager:
         self.apps[app.app_id] = app
         return app
 
-    def app(self, app_id: str) -> AppRecord:
+    # `scope` below is the environment the caller is confined to (None: every environment).
+    # What lies outside it is answered exactly as what does not exist, so a scoped caller
+    # can't even learn that it exists.
+
+    def app(self, app_id: str, scope: str | None = None) -> AppRecord:
         app = self.apps.get(app_id)
-        if app is None:
+        if app is None or (scope is not None and app.environment != scope):
             raise not_found(f"app {app_id!r} does not exist")
         return app
 
-    async def image_from_registry(self, tag: str) -> ImageRecord:
+    async def image_from_registry(self, tag: str, scope: str | None = None) -> ImageRecord:
         images.check_reference(tag)
+        images.check_snapshot_tag(self, tag, scope)
         try:
             found = await self.runtime.resolve_image(tag)
         except EngineError as err:
             raise images.pull_failure(tag, err) from None
         for image in self.images.values():
             if image.engine_id == found.engine_id:
+                if not images.visible(self, image, scope):
+                    # Another name for another environment's snapshot.
+                    raise images.missing_tag(tag)
                 return image
         image = ImageRecord(
             new_id("im"), found.engine_id, tag, found.created_at, found.size_bytes
@@ -196,19 +200,25 @@ class SandboxManager:
         self.store.add_image(image)
         self.images[image.image_id] = image
 
-    async def image_from_id(self, image_id: str) -> ImageRecord:
+    async def image_from_id(self, image_id: str, scope: str | None = None) -> ImageRecord:
         image = self.images.get(image_id)
-        if image is None or await self.runtime.inspect_image(image.engine_id) is None:
+        if (
+            image is None or not images.visible(self, image, scope)
+            or await self.runtime.inspect_image(image.engine_id) is None
+        ):
             raise not_found(f"image {image_id!r} does not exist on this server")
         return image
 
     # ---- sandboxes ----------------------------------------------------------------
 
-    def get(self, sandbox_id: str) -> SandboxRecord:
+    def get(self, sandbox_id: str, scope: str | None = None) -> SandboxRecord:
         record = self.sandboxes.get(sandbox_id)
-        if record is None:
+        if record is None or (scope is not None and self.environment(record) != scope):
             raise not_found(f"sandbox {sandbox_id!r} does not exist")
         return record
+
+    def environment(self, record: SandboxRecord) -> str:
+        return self.apps[record.app_id].environment
 
     def info(self, record: SandboxRecord) -> pb.SandboxInfo:
         return record.to_pb(self.apps[record.app_id], self.images.get(record.image_id))
@@ -239,10 +249,10 @@ class SandboxManager:
                 continue
             yield record
 
-    async def create(self, request: pb.SandboxCreateRequest) -> SandboxRecord:
+    async def create(self, request: pb.SandboxCreateRequest, scope: str | None = None) -> SandboxRecord:
         params = request.params
         validation.check_create(params)
-        app = self.app(request.app_id)
+        app = self.app(request.app_id, scope)
         # Unknown secrets and volumes are refused before anything is made or pulled.
         secret_env = self.secrets.environment_for(params.secret_ids, app.environment)
         self.volumes.mounts_for(params.volumes, app.environment)
@@ -250,12 +260,12 @@ class SandboxManager:
         if which == "image_id":
             # No engine round trip here: if the image is gone, container create says so.
             image = self.images.get(request.image_id)
-            if image is None:
+            if image is None or not images.visible(self, image, scope):
                 raise not_found(
                     f"image {request.image_id!r} does not exist on this server", field="image"
                 )
         elif which == "image_tag":
-            image = await self.image_from_registry(request.image_tag)
+            image = await self.image_from_registry(request.image_tag, scope)
         else:
             raise invalid("image", "give an image id or a registry tag")
         if params.name and (app.app_id, params.name) in self._names:

@@ -1,4 +1,9 @@
-"""The gRPC servicer: translates wire messages to SandboxManager calls and errors to status codes."""
+"""The gRPC servicer: translates wire messages to SandboxManager calls and errors to status codes.
+
+Every call runs for a caller (sbtui.server.scope): an admin sees every environment; a caller
+with a scoped token names its own environment or none, and whatever belongs to another
+environment is answered as if it did not exist. The rule each RPC follows is in docs/security.md.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ from sbtui.server import execs, images, logs
 from sbtui.server.errors import ServiceError, clip, invalid
 from sbtui.server.events import EventBus, WatcherFellBehind
 from sbtui.server.runtime.base import EngineError
-from sbtui.server.sandboxes import SandboxManager, environment_of
+from sbtui.server.sandboxes import SandboxManager
+from sbtui.server.scope import current
+from sbtui.server.tokens import Tokens
 from sbtui.server.tunnels import TunnelManager
 
 log = logging.getLogger("sbtui.server")
@@ -80,9 +87,22 @@ def streaming(method):
     return wrapper
 
 
+def _environment(request) -> str:
+    """The environment a request names, as the caller may use it (see Caller.environment)."""
+    return current().environment(request.environment)
+
+
+def _scope() -> str | None:
+    """The environment the caller is confined to; None for an admin."""
+    return current().scope
+
+
 class SandboxService(pb_grpc.SandboxServiceServicer):
-    def __init__(self, manager: SandboxManager, engine_version: str, state_dir: str) -> None:
+    def __init__(
+        self, manager: SandboxManager, engine_version: str, state_dir: str, tokens: Tokens
+    ) -> None:
         self.manager = manager
+        self.tokens = tokens
         self.activity = Activity()
         self._engine_version = engine_version
         self._state_dir = state_dir
@@ -90,64 +110,67 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def GetServerInfo(self, request, context):
-        return pb.ServerInfo(
+        caller = current()
+        info = pb.ServerInfo(
             version=__version__, engine=self.manager.runtime.name,
-            engine_version=self._engine_version, pid=os.getpid(), state_dir=self._state_dir,
+            engine_version=self._engine_version, environment=caller.scope or "",
         )
+        if caller.admin:  # where the server runs and keeps its state is the operator's business
+            info.pid, info.state_dir = os.getpid(), self._state_dir
+        return info
 
     @unary
     async def AppFromName(self, request, context):
         return self.manager.app_from_name(
-            request.name, request.environment, request.create_if_missing
+            request.name, _environment(request), request.create_if_missing
         ).to_pb()
 
     @unary
     async def AppList(self, request, context):
-        environment = environment_of(request.environment)
+        environment = _environment(request)
         apps = [a.to_pb() for a in self.manager.apps.values() if a.environment == environment]
         return pb.AppListResponse(apps=sorted(apps, key=lambda a: a.name))
 
     @unary
     async def ImageFromRegistry(self, request, context):
-        return (await self.manager.image_from_registry(request.tag)).to_pb()
+        return (await self.manager.image_from_registry(request.tag, _scope())).to_pb()
 
     @unary
     async def ImageFromId(self, request, context):
-        return (await self.manager.image_from_id(request.image_id)).to_pb()
+        return (await self.manager.image_from_id(request.image_id, _scope())).to_pb()
 
     # ---- secrets (names and key names go out, never values) and volumes ----------
 
     @unary
     async def SecretCreate(self, request, context):
         return self.manager.secrets.create(
-            request.name, environment_of(request.environment), dict(request.values),
-            request.overwrite,
+            request.name, _environment(request), dict(request.values), request.overwrite,
         ).to_pb()
 
     @unary
     async def SecretFromName(self, request, context):
-        return self.manager.secrets.from_name(request.name, environment_of(request.environment)).to_pb()
+        return self.manager.secrets.from_name(request.name, _environment(request)).to_pb()
 
     @unary
     async def SecretList(self, request, context):
-        found = self.manager.secrets.list(environment_of(request.environment))
+        found = self.manager.secrets.list(_environment(request))
         return pb.SecretListResponse(secrets=[s.to_pb() for s in found])
 
     @unary
     async def SecretDelete(self, request, context):
-        self.manager.secrets.delete(request.name, environment_of(request.environment))
+        self.manager.secrets.delete(request.name, _environment(request))
         return pb.SecretDeleteResponse()
 
     @unary
     async def VolumeFromName(self, request, context):
         record = await self.manager.volumes.from_name(
-            request.name, environment_of(request.environment), request.create_if_missing
+            request.name, _environment(request), request.create_if_missing
         )
         return record.to_pb()
 
     @unary
     async def VolumeList(self, request, context):
-        found = self.manager.volumes.list(environment_of(request.environment))
+        found = self.manager.volumes.list(_environment(request))
         return pb.VolumeListResponse(volumes=[v.to_pb() for v in found])
 
     @unary
@@ -159,29 +182,35 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
                 if not record.finished:
                     yield record, manager.apps[record.app_id].environment
 
-        await manager.volumes.delete(request.name, environment_of(request.environment), live)
+        await manager.volumes.delete(request.name, _environment(request), live)
         return pb.VolumeDeleteResponse()
+
+    # ---- sandboxes: calls by id answer NOT_FOUND for another environment's -------
+
+    def _sandbox(self, sandbox_id: str):
+        return self.manager.get(sandbox_id, _scope())
 
     @unary
     async def SandboxCreate(self, request, context):
-        return self.manager.info(await self.manager.create(request))
+        return self.manager.info(await self.manager.create(request, _scope()))
 
     @unary
     async def SandboxFromId(self, request, context):
-        return self.manager.info(self.manager.get(request.sandbox_id))
+        return self.manager.info(self._sandbox(request.sandbox_id))
 
     @unary
     async def SandboxFromName(self, request, context):
-        record = self.manager.from_name(request.app_name, request.name, request.environment)
+        record = self.manager.from_name(request.app_name, request.name, _environment(request))
         return self.manager.info(record)
 
     @streaming
     async def SandboxList(self, request, context):
+        environment = _environment(request)
         if request.app_id:
-            self.manager.app(request.app_id)
+            self.manager.app(request.app_id, _scope())
         records = list(
             self.manager.matching(
-                request.app_id, dict(request.tags), request.environment, request.include_finished
+                request.app_id, dict(request.tags), environment, request.include_finished
             )
         )
         records.sort(key=lambda r: r.created_at, reverse=True)
@@ -190,6 +219,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def SandboxTerminate(self, request, context):
+        self._sandbox(request.sandbox_id)
         code = await self.manager.terminate(request.sandbox_id, request.wait)
         reply = pb.SandboxTerminateResponse()
         if code is not None:
@@ -201,6 +231,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
         if request.timeout < 0:
             raise invalid("timeout", f"must not be negative, got {request.timeout}")
         limit = min(request.timeout or MAX_WAIT, MAX_WAIT)
+        self._sandbox(request.sandbox_id)
         done = await self.manager.wait(request.sandbox_id, limit)
         if not done:
             return pb.SandboxWaitResponse(done=False)
@@ -212,7 +243,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def SandboxPoll(self, request, context):
-        record = self.manager.get(request.sandbox_id)
+        record = self._sandbox(request.sandbox_id)
         reply = pb.SandboxPollResponse()
         if record.finished:
             reply.exit_code = record.exit_code if record.exit_code is not None else -1
@@ -220,6 +251,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def SandboxTunnels(self, request, context):
+        self._sandbox(request.sandbox_id)
         tunnels = await self._tunnels().tunnels(request.sandbox_id, request.timeout)
         return pb.SandboxTunnelsResponse(tunnels=tunnels)
 
@@ -234,20 +266,22 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def SandboxSnapshotFilesystem(self, request, context):
-        return (await images.snapshot(self.manager, request.sandbox_id, request.timeout)).to_pb()
+        snapshot = await images.snapshot(self.manager, request.sandbox_id, request.timeout, _scope())
+        return snapshot.to_pb()
 
     @streaming
     async def ImagePull(self, request, context):
-        async for event in images.pull(self.manager, request.tag):
+        async for event in images.pull(self.manager, request.tag, _scope()):
             yield event
 
     @unary
     async def ImageList(self, request, context):
-        return pb.ImageListResponse(images=images.listing(self.manager, request.snapshots_only))
+        found = images.listing(self.manager, request.snapshots_only, _scope())
+        return pb.ImageListResponse(images=found)
 
     @streaming
     async def SandboxLogs(self, request, context):
-        record = self.manager.get(request.sandbox_id)
+        record = self._sandbox(request.sandbox_id)
         async for chunk in logs.stream(
             self.manager.runtime, self.manager.store, record, request.follow, request.tail_lines
         ):
@@ -255,19 +289,20 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def SandboxSetTags(self, request, context):
+        self._sandbox(request.sandbox_id)
         record = self.manager.set_tags(request.sandbox_id, dict(request.tags))
         return pb.SandboxTagsResponse(tags=record.tags)
 
     @unary
     async def SandboxGetTags(self, request, context):
-        return pb.SandboxTagsResponse(tags=self.manager.get(request.sandbox_id).tags)
+        return pb.SandboxTagsResponse(tags=self._sandbox(request.sandbox_id).tags)
 
     @streaming
     async def Watch(self, request, context) -> AsyncIterator[pb.SandboxEvent]:
         manager = self.manager
+        environment = _environment(request)
         if request.app_id:
-            manager.app(request.app_id)
-        environment = environment_of(request.environment)
+            manager.app(request.app_id, _scope())
 
         def wanted(info: pb.SandboxInfo) -> bool:
             if request.app_id and info.app_id != request.app_id:
@@ -278,7 +313,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
         try:
             if request.initial:
                 for record in manager.matching(
-                    request.app_id, {}, request.environment, request.include_finished
+                    request.app_id, {}, environment, request.include_finished
                 ):
                     yield pb.SandboxEvent(
                         kind=pb.SandboxEvent.EXISTING, sandbox=manager.info(record), time=time.time()
@@ -299,5 +334,24 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @streaming
     async def Exec(self, request_iterator, context) -> AsyncIterator[pb.ExecResponse]:
-        async for reply in execs.run(self.manager, request_iterator):
+        async for reply in execs.run(self.manager, request_iterator, _scope()):
             yield reply
+
+    # ---- scoped tokens: the operator's, so admin callers only ----------------------
+
+    @unary
+    async def TokenCreate(self, request, context):
+        current().require_admin("creating tokens")
+        record, value = self.tokens.create(request.environment, request.description)
+        return pb.TokenCreateResponse(token=record.to_pb(), value=value)
+
+    @unary
+    async def TokenList(self, request, context):
+        current().require_admin("listing tokens")
+        return pb.TokenListResponse(tokens=[t.to_pb() for t in self.tokens.list(request.environment)])
+
+    @unary
+    async def TokenRevoke(self, request, context):
+        current().require_admin("revoking tokens")
+        self.tokens.revoke(request.token_id)
+        return pb.TokenRevokeResponse()

@@ -1,4 +1,5 @@
-"""The server's state in SQLite: apps, images, sandboxes (with names, tags, deadlines, exit codes).
+"""The server's state in SQLite: apps, images, sandboxes (with names, tags, deadlines, exit codes),
+secrets, volumes and scoped tokens.
 
 Every change is written through at once, so a server killed at any point restarts with what it
 knew; the in-memory copies the server works from are rebuilt from here at start.
@@ -42,6 +43,10 @@ CREATE TABLE IF NOT EXISTS secrets (
 CREATE TABLE IF NOT EXISTS volumes (
   volume_id TEXT PRIMARY KEY, name TEXT NOT NULL, environment TEXT NOT NULL,
   created_at REAL NOT NULL, UNIQUE (environment, name)
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  token_id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, environment TEXT NOT NULL,
+  description TEXT NOT NULL, created_at REAL NOT NULL
 );
 """
 
@@ -187,16 +192,19 @@ class Store:
             ),
         )
 
-    # secrets (rows of sbtui.server.secrets; values only as ciphertext) and volumes
+    # secrets (rows of sbtui.server.secrets; values only as ciphertext), volumes and scoped
+    # tokens (rows of sbtui.server.tokens; values only as SHA-256 hashes)
+    _KEYS = {"secrets": "secret_id", "volumes": "volume_id", "tokens": "token_id"}
+
     def load_rows(self, table: str) -> list[tuple]:
-        assert table in ("secrets", "volumes")
+        assert table in self._KEYS
         return self._db.execute(f"SELECT * FROM {table}").fetchall()
 
     def save_row(self, table: str, row: tuple) -> None:
-        assert table in ("secrets", "volumes")
+        assert table in self._KEYS
         marks = ", ".join("?" * len(row))
         self._db.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", row)
 
     def delete_row(self, table: str, row_id: str) -> None:
-        key = {"secrets": "secret_id", "volumes": "volume_id"}[table]
+        key = self._KEYS[table]
         self._db.execute(f"DELETE FROM {table} WHERE {key} = ?", (row_id,))

@@ -134,8 +134,12 @@ class Volumes:
         """(sandbox id, path) of each live sandbox that mounts the volume."""
         found = []
         for sandbox, environment in sandboxes:
+            # Sandboxes mount only their own environment's volumes; looking no further also
+            # keeps other environments' sandbox ids out of the refusal.
+            if environment != record.environment:
+                continue
             for path, ref in sandbox.params.volumes.items():
-                if ref == record.volume_id or (ref == record.name and environment == record.environment):
+                if ref in (record.volume_id, record.name):
                     found.append((sandbox.sandbox_id, path))
         return found
 

@@ -1,5 +1,6 @@
 """TCP servers want a token on every kind of call, serve TLS when given a certificate,
-and never print the token; the Unix socket is private to its user."""
+and never print the token; the Unix socket is private to its user. (What a token scoped to one
+environment may do is in test_environments.py.)"""
 
 from __future__ import annotations
 
@@ -113,6 +114,30 @@ async def test_insecure_tcp_still_requires_the_generated_token(engine):
                 await client.apps.list()
         async with sbtui.Client.connect(proc.address, token) as client:
             assert isinstance(await client.apps.list(), list)
+    finally:
+        proc.stop()
+        proc.stop_engine_service()
+        shutil.rmtree(proc.state_dir, ignore_errors=True)
+
+
+async def test_scoped_tokens_work_over_insecure_tcp_and_outlive_a_restart(engine):
+    proc = ServerProcess(engine, new_state_dir(engine + "-scoped"),
+                         extra=["--listen", "127.0.0.1:0", "--insecure"]).start()
+    try:
+        admin = (proc.state_dir / "token").read_text().strip()
+        async with sbtui.Client.connect(proc.address, admin) as client:
+            kept = await client.tokens.create("dev", description="kept")
+            dropped = await client.tokens.create("dev", description="dropped")
+            await client.tokens.revoke(dropped.token_id)
+        proc.stop()
+        proc.start()  # the same state directory: tokens are in its SQLite file
+        async with sbtui.Client.connect(proc.address, kept.value) as client:
+            app = await client.apps.from_name("scoped", create_if_missing=True)
+            assert app.environment == "dev"
+        async with sbtui.Client.connect(proc.address, dropped.value) as client:
+            with pytest.raises(AuthenticationError, match="not valid"):
+                await client.apps.list()
+        assert kept.value not in proc.log_text() and dropped.value not in proc.log_text()
     finally:
         proc.stop()
         proc.stop_engine_service()

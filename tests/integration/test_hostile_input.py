@@ -104,6 +104,21 @@ async def test_hostile_lookups_and_tags(stub, sandbox_id, name, environment, tim
 
 
 @SETTINGS
+@given(environment=texts, description=texts, token_id=texts)
+async def test_hostile_token_requests(stub, environment, description, token_id):
+    await _unary(stub.TokenRevoke, pb.TokenRevokeRequest(token_id=token_id))
+    await _unary(stub.TokenList, pb.TokenListRequest(environment=environment))
+    try:
+        made = await stub.TokenCreate(
+            pb.TokenCreateRequest(environment=environment, description=description), timeout=30
+        )
+    except grpc.aio.AioRpcError as err:
+        _check(err)
+    else:  # a request that happened to be valid: leave no token behind
+        await stub.TokenRevoke(pb.TokenRevokeRequest(token_id=made.token.token_id), timeout=30)
+
+
+@SETTINGS
 @given(
     first=st.one_of(
         st.builds(pb.ExecRequest, stdin=st.binary(max_size=100)),

@@ -1,0 +1,153 @@
+"""Who is calling: the environment a call may see, carried from authentication to the service.
+
+Which task grpc.aio runs an interceptor in, relative to the call's behaviour, is its own affair
+and not promised, so a value an interceptor sets in its own context need not reach the service.
+`bind` wraps the behaviour functions of a handler instead: the caller is set inside the task
+that runs the call, where the service, and every task it starts (which copy the context), read
+it with `current()`.
+
+A caller is either an admin (the server's own token, or the private Unix socket), who sees
+every environment, or holds a token scoped to one environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass
+from typing import Callable
+
+import grpc
+
+from sbtui.server.errors import ServiceError
+
+
+DEFAULT_ENVIRONMENT = "main"
+
+
+def environment_of(name: str) -> str:
+    return name or DEFAULT_ENVIRONMENT
+
+
+@dataclass(frozen=True)
+class Caller:
+    scope: str | None  # the one environment a scoped token may use; None: every environment
+    token_id: str = ""
+
+    @property
+    def admin(self) -> bool:
+        return self.scope is None
+
+    def environment(self, requested: str) -> str:
+        """The environment a request names, with "" meaning the caller's own.
+
+        An admin's "" is the default environment "main"; a scoped caller naming another
+        environment than its own is refused, with both named.
+        """
+        if self.scope is None:
+            return environment_of(requested)
+        if requested and requested != self.scope:
+            raise ServiceError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"this token is scoped to environment {self.scope!r} and cannot use environment "
+                f"{requested!r}: leave the environment empty (it means {self.scope!r}) or use a "
+                "token of that environment",
+                field="environment",
+            )
+        return self.scope
+
+    def sees(self, environment: str) -> bool:
+        return self.scope is None or environment == self.scope
+
+    def require_admin(self, what: str) -> None:
+        if self.scope is not None:
+            raise ServiceError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{what} needs the server's admin token; this token is scoped to environment "
+                f"{self.scope!r}",
+            )
+
+
+ADMIN = Caller(scope=None)
+
+_current: contextvars.ContextVar[Caller] = contextvars.ContextVar("sbtui_caller")
+
+
+def current() -> Caller:
+    try:
+        return _current.get()
+    except LookupError:
+        # Every server installs an interceptor that binds a caller; refusing is the safe
+        # answer if a call ever got past it without one.
+        raise ServiceError(
+            grpc.StatusCode.PERMISSION_DENIED, "this call carries no authenticated caller"
+        ) from None
+
+
+REVOKED = "the token was revoked while this call was open"
+
+
+def bind(
+    handler: grpc.RpcMethodHandler, caller: Caller, active: Callable[[], bool] = lambda: True
+) -> grpc.RpcMethodHandler:
+    """`handler` with `caller` set for its behaviour.
+
+    `active()` says whether the caller's token still holds: a stream of replies is ended with
+    UNAUTHENTICATED before its next reply once it does not, and a stream of requests ends, so a
+    revoked token's open watch, log or exec session is cut at its next message.
+    """
+    kind = (handler.request_streaming, handler.response_streaming)
+
+    def requests_of(requests):
+        async def checked():
+            async for request in requests:
+                if not active():
+                    return
+                yield request
+        return checked()
+
+    async def replies_of(replies, context):
+        async with contextlib.aclosing(replies):
+            async for reply in replies:
+                if not active():
+                    await context.abort(grpc.StatusCode.UNAUTHENTICATED, REVOKED)
+                yield reply
+
+    if kind == (False, False):
+        behaviour = handler.unary_unary
+
+        async def unary_unary(request, context):
+            _current.set(caller)
+            return await behaviour(request, context)
+
+        make, wrapped = grpc.unary_unary_rpc_method_handler, unary_unary
+    elif kind == (False, True):
+        behaviour = handler.unary_stream
+
+        async def unary_stream(request, context):
+            _current.set(caller)
+            async for reply in replies_of(behaviour(request, context), context):
+                yield reply
+
+        make, wrapped = grpc.unary_stream_rpc_method_handler, unary_stream
+    elif kind == (True, False):
+        behaviour = handler.stream_unary
+
+        async def stream_unary(requests, context):
+            _current.set(caller)
+            return await behaviour(requests_of(requests), context)
+
+        make, wrapped = grpc.stream_unary_rpc_method_handler, stream_unary
+    else:
+        behaviour = handler.stream_stream
+
+        async def stream_stream(requests, context):
+            _current.set(caller)
+            async for reply in replies_of(behaviour(requests_of(requests), context), context):
+                yield reply
+
+        make, wrapped = grpc.stream_stream_rpc_method_handler, stream_stream
+    return make(
+        wrapped, request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
