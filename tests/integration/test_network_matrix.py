@@ -10,6 +10,10 @@ Columns:
 - dns:     a DNS server (UDP 53) on that alias: name resolution is fenced like the rest;
 - sandbox: another sandbox the test created, on the engine's bridge.
 
+Rows: no policy; block_network; cidr_allowlist of the namespace's /30, of the alias's /32, of
+the other sandbox's /32, and of the engine bridge's subnet, which holds the gateway and so
+allows the host at that one address.
+
 The host listener binds 0.0.0.0 and answers with the address it was reached on, so an answer
 names the column that gave it. The no-policy row must reach every column, so every "not
 reachable" cell below is the policy at work and not a listener that was never reachable.
@@ -320,13 +324,19 @@ async def test_reachability_matrix(client, app, image, lab, host_listeners, serv
         made += [open_sb, blocked, to_netns, to_alias]
         await _listening(target)
         target_address = await _address(target)
-        to_sandbox = await client.sandboxes.create(
-            app, image, cidr_allowlist=[f"{target_address}/32"], timeout=120
-        )
-        made.append(to_sandbox)
-
         route = (await _run(open_sb, "ip -4 route show default")).split()
         gateway = route[route.index("via") + 1]
+        local = _local_addresses()
+        bridge = next(  # the engine's bridge network, gateway included
+            str(ipaddress.ip_interface(line.split()[3]).network)
+            for line in _ip("-4", "-o", "addr", "show").splitlines()
+            if str(ipaddress.ip_interface(line.split()[3]).ip) == gateway
+        )
+        to_sandbox, to_bridge = await asyncio.gather(
+            client.sandboxes.create(app, image, cidr_allowlist=[f"{target_address}/32"], timeout=120),
+            client.sandboxes.create(app, image, cidr_allowlist=[bridge], timeout=120),
+        )
+        made += [to_sandbox, to_bridge]
         primary = _primary_address()
         targets = {
             "netns": ("tcp", lab.netns_address, lab.netns_port),
@@ -337,7 +347,6 @@ async def test_reachability_matrix(client, app, image, lab, host_listeners, serv
             "sandbox": ("tcp", target_address, PORT),
         }
         # Every address is this machine's before anything is sent to it.
-        local = _local_addresses()
         assert {gateway, primary, lab.alias} <= local.keys(), (gateway, primary, lab.alias)
         assert len({gateway, primary, lab.alias}) == 3 and local[lab.alias] == "lo"
         assert _route(lab.netns_address)["dev"] == lab.host_veth
@@ -360,6 +369,7 @@ async def test_reachability_matrix(client, app, image, lab, host_listeners, serv
             "allow netns range": to_netns,
             "allow the alias": to_alias,
             "allow the sandbox": to_sandbox,
+            "allow the bridge": to_bridge,
         }
         results = await asyncio.gather(*(_probe(sb, targets) for sb in rows.values()))
         got = {
@@ -372,6 +382,8 @@ async def test_reachability_matrix(client, app, image, lab, host_listeners, serv
             "allow netns range": {"netns"},
             "allow the alias": {"alias", "dns"},
             "allow the sandbox": {"sandbox"},
+            # The bridge gateway is the host: allowing the bridge's subnet allows it too.
+            "allow the bridge": {"gateway", "sandbox"},
         }
         want = {row: {c: c in allowed[row] for c in COLUMNS} for row in rows}
         assert got == want, (

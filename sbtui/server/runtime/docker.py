@@ -11,7 +11,9 @@ Where the two engines differ, the difference is handled here and nowhere else:
 - Podman's default seccomp profile lets a sandbox create user namespaces and Docker's does not:
   on Podman a sandbox gets Podman's default profile with Docker's rule added (seccomp.py),
   given as a file in the state directory, since Podman's compat API takes a profile's path
-  where Docker takes its content.
+  where Docker takes its content;
+- Docker attaches NVIDIA GPUs through a device request; Podman's compat API ignores device
+  requests and mangles CDI device names, so there a sandbox asking for a GPU is refused.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ from sbtui.server.runtime.base import (
     EngineInUse,
     EngineNotFound,
     ExecSpec,
+    GpuUnavailable,
     ImageInfo,
     RegistryUnreachable,
 )
-from sbtui.server.runtime import egress, seccomp
+from sbtui.server.runtime import egress, gpu, seccomp
 from sbtui.server.runtime.hijack import HijackedStream
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
@@ -107,6 +110,45 @@ def _engine_error(err: DockerError, what: str) -> EngineError:
     message = err.message if isinstance(err.message, str) else str(err.message)
     cls = EngineNotFound if _missing(err) else EngineError
     return cls(f"{what}: {message}", err.status)
+
+
+PODMAN_GPU = (
+    "Podman's Docker-compatible API, which this server drives, can't attach GPUs to a container "
+    "(Podman 4 ignores device requests and CDI device names there); run the server on Docker "
+    "with the NVIDIA Container Toolkit to use gpu, or create the sandbox without gpu"
+)
+
+
+def assign_gpus(engine: str, spec: str, host: list[gpu.HostGpu]) -> list[str]:
+    """Device ids of the host GPUs that give `spec` on `engine`; GpuUnavailable if none can.
+    What the host lacks is said first: no engine can change that."""
+    chosen = gpu.select(gpu.parse(spec), host)
+    if engine == "podman":
+        raise GpuUnavailable(PODMAN_GPU)
+    return [g.device_id for g in chosen]
+
+
+def gpu_host_config(device_ids: list[str]) -> dict:
+    """The HostConfig fields that give a Docker container these NVIDIA GPUs: a device request
+    for the NVIDIA driver, by id rather than by count, so the GPUs given are the type asked for
+    and not merely the first ones the driver lists."""
+    return {
+        "DeviceRequests": [
+            {"Driver": "nvidia", "DeviceIDs": list(device_ids), "Capabilities": [["gpu"]]}
+        ]
+    }
+
+
+def _gpu_error(err: DockerError, spec: ContainerSpec) -> EngineError | None:
+    """Docker without the NVIDIA Container Toolkit can't serve the device request."""
+    message = str(err.message)
+    if spec.gpus and "device driver" in message:
+        return GpuUnavailable(
+            f"Docker on this host has no NVIDIA device driver ({message}); install the NVIDIA "
+            "Container Toolkit (nvidia-container-toolkit) and restart dockerd, or create the "
+            "sandbox without gpu"
+        )
+    return None
 
 
 class DockerRuntime:
@@ -224,6 +266,9 @@ class DockerRuntime:
 
     # ---- containers -----------------------------------------------------------
 
+    def gpus_for(self, spec: str) -> list[str]:
+        return assign_gpus(self.name, spec, gpu.host_gpus())
+
     async def create_and_start(self, spec: ContainerSpec) -> str:
         host: dict = {
             "Init": False,
@@ -246,6 +291,8 @@ class DockerRuntime:
             host["Memory"] = spec.memory_limit_mib * 1024 * 1024
         if self._ulimits:
             host["Ulimits"] = self._ulimits
+        if spec.gpus:
+            host.update(gpu_host_config(spec.gpus))
         if spec.network_disabled:
             host["NetworkMode"] = "none"
         holder = None
@@ -272,14 +319,14 @@ class DockerRuntime:
         except DockerError as err:
             if holder:
                 await self.remove(holder)
-            raise _engine_error(err, "creating the container") from None
+            raise _gpu_error(err, spec) or _engine_error(err, "creating the container") from None
         try:
             await container.start()
         except DockerError as err:
             await self.remove(container.id)
             if holder:
                 await self.remove(holder)
-            raise _engine_error(err, "starting the container") from None
+            raise _gpu_error(err, spec) or _engine_error(err, "starting the container") from None
         try:
             await self._verify_limits(container.id, host)
         except EngineError:
