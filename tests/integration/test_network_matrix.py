@@ -109,12 +109,13 @@ def _route(address: str) -> dict[str, str]:
     return info
 
 
-def _local_addresses() -> dict[str, str]:
-    """The host's IPv4 addresses, each with the interface it is on."""
-    return {
-        str(ipaddress.ip_interface(line.split()[3]).ip): line.split()[1]
-        for line in _ip("-4", "-o", "addr", "show").splitlines()
-    }
+def _local_addresses() -> dict[str, tuple[str, str]]:
+    """The host's IPv4 addresses, each with its interface and the network it is in."""
+    found = {}
+    for line in _ip("-4", "-o", "addr", "show").splitlines():
+        dev, interface = line.split()[1], ipaddress.ip_interface(line.split()[3])
+        found[str(interface.ip)] = (dev, str(interface.network))
+    return found
 
 
 def _primary_address() -> str:
@@ -168,17 +169,19 @@ def lab():
         netns_port=7100, host_veth=host_veth, alias=f"10.214.{k}.1",
     )
     listener = None
-    aliased = False
+    undo: list[tuple[str, ...]] = []  # what takes back each thing made, so only that is removed
     try:
         _ip("netns", "add", netns)
+        undo.append(("netns", "del", netns))
         _ip("link", "add", host_veth, "type", "veth", "peer", "name", ns_veth, "netns", netns)
+        undo.append(("link", "del", host_veth))  # and with it its peer in the namespace
         _ip("addr", "add", f"10.213.{k}.1/30", "dev", host_veth)
         _ip("link", "set", host_veth, "up")
         _ip("addr", "add", f"{lab.netns_address}/30", "dev", ns_veth, netns=netns)
         _ip("link", "set", ns_veth, "up", netns=netns)
         _ip("link", "set", "lo", "up", netns=netns)
         _ip("addr", "add", f"{lab.alias}/32", "dev", "lo")
-        aliased = True
+        undo.append(("addr", "del", f"{lab.alias}/32", "dev", "lo"))
         listener = subprocess.Popen(
             ["ip", "netns", "exec", netns, sys.executable, "-c", NETNS_SERVER,
              lab.netns_address, str(lab.netns_port), NETNS_TOKEN],
@@ -200,11 +203,8 @@ def lab():
             except subprocess.TimeoutExpired:
                 listener.kill()
                 listener.wait(10)
-        # Deleting the namespace destroys the veth end in it and with it the host's end.
-        _ip("netns", "del", netns, check=False)
-        _ip("link", "del", host_veth, check=False)
-        if aliased:
-            _ip("addr", "del", f"{lab.alias}/32", "dev", "lo", check=False)
+        for args in reversed(undo):
+            _ip(*args, check=False)
 
 
 class _HostListener(asyncio.Protocol):
@@ -242,18 +242,20 @@ class _DnsServer(asyncio.DatagramProtocol):
 
 
 @pytest.fixture
-async def host_listeners(lab):
-    """A TCP listener on all of the host's addresses, and a DNS server on the loopback alias."""
+async def host_port(lab):
+    """A TCP listener on all of the host's addresses (its port is the value), and a DNS server
+    on the loopback alias; both closed at the end."""
     loop = asyncio.get_running_loop()
     server = await loop.create_server(_HostListener, "0.0.0.0", 0)
-    dns, _ = await loop.create_datagram_endpoint(
-        lambda: _DnsServer(lab.alias.rsplit(".", 1)[0] + ".53"),
-        local_addr=(lab.alias, 53),
-    )
     try:
-        yield server.sockets[0].getsockname()[1]
+        dns, _ = await loop.create_datagram_endpoint(
+            lambda: _DnsServer(lab.alias.rsplit(".", 1)[0] + ".53"), local_addr=(lab.alias, 53)
+        )
+        try:
+            yield server.sockets[0].getsockname()[1]
+        finally:
+            dns.close()
     finally:
-        dns.close()
         server.close()
         await server.wait_closed()
 
@@ -310,8 +312,7 @@ def _table(rows: dict[str, dict[str, bool]]) -> str:
     return "\n".join(lines)
 
 
-async def test_reachability_matrix(client, app, image, lab, host_listeners, server):
-    host_port = host_listeners
+async def test_reachability_matrix(client, app, image, lab, host_port, server):
     target = await client.sandboxes.create(app, image, command=LISTEN, timeout=120)
     made = [target]
     try:
@@ -327,11 +328,7 @@ async def test_reachability_matrix(client, app, image, lab, host_listeners, serv
         route = (await _run(open_sb, "ip -4 route show default")).split()
         gateway = route[route.index("via") + 1]
         local = _local_addresses()
-        bridge = next(  # the engine's bridge network, gateway included
-            str(ipaddress.ip_interface(line.split()[3]).network)
-            for line in _ip("-4", "-o", "addr", "show").splitlines()
-            if str(ipaddress.ip_interface(line.split()[3]).ip) == gateway
-        )
+        bridge_dev, bridge = local[gateway]  # the engine's bridge network, gateway included
         to_sandbox, to_bridge = await asyncio.gather(
             client.sandboxes.create(app, image, cidr_allowlist=[f"{target_address}/32"], timeout=120),
             client.sandboxes.create(app, image, cidr_allowlist=[bridge], timeout=120),
@@ -348,10 +345,10 @@ async def test_reachability_matrix(client, app, image, lab, host_listeners, serv
         }
         # Every address is this machine's before anything is sent to it.
         assert {gateway, primary, lab.alias} <= local.keys(), (gateway, primary, lab.alias)
-        assert len({gateway, primary, lab.alias}) == 3 and local[lab.alias] == "lo"
+        assert len({gateway, primary, lab.alias}) == 3 and local[lab.alias][0] == "lo"
         assert _route(lab.netns_address)["dev"] == lab.host_veth
         assert lab.netns_address in _ip("-4", "-o", "addr", "show", netns=lab.netns)
-        assert _route(target_address) == {"type": "unicast", "dev": local[gateway], "src": gateway}, (
+        assert _route(target_address) == {"type": "unicast", "dev": bridge_dev, "src": gateway}, (
             f"{target_address} is not on the engine bridge of {gateway}"
         )
         expected_answer = {

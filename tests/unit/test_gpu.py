@@ -33,7 +33,9 @@ def _information(model: str, uuid: str) -> str:
     )
 
 
-@pytest.mark.parametrize("spec, kind, count", [("T4", "T4", 1), ("A100:2", "A100", 2), ("H100:16", "H100", 16)])
+@pytest.mark.parametrize(
+    "spec, kind, count", [("T4", "T4", 1), ("A100:2", "A100", 2), ("H100:16", "H100", 16)]
+)
 def test_a_spec_is_a_type_and_a_count(spec, kind, count):
     assert gpu.parse(spec) == gpu.GpuRequest(kind, count)
 
@@ -49,7 +51,8 @@ def test_the_host_gpus_come_from_the_driver_in_bus_order(tmp_path):
 
 
 def test_no_control_device_means_no_gpu(tmp_path):
-    devices, driver = _driver(tmp_path, {"0000:00:1e.0": _information("Tesla T4", "GPU-1111")}, control=False)
+    t4 = {"0000:00:1e.0": _information("Tesla T4", "GPU-1111")}
+    devices, driver = _driver(tmp_path, t4, control=False)
     assert gpu.host_gpus(devices, driver) == []
     assert gpu.host_gpus(tmp_path / "nothing", tmp_path / "nothing") == []
 

@@ -71,7 +71,8 @@ def without_user_namespaces(profile: dict) -> dict:
     for rule in result.get("syscalls") or []:
         names = rule.get("names") or ([rule["name"]] if rule.get("name") else [])
         guarded = [n for n in names if n in _GUARDED]
-        if not guarded or rule.get("action") != "SCMP_ACT_ALLOW" or rule.get("args") or _needs_sys_admin(rule):
+        unconditional = rule.get("action") == "SCMP_ACT_ALLOW" and not rule.get("args")
+        if not guarded or not unconditional or _needs_sys_admin(rule):
             kept.append(rule)
             continue
         rest = [n for n in names if n not in _GUARDED]
