@@ -12,12 +12,16 @@ import time
 
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import images, logs, validation
-from sbtui.server.errors import ServiceError, already_exists, invalid, not_found, precondition
+from sbtui.server.errors import (
+    ServiceError, already_exists, invalid, not_found, precondition, unsupported,
+)
 from sbtui.server.events import EventBus
 from sbtui.server.ids import new_id
 from sbtui.server.lifecycle import Scheduler
 from sbtui.server.runtime import egress
-from sbtui.server.runtime.base import ContainerSpec, EngineError, EngineNotFound, Runtime
+from sbtui.server.runtime.base import (
+    ContainerSpec, EngineError, EngineNotFound, GpuUnavailable, Runtime,
+)
 from sbtui.server.scope import environment_of
 from sbtui.server.secrets import Secrets
 from sbtui.server.volumes import Volumes
@@ -256,6 +260,10 @@ class SandboxManager:
         # Unknown secrets and volumes are refused before anything is made or pulled.
         secret_env = self.secrets.environment_for(params.secret_ids, app.environment)
         self.volumes.mounts_for(params.volumes, app.environment)
+        try:
+            gpus = self.runtime.gpus_for(params.gpu) if params.gpu else []
+        except GpuUnavailable as err:
+            raise unsupported("gpu", str(err)) from None
         which = request.WhichOneof("image")
         if which == "image_id":
             # No engine round trip here: if the image is gone, container create says so.
@@ -293,6 +301,7 @@ class SandboxManager:
             command=list(params.command) or DEFAULT_COMMAND,
             env={**secret_env, **params.env},  # an explicit env variable wins over a secret's
             mounts=mounts,
+            gpus=gpus,
             labels={
                 LABEL_SERVER: self.server_id,
                 LABEL_SANDBOX: record.sandbox_id,
@@ -312,6 +321,8 @@ class SandboxManager:
             container_id = await self.runtime.create_and_start(spec)
         except EngineError as err:
             self._mark_finished(record, None, pb.TERMINATION_REASON_FAILED_TO_START)
+            if isinstance(err, GpuUnavailable):
+                raise unsupported("gpu", str(err)) from None
             if isinstance(err, EngineNotFound) and "image" in str(err).lower():
                 raise not_found(f"image {image.image_id} ({image.tag}) is gone from the engine: {err}") from None
             raise precondition(f"the engine could not start the sandbox: {err}") from None

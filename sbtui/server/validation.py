@@ -159,9 +159,9 @@ def check_create(params: pb.SandboxCreateParams) -> None:
     _refuse_unsupported(params)
 
 
-# Fields the local engine can't honour yet, with the reason given to the client.
+# Fields the local engine can't honour, with the reason given to the client. (gpu depends on
+# the host and the engine, so the sandbox manager asks the runtime about it.)
 _UNSUPPORTED = (
-    ("gpu", "this host has no GPU"),
     ("cloud_bucket_mounts", "cloud bucket mounts need a cloud provider; this server runs sandboxes on a local engine"),
     ("cloud", "this server runs sandboxes on its local engine; there is no cloud to choose"),
     ("regions", "this server runs sandboxes on its local engine; there are no regions to choose"),

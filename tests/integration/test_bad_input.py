@@ -91,6 +91,21 @@ async def test_unsupported_parameters_are_refused_by_name(client, app, image, pa
     assert await _count(client, app) == 0
 
 
+@pytest.mark.parametrize("spec", ["T4", "A100:2"])
+async def test_gpu_on_a_host_without_nvidia_gpus_says_what_to_do(client, app, image, spec):
+    from sbtui.server.runtime import gpu
+
+    if gpu.host_gpus():
+        pytest.skip("this host has NVIDIA GPUs: a gpu sandbox may be created here")
+    with pytest.raises(FailedPreconditionError) as caught:
+        await client.sandboxes.create(app, image, gpu=spec)
+    message = str(caught.value)
+    assert message.startswith("gpu is not supported by this server: this host has no NVIDIA GPU")
+    assert "create the sandbox without gpu, or use a server on a host with NVIDIA GPUs" in message
+    assert caught.value.field == "gpu"
+    assert await _count(client, app) == 0
+
+
 async def test_cloud_bucket_mounts_are_refused_by_name(client, app, image):
     from sbtui.client import CloudBucketMount
 

@@ -1,11 +1,16 @@
-"""A sandbox stays in its box: no mounts, namespaces, keyrings, kernel knobs, modules or raw
-sockets; no extra capabilities; a bounded process count; no view of other sandboxes."""
+"""A sandbox stays in its box: no mounts, namespaces (user namespaces included), keyrings,
+kernel knobs, modules or raw sockets; no extra capabilities; a bounded process count; no view of
+other sandboxes."""
 
 from __future__ import annotations
 
 import asyncio
+import platform
+import struct
 
 import pytest
+
+EPERM = 1
 
 
 async def _run(sb, script: str) -> tuple[int, bytes]:
@@ -19,6 +24,9 @@ async def _run(sb, script: str) -> tuple[int, bytes]:
     [
         ("mount", "mkdir -p /mnt/x && mount -t tmpfs none /mnt/x"),
         ("unshare --mount", "unshare --mount true"),
+        # A user namespace needs no capability: only the seccomp profile stops these.
+        ("unshare --user", "unshare --user true"),
+        ("unshare -U", "unshare -U true"),
         ("keyctl", "keyctl show"),
         ("write /proc/sys", "echo 1 > /proc/sys/kernel/sysrq"),
         ("write /sys", "echo 1 > /sys/kernel/profiling"),
@@ -31,6 +39,51 @@ async def _run(sb, script: str) -> tuple[int, bytes]:
 async def test_privileged_operations_fail(sandbox, what, script):
     code, out = await _run(sandbox, script)
     assert code != 0, f"{what} succeeded inside a sandbox: {out!r}"
+
+
+def _clone_newuser_program() -> bytes:
+    """A static x86-64 Linux program that calls clone(CLONE_NEWUSER | SIGCHLD) directly, the
+    way a C library or a runtime would without unshare(2), and exits with 0 when the call
+    succeeded or with its errno when it failed. The image has no compiler and no other tool
+    that clones with namespace flags, so the program is assembled here."""
+    code = bytes.fromhex(
+        "b838000000"  # mov eax, 56            clone
+        "bf11000010"  # mov edi, 0x10000011    CLONE_NEWUSER | SIGCHLD
+        "31f6"        # xor esi, esi           no new stack: the child goes on as after fork
+        "31d2"        # xor edx, edx           parent_tid
+        "4d31d2"      # xor r10, r10           child_tid
+        "4d31c0"      # xor r8, r8             tls
+        "0f05"        # syscall
+        "4885c0"      # test rax, rax
+        "7905"        # jns ok                 0 in the child, its pid in the parent
+        "48f7d8"      # neg rax                -errno becomes errno
+        "eb02"        # jmp out
+        "31c0"        # ok: xor eax, eax
+        "89c7"        # out: mov edi, eax      exit status
+        "b83c000000"  # mov eax, 60            exit
+        "0f05"        # syscall
+    )
+    base, headers = 0x400000, 64 + 56
+    elf = struct.pack(  # ELF64 header: executable, x86-64, entry right after the headers
+        "<4sBBBBB7xHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0,
+        2, 0x3E, 1, base + headers, 64, 0, 0, 64, 56, 1, 0, 0, 0,
+    )
+    size = headers + len(code)
+    segment = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)  # PT_LOAD, r-x
+    return elf + segment + code
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the clone program is x86-64 code")
+async def test_clone_into_a_new_user_namespace_fails(sandbox):
+    p = await sandbox.exec(["sh", "-c", "cat > /tmp/clone-newuser && chmod +x /tmp/clone-newuser"])
+    p.stdin.write(_clone_newuser_program())
+    p.stdin.close()
+    assert await asyncio.wait_for(p.wait(), 60) == 0
+    code, out = await _run(sandbox, "/tmp/clone-newuser")
+    assert code == EPERM, f"clone(CLONE_NEWUSER) inside a sandbox gave {code}: {out!r}"
+    # clone without the flag (every fork) still works: only user namespaces are refused.
+    code, out = await _run(sandbox, "sleep 0 & wait $!; echo forked")
+    assert (code, out) == (0, b"forked\n")
 
 
 async def test_no_extra_capabilities_and_no_new_privileges(sandbox):

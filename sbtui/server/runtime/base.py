@@ -37,6 +37,10 @@ class RegistryUnreachable(EngineError):
     """The registry of an image could not be reached or refused to talk."""
 
 
+class GpuUnavailable(EngineError):
+    """The GPUs a sandbox asks for can't be given here; the message says why and what to do."""
+
+
 @dataclass
 class ImageInfo:
     engine_id: str        # "sha256:..."
@@ -62,6 +66,7 @@ class ContainerSpec:
     network_disabled: bool = False
     pids_limit: int = 1024  # processes and threads at once: stops a fork bomb
     mounts: dict[str, str] = field(default_factory=dict)  # container path -> engine volume name
+    gpus: list[str] = field(default_factory=list)  # NVIDIA device ids (UUIDs or indices)
     # Networks the sandbox may reach (None = no restriction), and the labels of the container
     # that then holds its network namespace (see runtime/egress.py).
     egress_allowlist: list[str] | None = None
@@ -142,6 +147,10 @@ class Runtime(Protocol):
     ) -> AsyncIterator[tuple[int, bytes]]:
         """The main command's output as (fd, bytes), the last `tail` lines if > 0; with
         follow, until the container stops."""
+
+    def gpus_for(self, spec: str) -> list[str]:
+        """Device ids of this host's GPUs that give the GPU spec ('T4', 'A100:2');
+        GpuUnavailable when the host or the engine can't."""
 
     async def create_and_start(self, spec: ContainerSpec) -> str:
         """Create and start a container; returns its engine id."""

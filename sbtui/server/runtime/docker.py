@@ -7,7 +7,13 @@ Where the two engines differ, the difference is handled here and nowhere else:
 - Podman ignores the console size given at exec start, so a PTY is resized again after start;
 - Podman on cgroup v1 does not report OOMKilled (see _state);
 - when an exec's program can't be started, Docker writes its error to stdout with exit code
-  126 and Podman to stderr with 127: both become stderr and the shell's 127 or 126.
+  126 and Podman to stderr with 127: both become stderr and the shell's 127 or 126;
+- Podman's default seccomp profile lets a sandbox create user namespaces and Docker's does not:
+  on Podman a sandbox gets Podman's default profile with Docker's rule added (seccomp.py),
+  given as a file in the state directory, since Podman's compat API takes a profile's path
+  where Docker takes its content;
+- Docker attaches NVIDIA GPUs through a device request; Podman's compat API ignores device
+  requests and mangles CDI device names, so there a sandbox asking for a GPU is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import re
 import struct
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import AsyncIterator, Callable
 
 import aiohttp
@@ -35,10 +42,11 @@ from sbtui.server.runtime.base import (
     EngineInUse,
     EngineNotFound,
     ExecSpec,
+    GpuUnavailable,
     ImageInfo,
     RegistryUnreachable,
 )
-from sbtui.server.runtime import egress
+from sbtui.server.runtime import egress, gpu, seccomp
 from sbtui.server.runtime.hijack import HijackedStream
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
@@ -104,11 +112,55 @@ def _engine_error(err: DockerError, what: str) -> EngineError:
     return cls(f"{what}: {message}", err.status)
 
 
+PODMAN_GPU = (
+    "Podman's Docker-compatible API, which this server drives, can't attach GPUs to a container "
+    "(Podman 4 ignores device requests and CDI device names there); run the server on Docker "
+    "with the NVIDIA Container Toolkit to use gpu, or create the sandbox without gpu"
+)
+
+
+def assign_gpus(engine: str, spec: str, host: list[gpu.HostGpu]) -> list[str]:
+    """Device ids of the host GPUs that give `spec` on `engine`; GpuUnavailable if none can.
+    What the host lacks is said first: no engine can change that."""
+    chosen = gpu.select(gpu.parse(spec), host)
+    if engine == "podman":
+        raise GpuUnavailable(PODMAN_GPU)
+    return [g.device_id for g in chosen]
+
+
+def gpu_host_config(device_ids: list[str]) -> dict:
+    """The HostConfig fields that give a Docker container these NVIDIA GPUs: a device request
+    for the NVIDIA driver, by id rather than by count, so the GPUs given are the type asked for
+    and not merely the first ones the driver lists."""
+    return {
+        "DeviceRequests": [
+            {"Driver": "nvidia", "DeviceIDs": list(device_ids), "Capabilities": [["gpu"]]}
+        ]
+    }
+
+
+def _gpu_error(err: DockerError, spec: ContainerSpec) -> EngineError | None:
+    """Docker without the NVIDIA Container Toolkit can't serve the device request."""
+    message = str(err.message)
+    if spec.gpus and "device driver" in message:
+        return GpuUnavailable(
+            f"Docker on this host has no NVIDIA device driver ({message}); install the NVIDIA "
+            "Container Toolkit (nvidia-container-toolkit) and restart dockerd, or create the "
+            "sandbox without gpu"
+        )
+    return None
+
+
 class DockerRuntime:
-    def __init__(self, url: str, name: str, ulimits: list[dict] | None = None) -> None:
+    def __init__(
+        self, url: str, name: str, ulimits: list[dict] | None = None, state_dir: Path | None = None
+    ) -> None:
         self.url = url
         self.name = name  # "docker" or "podman"
         self._ulimits = ulimits or []
+        self._state_dir = state_dir  # where files the engine reads by path are written
+        self._seccomp_profile: str | None = None
+        self._seccomp_lock = asyncio.Lock()
         self._docker = aiodocker.Docker(url=url, api_version=API_VERSION)
 
     async def version(self) -> str:
@@ -214,15 +266,19 @@ class DockerRuntime:
 
     # ---- containers -----------------------------------------------------------
 
+    def gpus_for(self, spec: str) -> list[str]:
+        return assign_gpus(self.name, spec, gpu.host_gpus())
+
     async def create_and_start(self, spec: ContainerSpec) -> str:
         host: dict = {
             "Init": False,
             # The same small capability set on both engines (Podman's default; Docker's adds
             # NET_RAW, MKNOD and AUDIT_WRITE), no privilege gain through setuid binaries, the
-            # engine's default seccomp profile, and a bound on processes (fork bombs).
+            # engine's default seccomp profile with no user namespaces, and a bound on
+            # processes (fork bombs).
             "CapDrop": ["ALL"],
             "CapAdd": list(CAPABILITIES),
-            "SecurityOpt": ["no-new-privileges"],
+            "SecurityOpt": ["no-new-privileges", *await self._seccomp_options()],
             "PidsLimit": spec.pids_limit,
         }
         if spec.cpu:
@@ -235,6 +291,8 @@ class DockerRuntime:
             host["Memory"] = spec.memory_limit_mib * 1024 * 1024
         if self._ulimits:
             host["Ulimits"] = self._ulimits
+        if spec.gpus:
+            host.update(gpu_host_config(spec.gpus))
         if spec.network_disabled:
             host["NetworkMode"] = "none"
         holder = None
@@ -261,14 +319,14 @@ class DockerRuntime:
         except DockerError as err:
             if holder:
                 await self.remove(holder)
-            raise _engine_error(err, "creating the container") from None
+            raise _gpu_error(err, spec) or _engine_error(err, "creating the container") from None
         try:
             await container.start()
         except DockerError as err:
             await self.remove(container.id)
             if holder:
                 await self.remove(holder)
-            raise _engine_error(err, "starting the container") from None
+            raise _gpu_error(err, spec) or _engine_error(err, "starting the container") from None
         try:
             await self._verify_limits(container.id, host)
         except EngineError:
@@ -277,6 +335,45 @@ class DockerRuntime:
                 await self.remove(holder)
             raise
         return container.id
+
+    async def _seccomp_options(self) -> list[str]:
+        """Docker's default profile already denies user namespaces (clone and unshare with
+        namespace flags need CAP_SYS_ADMIN); Podman's gets that rule added, once per server."""
+        if self.name != "podman":
+            return []
+        async with self._seccomp_lock:
+            if self._seccomp_profile is None:
+                self._seccomp_profile = await self._write_podman_seccomp()
+        return [f"seccomp={self._seccomp_profile}"]
+
+    async def _write_podman_seccomp(self) -> str:
+        try:
+            info = await self._docker._query_json("libpod/info")
+        except DockerError as err:
+            raise _engine_error(err, "reading Podman's security settings") from None
+        security = (info.get("host") or {}).get("security") or {}
+        if not security.get("seccompEnabled"):
+            raise EngineError(
+                "Podman runs without seccomp on this host, so a sandbox could create user "
+                "namespaces; install libseccomp2 and a Podman built with seccomp to run sandboxes"
+            )
+        source = security.get("seccompProfilePath") or ""
+        try:
+            with open(source, encoding="utf-8") as f:
+                default = json.load(f)
+        except (OSError, ValueError) as err:
+            raise EngineError(
+                f"Podman's default seccomp profile {source!r} could not be read ({err}); sandboxes "
+                "on Podman start from it: reinstall containers-common (Debian: "
+                "golang-github-containers-common) or set seccomp_profile in containers.conf"
+            ) from None
+        if self._state_dir is None:
+            raise EngineError("this runtime has no state directory to write Podman's seccomp profile to")
+        path = self._state_dir / "podman-seccomp.json"
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(seccomp.without_user_namespaces(default)))
+        os.replace(partial, path)  # a sandbox starting meanwhile never reads half a profile
+        return str(path)
 
     async def _verify_limits(self, container_id: str, wanted: dict) -> None:
         """Refuse a container whose engine dropped a resource limit instead of running it

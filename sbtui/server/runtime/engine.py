@@ -117,7 +117,7 @@ async def _start_podman(state_dir: Path, insecure_registries: list[str]) -> Engi
     pid_file = state_dir / "podman.pid"
     if await _answers(url):
         pid = int(pid_file.read_text()) if pid_file.exists() else None
-        return Engine(DockerRuntime(url, "podman", _ulimits_of(pid)))
+        return Engine(DockerRuntime(url, "podman", _ulimits_of(pid), state_dir))
     conf = state_dir / "podman-containers.conf"
     conf.write_text(PODMAN_CONF)
     socket.unlink(missing_ok=True)
@@ -142,7 +142,7 @@ async def _start_podman(state_dir: Path, insecure_registries: list[str]) -> Engi
             process.kill()
             raise EngineUnavailable("podman system service did not answer within 30 s")
         await asyncio.sleep(0.05)
-    return Engine(DockerRuntime(url, "podman", _ulimits_of(process.pid)), process)
+    return Engine(DockerRuntime(url, "podman", _ulimits_of(process.pid), state_dir), process)
 
 
 async def connect(
@@ -158,11 +158,12 @@ async def connect(
         found = await _kind(url)
         if kind != "auto" and found != kind:
             raise EngineUnavailable(f"the engine at {url} is {found}, not {kind}")
-        return Engine(DockerRuntime(url, found, _ulimits_of(None) if found == "podman" else None))
+        ulimits = _ulimits_of(None) if found == "podman" else None
+        return Engine(DockerRuntime(url, found, ulimits, state_dir))
     if kind in ("auto", "docker"):
         docker_url = f"unix://{DOCKER_SOCKET}"
         if await _answers(docker_url) and await _kind(docker_url) == "docker":
-            return Engine(DockerRuntime(docker_url, "docker"))
+            return Engine(DockerRuntime(docker_url, "docker", state_dir=state_dir))
         if kind == "docker":
             raise EngineUnavailable(
                 f"Docker does not answer at {DOCKER_SOCKET}: start dockerd, or {INSTALL_HINT}"

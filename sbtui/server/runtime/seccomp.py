@@ -1,0 +1,98 @@
+"""A seccomp profile that keeps sandboxes out of new user namespaces.
+
+Docker's default profile lets clone and unshare create namespaces only with CAP_SYS_ADMIN,
+which sandboxes never have. Podman's default profile allows both outright and leaves the
+kernel's capability checks to decide; but a user namespace needs no capability, and inside one
+a process holds every capability over the new namespaces it makes (mounts, networks, ...),
+which opens far more of the kernel to it. So on Podman the sandbox gets the engine's own
+default profile with Docker's rule added: creating a user namespace fails with EPERM. Every
+other rule stays as the engine's default has it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+CLONE_NEWUSER = 0x10000000
+EPERM = 1
+ENOSYS = 38
+# clone takes its flags first, except on s390, where the stack comes first.
+_S390 = ["s390", "s390x"]
+_GUARDED = ("clone", "clone3", "unshare")
+
+
+def _flags_rule(names: list[str], index: int, newuser: bool, base: dict) -> dict:
+    rule = {
+        "names": names,
+        "action": "SCMP_ACT_ERRNO" if newuser else "SCMP_ACT_ALLOW",
+        "args": [{
+            "index": index, "value": CLONE_NEWUSER,
+            "valueTwo": CLONE_NEWUSER if newuser else 0, "op": "SCMP_CMP_MASKED_EQ",
+        }],
+        "includes": copy.deepcopy(base.get("includes") or {}),
+        "excludes": copy.deepcopy(base.get("excludes") or {}),
+    }
+    if newuser:
+        rule["errnoRet"] = EPERM
+    return rule
+
+
+def _on_arches(rule: dict, arches: list[str], only: bool) -> dict | None:
+    """`rule` limited to (only=True) or kept off (only=False) `arches`; None if no arch is left."""
+    included = rule["includes"].get("arches")
+    if only:
+        wanted = [a for a in arches if included is None or a in included]
+        if not wanted:
+            return None
+        rule["includes"]["arches"] = wanted
+    else:
+        if included is not None and all(a in arches for a in included):
+            return None
+        rule["excludes"]["arches"] = sorted(set(rule["excludes"].get("arches", [])) | set(arches))
+    return rule
+
+
+def _needs_sys_admin(rule: dict) -> bool:
+    return "CAP_SYS_ADMIN" in ((rule.get("includes") or {}).get("caps") or [])
+
+
+def without_user_namespaces(profile: dict) -> dict:
+    """`profile` (a containers/Docker seccomp JSON profile) where clone, clone3 and unshare can
+    no longer create a user namespace; everything else is left as it was.
+
+    Rules that allow these calls whatever their arguments become two: allowed when the flags
+    lack CLONE_NEWUSER, EPERM when they have it. clone3 passes its flags in memory, where seccomp
+    can't look, so it answers ENOSYS, as on Docker: the C library then falls back to clone.
+    Rules that already look at the flags, and rules that need CAP_SYS_ADMIN, are kept.
+    """
+    result = copy.deepcopy(profile)
+    added: list[dict] = []
+    kept: list[dict] = []
+    for rule in result.get("syscalls") or []:
+        names = rule.get("names") or ([rule["name"]] if rule.get("name") else [])
+        guarded = [n for n in names if n in _GUARDED]
+        unconditional = rule.get("action") == "SCMP_ACT_ALLOW" and not rule.get("args")
+        if not guarded or not unconditional or _needs_sys_admin(rule):
+            kept.append(rule)
+            continue
+        rest = [n for n in names if n not in _GUARDED]
+        if rest:
+            rule = dict(rule, names=rest)
+            rule.pop("name", None)
+            kept.append(rule)
+        if "unshare" in guarded:
+            added += [_flags_rule(["unshare"], 0, newuser, rule) for newuser in (False, True)]
+        if "clone" in guarded:
+            for newuser in (False, True):
+                for index, only in ((0, False), (1, True)):
+                    limited = _on_arches(_flags_rule(["clone"], index, newuser, rule), _S390, only)
+                    if limited is not None:
+                        added.append(limited)
+        if "clone3" in guarded:
+            added.append({
+                "names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS, "args": [],
+                "includes": copy.deepcopy(rule.get("includes") or {}),
+                "excludes": copy.deepcopy(rule.get("excludes") or {}),
+            })
+    result["syscalls"] = kept + added
+    return result

@@ -1,0 +1,391 @@
+"""A reachability matrix for block_network and cidr_allowlist, made only of addresses on this
+machine: each row a sandbox with one network policy, each column a listener this test starts.
+
+Columns:
+- netns:   a TCP listener in a network namespace the test creates, joined to the host by a veth
+           pair: a network that is neither the host nor the engine's bridge;
+- gateway: the host itself, at the bridge gateway address the sandbox's default route uses;
+- primary: the host itself, at the address of its default-route interface;
+- alias:   the host itself, at a loopback alias the test adds (see below);
+- dns:     a DNS server (UDP 53) on that alias: name resolution is fenced like the rest;
+- sandbox: another sandbox the test created, on the engine's bridge.
+
+Rows: no policy; block_network; cidr_allowlist of the namespace's /30, of the alias's /32, of
+the other sandbox's /32, and of the engine bridge's subnet, which holds the gateway and so
+allows the host at that one address.
+
+The host listener binds 0.0.0.0 and answers with the address it was reached on, so an answer
+names the column that gave it. The no-policy row must reach every column, so every "not
+reachable" cell below is the policy at work and not a listener that was never reachable.
+
+Why the loopback alias is 10.214.k.1/32 and not 127.77.0.1: inside a sandbox all of 127.0.0.0/8
+is the sandbox's own loopback, so no sandbox (with or without a policy) can even address the
+host's loopback, and a 127.x column would prove nothing about the allowlist. An alias from a
+private test range on the host's `lo` is still an address of the host alone, on no bridge and
+on no route out of the machine: allowing exactly it, and nothing else of the host, shows that
+the allowlist tells the host's addresses apart instead of letting "the host" through whole.
+
+No traffic leaves the machine: every target is checked to be an address of this host, of the
+namespace this test made, or of a sandbox on the engine's bridge before anything connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import pytest
+
+PORT = 7000  # the sandbox listener's port
+LISTEN = ["nc", "-ll", "-p", str(PORT), "-e", "echo", "sandbox-target"]
+NETNS_TOKEN = "netns-target"
+DNS_NAME = "matrix.sbtui.test"
+COLUMNS = ("netns", "gateway", "primary", "alias", "dns", "sandbox")
+
+# A TCP server for the namespace: answers every connection with a token, then closes it.
+NETNS_SERVER = """
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    c.sendall(sys.argv[3].encode() + b"\\n")
+    c.close()
+"""
+
+
+def _ip(*args: str, netns: str | None = None, check: bool = True) -> str:
+    cmd = ["ip", *(["-n", netns] if netns else []), *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def _host_networks() -> list[ipaddress.IPv4Network]:
+    """Every IPv4 network this host has an address in or a route to."""
+    found = []
+    for line in _ip("-4", "-o", "addr", "show").splitlines():
+        found.append(ipaddress.ip_interface(line.split()[3]).network)
+    for line in _ip("-4", "route", "show", "table", "all").splitlines():
+        first = line.split()[0] if line.split() else ""
+        if first in ("local", "broadcast", "unreachable", "blackhole", "prohibit"):
+            first = line.split()[1]
+        if first != "default":
+            try:
+                found.append(ipaddress.ip_network(first, strict=False))
+            except ValueError:
+                pass
+    return found
+
+
+def _free_octet() -> int:
+    """A k for which 10.213.k.0/24 and 10.214.k.0/24 touch nothing this host already has."""
+    used = _host_networks()
+    start = os.getpid() % 200 + 20
+    for k in list(range(start, 250)) + list(range(20, start)):
+        candidates = [ipaddress.ip_network(f"10.213.{k}.0/24"), ipaddress.ip_network(f"10.214.{k}.0/24")]
+        if not any(c.overlaps(u) for c in candidates for u in used):
+            return k
+    raise RuntimeError("no free 10.213.k.0/24 and 10.214.k.0/24 pair for the test networks")
+
+
+def _route(address: str) -> dict[str, str]:
+    """`ip route get` as a dict: a lookup in the host's tables, nothing is sent."""
+    words = _ip("-4", "-o", "route", "get", address).split()
+    info = {"type": "local" if words[0] == "local" else "unicast"}
+    for key in ("dev", "via", "src"):
+        if key in words:
+            info[key] = words[words.index(key) + 1]
+    return info
+
+
+def _local_addresses() -> dict[str, tuple[str, str]]:
+    """The host's IPv4 addresses, each with its interface and the network it is in."""
+    found = {}
+    for line in _ip("-4", "-o", "addr", "show").splitlines():
+        dev, interface = line.split()[1], ipaddress.ip_interface(line.split()[3])
+        found[str(interface.ip)] = (dev, str(interface.network))
+    return found
+
+
+def _primary_address() -> str:
+    """The host's address on the interface of its default route (a lookup, nothing is sent)."""
+    for line in _ip("-4", "-o", "route", "show", "default").splitlines():
+        words = line.split()
+        if "dev" in words:
+            dev = words[words.index("dev") + 1]
+            for addr in _ip("-4", "-o", "addr", "show", "dev", dev, "scope", "global").splitlines():
+                return str(ipaddress.ip_interface(addr.split()[3]).ip)
+    raise RuntimeError("this host has no IPv4 address on a default-route interface")
+
+
+def _wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def _answers(address: str, port: int, token: str) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1) as conn:
+            return conn.makefile().readline().strip() == token
+    except OSError:
+        return False
+
+
+@dataclass
+class Lab:
+    netns: str
+    netns_address: str
+    netns_range: str
+    netns_port: int
+    host_veth: str
+    alias: str
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """A network namespace with a listener behind a veth pair, and a loopback alias; both
+    removed at the end however the tests went."""
+    if os.geteuid() != 0:
+        pytest.fail("the reachability matrix creates a network namespace and interfaces: run as root")
+    k = _free_octet()
+    tag = f"{os.getpid() % 100000}"
+    netns, host_veth, ns_veth = f"sbtui-matrix-{tag}", f"sbm{tag}h", f"sbm{tag}n"
+    lab = Lab(
+        netns=netns, netns_address=f"10.213.{k}.2", netns_range=f"10.213.{k}.0/30",
+        netns_port=7100, host_veth=host_veth, alias=f"10.214.{k}.1",
+    )
+    listener = None
+    undo: list[tuple[str, ...]] = []  # what takes back each thing made, so only that is removed
+    try:
+        _ip("netns", "add", netns)
+        undo.append(("netns", "del", netns))
+        _ip("link", "add", host_veth, "type", "veth", "peer", "name", ns_veth, "netns", netns)
+        undo.append(("link", "del", host_veth))  # and with it its peer in the namespace
+        _ip("addr", "add", f"10.213.{k}.1/30", "dev", host_veth)
+        _ip("link", "set", host_veth, "up")
+        _ip("addr", "add", f"{lab.netns_address}/30", "dev", ns_veth, netns=netns)
+        _ip("link", "set", ns_veth, "up", netns=netns)
+        _ip("link", "set", "lo", "up", netns=netns)
+        _ip("addr", "add", f"{lab.alias}/32", "dev", "lo")
+        undo.append(("addr", "del", f"{lab.alias}/32", "dev", "lo"))
+        listener = subprocess.Popen(
+            ["ip", "netns", "exec", netns, sys.executable, "-c", NETNS_SERVER,
+             lab.netns_address, str(lab.netns_port), NETNS_TOKEN],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+
+        def up() -> bool:
+            if listener.poll() is not None:
+                raise RuntimeError(f"the namespace listener exited: {listener.stderr.read().decode()}")
+            return _answers(lab.netns_address, lab.netns_port, NETNS_TOKEN)
+
+        _wait_until(up, 20, "the listener in the test's network namespace")
+        yield lab
+    finally:
+        if listener is not None and listener.poll() is None:
+            listener.terminate()  # by its pid: the process this fixture started
+            try:
+                listener.wait(10)
+            except subprocess.TimeoutExpired:
+                listener.kill()
+                listener.wait(10)
+        for args in reversed(undo):
+            _ip(*args, check=False)
+
+
+class _HostListener(asyncio.Protocol):
+    """Answers with the local address the connection arrived on, then closes."""
+
+    def connection_made(self, transport) -> None:
+        transport.write(f"host {transport.get_extra_info('sockname')[0]}\n".encode())
+        transport.close()
+
+
+class _DnsServer(asyncio.DatagramProtocol):
+    """Answers an A query for any name with `answer`, other query types with no records."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        end = 12  # the question's name: length-prefixed labels up to a zero byte
+        while end < len(data) and data[end]:
+            end += data[end] + 1
+        end += 5  # the zero byte, QTYPE and QCLASS
+        if end > len(data):
+            return
+        question = data[12:end]
+        qtype = struct.unpack(">H", data[end - 4 : end - 2])[0]
+        answers = b""
+        if qtype == 1:
+            # A pointer to the question's name, type A, class IN, TTL 60, four bytes.
+            answers = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(self.answer)
+        header = data[:2] + struct.pack(">HHHHH", 0x8180, 1, 1 if answers else 0, 0, 0)
+        self.transport.sendto(header + question + answers, addr)
+
+
+@pytest.fixture
+async def host_port(lab):
+    """A TCP listener on all of the host's addresses (its port is the value), and a DNS server
+    on the loopback alias; both closed at the end."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(_HostListener, "0.0.0.0", 0)
+    try:
+        dns, _ = await loop.create_datagram_endpoint(
+            lambda: _DnsServer(lab.alias.rsplit(".", 1)[0] + ".53"), local_addr=(lab.alias, 53)
+        )
+        try:
+            yield server.sockets[0].getsockname()[1]
+        finally:
+            dns.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def _run(sb, script: str) -> str:
+    p = await sb.exec(["sh", "-c", script])
+    out = await asyncio.wait_for(p.stdout.read(), 30)
+    await asyncio.wait_for(p.wait(), 30)
+    return out.decode()
+
+
+async def _address(sb) -> str:
+    out = await _run(sb, "ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1")
+    return out.split()[0]
+
+
+async def _listening(sb) -> None:
+    """Wait until the sandbox's own loopback answers on PORT (its server is up)."""
+    deadline = time.monotonic() + 20
+    while "sandbox-target" not in await _run(sb, f"echo | nc -w 2 127.0.0.1 {PORT}"):
+        assert time.monotonic() < deadline, "the target sandbox's listener did not come up"
+        await asyncio.sleep(0.05)
+
+
+async def _probe(sb, targets: dict[str, tuple[str, str, int]]) -> dict[str, str]:
+    """Try every target at once from inside `sb`; each column's output (empty if nothing came)."""
+    lines = []
+    for column, (kind, address, port) in targets.items():
+        if kind == "tcp":
+            # -w 2: a dropped packet becomes a timeout, not a hang; timeout 5 bounds the rest.
+            probe = f"echo ping | timeout 5 nc -w 2 {address} {port}"
+        else:
+            probe = f"timeout 5 nslookup {DNS_NAME} {address}"
+        lines.append(f"({probe} > /tmp/matrix.{column} 2>/dev/null) &")
+    lines.append("wait")
+    lines += [f"echo '== {column}'; cat /tmp/matrix.{column}" for column in targets]
+    out = await _run(sb, "\n".join(lines))
+    found: dict[str, str] = {}
+    column = ""
+    for line in out.splitlines():
+        if line.startswith("== "):
+            column = line[3:]
+            found[column] = ""
+        else:
+            found[column] += line + "\n"
+    return found
+
+
+def _table(rows: dict[str, dict[str, bool]]) -> str:
+    width = max(len(r) for r in rows)
+    lines = [" " * width + "  " + "  ".join(f"{c:>7}" for c in COLUMNS)]
+    for row, cells in rows.items():
+        lines.append(f"{row:<{width}}  " + "  ".join(f"{'yes' if cells[c] else '-':>7}" for c in COLUMNS))
+    return "\n".join(lines)
+
+
+async def test_reachability_matrix(client, app, image, lab, host_port, server):
+    target = await client.sandboxes.create(app, image, command=LISTEN, timeout=120)
+    made = [target]
+    try:
+        open_sb, blocked, to_netns, to_alias = await asyncio.gather(
+            client.sandboxes.create(app, image, timeout=120),
+            client.sandboxes.create(app, image, block_network=True, timeout=120),
+            client.sandboxes.create(app, image, cidr_allowlist=[lab.netns_range], timeout=120),
+            client.sandboxes.create(app, image, cidr_allowlist=[f"{lab.alias}/32"], timeout=120),
+        )
+        made += [open_sb, blocked, to_netns, to_alias]
+        await _listening(target)
+        target_address = await _address(target)
+        route = (await _run(open_sb, "ip -4 route show default")).split()
+        gateway = route[route.index("via") + 1]
+        local = _local_addresses()
+        bridge_dev, bridge = local[gateway]  # the engine's bridge network, gateway included
+        to_sandbox, to_bridge = await asyncio.gather(
+            client.sandboxes.create(app, image, cidr_allowlist=[f"{target_address}/32"], timeout=120),
+            client.sandboxes.create(app, image, cidr_allowlist=[bridge], timeout=120),
+        )
+        made += [to_sandbox, to_bridge]
+        primary = _primary_address()
+        targets = {
+            "netns": ("tcp", lab.netns_address, lab.netns_port),
+            "gateway": ("tcp", gateway, host_port),
+            "primary": ("tcp", primary, host_port),
+            "alias": ("tcp", lab.alias, host_port),
+            "dns": ("udp", lab.alias, 53),
+            "sandbox": ("tcp", target_address, PORT),
+        }
+        # Every address is this machine's before anything is sent to it.
+        assert {gateway, primary, lab.alias} <= local.keys(), (gateway, primary, lab.alias)
+        assert len({gateway, primary, lab.alias}) == 3 and local[lab.alias][0] == "lo"
+        assert _route(lab.netns_address)["dev"] == lab.host_veth
+        assert lab.netns_address in _ip("-4", "-o", "addr", "show", netns=lab.netns)
+        assert _route(target_address) == {"type": "unicast", "dev": bridge_dev, "src": gateway}, (
+            f"{target_address} is not on the engine bridge of {gateway}"
+        )
+        expected_answer = {
+            "netns": NETNS_TOKEN,
+            "gateway": f"host {gateway}",
+            "primary": f"host {primary}",
+            "alias": f"host {lab.alias}",
+            "dns": lab.alias.rsplit(".", 1)[0] + ".53",
+            "sandbox": "sandbox-target",
+        }
+
+        rows = {
+            "no policy": open_sb,
+            "block_network": blocked,
+            "allow netns range": to_netns,
+            "allow the alias": to_alias,
+            "allow the sandbox": to_sandbox,
+            "allow the bridge": to_bridge,
+        }
+        results = await asyncio.gather(*(_probe(sb, targets) for sb in rows.values()))
+        got = {
+            row: {c: expected_answer[c] in out[c] for c in COLUMNS}
+            for row, out in zip(rows, results)
+        }
+        allowed = {
+            "no policy": set(COLUMNS),
+            "block_network": set(),
+            "allow netns range": {"netns"},
+            "allow the alias": {"alias", "dns"},
+            "allow the sandbox": {"sandbox"},
+            # The bridge gateway is the host: allowing the bridge's subnet allows it too.
+            "allow the bridge": {"gateway", "sandbox"},
+        }
+        want = {row: {c: c in allowed[row] for c in COLUMNS} for row in rows}
+        assert got == want, (
+            f"on {server.engine}, reached:\n{_table(got)}\nexpected:\n{_table(want)}\n"
+            f"raw output: {dict(zip(rows, results))}"
+        )
+    finally:
+        await asyncio.gather(*(sb.terminate() for sb in made), return_exceptions=True)
