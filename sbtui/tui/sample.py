@@ -1,8 +1,8 @@
 """Fixed sample sandboxes, and a client that serves them to the dashboard.
 
 For screenshots, SVG snapshot tests and the list benchmark only: it answers just the calls that
-drawing screens needs (watch, from_id, logs, tunnels, tags), with data that never changes, at a
-fixed "now". Behaviour is tested against the real server (tests/tui/test_*_real.py).
+drawing screens needs (watch, from_id, logs, tunnels, tags, snapshots), with data that never
+changes, at a fixed "now". Behaviour is tested against the real server (tests/tui/test_*_real.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import fields
 from typing import AsyncIterator
 
 from sbtui.client import (
-    EventKind, FailedPreconditionError, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
+    EventKind, FailedPreconditionError, Image, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
     SandboxState, TerminationReason, Tunnel,
 )
 
@@ -92,6 +92,23 @@ def sandboxes() -> list[SandboxInfo]:
                 reason=TerminationReason.TIMEOUT, timeout=600.0, cidr_allowlist=["10.0.0.0/8"],
                 tags={"owner": "raj"}),
     ]
+
+
+def snapshots() -> list[Image]:
+    """Images made by snapshots: of running and finished sandboxes, and of one that is gone."""
+    made = []
+    for image_id, n, age, size in (
+        ("im-8H2kQ0c4Rw1xV9zA", 1, 12 * 60, 155_493_120),
+        ("im-3tV7pLm2Qx9KcW4e", 5, 2 * 3600 + 17 * 60, 1_288_490_188),
+        ("im-Zr5nB8yT1uHd6GfA", 7, 29 * 3600, 1_181_116_006),
+        ("im-Pk2xD9wF4cVb7NsE", 1, 2 * 86400, 146_800_640),
+        ("im-Wq0eK4sJ7aLm3PzX", 42, 6 * 86400, 96_468_992),
+    ):
+        image = Image(tag=f"localhost/sbtui/snapshots:{image_id.lower()}", image_id=image_id)
+        image.created_at, image.size_bytes = NOW - age, size
+        image.source_sandbox_id = f"sb-{n:04d}SaMpLe{n * 7919 % 100000:06d}"
+        made.append(image)
+    return made
 
 
 def many(count: int, seed: int = 7) -> list[SandboxInfo]:
@@ -187,12 +204,21 @@ class SampleSandboxes:
         return SampleSandbox(info)
 
 
+class SampleImages:
+    def __init__(self, images: list[Image]) -> None:
+        self.items = images
+
+    async def list(self, *, snapshots_only: bool = False) -> list[Image]:
+        return [i for i in self.items if i.source_sandbox_id or not snapshots_only]
+
+
 class SampleClient:
     """Stands in for sbtui.Client where only fixed pictures are wanted."""
 
     def __init__(self, infos: list[SandboxInfo] | None = None) -> None:
         self.address = ADDRESS
         self.sandboxes = SampleSandboxes(sandboxes() if infos is None else infos)
+        self.images = SampleImages(snapshots())
 
     async def close(self) -> None:
         pass
