@@ -7,7 +7,7 @@ import gc
 import time
 from functools import partial
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterable
+from typing import AsyncIterator, Awaitable, Callable, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -155,7 +155,7 @@ class SbtuiApp(App[None], inherit_bindings=False):
         screen.attach(session)
         self.sessions.add(session)
 
-    def _show_session(self, session: Session):
+    def _show_session(self, session: Session) -> Awaitable[object]:
         """From another session: in its place (a tab switch); from elsewhere: on top."""
         from sbtui.tui.screens.shell import ShellScreen
 
@@ -172,13 +172,15 @@ class SbtuiApp(App[None], inherit_bindings=False):
         self.pop_screen()
 
     def close_session(self, session: Session) -> None:
-        """Forget an ended session: show the next one (or go back if none is left), then drop
-        its screen."""
-        following = self.sessions.after(session, 1)
+        """Forget an ended session: show the tab to its right, else the one to its left (or go
+        back if none is left), then drop its screen."""
+        items = self.sessions.items
+        index = items.index(session)
+        neighbours = items[index + 1:index + 2] or items[max(index - 1, 0):index]
         self.sessions.remove(session)
         if self.screen is session.screen:
-            if following is not session:
-                self.switch_screen(following.name)
+            if neighbours:
+                self.switch_screen(neighbours[0].name)
             else:
                 self.pop_screen()
         self.uninstall_screen(session.name)

@@ -55,9 +55,12 @@ class ShellScreen(Screen[None]):
 
     def ended(self) -> None:
         """The program has ended: say so (its tab shows how until it is closed)."""
-        if self.session is not None:
-            self.notify(f"session {self.session.number} {self.session.status()}; "
-                        f"{key_name(self.app, SESSION_KEY.id)} {key_name(self.app, 'session.close')} closes it")
+        if self.session is None:
+            return
+        said = f"session {self.session.number} {self.session.status()}"
+        if self.app.screen is self:  # the close key acts on the session shown
+            said += f"; {key_name(self.app, SESSION_KEY.id)} {key_name(self.app, 'session.close')} closes it"
+        self.notify(said)
 
     # ---- the session key and the key after it -------------------------------------------
 
