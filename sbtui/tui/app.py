@@ -7,7 +7,7 @@ import gc
 import time
 from functools import partial
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterable
+from typing import AsyncIterator, Awaitable, Callable, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -16,7 +16,7 @@ from textual.screen import Screen
 
 from sbtui.client import Client, Sandbox, SandboxEvent, SbtuiError
 from sbtui.tui.keymap import APP_KEYS, WRITE_ACTIONS, bindings, config_path, load_keymap
-from sbtui.tui.messages import SandboxesChanged
+from sbtui.tui.messages import SandboxesChanged, SnapshotTaken
 from sbtui.tui.sessions import SHELL, Session, Sessions
 from sbtui.tui.state import ConnectionStatus, SandboxStore, WatchFollower, backoff
 
@@ -54,7 +54,7 @@ class SbtuiApp(App[None], inherit_bindings=False):
         self.keymap_path = keymap_path or config_path()
         self._reconnect_delay = reconnect_delay
         self._flush_pending = False
-        self.sessions = Sessions()
+        self.sessions = Sessions(on_change=self._sessions_changed)
         self.create_draft: dict[str, str] | None = None  # the create form's text, kept by escape
 
     def get_default_screen(self) -> Screen:
@@ -150,25 +150,46 @@ class SbtuiApp(App[None], inherit_bindings=False):
         screen = ShellScreen()
         rows, cols = max(self.size.height - 1, 2), max(self.size.width, 2)
         process = await sandbox.exec(SHELL, pty=True, pty_size=(rows, cols), term="xterm-256color")
-        label = f"{sandbox_id} ({sandbox.info.name})" if sandbox.info.name else sandbox_id
-        session = Session(self.sessions.next_number(), sandbox_id, label, process, screen)
+        session = Session(self.sessions.next_number(), sandbox_id, sandbox.info.name, process, screen)
         self.install_screen(screen, session.name)
-        await self.push_screen(session.name)
+        await self._show_session(session)
         screen.attach(session)
         self.sessions.add(session)
 
-    def leave_session(self, session: Session | None) -> None:
-        """Back to where the operator came from; an ended session goes for good."""
-        self.pop_screen()
-        if session is not None and session.ended:
-            self.sessions.remove(session)
-            self.uninstall_screen(session.name)
+    def _show_session(self, session: Session) -> Awaitable[object]:
+        """From another session: in its place (a tab switch); from elsewhere: on top."""
+        from sbtui.tui.screens.shell import ShellScreen
+
+        if isinstance(self.screen, ShellScreen):
+            return self.switch_screen(session.name)
+        return self.push_screen(session.name)
 
     def enter_session(self, number: int) -> None:
+        if (session := self.sessions.get(number)) is not None:
+            self._show_session(session)
+
+    def leave_session(self) -> None:
+        """Back to where the operator came from; sessions live on (ended ones until closed)."""
+        self.pop_screen()
+
+    def close_session(self, session: Session) -> None:
+        """Forget an ended session: show the tab to its right, else the one to its left (or go
+        back if none is left), then drop its screen."""
+        items = self.sessions.items
+        index = items.index(session)
+        neighbours = items[index + 1:index + 2] or items[max(index - 1, 0):index]
+        self.sessions.remove(session)
+        if self.screen is session.screen:
+            if neighbours:
+                self.switch_screen(neighbours[0].name)
+            else:
+                self.pop_screen()
+        self.uninstall_screen(session.name)
+
+    def _sessions_changed(self) -> None:
         for session in self.sessions.items:
-            if session.number == number:
-                self.push_screen(session.name)
-                return
+            if session.screen.is_mounted:
+                session.screen.tabs.refresh()
 
     # ---- create -------------------------------------------------------------------------
 
@@ -193,6 +214,11 @@ class SbtuiApp(App[None], inherit_bindings=False):
         self.notify(f"created {sandbox_id}")
 
     # ---- helpers for screens ------------------------------------------------------------
+
+    def snapshot_taken(self) -> None:
+        """Tell the screens (a list of snapshots may be among them) that a new image exists."""
+        for screen in self.screen_stack:
+            screen.post_message(SnapshotTaken())
 
     async def sandbox(self, sandbox_id: str) -> Sandbox:
         if self.client is None:

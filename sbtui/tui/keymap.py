@@ -52,6 +52,7 @@ LIST_KEYS = (
     Key("shell", "s", "shell", "Shell", writes=True),
     Key("sessions", "w", "sessions", "Sessions"),
     Key("tunnels", "t", "tunnels", "Tunnels"),
+    Key("snapshots", "i", "snapshots", "Snapshots"),
     Key("terminate", "ctrl+d", "terminate", "Terminate", writes=True),
     Key("sort.next", "o", "sort_next", "Sort"),
     Key("sort.reverse", "O", "sort_reverse", "Reverse sort", show=False),
@@ -95,6 +96,29 @@ CREATE_KEYS = (
     Key("back", "escape", "back", "Cancel"),
 )
 
+SNAPSHOTS_KEYS = (
+    Key("snapshots.start", "enter", "start", "Start a sandbox", writes=True),
+    Key("snapshots.source", "d", "open_source", "Source sandbox"),
+    Key("filter", "slash", "filter", "Filter"),
+    Key("snapshots.refresh", "r", "refresh", "Refresh"),
+    Key("back", "escape", "back", "Back"),
+)
+
+# A running program gets every key but the session key; the key pressed after it is one of these
+# (like tmux's prefix). ShellScreen matches them itself: the terminal never lets them bubble up.
+SESSION_KEYS = (
+    Key("session.key", "ctrl+right_square_bracket", "session_key", "Session key, then one of these"),
+    Key("session.next", "n,right", "next_session", "Next session"),
+    Key("session.previous", "p,left", "previous_session", "Previous session"),
+    *(Key(f"session.{n}", str(n), f"go_to_session({n})", f"Session {n}", show=False) for n in range(1, 10)),
+    Key("session.detach", "d,ctrl+right_square_bracket", "detach", "Back to the list (sessions live on)"),
+    Key("session.close", "x", "close_session", "Close an ended session"),
+    Key("session.list", "w", "sessions", "Sessions list"),
+    Key("session.pass", "right_square_bracket", "pass_key", "Pass the session key to the program"),
+    Key("session.help", "question_mark", "help", "Keys"),
+    Key("session.cancel", "escape", "cancel", "Cancel"),
+)
+
 CONFIRM_KEYS = (
     Key("confirm.yes", "y", "answer(True)", "Yes"),
     Key("confirm.no", "n,escape", "answer(False)", "No"),
@@ -117,7 +141,7 @@ PICKER_KEYS = (Key("close", "escape", "close", "Close"),)
 
 ALL_KEYS = (
     APP_KEYS + LIST_KEYS + TABLE_KEYS + DETAIL_KEYS + TUNNEL_KEYS + SNAPSHOT_KEYS + CREATE_KEYS
-    + CONFIRM_KEYS + HELP_KEYS + PICKER_KEYS
+    + CONFIRM_KEYS + HELP_KEYS + PICKER_KEYS + SNAPSHOTS_KEYS + SESSION_KEYS
 )
 KNOWN_IDS = {k.id for k in ALL_KEYS}
 WRITE_ACTIONS = {k.action for k in ALL_KEYS if k.writes}

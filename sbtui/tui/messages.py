@@ -13,3 +13,7 @@ class SandboxesChanged(Message):
     def __init__(self, change: StoreChange) -> None:
         super().__init__()
         self.change = change
+
+
+class SnapshotTaken(Message):
+    """A snapshot was taken in the dashboard: lists of images are out of date."""

@@ -1,8 +1,8 @@
 """Fixed sample sandboxes, and a client that serves them to the dashboard.
 
 For screenshots, SVG snapshot tests and the list benchmark only: it answers just the calls that
-drawing screens needs (watch, from_id, logs, tunnels, tags, images), with data that never changes, at a
-fixed "now". Behaviour is tested against the real server (tests/tui/test_*_real.py).
+drawing screens needs (watch, from_id, logs, tunnels, tags, images), with data that never
+changes, at a fixed "now". Behaviour is tested against the real server (tests/tui/test_*_real.py).
 """
 
 from __future__ import annotations
@@ -92,6 +92,23 @@ def sandboxes() -> list[SandboxInfo]:
                 reason=TerminationReason.TIMEOUT, timeout=600.0, cidr_allowlist=["10.0.0.0/8"],
                 tags={"owner": "raj"}),
     ]
+
+
+def snapshots() -> list[Image]:
+    """Images made by snapshots: of running and finished sandboxes, and of one that is gone."""
+    made = []
+    for image_id, n, age, size in (
+        ("im-8H2kQ0c4Rw1xV9zA", 1, 12 * 60, 155_493_120),
+        ("im-3tV7pLm2Qx9KcW4e", 5, 2 * 3600 + 17 * 60, 1_288_490_188),
+        ("im-Zr5nB8yT1uHd6GfA", 7, 29 * 3600, 1_181_116_006),
+        ("im-Pk2xD9wF4cVb7NsE", 1, 2 * 86400, 146_800_640),
+        ("im-Wq0eK4sJ7aLm3PzX", 42, 6 * 86400, 96_468_992),
+    ):
+        image = Image(tag=f"localhost/sbtui/snapshots:{image_id.lower()}", image_id=image_id)
+        image.created_at, image.size_bytes = NOW - age, size
+        image.source_sandbox_id = f"sb-{n:04d}SaMpLe{n * 7919 % 100000:06d}"
+        made.append(image)
+    return made
 
 
 def many(count: int, seed: int = 7) -> list[SandboxInfo]:
@@ -188,24 +205,25 @@ class SampleSandboxes:
 
 
 def images() -> list[Image]:
-    """Images the sample server has: pulled ones, its base image and two snapshots."""
+    """Images the sample server has: pulled ones and its base image, then the snapshots."""
     made = []
-    for n, (tag, size, age, source) in enumerate((
-        ("localhost/sbtui/snapshots:im-5nap0000000000b1", 148_000_000, 1200, sandboxes()[0].sandbox_id),
-        ("localhost/sbtui/snapshots:im-5nap0000000000a7", 96_000_000, 5400, sandboxes()[2].sandbox_id),
-        ("python:3.11-slim", 131_400_000, 3 * 86400, ""),
-        ("node:22-bookworm", 1_118_000_000, 9 * 86400, ""),
-        ("localhost/sbtui/busybox:latest", 1_400_000, 20 * 86400, ""),
-    )):
-        image = Image(tag, f"im-{sum(map(ord, tag)) * 7717 % 10**10:010d}" if not source else tag.split(":")[1])
-        image.size_bytes, image.created_at, image.source_sandbox_id = size, NOW - age, source
+    for tag, size, age in (
+        ("python:3.11-slim", 131_400_000, 3 * 86400),
+        ("node:22-bookworm", 1_118_000_000, 9 * 86400),
+        ("localhost/sbtui/busybox:latest", 1_400_000, 20 * 86400),
+    ):
+        image = Image(tag, f"im-{sum(map(ord, tag)) * 7717 % 10**10:010d}")
+        image.size_bytes, image.created_at = size, NOW - age
         made.append(image)
-    return made
+    return made + snapshots()
 
 
 class SampleImages:
+    def __init__(self, images: list[Image]) -> None:
+        self.items = images
+
     async def list(self, *, snapshots_only: bool = False) -> list[Image]:
-        return [i for i in images() if i.source_sandbox_id or not snapshots_only]
+        return [i for i in self.items if i.source_sandbox_id or not snapshots_only]
 
 
 class SampleClient:
@@ -214,7 +232,7 @@ class SampleClient:
     def __init__(self, infos: list[SandboxInfo] | None = None) -> None:
         self.address = ADDRESS
         self.sandboxes = SampleSandboxes(sandboxes() if infos is None else infos)
-        self.images = SampleImages()
+        self.images = SampleImages(images())
 
     async def close(self) -> None:
         pass

@@ -135,30 +135,74 @@ async def snapshot(pilot: Pilot) -> None:
     await until(pilot, lambda: pilot.app.screen.query("#snapshot-offer"), "the snapshot dialog")
 
 
-async def shell(pilot: Pilot) -> None:
-    from sbtui.tui.screens.shell import DETACH_HINT, ShellScreen
+class NoProcess:
+    """The sessions of these scenes are drawn from fixed output; no program runs behind them."""
+
+    class _Stdin:
+        def write(self, data: bytes) -> None:
+            return None
+
+    stdin = _Stdin()
+
+    async def resize(self, rows: int, columns: int) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+async def _in_session(pilot: Pilot, sessions: tuple[tuple[int, int | None], ...], current: int) -> None:
+    """Sessions (sample sandbox number, exit code or None while running), each on its screen;
+    the `current`-th (from 1) is shown with the sample shell output on its terminal."""
+    from sbtui.tui.screens.shell import ShellScreen
+    from sbtui.tui.sessions import Session
 
     await _listed(pilot)
-    screen = ShellScreen()
-    await pilot.app.push_screen(screen)
-    screen.query_one("#shell-title").update(
-        f"[b]session 1[/b] · {_sample_id(1)} (api-preview) · {DETACH_HINT}")
-    screen.terminal.feed(sample.SHELL_OUTPUT)
-    await until(pilot, lambda: any("42" == line.strip() for line in screen.terminal.vt.display),
+    app = pilot.app
+    for number, (n, exit_code) in enumerate(sessions, 1):
+        info = sample.sandboxes()[n - 1]
+        session = Session(number, info.sandbox_id, info.name, NoProcess(), ShellScreen(),
+                          exit_code=exit_code, ended=exit_code is not None)
+        app.sessions.items.append(session)
+        app.install_screen(session.screen, session.name)
+    session = app.sessions.items[current - 1]
+    await app.push_screen(session.name)
+    session.screen.attach(session)
+    terminal = session.screen.terminal
+    terminal.feed(sample.SHELL_OUTPUT)
+    await until(pilot, lambda: any("42" == line.strip() for line in terminal.vt.display),
                 "the shell's output on the terminal")
+
+
+async def shell(pilot: Pilot) -> None:
+    await _in_session(pilot, ((1, None),), current=1)
+
+
+async def shell_tabs(pilot: Pilot) -> None:
+    await _in_session(pilot, ((3, None), (1, None), (5, 0), (9, 130)), current=2)
+
+
+async def shell_session_keys(pilot: Pilot) -> None:
+    await shell_tabs(pilot)
+    await pilot.press("ctrl+right_square_bracket")
+    await until(pilot, lambda: pilot.app.screen.query_one("#session-keys").display, "the session keys")
+
+
+async def help_shell(pilot: Pilot) -> None:
+    await shell_tabs(pilot)
+    await pilot.press("ctrl+right_square_bracket", "question_mark")
+    await until(pilot, lambda: pilot.app.screen.query("#help-keys"), "the help screen")
 
 
 async def sessions(pilot: Pilot) -> None:
     from sbtui.tui.screens.sessions import SessionsScreen
     from sbtui.tui.sessions import Session
 
-    class NoProcess:  # this scene draws the list; no process runs behind it
-        async def close(self) -> None:
-            return None
-
     await _listed(pilot)
-    for number, n in ((1, 1), (2, 3)):
-        pilot.app.sessions.items.append(Session(number, _sample_id(n), _sample_id(n), NoProcess(), None))
+    for number, n, exit_code in ((1, 1, None), (2, 3, None), (3, 9, 130)):
+        info = sample.sandboxes()[n - 1]
+        pilot.app.sessions.items.append(Session(number, info.sandbox_id, info.name, NoProcess(), None,
+                                                exit_code=exit_code, ended=exit_code is not None))
     pilot.app.push_screen(SessionsScreen())
     await until(pilot, lambda: pilot.app.screen.query("#session-options"), "the sessions list")
 
@@ -197,6 +241,21 @@ async def image_picker(pilot: Pilot) -> None:
     await until(pilot, lambda: pilot.app.screen.query("#image-options"), "the image picker")
 
 
+async def snapshots(pilot: Pilot) -> None:
+    await _listed(pilot)
+    await pilot.press("i")
+    await until(pilot, lambda: pilot.app.screen.query("#snapshots-table") and
+                pilot.app.screen.query_one("#snapshots-table").row_count == 5, "the snapshots")
+
+
+async def snapshots_empty(pilot: Pilot) -> None:
+    await _listed(pilot)
+    pilot.app.client.images.items = []
+    await pilot.press("i")
+    await until(pilot, lambda: pilot.app.screen.query("#snapshots-empty") and
+                pilot.app.screen.loaded, "the empty list of snapshots")
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -225,7 +284,12 @@ SCENES = (
     Scene("help-detail", help_detail),
     Scene("tunnels", tunnels),
     Scene("snapshot", snapshot),
+    Scene("snapshots", snapshots),
+    Scene("snapshots-empty", snapshots_empty),
     Scene("shell", shell),
+    Scene("shell-tabs", shell_tabs),
+    Scene("shell-session-keys", shell_session_keys),
+    Scene("help-shell", help_shell),
     Scene("sessions", sessions),
     Scene("create", create),
     Scene("create-errors", create_errors),

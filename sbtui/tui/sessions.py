@@ -1,14 +1,15 @@
 """Shell sessions: PTY exec sessions that live on while the operator is elsewhere.
 
 Each session owns its process, its terminal screen (installed in the app, so leaving it
-keeps it mounted and drawing) and the task that carries output to the terminal.
+keeps it mounted and drawing) and the task that carries output to the terminal. Sessions are
+kept in the order of their numbers, which is the order of the tabs in a shell screen.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from sbtui.client import ContainerProcess, SbtuiError
 
@@ -24,11 +25,12 @@ READ_SIZE = 65536
 class Session:
     number: int
     sandbox_id: str
-    label: str
+    sandbox_name: str
     process: ContainerProcess
     screen: "ShellScreen"
     exit_code: int | None = None
     error: str = ""
+    ended: bool = False
     pump: asyncio.Task | None = field(default=None, repr=False)
 
     @property
@@ -37,8 +39,13 @@ class Session:
         return f"shell-{self.number}"
 
     @property
-    def ended(self) -> bool:
-        return self.pump is not None and self.pump.done()
+    def label(self) -> str:
+        return f"{self.sandbox_id} ({self.sandbox_name})" if self.sandbox_name else self.sandbox_id
+
+    @property
+    def tab_label(self) -> str:
+        """What its tab says: the name people gave the sandbox, else its id."""
+        return self.sandbox_name or self.sandbox_id
 
     def status(self) -> str:
         if not self.ended:
@@ -55,25 +62,48 @@ async def pump(session: Session) -> None:
         session.exit_code = await session.process.wait()
     except SbtuiError as err:
         session.error = str(err)
+    finally:
+        session.ended = True
     session.screen.ended()
 
 
 class Sessions:
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
+        """`on_change` is called when a session is added, ends or is removed."""
         self.items: list[Session] = []
-        self._numbers = 0
+        self._on_change = on_change
 
     def next_number(self) -> int:
-        self._numbers += 1
-        return self._numbers
+        """The lowest number no session has: numbers stay small enough to be typed as digits."""
+        taken = {s.number for s in self.items}
+        return next(n for n in range(1, len(taken) + 2) if n not in taken)
+
+    def get(self, number: int) -> Session | None:
+        return next((s for s in self.items if s.number == number), None)
+
+    def after(self, session: Session, step: int) -> Session:
+        """The session `step` tabs away from `session`, going round at either end."""
+        index = self.items.index(session) if session in self.items else 0
+        return self.items[(index + step) % len(self.items)]
 
     def add(self, session: Session) -> None:
         self.items.append(session)
-        session.pump = asyncio.create_task(pump(session), name=session.name)
+        self.items.sort(key=lambda s: s.number)
+        session.pump = asyncio.create_task(self._run(session), name=session.name)
+        self._changed()
+
+    async def _run(self, session: Session) -> None:
+        await pump(session)
+        self._changed()
 
     def remove(self, session: Session) -> None:
         if session in self.items:
             self.items.remove(session)
+            self._changed()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
 
     async def close_all(self) -> None:
         for session in list(self.items):

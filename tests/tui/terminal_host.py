@@ -21,7 +21,8 @@ class TerminalHost(App):
         self.sent: list[bytes] = []
         self.sent_at: list[float] = []
         self.sizes: list[tuple[int, int]] = []
-        self.detached = 0
+        self.escaped = 0
+        self.commands: list[tuple[str, str | None]] = []
         self.titles: list[str] = []
         self.got_input = asyncio.Event()
         self.terminal = Terminal(
@@ -42,8 +43,11 @@ class TerminalHost(App):
     async def _resize(self, rows: int, columns: int) -> None:
         self.sizes.append((rows, columns))
 
-    def on_terminal_detach(self, message: Terminal.Detach) -> None:
-        self.detached += 1
+    def on_terminal_escaped(self, message: Terminal.Escaped) -> None:
+        self.escaped += 1
+
+    def on_terminal_command(self, message: Terminal.Command) -> None:
+        self.commands.append((message.key, message.character))
 
     def on_terminal_title_changed(self, message: Terminal.TitleChanged) -> None:
         self.titles.append(message.title)

@@ -40,3 +40,9 @@ def test_punctuation_keys_by_name_or_character():
     keymap, problems = parse_keymap('help = "question_mark"\nfilter = "ctrl+slash"\n')
     assert problems == [] and keymap["help"] == "question_mark"
     assert "table.up" in KNOWN_IDS
+
+
+def test_session_keys_remap_like_any_other():
+    keymap, problems = parse_keymap('[session]\nkey = "ctrl+b"\nnext = ["tab", "n"]\n1 = "f1"\n')
+    assert problems == []
+    assert keymap == {"session.key": "ctrl+b", "session.next": "tab,n", "session.1": "f1"}

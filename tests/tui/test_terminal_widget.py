@@ -40,13 +40,27 @@ async def test_priority_bindings_do_not_steal_keys_from_the_program():
         assert not isinstance(app.screen, CommandPalette)
 
 
-async def test_the_detach_key_posts_detach_and_sends_nothing():
+async def test_the_escape_key_and_the_key_after_it_are_commands_not_input():
     app = TerminalHost()
     async with app.run_test() as pilot:
-        await pilot.press(Terminal.DETACH_KEY)
-        assert app.detached == 1
-        assert app.sent == []
-        assert not app.terminal.check_consume_key(Terminal.DETACH_KEY, None)
+        await pilot.press(Terminal.ESCAPE_KEY)
+        assert app.escaped == 1 and app.sent == []
+        assert not app.terminal.check_consume_key(Terminal.ESCAPE_KEY, None)
+        # One burst: the widget itself knows which key follows the escape key.
+        await pilot.press("n", "l", Terminal.ESCAPE_KEY, Terminal.ESCAPE_KEY, "ctrl+c")
+        assert app.commands == [("n", "n"), (Terminal.ESCAPE_KEY, None)]
+        assert app.sent == [b"l", b"\x03"]
+        app.terminal.send_key(Terminal.ESCAPE_KEY)  # what a command may pass on
+        assert app.sent[-1] == b"\x1d"
+
+
+async def test_another_escape_key_frees_ctrl_right_square_bracket():
+    app = TerminalHost()
+    app.terminal.escape_key = "ctrl+backslash,f12"
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+right_square_bracket", "f12", "p", "ctrl+backslash", "escape")
+        assert app.sent == [b"\x1d"]
+        assert [key for key, _ in app.commands] == ["p", "escape"] and app.escaped == 2
 
 
 async def test_bracketed_paste_when_the_program_asked_for_it():

@@ -27,9 +27,10 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, screen: Screen) -> None:
         super().__init__()
-        self.sections: tuple[tuple[str, tuple[Key, ...]], ...] = (
-            *getattr(screen, "HELP", ()), ("Everywhere", APP_KEYS),
-        )
+        self.sections: tuple[tuple[str, tuple[Key, ...]], ...] = getattr(screen, "HELP", ())
+        # A screen whose keys go to a program (a shell) has none of the app's keys.
+        if getattr(screen, "HELP_APP_KEYS", True):
+            self.sections += (("Everywhere", APP_KEYS),)
 
     def _keys_shown(self, key: Key) -> str:
         keys = self.app.effective_keys(key.id, key.keys)

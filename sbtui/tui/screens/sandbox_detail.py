@@ -299,6 +299,7 @@ class SandboxDetailScreen(SandboxActions, Screen):
         except SbtuiError as err:
             self.notify(f"snapshot failed: {err}", severity="error")
             return
+        self.app.snapshot_taken()
         source = self.info
         answer = await self.app.push_screen_wait(SnapshotScreen(self.sandbox_id, image))
         if answer and source is not None:

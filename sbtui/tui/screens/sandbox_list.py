@@ -176,3 +176,8 @@ class SandboxListScreen(SandboxActions, Screen):
         from sbtui.tui.screens.sandbox_detail import SandboxDetailScreen
 
         self.app.push_screen(SandboxDetailScreen(sandbox_id))
+
+    def action_snapshots(self) -> None:
+        from sbtui.tui.screens.snapshots import SnapshotsScreen
+
+        self.app.push_screen(SnapshotsScreen())

@@ -18,9 +18,12 @@ Wiring (the app does this for a `ContainerProcess` started with a PTY):
   through the parent's queue before ctrl+c reaches the program.
 * While focused the widget takes every key, including ones the app binds with priority
   (ctrl+q, ctrl+p): it reports them as consumed through `check_consume_key`, which Textual
-  uses to drop those bindings. Only `DETACH_KEY` (ctrl+], as in telnet) is not sent: it posts
-  `Terminal.Detach` so the app can leave the session running and go back to its list. (vim's
-  ctrl+] "jump to tag" is the price; `detach_key=` picks another key.)
+  uses to drop those bindings. Only `ESCAPE_KEY` (ctrl+], as in telnet) is not sent: it posts
+  `Terminal.Escaped`, and the key after it is not sent either but posted as `Terminal.Command`
+  (like tmux's prefix), so the app can offer its own keys without taking any from the program.
+  The widget itself tracks which key follows, so keys that arrive in one burst are never split
+  between the program and the app. (`escape_key=` picks other keys; a command can pass the
+  escape key on to the program with `send_key`.)
 * shift+pageup / shift+pagedown and the mouse wheel scroll the history (on the alternate
   screen the wheel sends arrow keys instead, which is what less and vim want); any key
   returns to the live screen, while output arriving meanwhile leaves the view where it is.
@@ -70,8 +73,9 @@ class Terminal(Widget, can_focus=True):
     }
     """
 
-    DETACH_KEY: ClassVar[str] = "ctrl+right_square_bracket"
-    """The one key the program never gets (ctrl+]): it posts `Terminal.Detach`."""
+    ESCAPE_KEY: ClassVar[str] = "ctrl+right_square_bracket"
+    """The one key the program never gets (ctrl+]): it posts `Terminal.Escaped`, and the next
+    key is posted as `Terminal.Command`."""
     FRAME_RATE: ClassVar[int] = 60
     PARSE_BUDGET: ClassVar[float] = 0.012
     """Seconds of parsing per frame: three quarters of a 60 Hz frame; the rest, and every
@@ -82,12 +86,25 @@ class Terminal(Widget, can_focus=True):
     """Queued bytes beyond which `write` waits."""
     WHEEL_LINES: ClassVar[int] = 3
 
-    class Detach(Message):
-        """The user pressed the detach key: leave the session running and go elsewhere."""
+    class Escaped(Message):
+        """The user pressed the escape key: the next key is a command for the app."""
 
         def __init__(self, terminal: Terminal) -> None:
             super().__init__()
             self.terminal = terminal
+
+        @property
+        def control(self) -> Terminal:
+            return self.terminal
+
+    class Command(Message):
+        """The key pressed after the escape key (Textual's name and its character, if any)."""
+
+        def __init__(self, terminal: Terminal, key: str, character: str | None) -> None:
+            super().__init__()
+            self.terminal = terminal
+            self.key = key
+            self.character = character
 
         @property
         def control(self) -> Terminal:
@@ -111,7 +128,7 @@ class Terminal(Widget, can_focus=True):
         send: SendCallback | None = None,
         on_resize_process: ResizeCallback | None = None,
         scrollback: int = 10_000,
-        detach_key: str | None = None,
+        escape_key: str | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -119,7 +136,8 @@ class Terminal(Widget, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.send = send
-        self.detach_key = detach_key or self.DETACH_KEY
+        self.escape_key = escape_key or self.ESCAPE_KEY
+        self.commanding = False  # the escape key was pressed: the next key is a command
         self._on_resize_process = on_resize_process
         self.vt = TerminalScreen(80, 24, scrollback=scrollback, on_answer=self._answer)
         self.stream = TerminalStream(self.vt)
@@ -364,15 +382,37 @@ class Terminal(Widget, can_focus=True):
     def _answer(self, text: str) -> None:
         self.send_bytes(text.encode())
 
+    @property
+    def escape_key(self) -> str:
+        """The escape key; several may be given, comma-separated, as in Textual's bindings."""
+        return ",".join(self._escape_keys)
+
+    @escape_key.setter
+    def escape_key(self, keys: str) -> None:
+        self._escape_keys = tuple(k.strip() for k in keys.split(",") if k.strip())
+
+    def send_key(self, key: str) -> None:
+        """Send the bytes of `key` (a Textual key name) to the program, e.g. the escape key."""
+        data = encode_key(key, None, application_cursor=DECCKM in self.vt.mode)
+        if data is not None:
+            self.send_bytes(data)
+
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        return key != self.detach_key
+        return key not in self._escape_keys
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
-        if key == self.detach_key:
+        if self.commanding:
+            self.commanding = False
             event.stop()
             event.prevent_default()
-            self.post_message(self.Detach(self))
+            self.post_message(self.Command(self, key, event.character))
+            return
+        if key in self._escape_keys:
+            event.stop()
+            event.prevent_default()
+            self.commanding = True
+            self.post_message(self.Escaped(self))
             return
         if key in ("shift+pageup", "shift+pagedown") and not self.vt.in_alternate_screen:
             event.stop()
