@@ -33,13 +33,16 @@ def mebibytes(mib: int) -> str:
     return f"{mib}Mi"
 
 
-def size_text(size_bytes: int) -> str:
-    """'1.4 MB', '131 MB', '1.1 GB': image sizes, in the engines' decimal units."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size_bytes >= scale:
-            value = size_bytes / scale
-            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
-    return f"{size_bytes} B"
+def size_text(size: int) -> str:
+    """'812Ki', '148Mi', '1.2Gi': binary units, like the memory column."""
+    value, unit = float(size), "B"
+    for unit in ("B", "Ki", "Mi", "Gi", "Ti"):
+        if value < 1024 or unit == "Ti":
+            break
+        value /= 1024
+    if unit == "B":
+        return f"{size}B" if size else "-"
+    return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
 
 
 def _number(value: float) -> str:

@@ -98,6 +98,7 @@ CREATE_KEYS = (
 
 SNAPSHOTS_KEYS = (
     Key("snapshots.start", "enter", "start", "Start a sandbox", writes=True),
+    Key("snapshots.edit", "e", "edit_start", "Edit, then start", writes=True),
     Key("snapshots.source", "d", "open_source", "Source sandbox"),
     Key("filter", "slash", "filter", "Filter"),
     Key("snapshots.refresh", "r", "refresh", "Refresh"),

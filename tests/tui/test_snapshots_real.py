@@ -93,3 +93,37 @@ async def test_a_snapshot_taken_in_the_dashboard_reaches_the_screen_beneath(clie
             assert sb.sandbox_id in row_text(screen, dialog.image.image_id)
     finally:
         await sb.terminate()
+
+
+async def test_edit_then_start_opens_the_form_with_the_snapshot_and_its_sources_parameters(
+        client, app, image):
+    from sbtui.tui.screens.create import CreateScreen
+
+    sb = await client.sandboxes.create(app, image, command=["sleep", "300"], timeout=120, memory_mib=72)
+    made_id = None
+    ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
+    try:
+        snap = await sb.snapshot_filesystem()
+        async with ui.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: ui.store.get(sb.sandbox_id), "the source in the store")
+            await pilot.press("i")
+            screen = await until(pilot, lambda: isinstance(ui.screen, SnapshotsScreen) and ui.screen,
+                                 "the snapshots screen")
+            await until(pilot, lambda: snap.image_id in screen.table.rows, "the snapshot listed", 30)
+            await pilot.press("slash", *snap.image_id[3:], "enter")
+            await until(pilot, lambda: screen.table.row_count == 1, "the filter to this snapshot")
+            await pilot.press("e")
+            form = await until(pilot, lambda: isinstance(ui.screen, CreateScreen) and ui.screen, "the form")
+            texts = form.texts()
+            assert texts["image"] == snap.image_id and texts["app"] == app.name
+            assert texts["command"] == "sleep 300" and texts["memory_mib"] == "72Mi"
+            form.set_text("memory_mib", "96Mi")  # the point of editing first
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(ui.screen, SandboxListScreen), "back on the list", 60)
+            made_id = await until(pilot, lambda: ui.screen.table.selected_id, "the new sandbox selected")
+        made = (await client.sandboxes.from_id(made_id)).info
+        assert made.image_id == snap.image_id and made.params.memory_mib == 96
+    finally:
+        await sb.terminate()
+        if made_id is not None:
+            await (await client.sandboxes.from_id(made_id)).terminate()

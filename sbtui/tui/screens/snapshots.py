@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from sbtui.client import App, Image, NotFoundError, SandboxInfo, SbtuiError
-from sbtui.tui.columns import age, state_style, state_text
+from sbtui.tui.columns import age, size_text, state_style, state_text
 from sbtui.tui.keymap import SNAPSHOTS_KEYS, TABLE_KEYS, bindings
 from sbtui.tui.messages import SandboxesChanged, SnapshotTaken
 from sbtui.tui.params import create_kwargs
@@ -31,18 +31,6 @@ COLUMNS = (
     ("state", "SOURCE STATE"), ("taken", "TAKEN (UTC)"), ("age", "AGE"), ("size", "SIZE"),
 )
 _RIGHT = {"age", "size"}  # numbers line up on their last digit
-
-
-def size_text(size: int) -> str:
-    """'812Ki', '148Mi', '1.2Gi': binary units, like the list's memory column."""
-    value, unit = float(size), "B"
-    for unit in ("B", "Ki", "Mi", "Gi", "Ti"):
-        if value < 1024 or unit == "Ti":
-            break
-        value /= 1024
-    if unit == "B":
-        return f"{size}B" if size else "-"
-    return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
 
 
 def stamp(at: float) -> str:
@@ -241,7 +229,7 @@ class SnapshotsScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.app.allows(action):
             return False
-        if action in ("start", "open_source"):
+        if action in ("start", "edit_start", "open_source"):
             # Shown dimmed without a snapshot to act on, or a source to open.
             row = self.selected()
             if row is None:
@@ -300,12 +288,26 @@ class SnapshotsScreen(Screen):
             return
         if row.source is None:
             self.notify(f"{row.image.source_sandbox_id} is gone, so the app and parameters to start "
-                        "the copy with are unknown", severity="error")
+                        "the copy with are unknown: e opens the create form with this image",
+                        severity="error")
             return
         if self._starting:
             self.notify("a sandbox is already being started", severity="warning")
             return
         self._start(row.image, row.source)
+
+    def action_edit_start(self) -> None:
+        """The create form with this image and, while its source is known, its parameters."""
+        from sbtui.tui.create_fields import texts_of
+
+        if self.app.refuse_readonly("edit_start"):
+            return
+        if (row := self.selected()) is None:
+            self.notify("no snapshot selected", severity="warning")
+            return
+        texts = texts_of(row.source) if row.source is not None else {}
+        texts["image"] = row.image_id
+        self.app.open_create(texts, f"New sandbox from {row.image_id}")
 
     @work(group="start")
     async def _start(self, image: Image, source: SandboxInfo) -> None:
@@ -323,7 +325,6 @@ class SnapshotsScreen(Screen):
             return
         finally:
             self._starting = False
-        self._rows: list[SnapshotRow] = []  # as shown
         self.notify(f"started {created.sandbox_id} from {image.image_id}")
         list_screen = self.app.screen_stack[0]
         if isinstance(list_screen, SandboxListScreen):
