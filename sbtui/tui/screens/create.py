@@ -218,7 +218,9 @@ class CreateScreen(Screen[str | None]):
         checked = self._show_errors()
         if not checked.ok:
             first = next(f.key for f in FIELDS if f.key in checked.errors)
-            self._problem(f"{len(checked.errors)} field(s) need attention before anything is sent")
+            count = len(checked.errors)
+            self._problem(f"{count} field{' needs' if count == 1 else 's need'} attention "
+                          "before anything is sent")
             self._focus_field(first)
             return
         self._create(checked)
