@@ -30,6 +30,7 @@ LABEL_SERVER = "io.sbtui.server"
 LABEL_SANDBOX = "io.sbtui.sandbox"
 LABEL_APP = "io.sbtui.app"
 LABEL_NETWORK_OF = "io.sbtui.network-of"  # on the container holding a sandbox's network namespace
+ACTIVITY_SAVED_EVERY = 1.0  # seconds between saves of the activity of open sessions
 _ACTIVE = (pb.SANDBOX_STATE_CREATING, pb.SANDBOX_STATE_RUNNING, pb.SANDBOX_STATE_TERMINATING)
 
 
@@ -72,11 +73,12 @@ class SandboxManager:
                 if record.container_id:
                     self._by_container[record.container_id] = record.sandbox_id
         following = asyncio.Event()
-        self._monitor = asyncio.create_task(self._follow_exits(following.set), name="engine-exits")
+        self._monitor = asyncio.create_task(self._follow_events(following.set), name="engine-events")
         # Subscribed before anything can exit unseen; what exited earlier, reconcile finds.
         await asyncio.wait_for(following.wait(), 30)
         await self._reconcile(startup=True)
         self._scheduler.start()
+        self._spawn(self._record_activity())
 
     async def stop(self) -> None:
         await self._scheduler.stop()
@@ -105,40 +107,55 @@ class SandboxManager:
             c.container_id: c
             for c in await self.runtime.list_managed(f"{LABEL_SERVER}={self.server_id}")
         }
+        holders = []
         for cid, state in containers.items():
-            holder_of = self.sandboxes.get(state.labels.get(LABEL_NETWORK_OF, ""))
-            if holder_of is not None and not holder_of.finished:
-                continue  # the network namespace of a live sandbox
+            if LABEL_NETWORK_OF in state.labels:
+                holders.append(state)  # kept or removed once every sandbox's fate is known
+                continue
             sandbox_id = state.labels.get(LABEL_SANDBOX, "")
             record = self.sandboxes.get(sandbox_id)
             if record is None or record.finished:
-                log.info("removing container %s that no live sandbox owns", cid[:12])
-                await self.runtime.remove(cid)
+                await self._remove_if_unowned(state)
                 continue
+            if record.state == pb.SANDBOX_STATE_CREATING and not startup:
+                continue  # a create in flight in this process sees it through
             if not record.container_id:
                 record.container_id = cid
                 self._by_container[cid] = sandbox_id
             if state.running:
+                if startup:
+                    # Their exec streams died with the previous server process and none can be
+                    # attached again: left alone they would run unseen until the sandbox ends.
+                    await self.runtime.kill_execs(cid)
                 if record.state == pb.SANDBOX_STATE_CREATING:
                     self._set_running(record, state.started_at)
                 elif record.state == pb.SANDBOX_STATE_TERMINATING:
                     self._spawn(self._kill(record))  # the kill may not have happened before a crash
             else:
+                if record.state == pb.SANDBOX_STATE_CREATING and state.exit is None:
+                    record.reason = pb.TERMINATION_REASON_FAILED_TO_START  # created, never started
                 await self._finish(record, state)
         for record in list(self.sandboxes.values()):
             if not record.finished and record.container_id not in containers:
-                if not startup and record.state == pb.SANDBOX_STATE_CREATING:
-                    continue  # a create in flight in this process
+                if record.state == pb.SANDBOX_STATE_CREATING:
+                    if not startup:
+                        continue  # a create in flight in this process
+                    # The previous server ended before the engine made its container.
+                    self._mark_finished(record, None, pb.TERMINATION_REASON_FAILED_TO_START)
+                    continue
                 log.warning("sandbox %s lost its container", record.sandbox_id)
                 self._mark_finished(record, None, pb.TERMINATION_REASON_LOST)
+        for state in holders:
+            await self._remove_if_unowned(state)
 
-    async def _follow_exits(self, first_connected) -> None:
+    async def _follow_events(self, first_connected) -> None:
         label = f"{LABEL_SERVER}={self.server_id}"
         connected = first_connected
         while True:
             try:
-                async for container_id in self.runtime.exits(label, connected):
-                    self._spawn(self._on_exit(container_id))
+                async for kind, container_id in self.runtime.events(label, connected):
+                    self._spawn(self._on_exit(container_id) if kind == "exit"
+                                else self._on_new(container_id))
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -146,6 +163,26 @@ class SandboxManager:
             await asyncio.sleep(1)
             # Subscribed again: catch up on whatever happened while the stream was down.
             connected = lambda: self._spawn(self._reconcile_logged())  # noqa: E731
+
+    async def _on_new(self, container_id: str) -> None:
+        """A container of this server appeared. The engine may finish a create or start that
+        a killed server asked for after the restarted one has looked: such a container, which
+        no live sandbox owns, goes."""
+        state = await self.runtime.inspect(container_id)
+        if state is not None:
+            await self._remove_if_unowned(state)
+
+    async def _remove_if_unowned(self, state) -> None:
+        """Remove a container (a sandbox's or its network holder's) unless a live sandbox owns it."""
+        network_of = state.labels.get(LABEL_NETWORK_OF, "")
+        owner = self.sandboxes.get(state.labels.get(LABEL_SANDBOX) or network_of)
+        if owner is not None and not owner.finished:
+            return
+        log.info("removing container %s that no live sandbox owns", state.container_id[:12])
+        if network_of:
+            # Podman refuses to remove a network namespace that a container still shares.
+            await self.runtime.remove(f"sbtui-{network_of}")
+        await self.runtime.remove(state.container_id)
 
     async def _reconcile_logged(self) -> None:
         try:
@@ -380,18 +417,33 @@ class SandboxManager:
         self.events.publish(pb.SandboxEvent.TAGS_CHANGED, self.info(record))
         return record
 
-    def touch(self, sandbox_id: str) -> None:
-        """Activity in the sandbox: moves its idle deadline."""
+    def touch(self, sandbox_id: str, save: bool = True) -> None:
+        """Activity in the sandbox: moves its idle deadline.
+
+        Saved at once, so that a restarted server counts idleness from it; `save=False` for
+        activity inside an open session, which _record_activity saves every second anyway.
+        """
         record = self.sandboxes.get(sandbox_id)
         if record is None:
             return
-        now = time.time()
-        persist = now - record.last_activity > 1.0
-        record.last_activity = now
-        if persist:
+        record.last_activity = time.time()
+        if save and not record.finished:
             self.store.save_sandbox(record)
         if record.params.HasField("idle_timeout"):
             self._scheduler.changed()
+
+    async def _record_activity(self) -> None:
+        """An open exec or tunnel connection is activity for as long as it lasts. The server
+        writes that down every second: after a crash, which ends every session, idleness
+        counts from the last moment the server saw one open, not from when it opened."""
+        while True:
+            await asyncio.sleep(ACTIVITY_SAVED_EVERY)
+            now = time.time()
+            for sandbox_id in {*self.active_execs, *self.active_tunnel_connections}:
+                record = self.sandboxes.get(sandbox_id)
+                if record is not None and not record.finished:
+                    record.last_activity = now
+                    self.store.save_sandbox(record)
 
     def exec_started(self, sandbox_id: str) -> None:
         self.active_execs[sandbox_id] = self.active_execs.get(sandbox_id, 0) + 1

@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import struct
 import time
 from datetime import datetime
@@ -43,6 +44,7 @@ from sbtui.server.runtime.hijack import HijackedStream
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
 _EXIT_ACTIONS = {"die", "died"}
+_NEW_ACTIONS = {"create", "start"}
 CAPABILITIES = (
     "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETFCAP",
     "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
@@ -393,7 +395,9 @@ class DockerRuntime:
                 states.append(state)
         return states
 
-    async def exits(self, label: str, connected: Callable[[], None] | None = None) -> AsyncIterator[str]:
+    async def events(
+        self, label: str, connected: Callable[[], None] | None = None
+    ) -> AsyncIterator[tuple[str, str]]:
         params = {"filters": json.dumps({"label": [label], "type": ["container"]})}
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=10)
         try:
@@ -405,8 +409,11 @@ class DockerRuntime:
                         continue
                     event = json.loads(line)
                     action = event.get("Action") or event.get("status") or ""
+                    container_id = event.get("id") or (event.get("Actor") or {}).get("ID", "")
                     if action in _EXIT_ACTIONS:
-                        yield event.get("id") or (event.get("Actor") or {}).get("ID", "")
+                        yield "exit", container_id
+                    elif action in _NEW_ACTIONS:
+                        yield "new", container_id
         except DockerError as err:
             raise _engine_error(err, "following engine events") from None
         except aiohttp.ClientError as err:
@@ -469,6 +476,27 @@ class DockerRuntime:
             await session.resize(spec.rows, spec.cols)
         return session
 
+    async def kill_execs(self, container_id: str) -> None:
+        """SIGKILL the running processes that execs started in the container, and their children;
+        return once the engine has seen them end."""
+        data = await self._show(container_id) or {}
+        killed = []
+        for exec_id in data.get("ExecIDs") or []:
+            info = await self._exec_info(exec_id)
+            if info.get("Running") and info.get("Pid"):
+                _signal_tree(int(info["Pid"]), signal.SIGKILL)
+                killed.append(exec_id)
+        deadline = time.monotonic() + 10
+        for exec_id in killed:
+            while (await self._exec_info(exec_id)).get("Running") and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+
+    async def _exec_info(self, exec_id: str) -> dict:
+        try:
+            return await self.exec_inspect(exec_id)
+        except EngineNotFound:
+            return {}  # it ended and the engine forgot it
+
     async def exec_inspect(self, exec_id: str) -> dict:
         try:
             return await self._docker.containers.exec(exec_id).inspect()
@@ -529,11 +557,7 @@ class DockerExec:
                     return
                 await asyncio.sleep(0.01)
         if self._pid:
-            for pid in [self._pid, *_descendants(self._pid)]:
-                try:
-                    os.kill(pid, signum)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            _signal_tree(self._pid, signum)
 
     async def exit_code(self) -> int:
         # The stream can end a moment before the engine records the exit.
@@ -551,6 +575,15 @@ class DockerExec:
 
     async def close(self) -> None:
         await self._stream.close()
+
+
+def _signal_tree(root: int, signum: int) -> None:
+    """Signal a host process and everything it started."""
+    for pid in [root, *_descendants(root)]:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _descendants(root: int) -> list[int]:
