@@ -321,3 +321,24 @@ async def test_a_container_the_engine_makes_late_is_removed(own_server):
         return not await _labelled(own_server)
 
     await _until(gone, 15, "the server to remove the container no sandbox owns")
+
+
+async def test_the_same_client_carries_on_after_an_outage(own_server):
+    client = await sbtui.Client.connect(own_server.address)
+    try:
+        app, image = await _app_and_image(client)
+        own_server.kill()
+        # Some seconds of outage, calls failing all along (their length is the condition):
+        # meanwhile gRPC's reconnect backoff grows.
+        back_after = time.time() + 5
+        while time.time() < back_after:
+            with pytest.raises(ConnectionLostError):
+                await asyncio.wait_for(client.apps.list(), 15)
+        own_server.start()
+        # The first call once the server is back is one that is never retried: it goes through.
+        sb = await client.sandboxes.create(app, image, timeout=120)
+        p = await sb.exec(["echo", "back"])
+        assert await p.stdout.read() == b"back\n"
+        assert await sb.terminate(wait=True) == 137
+    finally:
+        await client.close()
