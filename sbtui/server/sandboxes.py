@@ -115,7 +115,7 @@ class SandboxManager:
             sandbox_id = state.labels.get(LABEL_SANDBOX, "")
             record = self.sandboxes.get(sandbox_id)
             if record is None or record.finished:
-                await self._remove_if_unowned(state)
+                await self._remove_unowned(cid, state.labels)
                 continue
             if record.state == pb.SANDBOX_STATE_CREATING and not startup:
                 continue  # a create in flight in this process sees it through
@@ -146,16 +146,21 @@ class SandboxManager:
                 log.warning("sandbox %s lost its container", record.sandbox_id)
                 self._mark_finished(record, None, pb.TERMINATION_REASON_LOST)
         for state in holders:
-            await self._remove_if_unowned(state)
+            if self._owner(state.labels) is None:
+                await self._remove_unowned(state.container_id, state.labels)
 
     async def _follow_events(self, first_connected) -> None:
         label = f"{LABEL_SERVER}={self.server_id}"
         connected = first_connected
         while True:
             try:
-                async for kind, container_id in self.runtime.events(label, connected):
-                    self._spawn(self._on_exit(container_id) if kind == "exit"
-                                else self._on_new(container_id))
+                async for kind, container_id, labels in self.runtime.events(label, connected):
+                    if kind == "exit":
+                        self._spawn(self._on_exit(container_id))
+                    elif self._owner(labels) is None:
+                        # The engine may carry out a create or start that a killed server asked
+                        # for after the restarted one has reconciled: nobody owns what it made.
+                        self._spawn(self._remove_unowned(container_id, labels))
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -164,25 +169,18 @@ class SandboxManager:
             # Subscribed again: catch up on whatever happened while the stream was down.
             connected = lambda: self._spawn(self._reconcile_logged())  # noqa: E731
 
-    async def _on_new(self, container_id: str) -> None:
-        """A container of this server appeared. The engine may finish a create or start that
-        a killed server asked for after the restarted one has looked: such a container, which
-        no live sandbox owns, goes."""
-        state = await self.runtime.inspect(container_id)
-        if state is not None:
-            await self._remove_if_unowned(state)
+    def _owner(self, labels: dict[str, str]) -> SandboxRecord | None:
+        """The live sandbox a container of this server belongs to: its own, or the one whose
+        network namespace it holds."""
+        record = self.sandboxes.get(labels.get(LABEL_SANDBOX) or labels.get(LABEL_NETWORK_OF, ""))
+        return None if record is None or record.finished else record
 
-    async def _remove_if_unowned(self, state) -> None:
-        """Remove a container (a sandbox's or its network holder's) unless a live sandbox owns it."""
-        network_of = state.labels.get(LABEL_NETWORK_OF, "")
-        owner = self.sandboxes.get(state.labels.get(LABEL_SANDBOX) or network_of)
-        if owner is not None and not owner.finished:
-            return
-        log.info("removing container %s that no live sandbox owns", state.container_id[:12])
-        if network_of:
+    async def _remove_unowned(self, container_id: str, labels: dict[str, str]) -> None:
+        log.info("removing container %s that no live sandbox owns", container_id[:12])
+        if LABEL_NETWORK_OF in labels:
             # Podman refuses to remove a network namespace that a container still shares.
-            await self.runtime.remove(f"sbtui-{network_of}")
-        await self.runtime.remove(state.container_id)
+            await self.runtime.remove(f"sbtui-{labels[LABEL_NETWORK_OF]}")
+        await self.runtime.remove(container_id)
 
     async def _reconcile_logged(self) -> None:
         try:

@@ -166,9 +166,9 @@ class Runtime(Protocol):
 
     def events(
         self, label: str, connected: Callable[[], None] | None = None
-    ) -> AsyncIterator[tuple[str, str]]:
-        """("new", id) as containers carrying `label` are created or started, ("exit", id) as
-        they exit; ends when the engine goes away.
+    ) -> AsyncIterator[tuple[str, str, dict[str, str]]]:
+        """("new", id, labels) as containers carrying `label` are created or started, ("exit",
+        id, labels) as they exit; ends when the engine goes away.
 
         `connected` is called once the engine has accepted the subscription."""
 

@@ -377,8 +377,8 @@ class DockerRuntime:
         try:
             await self._docker.containers.container(container_id).delete(force=True, v=True)
         except DockerError as err:
-            if _missing(err):
-                return
+            if _missing(err) or "already in progress" in str(err.message):
+                return  # gone, or going: Docker answers 409 while another removal runs
             raise _engine_error(err, f"removing container {container_id[:12]}") from None
 
     async def list_managed(self, label: str) -> list[ContainerState]:
@@ -397,7 +397,7 @@ class DockerRuntime:
 
     async def events(
         self, label: str, connected: Callable[[], None] | None = None
-    ) -> AsyncIterator[tuple[str, str]]:
+    ) -> AsyncIterator[tuple[str, str, dict[str, str]]]:
         params = {"filters": json.dumps({"label": [label], "type": ["container"]})}
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=10)
         try:
@@ -409,11 +409,14 @@ class DockerRuntime:
                         continue
                     event = json.loads(line)
                     action = event.get("Action") or event.get("status") or ""
-                    container_id = event.get("id") or (event.get("Actor") or {}).get("ID", "")
+                    actor = event.get("Actor") or {}
+                    container_id = event.get("id") or actor.get("ID", "")
+                    # Both engines put the container's labels among the event's attributes.
+                    labels = actor.get("Attributes") or {}
                     if action in _EXIT_ACTIONS:
-                        yield "exit", container_id
+                        yield "exit", container_id, labels
                     elif action in _NEW_ACTIONS:
-                        yield "new", container_id
+                        yield "new", container_id, labels
         except DockerError as err:
             raise _engine_error(err, "following engine events") from None
         except aiohttp.ClientError as err:
