@@ -52,7 +52,7 @@ class SandboxManager:
         self._by_container: dict[str, str] = {}
         self._names: dict[tuple[str, str], str] = {}  # (app_id, name) -> live sandbox id
         self._exited: dict[str, asyncio.Event] = {}
-        self._finishing: set[str] = set()
+        self._finishing: dict[str, asyncio.Event] = {}  # set once the output is kept
         self.active_execs: dict[str, int] = {}
         self.active_tunnel_connections: dict[str, int] = {}
         self._scheduler = Scheduler(self._running_with_execs, self._expire)
@@ -173,7 +173,9 @@ class SandboxManager:
         """The live sandbox a container of this server belongs to: its own, or the one whose
         network namespace it holds."""
         record = self.sandboxes.get(labels.get(LABEL_SANDBOX) or labels.get(LABEL_NETWORK_OF, ""))
-        return None if record is None or record.finished else record
+        if record is None or (record.finished and record.sandbox_id not in self._finishing):
+            return None
+        return record  # live, or finished with its output still being read from its container
 
     async def _remove_unowned(self, container_id: str, labels: dict[str, str]) -> None:
         log.info("removing container %s that no live sandbox owns", container_id[:12])
@@ -488,10 +490,8 @@ class SandboxManager:
         # The exit event and the check after a kill can both get here: one finishes.
         if record.finished or record.sandbox_id in self._finishing:
             return
-        self._finishing.add(record.sandbox_id)
+        kept = self._finishing[record.sandbox_id] = asyncio.Event()
         try:
-            # Kept before the record says finished: from then on readers look in the store.
-            await logs.keep(self.runtime, self.store, record)
             exit_ = state.exit
             reason = record.reason
             if not reason:
@@ -502,14 +502,24 @@ class SandboxManager:
                 )
             self._mark_finished(record, exit_.exit_code if exit_ else None, reason,
                                 exit_.finished_at if exit_ else 0.0)
+            # Kept once waiters have learnt of the end (the engine may take a while), before
+            # the container goes; readers of the output wait for it (output_kept).
+            await logs.keep(self.runtime, self.store, record)
         finally:
-            self._finishing.discard(record.sandbox_id)
+            del self._finishing[record.sandbox_id]
+            kept.set()
         try:
             await self.runtime.remove(state.container_id)
             if record.params.cidr_allowlist:
                 await self.runtime.remove(f"sbtui-{record.sandbox_id}{egress.HOLDER_SUFFIX}")
         except EngineError as err:
             log.warning("removing container %s failed: %s", state.container_id[:12], err)
+
+    async def output_kept(self, sandbox_id: str) -> None:
+        """Return once a finished sandbox's output is in the store, where readers look."""
+        kept = self._finishing.get(sandbox_id)
+        if kept is not None:
+            await kept.wait()
 
     def _mark_finished(
         self, record: SandboxRecord, exit_code: int | None, reason: int, at: float = 0.0

@@ -480,25 +480,23 @@ class DockerRuntime:
         return session
 
     async def kill_execs(self, container_id: str) -> None:
-        """SIGKILL the running processes that execs started in the container, and their children;
-        return once the engine has seen them end."""
-        data = await self._show(container_id) or {}
-        killed = []
-        for exec_id in data.get("ExecIDs") or []:
-            info = await self._exec_info(exec_id)
-            if info.get("Running") and info.get("Pid"):
-                _signal_tree(int(info["Pid"]), signal.SIGKILL)
-                killed.append(exec_id)
-        deadline = time.monotonic() + 10
-        for exec_id in killed:
-            while (await self._exec_info(exec_id)).get("Running") and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
+        """SIGKILL every process an exec started in the container, with its children; return
+        once they have ended.
 
-    async def _exec_info(self, exec_id: str) -> dict:
-        try:
-            return await self.exec_inspect(exec_id)
-        except EngineNotFound:
-            return {}  # it ended and the engine forgot it
+        Found on the host rather than from the engine's exec records, which Podman loses when
+        a session's client goes away while its process runs on: an exec's process is in the
+        container's PID namespace, but its parent (the engine's shim) is not.
+        """
+        data = await self._show(container_id) or {}
+        init = int((data.get("State") or {}).get("Pid") or 0)
+        if not init:
+            return
+        roots = _exec_roots(init)
+        for pid in roots:
+            _signal_tree(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while any(_running(pid) for pid in roots) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
 
     async def exec_inspect(self, exec_id: str) -> dict:
         try:
@@ -589,8 +587,9 @@ def _signal_tree(root: int, signum: int) -> None:
             pass
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
+def _parents() -> dict[int, int]:
+    """The parent of every process on the host."""
+    parents = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -599,8 +598,14 @@ def _descendants(root: int) -> list[int]:
                 stat = f.read()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
+        parents[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+    return parents
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, ppid in _parents().items():
+        children.setdefault(ppid, []).append(pid)
     found, stack = [], [root]
     while stack:
         for child in children.get(stack.pop(), []):
@@ -608,3 +613,31 @@ def _descendants(root: int) -> list[int]:
             stack.append(child)
     return found
 
+
+def _pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _exec_roots(init: int) -> list[int]:
+    """Processes in the PID namespace of the container process `init` whose parent is not:
+    those an exec entered into the container (the others descend from `init`)."""
+    namespace = _pid_namespace(init)
+    if namespace is None:
+        return []
+    return [
+        pid for pid, ppid in _parents().items()
+        if pid != init and _pid_namespace(pid) == namespace and _pid_namespace(ppid) != namespace
+    ]
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2 :].split()[0] not in (b"Z", b"X")
