@@ -107,7 +107,7 @@ class SandboxManager:
             c.container_id: c
             for c in await self.runtime.list_managed(f"{LABEL_SERVER}={self.server_id}")
         }
-        holders = []
+        holders, adopted = [], []
         for cid, state in containers.items():
             if LABEL_NETWORK_OF in state.labels:
                 holders.append(state)  # kept or removed once every sandbox's fate is known
@@ -123,10 +123,7 @@ class SandboxManager:
                 record.container_id = cid
                 self._by_container[cid] = sandbox_id
             if state.running:
-                if startup:
-                    # Their exec streams died with the previous server process and none can be
-                    # attached again: left alone they would run unseen until the sandbox ends.
-                    await self.runtime.kill_execs(cid)
+                adopted.append(cid)
                 if record.state == pb.SANDBOX_STATE_CREATING:
                     self._set_running(record, state.started_at)
                 elif record.state == pb.SANDBOX_STATE_TERMINATING:
@@ -148,6 +145,10 @@ class SandboxManager:
         for state in holders:
             if self._owner(state.labels) is None:
                 await self._remove_unowned(state.container_id, state.labels)
+        if startup and adopted:
+            # Their exec streams died with the previous server process and none can be attached
+            # again: left alone, their processes would run unseen until the sandbox ends.
+            await self.runtime.kill_execs(adopted)
 
     async def _follow_events(self, first_connected) -> None:
         label = f"{LABEL_SERVER}={self.server_id}"

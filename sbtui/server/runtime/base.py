@@ -174,7 +174,7 @@ class Runtime(Protocol):
 
     async def exec(self, container_id: str, spec: ExecSpec) -> ExecSession: ...
 
-    async def kill_execs(self, container_id: str) -> None:
-        """Kill whatever execs still run in the container (a previous server's sessions)."""
+    async def kill_execs(self, container_ids: list[str]) -> None:
+        """Kill whatever execs still run in the containers (a previous server's sessions)."""
 
     async def close(self) -> None: ...

@@ -479,19 +479,19 @@ class DockerRuntime:
             await session.resize(spec.rows, spec.cols)
         return session
 
-    async def kill_execs(self, container_id: str) -> None:
-        """SIGKILL every process an exec started in the container, with its children; return
-        once they have ended.
+    async def kill_execs(self, container_ids: list[str]) -> None:
+        """SIGKILL every process an exec started in these containers, with its children;
+        return once they have ended.
 
         Found on the host rather than from the engine's exec records, which Podman loses when
         a session's client goes away while its process runs on: an exec's process is in the
         container's PID namespace, but its parent (the engine's shim) is not.
         """
-        data = await self._show(container_id) or {}
-        init = int((data.get("State") or {}).get("Pid") or 0)
-        if not init:
-            return
-        roots = _exec_roots(init)
+        inits = []
+        for container_id in container_ids:
+            data = await self._show(container_id) or {}
+            inits.append(int((data.get("State") or {}).get("Pid") or 0))
+        roots = _exec_roots([pid for pid in inits if pid])
         for pid in roots:
             _signal_tree(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
@@ -621,15 +621,20 @@ def _pid_namespace(pid: int) -> str | None:
         return None
 
 
-def _exec_roots(init: int) -> list[int]:
-    """Processes in the PID namespace of the container process `init` whose parent is not:
-    those an exec entered into the container (the others descend from `init`)."""
-    namespace = _pid_namespace(init)
-    if namespace is None:
+def _exec_roots(inits: list[int]) -> list[int]:
+    """Processes in the PID namespace of a container process in `inits` whose parent is not:
+    those an exec entered into the container (the others descend from its init)."""
+    namespaces = {_pid_namespace(pid) for pid in inits} - {None}
+    if not namespaces:
         return []
+    parents = _parents()
+    namespace_of = {pid: _pid_namespace(pid) for pid in parents}
+    # A parent gone since the listing is taken for one inside: better miss an exec than kill
+    # a process of the sandbox's own.
     return [
-        pid for pid, ppid in _parents().items()
-        if pid != init and _pid_namespace(pid) == namespace and _pid_namespace(ppid) != namespace
+        pid for pid, ppid in parents.items()
+        if pid not in inits and namespace_of[pid] in namespaces
+        and (namespace_of.get(ppid) or namespace_of[pid]) != namespace_of[pid]
     ]
 
 
