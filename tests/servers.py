@@ -58,6 +58,18 @@ class ServerProcess:
     def log_path(self) -> Path:
         return self.state_dir / "test-server.log"
 
+    @property
+    def server_id(self) -> str:
+        """The id this server puts in the io.sbtui.server label of its containers."""
+        return (self.state_dir / "server-id").read_text().strip()
+
+    @property
+    def engine_url(self) -> str:
+        """Where this server's engine answers: Docker's socket, or the Podman service it started."""
+        if self.engine == "podman":
+            return f"unix://{self.state_dir / 'podman.sock'}"
+        return "unix:///var/run/docker.sock"
+
     def start(self, timeout: float = 90) -> "ServerProcess":
         cmd = [sys.executable, "-m", "sbtui", "server", "--engine", self.engine,
                "--state-dir", str(self.state_dir)]

@@ -22,9 +22,13 @@ CHANNEL_OPTIONS = [
     ("grpc.use_local_subchannel_pool", 1),
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
-    ("grpc.max_reconnect_backoff_ms", 2_000),
+    ("grpc.max_reconnect_backoff_ms", 1_000),
 ]
 RETRY_DELAYS = (0.1, 0.3, 0.9)
+# gRPC fails a call at once while its channel waits out a reconnect backoff, even when the
+# server is back by then; a call first waits this long for the channel to reconnect, which is
+# more than the longest backoff (1 s, give or take its 20 % jitter).
+RECONNECT_WAIT = 2.0
 
 
 def parse_address(address: str) -> tuple[str, bool]:
@@ -62,10 +66,21 @@ class Connection:
         self.stub = pb_grpc.SandboxServiceStub(self.channel)
         self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
+    async def reconnected(self) -> None:
+        """After a lost connection, wait (at most RECONNECT_WAIT) for the channel to connect
+        again, so that a call made once the server is back reaches it."""
+        if self.channel.get_state() != grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+            return  # connected, or gRPC connects (and waits) for the call itself
+        try:
+            await asyncio.wait_for(self.channel.channel_ready(), RECONNECT_WAIT)
+        except asyncio.TimeoutError:
+            pass  # still down: the call fails with UNAVAILABLE, which says so
+
     async def call(self, method: str, request, *, safe: bool = False, timeout: float | None = None):
         """One unary call; `safe` ones (reads and idempotent writes) are retried on UNAVAILABLE."""
         rpc = getattr(self.stub, method)
         attempts = len(RETRY_DELAYS) + 1 if safe else 1
+        await self.reconnected()
         for attempt in range(attempts):
             try:
                 return await rpc(request, metadata=self.metadata, timeout=timeout)
@@ -78,6 +93,7 @@ class Connection:
 
     async def stream(self, method: str, request):
         """A server-streaming call as an async iterator of replies."""
+        await self.reconnected()
         call = getattr(self.stub, method)(request, metadata=self.metadata)
         try:
             async for reply in call:

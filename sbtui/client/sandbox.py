@@ -84,6 +84,7 @@ class Sandbox:
         if limit is not None:
             start.timeout = limit
         connection = self._check()
+        await connection.reconnected()
         return await ContainerProcess.start(connection.stub, start, connection.metadata, text)
 
     async def terminate(self, *, wait: bool = False) -> int | None:

@@ -36,7 +36,7 @@ async def _pump_requests(
         kind = request.WhichOneof("kind")
         try:
             if kind == "stdin":
-                manager.touch(sandbox_id)
+                manager.touch(sandbox_id, save=False)
                 await session.write(request.stdin)
             elif kind == "stdin_eof":
                 await session.close_stdin()

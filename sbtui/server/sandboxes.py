@@ -34,6 +34,7 @@ LABEL_SERVER = "io.sbtui.server"
 LABEL_SANDBOX = "io.sbtui.sandbox"
 LABEL_APP = "io.sbtui.app"
 LABEL_NETWORK_OF = "io.sbtui.network-of"  # on the container holding a sandbox's network namespace
+ACTIVITY_SAVED_EVERY = 1.0  # seconds between saves of the activity of open sessions
 _ACTIVE = (pb.SANDBOX_STATE_CREATING, pb.SANDBOX_STATE_RUNNING, pb.SANDBOX_STATE_TERMINATING)
 
 
@@ -51,7 +52,7 @@ class SandboxManager:
         self._by_container: dict[str, str] = {}
         self._names: dict[tuple[str, str], str] = {}  # (app_id, name) -> live sandbox id
         self._exited: dict[str, asyncio.Event] = {}
-        self._finishing: set[str] = set()
+        self._finishing: dict[str, asyncio.Event] = {}  # set once the output is kept
         self.active_execs: dict[str, int] = {}
         self.active_tunnel_connections: dict[str, int] = {}
         self._scheduler = Scheduler(self._running_with_execs, self._expire)
@@ -72,11 +73,12 @@ class SandboxManager:
                 if record.container_id:
                     self._by_container[record.container_id] = record.sandbox_id
         following = asyncio.Event()
-        self._monitor = asyncio.create_task(self._follow_exits(following.set), name="engine-exits")
+        self._monitor = asyncio.create_task(self._follow_events(following.set), name="engine-events")
         # Subscribed before anything can exit unseen; what exited earlier, reconcile finds.
         await asyncio.wait_for(following.wait(), 30)
         await self._reconcile(startup=True)
         self._scheduler.start()
+        self._spawn(self._record_activity())
 
     async def stop(self) -> None:
         await self._scheduler.stop()
@@ -105,40 +107,61 @@ class SandboxManager:
             c.container_id: c
             for c in await self.runtime.list_managed(f"{LABEL_SERVER}={self.server_id}")
         }
+        holders, adopted = [], []
         for cid, state in containers.items():
-            holder_of = self.sandboxes.get(state.labels.get(LABEL_NETWORK_OF, ""))
-            if holder_of is not None and not holder_of.finished:
-                continue  # the network namespace of a live sandbox
+            if LABEL_NETWORK_OF in state.labels:
+                holders.append(state)  # kept or removed once every sandbox's fate is known
+                continue
             sandbox_id = state.labels.get(LABEL_SANDBOX, "")
             record = self.sandboxes.get(sandbox_id)
             if record is None or record.finished:
-                log.info("removing container %s that no live sandbox owns", cid[:12])
-                await self.runtime.remove(cid)
+                await self._remove_unowned(cid, state.labels)
                 continue
+            if record.state == pb.SANDBOX_STATE_CREATING and not startup:
+                continue  # a create in flight in this process sees it through
             if not record.container_id:
                 record.container_id = cid
                 self._by_container[cid] = sandbox_id
             if state.running:
+                adopted.append(cid)
                 if record.state == pb.SANDBOX_STATE_CREATING:
                     self._set_running(record, state.started_at)
                 elif record.state == pb.SANDBOX_STATE_TERMINATING:
                     self._spawn(self._kill(record))  # the kill may not have happened before a crash
             else:
+                if record.state == pb.SANDBOX_STATE_CREATING and state.exit is None:
+                    record.reason = pb.TERMINATION_REASON_FAILED_TO_START  # created, never started
                 await self._finish(record, state)
         for record in list(self.sandboxes.values()):
             if not record.finished and record.container_id not in containers:
-                if not startup and record.state == pb.SANDBOX_STATE_CREATING:
-                    continue  # a create in flight in this process
+                if record.state == pb.SANDBOX_STATE_CREATING:
+                    if not startup:
+                        continue  # a create in flight in this process
+                    # The previous server ended before the engine made its container.
+                    self._mark_finished(record, None, pb.TERMINATION_REASON_FAILED_TO_START)
+                    continue
                 log.warning("sandbox %s lost its container", record.sandbox_id)
                 self._mark_finished(record, None, pb.TERMINATION_REASON_LOST)
+        for state in holders:
+            if self._owner(state.labels) is None:
+                await self._remove_unowned(state.container_id, state.labels)
+        if startup and adopted:
+            # Their exec streams died with the previous server process and none can be attached
+            # again: left alone, their processes would run unseen until the sandbox ends.
+            await self.runtime.kill_execs(adopted)
 
-    async def _follow_exits(self, first_connected) -> None:
+    async def _follow_events(self, first_connected) -> None:
         label = f"{LABEL_SERVER}={self.server_id}"
         connected = first_connected
         while True:
             try:
-                async for container_id in self.runtime.exits(label, connected):
-                    self._spawn(self._on_exit(container_id))
+                async for kind, container_id, labels in self.runtime.events(label, connected):
+                    if kind == "exit":
+                        self._spawn(self._on_exit(container_id))
+                    elif self._owner(labels) is None:
+                        # The engine may carry out a create or start that a killed server asked
+                        # for after the restarted one has reconciled: nobody owns what it made.
+                        self._spawn(self._remove_unowned(container_id, labels))
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -146,6 +169,21 @@ class SandboxManager:
             await asyncio.sleep(1)
             # Subscribed again: catch up on whatever happened while the stream was down.
             connected = lambda: self._spawn(self._reconcile_logged())  # noqa: E731
+
+    def _owner(self, labels: dict[str, str]) -> SandboxRecord | None:
+        """The live sandbox a container of this server belongs to: its own, or the one whose
+        network namespace it holds."""
+        record = self.sandboxes.get(labels.get(LABEL_SANDBOX) or labels.get(LABEL_NETWORK_OF, ""))
+        if record is None or (record.finished and record.sandbox_id not in self._finishing):
+            return None
+        return record  # live, or finished with its output still being read from its container
+
+    async def _remove_unowned(self, container_id: str, labels: dict[str, str]) -> None:
+        log.info("removing container %s that no live sandbox owns", container_id[:12])
+        if LABEL_NETWORK_OF in labels:
+            # Podman refuses to remove a network namespace that a container still shares.
+            await self.runtime.remove(f"sbtui-{labels[LABEL_NETWORK_OF]}")
+        await self.runtime.remove(container_id)
 
     async def _reconcile_logged(self) -> None:
         try:
@@ -401,18 +439,33 @@ class SandboxManager:
         self.events.publish(pb.SandboxEvent.TAGS_CHANGED, self.info(record))
         return record
 
-    def touch(self, sandbox_id: str) -> None:
-        """Activity in the sandbox: moves its idle deadline."""
+    def touch(self, sandbox_id: str, save: bool = True) -> None:
+        """Activity in the sandbox: moves its idle deadline.
+
+        Saved at once, so that a restarted server counts idleness from it; `save=False` for
+        activity inside an open session, which _record_activity saves every second anyway.
+        """
         record = self.sandboxes.get(sandbox_id)
         if record is None:
             return
-        now = time.time()
-        persist = now - record.last_activity > 1.0
-        record.last_activity = now
-        if persist:
+        record.last_activity = time.time()
+        if save and not record.finished:
             self.store.save_sandbox(record)
         if record.params.HasField("idle_timeout"):
             self._scheduler.changed()
+
+    async def _record_activity(self) -> None:
+        """An open exec or tunnel connection is activity for as long as it lasts. The server
+        writes that down every second: after a crash, which ends every session, idleness
+        counts from the last moment the server saw one open, not from when it opened."""
+        while True:
+            await asyncio.sleep(ACTIVITY_SAVED_EVERY)
+            now = time.time()
+            for sandbox_id in {*self.active_execs, *self.active_tunnel_connections}:
+                record = self.sandboxes.get(sandbox_id)
+                if record is not None and not record.finished:
+                    record.last_activity = now
+                    self.store.save_sandbox(record)
 
     def exec_started(self, sandbox_id: str) -> None:
         self.active_execs[sandbox_id] = self.active_execs.get(sandbox_id, 0) + 1
@@ -459,10 +512,8 @@ class SandboxManager:
         # The exit event and the check after a kill can both get here: one finishes.
         if record.finished or record.sandbox_id in self._finishing:
             return
-        self._finishing.add(record.sandbox_id)
+        kept = self._finishing[record.sandbox_id] = asyncio.Event()
         try:
-            # Kept before the record says finished: from then on readers look in the store.
-            await logs.keep(self.runtime, self.store, record)
             exit_ = state.exit
             reason = record.reason
             if not reason:
@@ -473,14 +524,24 @@ class SandboxManager:
                 )
             self._mark_finished(record, exit_.exit_code if exit_ else None, reason,
                                 exit_.finished_at if exit_ else 0.0)
+            # Kept once waiters have learnt of the end (the engine may take a while), before
+            # the container goes; readers of the output wait for it (output_kept).
+            await logs.keep(self.runtime, self.store, record)
         finally:
-            self._finishing.discard(record.sandbox_id)
+            del self._finishing[record.sandbox_id]
+            kept.set()
         try:
             await self.runtime.remove(state.container_id)
             if record.params.cidr_allowlist:
                 await self.runtime.remove(f"sbtui-{record.sandbox_id}{egress.HOLDER_SUFFIX}")
         except EngineError as err:
             log.warning("removing container %s failed: %s", state.container_id[:12], err)
+
+    async def output_kept(self, sandbox_id: str) -> None:
+        """Return once a finished sandbox's output is in the store, where readers look."""
+        kept = self._finishing.get(sandbox_id)
+        if kept is not None:
+            await kept.wait()
 
     def _mark_finished(
         self, record: SandboxRecord, exit_code: int | None, reason: int, at: float = 0.0

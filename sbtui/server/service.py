@@ -282,6 +282,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     @streaming
     async def SandboxLogs(self, request, context):
         record = self._sandbox(request.sandbox_id)
+        await self.manager.output_kept(record.sandbox_id)
         async for chunk in logs.stream(
             self.manager.runtime, self.manager.store, record, request.follow, request.tail_lines
         ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -225,25 +226,49 @@ async def test_block_network_leaves_only_loopback(client, app, image):
     await sb.terminate()
 
 
+def _ended_within_a_second(info, due: float, seen: float) -> None:
+    """No earlier than `due` and at most 1 s after it: by the server's record of the finish
+    (the engine's own time) and as the client saw it."""
+    assert due <= info.finished_at <= due + 1.0, info.finished_at - due
+    assert seen <= due + 1.0, seen - due
+
+
 async def test_timeout_is_enforced_by_the_server(client, app, image):
-    sb = await client.sandboxes.create(app, image, timeout=1)
+    sb = await client.sandboxes.create(app, image, timeout=2)
     with pytest.raises(sbtui.client.SandboxTimeoutError, match="timeout"):
         await asyncio.wait_for(sb.wait(), 20)
+    seen = time.time()
     info = await sb.refresh()
     assert info.termination_reason == TerminationReason.TIMEOUT
-    assert info.finished_at - info.created_at < 3
+    assert info.deadline == info.created_at + 2
+    _ended_within_a_second(info, info.deadline, seen)
+
+
+async def test_idle_timeout_is_enforced_by_the_server(client, app, image):
+    sb = await client.sandboxes.create(app, image, idle_timeout=2)
+    with pytest.raises(sbtui.client.SandboxTimeoutError, match="idle timeout"):
+        await asyncio.wait_for(sb.wait(), 20)
+    seen = time.time()
+    info = await sb.refresh()
+    assert info.termination_reason == TerminationReason.IDLE_TIMEOUT
+    assert info.last_activity == info.created_at
+    _ended_within_a_second(info, info.last_activity + 2, seen)
 
 
 async def test_idle_timeout_counts_exec_as_activity(client, app, image):
-    sb = await client.sandboxes.create(app, image, idle_timeout=1.5)
-    # A command running longer than the idle timeout keeps the sandbox alive.
-    p = await sb.exec(["sleep", "2.5"])
+    sb = await client.sandboxes.create(app, image, idle_timeout=2)
+    # A command running longer than the idle timeout keeps the sandbox alive...
+    p = await sb.exec(["sleep", "5"])
     assert await asyncio.wait_for(p.wait(), 20) == 0
+    ended = time.time()
     assert await sb.poll() is None
+    # ...and idleness counts from its end.
     assert await asyncio.wait_for(sb.wait(raise_on_timeout=False), 20) == 137
+    seen = time.time()
     info = await sb.refresh()
     assert info.termination_reason == TerminationReason.IDLE_TIMEOUT
-    assert info.finished_at - info.last_activity < 3
+    assert info.last_activity == pytest.approx(ended, abs=0.5)
+    _ended_within_a_second(info, info.last_activity + 2, seen)
 
 
 async def test_cpu_and_memory_reach_the_container_cgroup(client, app, image):

@@ -173,11 +173,17 @@ class Runtime(Protocol):
 
     async def list_managed(self, label: str) -> list[ContainerState]: ...
 
-    def exits(self, label: str, connected: Callable[[], None] | None = None) -> AsyncIterator[str]:
-        """Ids of containers carrying `label` as they exit; ends when the engine goes away.
+    def events(
+        self, label: str, connected: Callable[[], None] | None = None
+    ) -> AsyncIterator[tuple[str, str, dict[str, str]]]:
+        """("new", id, labels) as containers carrying `label` are created or started, ("exit",
+        id, labels) as they exit; ends when the engine goes away.
 
         `connected` is called once the engine has accepted the subscription."""
 
     async def exec(self, container_id: str, spec: ExecSpec) -> ExecSession: ...
+
+    async def kill_execs(self, container_ids: list[str]) -> None:
+        """Kill whatever execs still run in the containers (a previous server's sessions)."""
 
     async def close(self) -> None: ...

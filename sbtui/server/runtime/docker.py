@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import struct
 import time
 from datetime import datetime
@@ -51,6 +52,7 @@ from sbtui.server.runtime.hijack import HijackedStream
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
 _EXIT_ACTIONS = {"die", "died"}
+_NEW_ACTIONS = {"create", "start"}
 CAPABILITIES = (
     "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETFCAP",
     "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
@@ -472,8 +474,8 @@ class DockerRuntime:
         try:
             await self._docker.containers.container(container_id).delete(force=True, v=True)
         except DockerError as err:
-            if _missing(err):
-                return
+            if _missing(err) or "already in progress" in str(err.message):
+                return  # gone, or going: Docker answers 409 while another removal runs
             raise _engine_error(err, f"removing container {container_id[:12]}") from None
 
     async def list_managed(self, label: str) -> list[ContainerState]:
@@ -490,7 +492,9 @@ class DockerRuntime:
                 states.append(state)
         return states
 
-    async def exits(self, label: str, connected: Callable[[], None] | None = None) -> AsyncIterator[str]:
+    async def events(
+        self, label: str, connected: Callable[[], None] | None = None
+    ) -> AsyncIterator[tuple[str, str, dict[str, str]]]:
         params = {"filters": json.dumps({"label": [label], "type": ["container"]})}
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=10)
         try:
@@ -502,8 +506,14 @@ class DockerRuntime:
                         continue
                     event = json.loads(line)
                     action = event.get("Action") or event.get("status") or ""
+                    actor = event.get("Actor") or {}
+                    container_id = event.get("id") or actor.get("ID", "")
+                    # Both engines put the container's labels among the event's attributes.
+                    labels = actor.get("Attributes") or {}
                     if action in _EXIT_ACTIONS:
-                        yield event.get("id") or (event.get("Actor") or {}).get("ID", "")
+                        yield "exit", container_id, labels
+                    elif action in _NEW_ACTIONS:
+                        yield "new", container_id, labels
         except DockerError as err:
             raise _engine_error(err, "following engine events") from None
         except aiohttp.ClientError as err:
@@ -566,6 +576,25 @@ class DockerRuntime:
             await session.resize(spec.rows, spec.cols)
         return session
 
+    async def kill_execs(self, container_ids: list[str]) -> None:
+        """SIGKILL every process an exec started in these containers, with its children;
+        return once they have ended.
+
+        Found on the host rather than from the engine's exec records, which Podman loses when
+        a session's client goes away while its process runs on: an exec's process is in the
+        container's PID namespace, but its parent (the engine's shim) is not.
+        """
+        inits = []
+        for container_id in container_ids:
+            data = await self._show(container_id) or {}
+            inits.append(int((data.get("State") or {}).get("Pid") or 0))
+        roots = _exec_roots([pid for pid in inits if pid])
+        for pid in roots:
+            _signal_tree(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while any(_running(pid) for pid in roots) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
     async def exec_inspect(self, exec_id: str) -> dict:
         try:
             return await self._docker.containers.exec(exec_id).inspect()
@@ -626,11 +655,7 @@ class DockerExec:
                     return
                 await asyncio.sleep(0.01)
         if self._pid:
-            for pid in [self._pid, *_descendants(self._pid)]:
-                try:
-                    os.kill(pid, signum)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            _signal_tree(self._pid, signum)
 
     async def exit_code(self) -> int:
         # The stream can end a moment before the engine records the exit.
@@ -650,8 +675,18 @@ class DockerExec:
         await self._stream.close()
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
+def _signal_tree(root: int, signum: int) -> None:
+    """Signal a host process and everything it started."""
+    for pid in [root, *_descendants(root)]:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _parents() -> dict[int, int]:
+    """The parent of every process on the host."""
+    parents = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -660,8 +695,14 @@ def _descendants(root: int) -> list[int]:
                 stat = f.read()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
+        parents[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+    return parents
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, ppid in _parents().items():
+        children.setdefault(ppid, []).append(pid)
     found, stack = [], [root]
     while stack:
         for child in children.get(stack.pop(), []):
@@ -669,3 +710,36 @@ def _descendants(root: int) -> list[int]:
             stack.append(child)
     return found
 
+
+def _pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _exec_roots(inits: list[int]) -> list[int]:
+    """Processes in the PID namespace of a container process in `inits` whose parent is not:
+    those an exec entered into the container (the others descend from its init)."""
+    namespaces = {_pid_namespace(pid) for pid in inits} - {None}
+    if not namespaces:
+        return []
+    parents = _parents()
+    namespace_of = {pid: _pid_namespace(pid) for pid in parents}
+    # A parent gone since the listing is taken for one inside: better miss an exec than kill
+    # a process of the sandbox's own.
+    return [
+        pid for pid, ppid in parents.items()
+        if pid not in inits and namespace_of[pid] in namespaces
+        and (namespace_of.get(ppid) or namespace_of[pid]) != namespace_of[pid]
+    ]
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2 :].split()[0] not in (b"Z", b"X")

@@ -1,0 +1,347 @@
+"""kill -9 of the server in the middle of deadlines, creates and exec sessions.
+
+Each test runs its own server and kills it with SIGKILL, so it gets no chance to clean up. The
+restarted server must lose no sandbox, leave no container running that it does not know, and
+end every sandbox within LATE seconds of its deadline; clients get errors, never hangs, and
+carry on by themselves once the server is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import shutil
+import time
+
+import aiodocker
+import pytest
+
+import sbtui
+from sbtui.client import (
+    ConnectionLostError, EventKind, Sandbox, SandboxState, SandboxTimeoutError, TerminationReason,
+)
+from tests.servers import IMAGE, ServerProcess, new_state_dir
+
+LATE = 1.0  # the promise: a sandbox ends at most this long after its deadline
+LABEL_SANDBOX = "io.sbtui.sandbox"
+LABEL_NETWORK_OF = "io.sbtui.network-of"
+
+
+async def _labelled(server: ServerProcess) -> list[dict]:
+    """The containers carrying this server's label, as the engine itself lists them."""
+    async with aiodocker.Docker(url=server.engine_url) as docker:
+        found = await docker.containers.list(
+            all=True, filters=json.dumps({"label": [f"io.sbtui.server={server.server_id}"]})
+        )
+        return [{"id": c.id, "state": c["State"], "labels": c["Labels"] or {}} for c in found]
+
+
+async def _remove_labelled(server: ServerProcess) -> None:
+    async with aiodocker.Docker(url=server.engine_url) as docker:
+        # Sandboxes before the network holders whose namespaces they share: Podman insists.
+        for container in sorted(await _labelled(server), key=lambda c: LABEL_NETWORK_OF in c["labels"]):
+            try:
+                await docker.containers.container(container["id"]).delete(force=True)
+            except aiodocker.DockerError as err:
+                # 404 and 409: the server has removed it, or is removing it, meanwhile.
+                if err.status not in (404, 409) and "no such" not in str(err.message).lower():
+                    raise
+
+
+async def _first_running(client, app, synced: asyncio.Event) -> None:
+    """Return once the server reports a sandbox of `app` running; `synced` is set once the
+    watch is in place."""
+    async for event in client.sandboxes.watch(app_id=app.app_id):
+        if event.kind == EventKind.SYNCED:
+            synced.set()
+        elif event.sandbox is not None and event.sandbox.state == SandboxState.RUNNING:
+            return
+
+
+async def _until(condition, timeout: float, what: str):
+    """Await `condition()` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def own_server(engine):
+    proc = ServerProcess(engine, new_state_dir(engine + "-faults")).start()
+    yield proc
+    try:
+        # A failed test may leave sandboxes behind a killed server: they go with the test
+        # (first: stopping the server that started a Podman service stops that service).
+        await _remove_labelled(proc)
+    finally:
+        proc.stop()
+        proc.stop_engine_service()
+        shutil.rmtree(proc.state_dir, ignore_errors=True)
+
+
+async def _app_and_image(client):
+    app = await client.apps.from_name("faults", create_if_missing=True)
+    image = client.images.from_registry(IMAGE)
+    await image.resolve()  # so that creates don't race to resolve it
+    return app, image
+
+
+async def _ended_by_deadline(client, sandbox_id: str):
+    """Wait for the sandbox to be stopped by a deadline: (when the client saw it, its info)."""
+    sb = await client.sandboxes.from_id(sandbox_id)
+    with pytest.raises(SandboxTimeoutError):
+        await asyncio.wait_for(sb.wait(), 30)
+    seen = time.time()
+    return seen, await sb.refresh()
+
+
+def _on_time(info, due: float, seen: float) -> None:
+    """Ended no earlier than `due`, and at most LATE after it, by the server's own record
+    (the engine's finish time) and as the client saw it."""
+    assert due <= info.finished_at <= due + LATE, (info.sandbox_id, info.finished_at - due)
+    assert seen <= due + LATE, (info.sandbox_id, seen - due)
+
+
+async def test_deadlines_are_rearmed_after_kill_9(own_server):
+    async with sbtui.Client.connect(own_server.address) as client:
+        app, image = await _app_and_image(client)
+        # Deadlines a few seconds after the kill, so that the restart comes before them.
+        timed = await client.sandboxes.create(app, image, timeout=9)
+        idle = await client.sandboxes.create(app, image, idle_timeout=8, timeout=60)
+        busy = await client.sandboxes.create(app, image, idle_timeout=5, timeout=60)
+        active = await client.sandboxes.create(app, image, idle_timeout=5, timeout=60)
+        # Open when the server dies: activity until then, not from its start.
+        sleeping = await busy.exec(["sleep", "600"])
+        # Execs back to back for a few seconds: the last one is the last activity.
+        started = time.time()
+        while time.time() < started + 2.5:
+            last_begun = time.time()
+            p = await active.exec(["true"])
+            assert await p.wait() == 0
+        last_exec = time.time()
+        killed = time.time()
+        own_server.kill()
+        with pytest.raises(ConnectionLostError):
+            await asyncio.wait_for(sleeping.wait(), 10)
+    own_server.start()
+    back = time.time()
+
+    async with sbtui.Client.connect(own_server.address) as client:
+        ends = await asyncio.gather(*(
+            _ended_by_deadline(client, sb.sandbox_id) for sb in (timed, idle, busy, active)
+        ))
+    (timed_seen, timed_info), (idle_seen, idle_info), (busy_seen, busy_info), (
+        active_seen, active_info) = ends
+
+    assert timed_info.termination_reason == TerminationReason.TIMEOUT
+    assert timed_info.deadline == timed_info.created_at + 9
+    dues = {"timed": timed_info.deadline}
+    _on_time(timed_info, timed_info.deadline, timed_seen)
+
+    assert idle_info.termination_reason == TerminationReason.IDLE_TIMEOUT
+    assert idle_info.last_activity == idle_info.created_at  # nothing happened in it
+    dues["idle"] = idle_info.last_activity + 8
+    _on_time(idle_info, dues["idle"], idle_seen)
+
+    # The open exec kept the sandbox active up to the kill (recorded at least every second).
+    assert busy_info.termination_reason == TerminationReason.IDLE_TIMEOUT
+    assert killed - 1.5 <= busy_info.last_activity <= killed, busy_info.last_activity - killed
+    dues["busy"] = busy_info.last_activity + 5
+    _on_time(busy_info, dues["busy"], busy_seen)
+
+    assert active_info.termination_reason == TerminationReason.IDLE_TIMEOUT
+    # Saved as the last exec began and ended (the kill may come before the server saves its end).
+    assert last_begun <= active_info.last_activity <= last_exec + 0.1, (
+        active_info.last_activity - last_begun, last_exec - last_begun)
+    dues["active"] = active_info.last_activity + 5
+    _on_time(active_info, dues["active"], active_seen)
+
+    # Otherwise these deadlines passed while the server was down, and nothing was re-armed.
+    assert back < min(dues.values()), (back, dues)
+
+
+async def test_kill_9_in_the_middle_of_creates_loses_and_orphans_nothing(own_server):
+    client = await sbtui.Client.connect(own_server.address)
+    try:
+        app, image = await _app_and_image(client)
+        synced = asyncio.Event()
+        first_running = asyncio.create_task(_first_running(client, app, synced))
+        await asyncio.wait_for(synced.wait(), 15)
+        creates = [
+            asyncio.create_task(client.sandboxes.create(
+                app, image, timeout=120, name=f"c{i}",
+                # Half of them start a network namespace holder first: two containers each.
+                cidr_allowlist=["127.0.0.1/32"] if i % 2 else None,
+            ))
+            for i in range(8)
+        ]
+        # Killed as soon as a first sandbox runs, its container up in the engine: the other
+        # creates are in flight. (The engine can't tell sooner: Podman answers a container list
+        # only once the creates in progress are done, and reports their events late.)
+        await asyncio.wait_for(first_running, 60)
+        own_server.kill()
+        outcomes = await asyncio.wait_for(asyncio.gather(*creates, return_exceptions=True), 30)
+        made = [o for o in outcomes if isinstance(o, Sandbox)]
+        failed = [o for o in outcomes if not isinstance(o, Sandbox)]
+        assert failed, "every create finished before the kill: none was in the middle"
+        assert all(isinstance(e, ConnectionLostError) for e in failed), failed
+
+        own_server.start()
+        # The same client, reconnected by itself.
+        listed = {
+            s.sandbox_id: s.info
+            async for s in client.sandboxes.list(app_id=app.app_id, include_finished=True)
+        }
+        for sb in made:
+            assert listed[sb.sandbox_id].state == SandboxState.RUNNING
+        # A create cut short either runs (its container was started: adopted) or failed to start.
+        assert all(
+            info.state == SandboxState.RUNNING
+            or info.termination_reason == TerminationReason.FAILED_TO_START
+            for info in listed.values()
+        ), {i: (info.state, info.termination_reason) for i, info in listed.items()}
+        running = {i for i, info in listed.items() if info.state == SandboxState.RUNNING}
+
+        async def engine_agrees():
+            containers = await _labelled(own_server)
+            mains = {c["labels"].get(LABEL_SANDBOX) for c in containers} - {None}
+            owners = {c["labels"].get(LABEL_SANDBOX) or c["labels"].get(LABEL_NETWORK_OF)
+                      for c in containers}
+            running_all = all(c["state"] == "running" for c in containers)
+            return mains == running and owners <= running and running_all
+
+        # Every container left is a running sandbox's (or its network holder); every running
+        # sandbox has its container.
+        await _until(engine_agrees, 15, "the engine's containers to match the running sandboxes")
+        for sandbox_id in running:
+            sb = await client.sandboxes.from_id(sandbox_id)
+            p = await sb.exec(["echo", "alive"])
+            assert await p.stdout.read() == b"alive\n"
+            assert await sb.terminate(wait=True) == 137
+    finally:
+        await client.close()
+
+
+async def _drain(stream) -> None:
+    """Read until the stream ends; a cut stream raises."""
+    while await stream.read(65536):
+        pass
+
+
+async def _read_until(stream, needle: bytes) -> None:
+    seen = b""
+    while needle not in seen:
+        chunk = await stream.read(4096)
+        assert chunk, f"stream ended before {needle!r}; got {seen!r}"
+        seen += chunk
+
+
+async def test_kill_9_in_the_middle_of_exec_sessions(own_server):
+    # One Client object for the whole test: it must carry on by itself after the restart.
+    client = await sbtui.Client.connect(own_server.address)
+    try:
+        app, image = await _app_and_image(client)
+        piped = await client.sandboxes.create(app, image, timeout=120)
+        terminal = await client.sandboxes.create(app, image, timeout=120)
+        ticking = await piped.exec(["sh", "-c", "while true; do echo tick; sleep 0.1; done"])
+        sleeping = await piped.exec(["sleep", "600"])
+        shell = await terminal.exec(["sh"], pty=True)
+        shell.stdin.write(b"echo rea''dy\n")
+        await asyncio.wait_for(_read_until(shell.stdout, b"ready"), 15)
+        assert await asyncio.wait_for(ticking.stdout.readline(), 15) == b"tick\n"
+        readers = [asyncio.create_task(_drain(s)) for s in (ticking.stdout, shell.stdout)]
+
+        own_server.kill()
+        # Every session and every reader learns it at once (keepalive bounds it off this host).
+        for waiting in (ticking.wait(), sleeping.wait(), shell.wait(), *readers):
+            with pytest.raises(ConnectionLostError):
+                await asyncio.wait_for(waiting, 10)
+        # While the server is down, calls fail instead of hanging.
+        with pytest.raises(ConnectionLostError):
+            await asyncio.wait_for(piped.poll(), 15)
+        with pytest.raises(ConnectionLostError):
+            await asyncio.wait_for(terminal.exec(["true"]), 15)
+
+        own_server.start()
+        for sb in (piped, terminal):
+            assert (await sb.refresh()).state == SandboxState.RUNNING
+            # The sessions' processes died with their streams: nothing is left running unseen.
+            # (Zombies are dead: children orphaned by the kill wait there for a reaper, and
+            # the main command, not an init, is the sandbox's process 1.)
+            p = await sb.exec(["ps", "-o", "stat,args"])
+            rows = [line.split(None, 1) for line in (await p.stdout.read()).decode().splitlines()[1:]]
+            assert await p.wait() == 0
+            assert [args for stat, args in rows if not stat.startswith("Z")] == [
+                "sleep infinity", "ps -o stat,args",
+            ], rows
+        # Calls that are never retried (create, exec) work at once too.
+        extra = await client.sandboxes.create(app, image, timeout=120)
+        for sb in (piped, terminal, extra):
+            assert await sb.terminate(wait=True) == 137
+    finally:
+        await client.close()
+
+
+async def test_a_lost_sandbox_leaves_no_network_holder_behind(own_server):
+    async with sbtui.Client.connect(own_server.address) as client:
+        app, image = await _app_and_image(client)
+        sb = await client.sandboxes.create(app, image, timeout=120, cidr_allowlist=["127.0.0.1/32"])
+    own_server.kill()
+    # Its container vanishes while no server runs; the holder of its network namespace stays.
+    async with aiodocker.Docker(url=own_server.engine_url) as docker:
+        await docker.containers.container(f"sbtui-{sb.sandbox_id}").delete(force=True)
+    assert [c["labels"].get(LABEL_NETWORK_OF) for c in await _labelled(own_server)] == [sb.sandbox_id]
+    own_server.start()
+    async with sbtui.Client.connect(own_server.address) as client:
+        info = await (await client.sandboxes.from_id(sb.sandbox_id)).refresh()
+    assert info.state == SandboxState.FINISHED
+    assert info.termination_reason == TerminationReason.LOST
+    assert await _labelled(own_server) == []
+
+
+async def test_a_container_the_engine_makes_late_is_removed(own_server):
+    # The engine carries out a create or start that a killed server asked for even when it
+    # finishes after the restarted server has reconciled: a container that no live sandbox
+    # owns then appears. The server removes it as soon as the engine reports it.
+    sandbox_id = f"sb-{secrets.token_hex(8)}"  # that of no sandbox
+    labels = {"io.sbtui.server": own_server.server_id, LABEL_SANDBOX: sandbox_id}
+    async with aiodocker.Docker(url=own_server.engine_url) as docker:
+        container = await docker.containers.create(
+            {"Image": IMAGE, "Cmd": ["sleep", "600"], "Labels": labels}, name=f"sbtui-{sandbox_id}"
+        )
+        try:
+            await container.start()
+        except aiodocker.DockerError:
+            pass  # already removed by the server: a start that comes too late fails
+
+    async def gone():
+        return not await _labelled(own_server)
+
+    await _until(gone, 15, "the server to remove the container no sandbox owns")
+
+
+async def test_the_same_client_carries_on_after_an_outage(own_server):
+    client = await sbtui.Client.connect(own_server.address)
+    try:
+        app, image = await _app_and_image(client)
+        own_server.kill()
+        # Some seconds of outage, calls failing all along (their length is the condition):
+        # meanwhile gRPC's reconnect backoff grows.
+        back_after = time.time() + 5
+        while time.time() < back_after:
+            with pytest.raises(ConnectionLostError):
+                await asyncio.wait_for(client.apps.list(), 15)
+        own_server.start()
+        # The first call once the server is back is one that is never retried: it goes through.
+        sb = await client.sandboxes.create(app, image, timeout=120)
+        p = await sb.exec(["echo", "back"])
+        assert await p.stdout.read() == b"back\n"
+        assert await sb.terminate(wait=True) == 137
+    finally:
+        await client.close()
