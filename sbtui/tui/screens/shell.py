@@ -46,6 +46,8 @@ class ShellScreen(Screen[None]):
 
     def ended(self) -> None:
         """The program has ended: say so; the next ctrl+] closes the session."""
+        if not self.is_attached:
+            return  # the app is closing, and closed the session on its way out
         self.show_title()
         if self.session is not None:
             self.notify(f"session {self.session.number} {self.session.status()}")
