@@ -20,13 +20,16 @@ short gap between samples; each character is erased again (backspace, untimed), 
 starts from the same empty prompt. Targets (issue 4): dashboard - raw <= 10 ms at p50 and
 <= 25 ms at p99.
 
-Flood: `yes` in each session for `--flood-seconds`, then ctrl+c, timed until the prompt is back
-(received; for the dashboard also shown). During the dashboard's flood a key is pressed every
-100 ms, timed from its delivery until the terminal widget hands it to the program: target
-<= 100 ms. ctrl+c flushes what was typed into `yes`, so the keys never reach the shell.
+Flood: `yes`, then `yes | cat` (`--flood CMD` for others), in each session for
+`--flood-seconds`, then ctrl+c, timed until the prompt is back (received; for the dashboard also
+shown). During the dashboard's flood a key is pressed every 100 ms, timed from its delivery
+until the terminal widget hands it to the program: target <= 100 ms. ctrl+c flushes what was
+typed into the flood, so the keys never reach the shell. The dashboard's CPU use during its
+flood is printed too: on a shared machine a stall with the dashboard well under a core is the
+other processes' doing.
 
     .venv/bin/python benchmarks/echo.py [--engine podman|docker|both] [--samples 200]
-        [--floods 5] [--flood-seconds 1]
+        [--floods 5] [--flood-seconds 1] [--flood CMD ...] [--profile-dir DIR]
 
 A MISS is reported, not an error: the exit status is 1 only if something failed.
 """
@@ -42,6 +45,7 @@ import string
 import sys
 import time
 import traceback
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -62,8 +66,8 @@ from sbtui.tui.terminal.cells import row_text  # noqa: E402
 SIZE = (100, 30)  # the dashboard's window; its terminal gets one row less (the title line)
 PTY_SIZE = (SIZE[1] - 1, SIZE[0])
 PROMPT = "bench> "
-# `yes` writes a line at a time; through `cat` it comes in 4 KiB writes, as fast as the
-# engine's PTY carries it (about 1 MB/s of 2-byte lines here: it is the engine's limit, raw too).
+# `yes` writes a line at a time; through `cat` it comes in 4 KiB writes, as fast as the engine
+# carries a PTY's output (1-4 MB/s of 2-byte lines here, read raw: the engine's limit).
 FLOODS = ["yes", "yes | cat"]
 FLOOD_STARTED = 4096  # bytes of output that say the flood is on
 GAP = 0.02  # seconds between samples: typing, not a paste
@@ -77,30 +81,29 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) > 1 else values[0]
 
 
-class StreamSession:
+class StreamSession(ABC):
     """A PTY session whose output is read in line, as a script would: write, read until."""
 
     name = ""
 
-    async def send(self, data: bytes) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def send(self, data: bytes) -> None: ...
 
+    @abstractmethod
     async def read(self) -> bytes:
         """Whatever output has arrived; b"" once the session has ended."""
-        raise NotImplementedError
 
-    async def read_until(self, pattern: bytes, timeout: float = TIMEOUT) -> int:
-        """Read until `pattern` arrives; returns the bytes read."""
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def read_until(self, pattern: bytes, timeout: float = TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
         seen = b""
-        total = 0
         while pattern not in seen:
             chunk = await asyncio.wait_for(self.read(), max(0.001, deadline - time.monotonic()))
             if not chunk:
                 raise RuntimeError(f"{self.name}: the shell ended")
-            total += len(chunk)
             seen = seen[-len(pattern):] + chunk
-        return total
 
     async def start(self) -> None:
         await self.read_until(b"# ")
@@ -136,9 +139,6 @@ class StreamSession:
         await self.read_until(f"\r\n{PROMPT}".encode())
         result.prompt_received = (time.perf_counter() - start) * 1000
         return result
-
-    async def close(self) -> None:
-        raise NotImplementedError
 
 
 class RawSession(StreamSession):
@@ -212,6 +212,7 @@ class Flood:
     prompt_shown: float | None = None  # ms until it is on screen (the dashboard)
     ctrl_c_handled: float | None = None  # ms until the widget hands ctrl+c to the program
     keys_handled: list[float] = field(default_factory=list)  # ms, keys pressed during the flood
+    cpu: float = 0.0  # this process's CPU seconds per second of the flood (the dashboard's)
 
 
 class DashboardSession:
@@ -343,7 +344,7 @@ class DashboardSession:
         fed = self.fed
         await self.until(lambda: self.fed > fed + FLOOD_STARTED, "the flood")
         fed = self.fed
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         letters = iter(string.ascii_lowercase * 100)
         while (now := time.perf_counter()) - start < seconds:
             char = next(letters)
@@ -352,6 +353,7 @@ class DashboardSession:
             result.keys_handled.append((await asyncio.wait_for(handled, TIMEOUT) - pressed) * 1000)
             await asyncio.sleep(max(0.0, pressed + KEY_EVERY - time.perf_counter()))
         result.flood_bytes, result.flood_seconds = self.fed - fed, now - start
+        result.cpu = (time.process_time() - cpu) / result.flood_seconds
 
         loop = asyncio.get_running_loop()
         handled = self._expect_sent(b"\x03")
@@ -501,7 +503,9 @@ def report(result: EngineResult, args) -> None:
                   f"   {rate:.2f} MB/s")
         rounds = floods["dashboard"]
         shown = [f.prompt_shown for f in rounds]
-        print(f"{'ctrl+c -> prompt on screen':30}{statistics.median(shown):8.1f}{max(shown):8.1f}")
+        cpu = statistics.median(f.cpu for f in rounds) * 100
+        print(f"{'ctrl+c -> prompt on screen':30}{statistics.median(shown):8.1f}{max(shown):8.1f}"
+              f"   the dashboard used {cpu:.0f}% of a core")
         target = TARGETS["flood key"]
         handled = [f.ctrl_c_handled for f in rounds]
         print(f"{'ctrl+c handled by the widget':30}{statistics.median(handled):8.1f}{max(handled):8.1f}"
