@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,6 +187,17 @@ def _keepalive(writer: asyncio.StreamWriter) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         for option, value in KEEPALIVE:
             sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """End a connection with a reset, not an orderly close: nothing listens in the sandbox, and
+    a client should see that as it would connecting to the port itself, not as a program that
+    accepted and closed (which a reachability check must tell apart)."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
 
 
 async def accepts(address: str, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
@@ -414,7 +426,8 @@ class TunnelManager:
                 )
             except (OSError, asyncio.TimeoutError) as err:
                 log.debug("sandbox %s port %d: %s", opened.sandbox_id, port, err)
-                return  # nothing listens in the sandbox: the client sees the connection close
+                _reset(client_writer)
+                return
             await _splice(client_reader, client_writer, upstream_reader, upstream_writer)
         except (OSError, asyncio.CancelledError):
             pass  # a side went away, or the sandbox ended: close both

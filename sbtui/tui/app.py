@@ -118,9 +118,10 @@ class SbtuiApp(App[None], inherit_bindings=False):
         # Events come in bursts; one flush per turn of the message loop handles the lot.
         if not self._flush_pending:
             self._flush_pending = True
-            self.call_later(self._flush)
+            self.call_later(self._post_changes)
 
-    def _flush(self) -> None:
+    def _post_changes(self) -> None:
+        # Not `_flush`: that name is Textual's, called when captured output is flushed.
         self._flush_pending = False
         change = self.store.take_changes()
         if change:

@@ -80,6 +80,7 @@ DETAIL_KEYS = (
 
 TUNNEL_KEYS = (
     Key("tunnels.copy", "c", "copy_url", "Copy URL"),
+    Key("tunnels.check", "p", "check", "Check reachability"),
     Key("tunnels.retry", "r", "retry", "Retry"),
     Key("close", "escape", "close", "Close"),
 )

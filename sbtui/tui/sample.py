@@ -16,6 +16,7 @@ from sbtui.client import (
     EventKind, FailedPreconditionError, Image, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
     SandboxState, TerminationReason, Tunnel,
 )
+from sbtui.client.reachability import Reach, TunnelReach
 
 NOW = 1764130000.0  # 2025-11-26 04:06:40Z: ages in screenshots are computed from this
 ADDRESS = "unix:///run/user/1000/sbtui/server.sock"
@@ -181,6 +182,21 @@ class SampleSandbox:
 
     async def get_tags(self) -> dict[str, str]:
         return dict(self.info.tags)
+
+
+def tunnel_checks(tunnels: list[Tunnel]) -> list[TunnelReach]:
+    """A reachability check of `tunnels` as it could come out: the first port served, the
+    others with nothing listening in the sandbox."""
+    results = []
+    for i, t in enumerate(tunnels):
+        def reach(host: str, port: int, ms: float) -> Reach:
+            if i == 0:
+                return Reach(host, port, ms)
+            return Reach(host, port, error=f"nothing listens on port {t.container_port} in the sandbox")
+
+        tcp = reach(*t.tcp_socket(), 0.9) if t.unencrypted_port else None
+        results.append(TunnelReach(t, reach(*t.tls_socket(), 3.2), tcp))
+    return results
 
 
 class SampleSandboxes:

@@ -125,6 +125,13 @@ async def tunnels(pilot: Pilot) -> None:
                 pilot.app.screen.query_one("#tunnels-table").row_count == 2, "the tunnels")
 
 
+async def tunnels_checked(pilot: Pilot) -> None:
+    await tunnels(pilot)
+    screen = pilot.app.screen
+    screen.show_checks(sample.tunnel_checks(screen.tunnels))
+    await pilot.pause()
+
+
 async def snapshot(pilot: Pilot) -> None:
     from sbtui.tui.screens.snapshot import SnapshotScreen
 
@@ -283,6 +290,7 @@ SCENES = (
     Scene("sandbox-detail-tags", sandbox_detail_tags),
     Scene("help-detail", help_detail),
     Scene("tunnels", tunnels),
+    Scene("tunnels-checked", tunnels_checked),
     Scene("snapshot", snapshot),
     Scene("snapshots", snapshots),
     Scene("snapshots-empty", snapshots_empty),

@@ -26,8 +26,10 @@ from sbtui.client import (
     FailedPreconditionError, InvalidArgumentError, NoTcpSocketError,
     SandboxState, SandboxTimeoutError, TerminationReason,
 )
+from sbtui.client.reachability import check_tcp, check_tls, check_tunnels
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
+from sbtui.server.ca import CertificateAuthority
 from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
 
 READY = 30  # seconds a tunnel may take to become ready; they take milliseconds
@@ -258,6 +260,58 @@ async def test_tunnels_of_a_sandbox_without_ports_or_unknown(client, sandbox, se
             await stub.SandboxTunnels(pb.SandboxTunnelsRequest(sandbox_id=sandbox.sandbox_id, timeout=-1))
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "timeout: must not be negative" in caught.value.details()
+
+
+# ---- reachability ----------------------------------------------------------------------------
+
+
+async def test_reachability_check_tells_served_ports_from_ones_nothing_listens_on(
+    client, app, image, tmp_path
+):
+    # Every port is served until the tunnels are ready; then the server of 9090 is stopped.
+    command = ["sh", "-c", "nc -ll -p 8080 -e cat & nc -ll -p 8443 -e cat & nc -ll -p 9443 -e cat & "
+               "nc -ll -p 9090 -e cat & echo $! > /tmp/9090.pid; wait"]
+    async with running(client, app, image, command=command, unencrypted_ports=[8080, 9090],
+                       encrypted_ports=[8443], h2_ports=[9443]) as sb:
+        tunnels = await sb.tunnels(timeout=READY)
+        pem = await client.ca_certificate()
+        stop = await sb.exec(["sh", "-c", "kill $(cat /tmp/9090.pid)"])
+        assert await stop.wait() == 0
+        gone = tunnels[9090]
+        await until(lambda: _refused_in_sandbox(gone), READY, "port 9090 to stop being served")
+
+        results = {r.tunnel.container_port: r for r in await check_tunnels(tunnels.values(), pem)}
+        assert sorted(p for p, r in results.items() if r.ok) == [8080, 8443, 9443]
+        served = results[8080]
+        for reach, socket_ in ((served.tls, tunnels[8080].tls_socket()),
+                               (served.tcp, tunnels[8080].tcp_socket())):
+            assert (reach.host, reach.port) == socket_
+            assert 0 < reach.ms < 3000 and str(reach) == f"reachable in {reach.ms:.0f} ms"
+        assert results[8443].tcp is None and results[9443].tcp is None  # TLS-only ports
+        failed = results[9090]
+        assert not failed.ok
+        assert str(failed.tls) == str(failed.tcp) == "nothing listens on port 9090 in the sandbox"
+
+        # Verified against another CA, the certificate is refused.
+        other = CertificateAuthority(tmp_path).pem
+        untrusted = await check_tls(*tunnels[8443].tls_socket(), other)
+        assert untrusted.error.startswith("TLS failure: ") and "certificate" in untrusted.error
+
+        # Once the sandbox has ended, its tunnels are closed.
+        await sb.terminate(wait=True)
+        tcp = tunnels[8080].tcp_socket()
+        closed = await until(lambda: _closed(*tcp), 10, "the tunnel to close")
+        assert closed.error == "connection refused: the tunnel is closed"
+
+
+async def _refused_in_sandbox(tunnel) -> bool:
+    reach = await check_tcp(*tunnel.tcp_socket(), container_port=tunnel.container_port)
+    return reach.error == f"nothing listens on port {tunnel.container_port} in the sandbox"
+
+
+async def _closed(host: str, port: int):
+    reach = await check_tcp(host, port)
+    return reach if reach.error.startswith("connection refused") else None
 
 
 # ---- lifecycle -------------------------------------------------------------------------------

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
 import pytest
 from textual.geometry import Region
-from textual.widgets import Log, Static
+from textual.widgets import DataTable, Log, Static
 
 from sbtui.client import SandboxState
+from sbtui.client.reachability import check_tunnel
 from sbtui.tui.app import SbtuiApp
 from sbtui.tui.screens.sandbox_detail import SandboxDetailScreen
 from sbtui.tui.screens.sandbox_list import SandboxListScreen
@@ -39,6 +41,11 @@ def text_of(screen, selector: str) -> str:
     widget = screen.query_one(selector, Static)
     lines = widget.render_lines(Region(0, 0, *widget.outer_size))
     return "\n".join(line.text for line in lines)
+
+
+def drawn(ui: SbtuiApp) -> str:
+    """The screen as drawn, as SVG text with plain spaces."""
+    return ui.export_screenshot().replace("&#160;", " ")
 
 
 def log_text(screen, selector: str) -> str:
@@ -167,6 +174,46 @@ async def test_tunnels_panel_shows_and_copies_the_url(client, app, image):
             assert isinstance(ui.screen, SandboxDetailScreen)
     finally:
         await sb.terminate()
+
+
+async def test_tunnels_panel_checks_that_each_port_can_be_reached(client, app, image):
+    # Both ports are served until the panel has loaded; then the server of 9443 is stopped.
+    command = ["sh", "-c", "nc -ll -p 8080 -e cat & nc -ll -p 9443 -e cat & echo $! > /tmp/9443.pid; wait"]
+    sb = await client.sandboxes.create(app, image, command=command, unencrypted_ports=[8080],
+                                       encrypted_ports=[9443], timeout=120)
+    ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
+    try:
+        tunnels = await sb.tunnels(timeout=30)
+        pem = await client.ca_certificate()
+        async with ui.run_test(size=SIZE) as pilot:
+            await open_detail(pilot, ui, sb.sandbox_id)
+            await pilot.press("t")
+            await until(pilot, lambda: isinstance(ui.screen, TunnelsScreen) and ui.screen.tunnels, "the tunnels")
+            panel = ui.screen
+            assert [state_of(panel, port) for port in (8080, 9443)] == ["ready", "ready"]
+            assert "Check reachability" in drawn(ui)  # in the footer
+
+            stop = await sb.exec(["sh", "-c", "kill $(cat /tmp/9443.pid)"])
+            assert await stop.wait() == 0
+            await until(pilot, lambda: _unreachable(tunnels[9443], pem), "9443 to stop being served", 30)
+            await pilot.press("p")
+            await until(pilot, lambda: panel.checks, "the check", 15)
+            served, stopped = state_of(panel, 8080), state_of(panel, 9443)
+            assert re.fullmatch(r"reachable in \d+ ms \(TLS\), \d+ ms \(TCP\)", served), served
+            assert stopped == "nothing listens on port 9443 in the sandbox"
+            await until(pilot, lambda: stopped in drawn(ui) and served in drawn(ui), "the results drawn")
+            assert "1 of 2 port(s) reachable" in text_of(panel, "#tunnels-status")
+    finally:
+        await sb.terminate()
+
+
+def state_of(panel: TunnelsScreen, port: int) -> str:
+    table = panel.query_one(DataTable)
+    return str(table.get_cell(str(port), table.ordered_columns[-1].key))
+
+
+async def _unreachable(tunnel, pem: str) -> bool:
+    return not (await check_tunnel(tunnel, pem)).ok
 
 
 async def test_readonly_detail_refuses_every_change(client, app, image):

@@ -250,3 +250,16 @@ async def test_header_click_and_app_switcher(client, app, image):
     finally:
         await named.terminate()
         await other.terminate()
+
+
+async def test_output_printed_while_the_dashboard_runs_leaves_it_running(client, app, image):
+    # Textual captures print() while the app runs; a library that prints must not take it down.
+    sb = await client.sandboxes.create(app, image, timeout=120)
+    ui = dashboard(client)
+    try:
+        async with ui.run_test(size=SIZE) as pilot:
+            print("a library speaking", flush=True)
+            await until(pilot, lambda: sb.sandbox_id in listed(ui), "the sandbox listed")
+            assert ui.is_running
+    finally:
+        await sb.terminate()

@@ -3,6 +3,7 @@ screen, resize, detach and go back in, switch between tabs."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -196,5 +197,24 @@ async def test_readonly_dashboard_opens_no_shell(client, app, image):
             await pilot.press("s")
             await pilot.pause()
             assert not isinstance(ui.screen, ShellScreen) and not ui.sessions.items
+    finally:
+        await sb.terminate()
+
+
+async def test_quitting_with_a_session_open_ends_it_quietly(client, app, image):
+    sb = await client.sandboxes.create(app, image, timeout=120)
+    ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
+    try:
+        async with ui.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: ui.store.get(sb.sandbox_id) is not None, "the sandbox in the list")
+            ui.screen.select_sandbox(sb.sandbox_id)
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(ui.screen, ShellScreen), "the shell screen", 30)
+            await until(pilot, lambda: "#" in screen_text(ui), "the shell prompt", 30)
+            session = ui.sessions.items[0]
+        # The app closed the session on its way out; the session's end, reported after the
+        # screen was gone, must not fail.
+        await asyncio.wait_for(session.pump, 10)
+        assert session.ended and session.error
     finally:
         await sb.terminate()

@@ -7,6 +7,7 @@ import pytest
 from pyte.screens import Char
 
 from sbtui.tui.terminal import TerminalScreen, TerminalStream
+from sbtui.tui.terminal.cells import DEFAULT_ATTRS
 from sbtui.tui.terminal.screen import PRIMARY_DA, SECONDARY_DA, row_text
 
 
@@ -30,6 +31,12 @@ def history(screen: TerminalScreen) -> list[str]:
 
 def cursor(screen: TerminalScreen) -> tuple[int, int]:
     return screen.cursor.x, screen.cursor.y
+
+
+def cells(row, columns: int = 20) -> list[tuple[str, tuple]]:
+    """A history row's cells as shown: a short row is padded with default blanks."""
+    shown = [(row.text[x], row.attrs[x]) for x in range(min(columns, len(row.text)))]
+    return shown + [(" ", DEFAULT_ATTRS)] * (columns - len(shown))
 
 
 # -- cursor movement ---------------------------------------------------------------------------
@@ -318,6 +325,28 @@ def test_scrollback_is_bounded():
     screen, _ = run(numbered(100), lines=6, scrollback=10)
     assert len(screen.history) == 10
     assert history(screen)[-1] == "line94"
+
+
+@pytest.mark.parametrize("scrollback", [0, 7, 1000])
+@pytest.mark.parametrize("shape", ["few", "many", "wrapping", "background"])
+def test_lines_passed_in_bulk_are_the_lines_drawn_one_by_one(shape, scrollback):
+    # One chunk takes the bulk path (whole lines built in place); fed a byte at a time, every
+    # line is drawn and scrolled on its own. Screen, history and counts must not differ.
+    data = {
+        "few": b"\r\n".join(b"y" * n for n in range(8)) + b"\r\ny\r\ny\r\n",
+        "many": b"".join(b"%d\r\n" % n for n in range(300)),
+        "wrapping": b"".join(b"%d%s\r\n" % (n, b"-" * (n % 30)) for n in range(60)),
+        "background": b"\x1b[44mblue\r\n" + b"".join(b"%d\r\n" % n for n in range(40)),
+    }[shape]
+    bulk, _ = run(data, scrollback=scrollback)
+    single = TerminalScreen(20, 6, scrollback=scrollback)
+    stream = TerminalStream(single)
+    for i in range(len(data)):
+        stream.feed_bytes(data[i : i + 1])
+    assert bulk.buffer == single.buffer
+    assert [cells(row) for row in bulk.history] == [cells(row) for row in single.history]
+    assert bulk.history_added == single.history_added
+    assert cursor(bulk) == cursor(single)
 
 
 def test_erase_saved_lines_clears_the_history():

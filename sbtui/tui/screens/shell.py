@@ -55,8 +55,8 @@ class ShellScreen(Screen[None]):
 
     def ended(self) -> None:
         """The program has ended: say so (its tab shows how until it is closed)."""
-        if self.session is None:
-            return
+        if self.session is None or not self.is_attached:
+            return  # or the app is closing, and closed the session on its way out
         said = f"session {self.session.number} {self.session.status()}"
         if self.app.screen is self:  # the close key acts on the session shown
             said += f"; {key_name(self.app, SESSION_KEY.id)} {key_name(self.app, 'session.close')} closes it"

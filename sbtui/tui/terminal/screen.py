@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import unicodedata
 from collections import deque
+from itertools import islice, repeat, takewhile
 from typing import Callable
 
 import pyte
@@ -333,13 +334,13 @@ class TerminalScreen(pyte.Screen):
             self.linefeed()
             if not (scrolls and i < count and self._plain_scrolling()):
                 continue
-            run = i
+            rest = lines[i:]
             columns = self.columns
-            while run < count and len(lines[run]) <= columns:
-                run += 1
-            if run > i:
-                self._pass_lines(lines[i:run])
-                i = run
+            if max(map(len, rest)) > columns:  # rare: a line that wraps ends the run
+                rest = list(takewhile(lambda text: len(text) <= columns, rest))
+            if rest:
+                self._pass_lines(rest)
+                i += len(rest)
 
     def _plain_scrolling(self) -> bool:
         return (
@@ -355,33 +356,44 @@ class TerminalScreen(pyte.Screen):
         """`text CR LF` for each text with the cursor at the start of a blank bottom row."""
         columns = self.columns
         top = self.lines - 1  # rows above the bottom one, which stays blank
-        attrs = self._current_attrs()
-        blank = self._blank()
-        content: list[Row | HistoryRow] = self.buffer[:top]
-        if blank is DEFAULT_ATTRS:
-            # Only the text, and as the string itself (ASCII: one character per cell): a
-            # history row shorter than the screen is padded with default blanks when shown,
-            # and building all its cells was most of the cost.
-            new = _new_char
-            content += [new(HistoryRow, (text, (attrs,) * len(text))) for text in texts]
-        else:
-            content += [
-                history_row((*text, *" " * (columns - len(text))),
-                            (attrs,) * len(text) + (blank,) * (columns - len(text)))
-                for text in texts
-            ]
-        cut = len(content) - top
         history = self.history
-        for row in content[:cut]:
-            history.append(row.freeze() if row.__class__ is Row else row)
-        self.history_added += cut
-        self.buffer = [self._thaw(row) for row in content[cut:]]
-        self.buffer.append(Row.blank(columns, blank))
-        self.dirty.update(range(self.lines))
+        added = len(texts)
         for text in reversed(texts):
             if text:
                 self._last_char = text[-1]
                 break
+        if history.maxlen is not None and added > history.maxlen + top:
+            # Lines that would leave the history again within this call are never built.
+            texts = texts[added - history.maxlen - top:]
+        attrs = self._current_attrs()
+        blank = self._blank()
+        if blank is DEFAULT_ATTRS:
+            # Only the text, and as the string itself (ASCII: one character per cell): a
+            # history row shorter than the screen is padded with default blanks when shown,
+            # and building all its cells was most of the cost. Lines of one length share one
+            # attribute tuple, and map/zip build the rows without a Python step per line
+            # (a flood of `yes` is a million lines a second).
+            runs = {n: (attrs,) * n for n in set(map(len, texts))}
+            new: list[Row | HistoryRow] = list(map(
+                _new_char, repeat(HistoryRow), zip(texts, map(runs.__getitem__, map(len, texts)))
+            ))
+        else:
+            new = [
+                history_row((*text, *" " * (columns - len(text))),
+                            (attrs,) * len(text) + (blank,) * (columns - len(text)))
+                for text in texts
+            ]
+        old = self.buffer[:top]
+        cut = len(new)  # rows leaving the screen: the old ones first, then new ones
+        history.extend([row.freeze() for row in old[:cut]])
+        if cut > top:
+            history.extend(islice(new, cut - top))
+            self.buffer = [self._thaw(row) for row in new[cut - top:]]
+        else:
+            self.buffer = old[cut:] + [self._thaw(row) for row in new]
+        self.history_added += added
+        self.buffer.append(Row.blank(columns, blank))
+        self.dirty.update(range(self.lines))
 
     def _thaw(self, row: Row | HistoryRow) -> Row:
         if row.__class__ is Row:

@@ -82,8 +82,9 @@ class Terminal(Widget, can_focus=True):
     gap between frames, is the app's (keys are handled there: measured under 20 ms)."""
     CHUNK: ClassVar[int] = 16 * 1024
     """Bytes parsed between budget checks."""
-    BACKLOG_LIMIT: ClassVar[int] = 1 << 20
-    """Queued bytes beyond which `write` waits."""
+    BACKLOG_LIMIT: ClassVar[int] = 256 * 1024
+    """Queued bytes beyond which `write` waits: several frames' worth of parsing, and no more,
+    since what is queued here still scrolls by after ctrl+c."""
     WHEEL_LINES: ClassVar[int] = 3
 
     class Escaped(Message):
