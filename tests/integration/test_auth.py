@@ -29,12 +29,12 @@ def _certificate(directory):
     return cert, key
 
 
-@pytest.fixture(scope="module")
-def tls_server(engine):
-    state = new_state_dir(engine + "-tls")
+def serve_tls(engine: str, name: str, token: str):
+    """A server on TCP with TLS (its certificate as `.ca`) and `token`; stopped when resumed."""
+    state = new_state_dir(f"{engine}-{name}")
     cert, key = _certificate(state)
     token_file = state / "token-in"
-    token_file.write_text(TOKEN)
+    token_file.write_text(token)
     proc = ServerProcess(
         engine, state,
         extra=["--listen", "127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key),
@@ -45,6 +45,11 @@ def tls_server(engine):
     proc.stop()
     proc.stop_engine_service()
     shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def tls_server(engine):
+    yield from serve_tls(engine, "tls", TOKEN)
 
 
 async def test_tls_with_the_token_serves_every_kind_of_call(tls_server):

@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import json
 import secrets as random
-import shutil
 import subprocess
 import sys
 
@@ -22,9 +21,9 @@ import sbtui
 from sbtui.client import (
     AuthenticationError, EventKind, Image, NotFoundError, PermissionDeniedError, Sandbox,
 )
-from tests.integration.test_auth import _certificate
+from tests.integration.test_auth import serve_tls
 from tests.integration.test_cli import CLEAN_ENV, json_lines
-from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
+from tests.servers import IMAGE, ROOT, ServerProcess
 
 ADMIN = "admin-" + random.token_hex(24)
 
@@ -48,20 +47,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def tls_server(engine):
-    state = new_state_dir(engine + "-env")
-    cert, key = _certificate(state)
-    token_file = state / "token-in"
-    token_file.write_text(ADMIN)
-    proc = ServerProcess(
-        engine, state,
-        extra=["--listen", "127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key),
-               "--token-file", str(token_file)],
-    ).start()
-    proc.ca = cert
-    yield proc
-    proc.stop()
-    proc.stop_engine_service()
-    shutil.rmtree(state, ignore_errors=True)
+    yield from serve_tls(engine, "env", ADMIN)
 
 
 @pytest.fixture(scope="module")
