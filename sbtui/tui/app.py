@@ -141,6 +141,18 @@ class SbtuiApp(App[None], inherit_bindings=False):
         gc.collect()
         gc.freeze()
 
+    # ---- screens ------------------------------------------------------------------------
+
+    def pop_screen(self):
+        """Also end the leaving screen's workers now. Textual ends them at its unmount, which
+        comes only after its widgets are removed: a reply landing in between would find the
+        screen half gone. Installed screens (shell sessions) live on, and so do their workers."""
+        leaving = self.screen
+        popped = super().pop_screen()
+        if not self.is_screen_installed(leaving):
+            self.workers.cancel_node(leaving)
+        return popped
+
     # ---- shell sessions -----------------------------------------------------------------
 
     async def open_shell(self, sandbox_id: str) -> None:

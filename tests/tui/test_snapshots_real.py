@@ -127,3 +127,25 @@ async def test_edit_then_start_opens_the_form_with_the_snapshot_and_its_sources_
         await sb.terminate()
         if made_id is not None:
             await (await client.sandboxes.from_id(made_id)).terminate()
+
+
+@pytest.mark.parametrize("loaded", [False, True], ids=["load-in-flight", "loaded"])
+async def test_leaving_with_a_load_in_flight_or_a_resume_queued_fails_nothing(client, loaded):
+    """Two screens popped at once (as after a create from the form): the snapshots screen gets
+    its resume after it left, and a load may still be answering while its widgets go."""
+    from sbtui.tui.screens.help import HelpScreen
+
+    ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
+    async with ui.run_test(size=SIZE) as pilot:
+        for _ in range(3):
+            await pilot.press("i")
+            screen = await until(pilot, lambda: isinstance(ui.screen, SnapshotsScreen) and ui.screen,
+                                 "the snapshots screen")
+            if loaded:
+                await until(pilot, lambda: screen.loaded, "the first load")
+            await ui.push_screen(HelpScreen(screen))
+            ui.pop_screen()
+            ui.pop_screen()
+            await until(pilot, lambda: not screen.is_attached, "the snapshots screen removed")
+            await until(pilot, lambda: not any(w.node is screen for w in ui.workers), "its workers ended")
+    # run_test raises here what a worker raised

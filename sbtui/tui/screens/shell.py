@@ -50,6 +50,8 @@ class ShellScreen(Screen[None]):
         self.tabs.refresh()
 
     def on_screen_resume(self) -> None:
+        if not self.is_current:  # switched away again before the resume arrived
+            return
         self.terminal.focus()
         self.tabs.refresh()
 

@@ -97,7 +97,8 @@ class SnapshotsScreen(Screen):
         self._show()
 
     def on_screen_resume(self) -> None:
-        self.load()
+        if self.is_current:  # not when it was popped again before the resume arrived
+            self.load()
 
     def on_snapshot_taken(self, message: SnapshotTaken) -> None:
         self.load()
