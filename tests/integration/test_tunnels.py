@@ -103,12 +103,26 @@ async def until(condition, timeout: float, what: str, interval: float = 0.05):
     return value
 
 
+async def _not(check) -> bool:
+    return not await check
+
+
 async def echoes(host: str, port: int) -> bool:
     """Whether a plain tunnel reaches an echo server (else the tunnel closes at once)."""
     try:
         return await round_trip(host, port, b"?\n") == b"?\n"
     except OSError:
         return False
+
+
+async def listening(sb, port: int) -> bool:
+    """Whether anything in the sandbox listens on `port` (its /proc/net/tcp and tcp6)."""
+    p = await sb.exec(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+    table = (await p.stdout.read()).decode()
+    await p.wait()
+    wanted = f":{port:04X}"
+    return any(f[1].endswith(wanted) and f[3] == "0A"  # 0A: LISTEN
+               for f in (line.split() for line in table.splitlines()[1:]) if len(f) > 3)
 
 
 async def _count(client, app) -> int:
@@ -232,8 +246,10 @@ async def test_tunnels_wait_for_the_ports_and_time_out_naming_them(client, app, 
             tunnels = await _deadline(waiting, READY + 5)
             assert sorted(tunnels) == [8080, 8443]
             assert await round_trip(*tunnels[8080].tcp_socket(), b"late\n") == b"late\n"
+            assert await listening(sb, 8443)
         finally:
-            await server.close()  # kills the servers it started
+            await server.close()  # the server then kills what it started, soon after
+        await until(lambda: _not(listening(sb, 8443)), READY, "the first server of 8443 gone")
         # Only the ports not ready are named.
         server = await sb.exec(["nc", "-ll", "-p", "8080", "-e", "cat"])
         try:
