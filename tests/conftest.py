@@ -33,9 +33,7 @@ def server(engine, registry):
         engine, new_state_dir(engine), extra=["--insecure-registry", registry.host]
     ).start()
     yield proc
-    proc.stop()
-    proc.stop_engine_service()
-    shutil.rmtree(proc.state_dir, ignore_errors=True)
+    proc.dispose()
 
 
 @pytest.fixture

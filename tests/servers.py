@@ -114,6 +114,15 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def dispose(self) -> None:
+        """The end of a test's server: stop it and the Podman service it started, remove every
+        container it made (sandboxes outlive their server by design), delete its state."""
+        self.stop()
+        self.stop_engine_service()
+        if (self.state_dir / "server-id").exists():
+            remove_containers(self.engine, self.server_id)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
     def stop_engine_service(self) -> None:
         """Stop the Podman service this server started (by its recorded pid), if still running."""
         pid_file = self.state_dir / "podman.pid"
@@ -123,6 +132,22 @@ class ServerProcess:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+
+
+def remove_containers(engine: str, server_id: str) -> None:
+    """Remove the containers labelled with `server_id`, with the engine's own CLI: sandboxes
+    first, then the holders of the network namespaces they share (Podman insists)."""
+    label = f"label=io.sbtui.server={server_id}"
+    listed = lambda *filters: subprocess.run(  # noqa: E731
+        [engine, "ps", "--all", "--quiet", "--no-trunc", *(f for x in filters for f in ("--filter", x))],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.split()
+    holders = listed(label, "label=io.sbtui.network-of")
+    sandboxes = [c for c in listed(label) if c not in holders]
+    for ids in (sandboxes, holders):
+        if ids:
+            # check=False: the server may be removing some of them itself meanwhile.
+            subprocess.run([engine, "rm", "--force", *ids], capture_output=True, timeout=120)
 
 
 def new_state_dir(prefix: str) -> Path:

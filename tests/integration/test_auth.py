@@ -42,9 +42,7 @@ def serve_tls(engine: str, name: str, token: str):
     ).start()
     proc.ca = cert
     yield proc
-    proc.stop()
-    proc.stop_engine_service()
-    shutil.rmtree(state, ignore_errors=True)
+    proc.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +118,7 @@ async def test_insecure_tcp_still_requires_the_generated_token(engine):
         async with sbtui.Client.connect(proc.address, token) as client:
             assert isinstance(await client.apps.list(), list)
     finally:
-        proc.stop()
-        proc.stop_engine_service()
-        shutil.rmtree(proc.state_dir, ignore_errors=True)
+        proc.dispose()
 
 
 async def test_scoped_tokens_work_over_insecure_tcp_and_outlive_a_restart(engine):
@@ -144,9 +140,7 @@ async def test_scoped_tokens_work_over_insecure_tcp_and_outlive_a_restart(engine
                 await client.apps.list()
         assert kept.value not in proc.log_text() and dropped.value not in proc.log_text()
     finally:
-        proc.stop()
-        proc.stop_engine_service()
-        shutil.rmtree(proc.state_dir, ignore_errors=True)
+        proc.dispose()
 
 
 def test_unix_socket_and_state_are_private(server):

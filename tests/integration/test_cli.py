@@ -7,7 +7,6 @@ import json
 import os
 import pty
 import select
-import shutil
 import signal
 import struct
 import subprocess
@@ -179,9 +178,7 @@ def test_token_comes_from_the_option_or_the_environment_and_is_never_printed():
         )
         assert (listed.returncode, listed.stdout) == (0, b"")
     finally:
-        server.stop()
-        server.stop_engine_service()
-        shutil.rmtree(state, ignore_errors=True)
+        server.dispose()
 
 
 class Terminal:

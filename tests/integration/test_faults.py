@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import shutil
 import time
 
 import aiodocker
@@ -37,18 +36,6 @@ async def _labelled(server: ServerProcess) -> list[dict]:
         return [{"id": c.id, "state": c["State"], "labels": c["Labels"] or {}} for c in found]
 
 
-async def _remove_labelled(server: ServerProcess) -> None:
-    async with aiodocker.Docker(url=server.engine_url) as docker:
-        # Sandboxes before the network holders whose namespaces they share: Podman insists.
-        for container in sorted(await _labelled(server), key=lambda c: LABEL_NETWORK_OF in c["labels"]):
-            try:
-                await docker.containers.container(container["id"]).delete(force=True)
-            except aiodocker.DockerError as err:
-                # 404 and 409: the server has removed it, or is removing it, meanwhile.
-                if err.status not in (404, 409) and "no such" not in str(err.message).lower():
-                    raise
-
-
 async def _first_running(client, app, synced: asyncio.Event) -> None:
     """Return once the server reports a sandbox of `app` running; `synced` is set once the
     watch is in place."""
@@ -72,17 +59,10 @@ async def _until(condition, timeout: float, what: str):
 
 
 @pytest.fixture
-async def own_server(engine):
+def own_server(engine):
     proc = ServerProcess(engine, new_state_dir(engine + "-faults")).start()
     yield proc
-    try:
-        # A failed test may leave sandboxes behind a killed server: they go with the test
-        # (first: stopping the server that started a Podman service stops that service).
-        await _remove_labelled(proc)
-    finally:
-        proc.stop()
-        proc.stop_engine_service()
-        shutil.rmtree(proc.state_dir, ignore_errors=True)
+    proc.dispose()  # with the sandboxes a failed test leaves behind a killed server
 
 
 async def _app_and_image(client):

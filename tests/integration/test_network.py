@@ -4,7 +4,13 @@ sandboxes this test creates (and their own loopback)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
+
+import aiodocker
+import pytest
+
+from sbtui.client import SbtuiError
 
 # -ll: a persistent server, so a readiness probe does not use up the listener.
 LISTEN = ["nc", "-ll", "-p", "7000", "-e", "echo", "pong"]
@@ -123,6 +129,29 @@ async def test_allowlist_survives_a_server_restart(engine):
             await other.terminate()
             assert await sb.terminate(wait=True) == 137
     finally:
-        proc.stop()
-        proc.stop_engine_service()
-        shutil.rmtree(proc.state_dir, ignore_errors=True)
+        proc.dispose()
+
+
+async def test_a_namespace_holder_that_fails_to_start_is_removed(client, app, image, server):
+    # The holder runs `sleep` from the sandbox's image: from an image without it, it is
+    # created but can't start. The create fails saying so, and leaves no container behind.
+    source = await client.sandboxes.create(app, image, command=["sleep", "300"], timeout=120)
+    try:
+        p = await source.exec(["rm", "/bin/sleep"])
+        assert await p.wait() == 0
+        sleepless = await source.snapshot_filesystem()
+    finally:
+        await source.terminate()
+    before = {c.id for c in await _holders(server)}
+    with pytest.raises(SbtuiError, match="network namespace") as caught:
+        await client.sandboxes.create(app, sleepless, command=["sh", "-c", "exec cat"],
+                                      cidr_allowlist=["127.0.0.1/32"], timeout=60)
+    assert "sleep" in str(caught.value)
+    assert {c.id for c in await _holders(server)} <= before
+
+
+async def _holders(server) -> list:
+    """The network namespace holders of this server, as the engine lists them."""
+    async with aiodocker.Docker(url=server.engine_url) as docker:
+        return await docker.containers.list(all=True, filters=json.dumps(
+            {"label": [f"io.sbtui.server={server.server_id}", "io.sbtui.network-of"]}))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets as random
-import shutil
 import stat
 import subprocess
 import sys
@@ -265,9 +264,7 @@ def test_cli_refuses_bad_pairs_without_echoing_them(server):
 def own_server(engine):
     proc = ServerProcess(engine, new_state_dir(engine + "-secrets")).start()
     yield proc
-    proc.stop()
-    proc.stop_engine_service()
-    shutil.rmtree(proc.state_dir, ignore_errors=True)
+    proc.dispose()
 
 
 async def test_secrets_and_volumes_survive_a_restart(own_server):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import sys
 import time
@@ -19,9 +18,7 @@ from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
 def own_server(engine):
     proc = ServerProcess(engine, new_state_dir(engine + "-own")).start()
     yield proc
-    proc.stop()
-    proc.stop_engine_service()
-    shutil.rmtree(proc.state_dir, ignore_errors=True)
+    proc.dispose()
 
 
 async def _make(address, **params):

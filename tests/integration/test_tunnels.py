@@ -383,9 +383,7 @@ async def test_listeners_close_when_the_sandbox_ends(client, app, image):
 def own_server(engine):
     proc = ServerProcess(engine, new_state_dir(engine + "-tunnels")).start()
     yield proc
-    proc.stop()
-    proc.stop_engine_service()
-    shutil.rmtree(proc.state_dir, ignore_errors=True)
+    proc.dispose()
 
 
 @pytest.mark.parametrize("how", ["graceful", "kill -9"])
@@ -428,9 +426,7 @@ async def test_tunnel_host_option_names_urls_and_certificates(engine):
             assert await round_trip(*tunnel.tls_socket(), b"named\n", ssl=verifying(pem)) == b"named\n"
             await sb.terminate(wait=True)
     finally:
-        proc.stop()
-        proc.stop_engine_service()
-        shutil.rmtree(proc.state_dir, ignore_errors=True)
+        proc.dispose()
 
 
 def test_a_tunnel_host_that_cannot_be_bound_stops_the_server_at_start():

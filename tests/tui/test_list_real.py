@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import shutil
 from pathlib import Path
 
 import pytest
@@ -201,9 +200,7 @@ async def test_keys_toml_remaps_by_binding_id(client, tmp_path):
 def own_server(engine):
     proc = ServerProcess(engine, new_state_dir(engine + "-tui")).start()
     yield proc
-    proc.stop()
-    proc.stop_engine_service()
-    shutil.rmtree(proc.state_dir, ignore_errors=True)
+    proc.dispose()
 
 
 async def test_connection_loss_shows_a_banner_and_reconnects(own_server):

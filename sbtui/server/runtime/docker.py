@@ -400,8 +400,12 @@ class DockerRuntime:
         }
         try:
             holder = await self._docker.containers.create(config, name=spec.name + egress.HOLDER_SUFFIX)
+        except DockerError as err:
+            raise _engine_error(err, "creating the sandbox's network namespace") from None
+        try:
             await holder.start()
         except DockerError as err:
+            await self.remove(holder.id)  # created but never started: nothing else would remove it
             raise _engine_error(err, "starting the sandbox's network namespace") from None
         try:
             pid = int(((await holder.show()).get("State") or {}).get("Pid") or 0)
