@@ -503,6 +503,9 @@ class SandboxManager:
         record = self.sandboxes.get(sandbox_id)
         if record is None or record.finished:
             return
+        # A command that ends at once exits before create_and_start returns its container:
+        # its output is read from here.
+        record.container_id = record.container_id or container_id
         if state is None:
             self._mark_finished(record, None, pb.TERMINATION_REASON_LOST)
         elif not state.running:

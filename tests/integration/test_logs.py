@@ -61,6 +61,20 @@ async def test_logs_of_a_running_sandbox_and_tail(client, app, image):
     await sb.terminate()
 
 
+async def test_output_of_commands_that_end_at_once_is_kept(client, app, image):
+    # They exit before the engine has answered the create: the server learns of the
+    # container from its exit. Several, as whether the exit comes first is a race.
+    async def one(i: int, pty: bool) -> tuple[bytes, bytes]:
+        sb = await client.sandboxes.create(app, image, pty=pty, command=["echo", f"quick {i}"])
+        assert await sb.wait() == 0
+        return await _collect(sb)
+
+    cases = [(i, i % 2 == 1) for i in range(12)]
+    results = await asyncio.gather(*(one(i, pty) for i, pty in cases))
+    for (i, pty), (out, err) in zip(cases, results):
+        assert (out.replace(b"\r\n", b"\n"), err) == (f"quick {i}\n".encode(), b""), f"pty={pty}"
+
+
 async def test_logs_of_a_pty_sandbox(client, app, image):
     sb = await client.sandboxes.create(app, image, pty=True, command=["sh", "-c", "echo in a tty"])
     assert await sb.wait() == 0

@@ -227,6 +227,8 @@ class DockerRuntime:
     async def logs(
         self, container_id: str, follow: bool, tty: bool, tail: int = 0
     ) -> AsyncIterator[tuple[int, bytes]]:
+        if not container_id:
+            raise ValueError("no container id")  # would ask for containers//logs: a bug, not the engine's
         params = {"stdout": "1", "stderr": "1", "follow": "1" if follow else "0",
                   "tail": str(tail) if tail > 0 else "all"}
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=10)
@@ -247,8 +249,10 @@ class DockerRuntime:
                     yield (2 if fd == 2 else 1), await response.content.readexactly(length)
         except DockerError as err:
             raise _engine_error(err, f"reading the output of container {container_id[:12]}") from None
-        except (aiohttp.ClientError, asyncio.IncompleteReadError):
-            return
+        except asyncio.IncompleteReadError:
+            return  # the engine ended the stream inside a frame: the container went meanwhile
+        except aiohttp.ClientError as err:
+            raise EngineError(f"reading the output of container {container_id[:12]}: {err}") from None
 
     async def import_image(self, tar: bytes, repo: str, tag: str, labels: dict[str, str]) -> None:
         # One LABEL instruction for all labels: aiodocker can't repeat a query parameter.
