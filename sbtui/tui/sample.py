@@ -47,7 +47,7 @@ def sandbox(
         finished_at=created + age / 2 if finished else 0.0,
         deadline=created + params.get("timeout", 300.0),
         last_activity=NOW - 12 if not finished else created + age / 2,
-        params=CreateParams(**params),
+        params=CreateParams(name=name, **params),  # the name is a create parameter too
     )
 
 
