@@ -84,8 +84,10 @@ class Sandbox:
         if limit is not None:
             start.timeout = limit
         connection = self._check()
-        await connection.reconnected()
-        return await ContainerProcess.start(connection.stub, start, connection.metadata, text)
+        channel, stub = (connection.terminal_channel, connection.terminal_stub) if pty \
+            else (connection.channel, connection.stub)
+        await connection.reconnected(channel)
+        return await ContainerProcess.start(stub, start, connection.metadata, text)
 
     async def terminate(self, *, wait: bool = False) -> int | None:
         """Stop the sandbox; with wait=True, wait for it to exit and return its exit code."""
