@@ -26,9 +26,9 @@ CHANNEL_OPTIONS = [
 ]
 # PTY sessions get a connection of their own whose receive window stays at HTTP/2's 64 KiB:
 # with BDP probing on, gRPC grows it to megabytes, and in an output flood all of that is
-# already on its way when ctrl+c is pressed, to be drawn before the prompt (measured: prompt
-# back after 0.46-0.75 s at p50, 31-54 ms with the small window). A terminal needs no more;
-# bulk output keeps the growing window of the main connection.
+# already on its way when ctrl+c is pressed, to be drawn before the prompt (benchmarks/echo.py,
+# dashboard, p50: 0.46-0.75 s, 25-140 ms with the small window). A terminal needs no more; bulk
+# output keeps the growing window of the main connection.
 TERMINAL_CHANNEL_OPTIONS = [*CHANNEL_OPTIONS, ("grpc.http2.bdp_probe", 0)]
 RETRY_DELAYS = (0.1, 0.3, 0.9)
 # gRPC fails a call at once while its channel waits out a reconnect backoff, even when the
