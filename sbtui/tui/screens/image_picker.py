@@ -2,43 +2,34 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.content import Content
 from textual.fuzzy import Matcher
-from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from sbtui.client import Image
 from sbtui.tui.columns import age, size_text
-from sbtui.tui.keymap import PICKER_KEYS, bindings
+from sbtui.tui.keymap import PICKER_KEYS
+from sbtui.tui.screens.picker import Picker
 
 
 def _searched(image: Image) -> str:
     return " ".join(filter(None, (image.tag, image.image_id, image.source_sandbox_id)))
 
 
-class ImagePicker(ModalScreen[Image | None]):
+class ImagePicker(Picker[Image]):
     """Dismisses with the image chosen, or None when cancelled."""
 
-    BINDINGS = bindings(PICKER_KEYS)
     HELP = (("Images", PICKER_KEYS),)
+    PROMPT = "Start the sandbox from…"
+    PLACEHOLDER = "type to search tags, ids and source sandboxes"
+    KIND = "image"
+    DIALOG_CLASSES = "-wide"
 
     def __init__(self, images: list[Image], now: float) -> None:
         super().__init__()
         self.images = images
         self.now = now
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="-wide"):
-            yield Label("Start the sandbox from…", id="dialog-title")
-            yield Input(placeholder="type to search tags, ids and source sandboxes", id="image-search")
-            yield OptionList(id="image-options")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self._fill("")
 
     @staticmethod
     def _title(image: Image) -> str:
@@ -77,28 +68,7 @@ class ImagePicker(ModalScreen[Image | None]):
                       if not options.get_option_at_index(n).disabled), None)
         options.highlighted = first
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self._fill(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        options = self.query_one(OptionList)
-        if options.highlighted is not None:
-            self._choose(options.get_option_at_index(options.highlighted).id)
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self._choose(event.option.id)
-
     def _choose(self, image_id: str | None) -> None:
         chosen = next((i for i in self.images if i.image_id == image_id), None)
         if chosen is not None:
             self.dismiss(chosen)
-
-    def key_down(self) -> None:
-        self.query_one(OptionList).action_cursor_down()
-
-    def key_up(self) -> None:
-        self.query_one(OptionList).action_cursor_up()
-
-    def action_close(self) -> None:
-        self.dismiss(None)
