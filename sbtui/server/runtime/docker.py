@@ -153,6 +153,55 @@ def _gpu_error(err: DockerError, spec: ContainerSpec) -> EngineError | None:
     return None
 
 
+# What a volume mount may name, for the runtime's own check: Podman's compatibility API joins a
+# mount into one "type=volume,source=...,destination=..." string and parses it again, so a ','
+# or '=' in a path would become options of the mount (a bind of a host directory, say).
+# Validation refuses such paths long before; the runtime refuses them too, whoever calls it.
+_MOUNT_TARGET = re.compile(r"^(/[A-Za-z0-9._+@~-]+)+\Z")
+_VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+
+
+def mount_config(mounts: dict[str, str]) -> list[dict]:
+    """HostConfig.Mounts for engine volumes (container path -> volume name)."""
+    for path, volume in mounts.items():
+        if not _MOUNT_TARGET.match(path) or not _VOLUME_NAME.match(volume) or "/../" in path + "/":
+            raise EngineError(
+                f"refusing to mount volume {volume!r} at {path!r}: an engine could read "
+                "characters of it as mount options"
+            )
+    return [
+        {"Type": "volume", "Source": volume, "Target": path, "ReadOnly": False}
+        for path, volume in mounts.items()
+    ]
+
+
+def check_created(data: dict, host: dict, mounts: dict[str, str]) -> None:
+    """Refuse a created container that differs from what was asked for: an engine that dropped
+    a resource limit (one on a host without the cgroup controller may ignore it) would run the
+    sandbox unlimited, and mounts other than the volumes asked for (or the image's own declared
+    volumes) would show it more than its own files."""
+    got = data.get("HostConfig") or {}
+    for key in _LIMITS:
+        if key in host and int(got.get(key) or 0) != int(host[key]):
+            raise EngineError(
+                f"the engine did not apply {_LIMITS[key]} (asked {host[key]}, got "
+                f"{got.get(key)}); refusing to run the sandbox without it"
+            )
+    declared = set((data.get("Config") or {}).get("Volumes") or {})
+    wanted = dict(mounts)
+    for mount in data.get("Mounts") or []:
+        destination = mount.get("Destination", "")
+        if mount.get("Type") != "volume":
+            raise EngineError(f"the engine mounted a {mount.get('Type')} at {destination!r}, which was not asked for")
+        if destination in wanted:
+            if mount.get("Name") != wanted.pop(destination) or not mount.get("RW", True):
+                raise EngineError(f"the engine mounted another volume at {destination!r} than asked for")
+        elif destination not in declared:
+            raise EngineError(f"the engine mounted a volume at {destination!r}, which was not asked for")
+    if wanted:
+        raise EngineError(f"the engine did not mount the volumes asked for at {', '.join(sorted(wanted))}")
+
+
 class DockerRuntime:
     def __init__(
         self, url: str, name: str, ulimits: list[dict] | None = None, state_dir: Path | None = None
@@ -171,6 +220,13 @@ class DockerRuntime:
         except DockerError as err:
             raise _engine_error(err, "engine version") from None
         return str(info.get("Version", ""))
+
+    async def cpus(self) -> int:
+        try:
+            info = await self._docker.system.info()
+        except DockerError as err:
+            raise _engine_error(err, "engine info") from None
+        return int(info.get("NCPU") or os.cpu_count() or 1)
 
     # ---- images ---------------------------------------------------------------
 
@@ -306,10 +362,7 @@ class DockerRuntime:
             holder = await self._network_holder(spec, host)
             host["NetworkMode"] = f"container:{holder}"
         if spec.mounts:
-            host["Mounts"] = [
-                {"Type": "volume", "Source": volume, "Target": path, "ReadOnly": False}
-                for path, volume in spec.mounts.items()
-            ]
+            host["Mounts"] = mount_config(spec.mounts)
         config = {
             "Image": spec.image,
             "Cmd": spec.command,
@@ -327,19 +380,17 @@ class DockerRuntime:
                 await self.remove(holder)
             raise _gpu_error(err, spec) or _engine_error(err, "creating the container") from None
         try:
+            # Read back before anything runs: the sandbox starts only as it was asked for.
+            data = await self._show(container.id) or {}
+            check_created(data, host, spec.mounts)
             await container.start()
-        except DockerError as err:
+        except (DockerError, EngineError) as err:
             await self.remove(container.id)
             if holder:
                 await self.remove(holder)
+            if isinstance(err, EngineError):
+                raise
             raise _gpu_error(err, spec) or _engine_error(err, "starting the container") from None
-        try:
-            await self._verify_limits(container.id, host)
-        except EngineError:
-            await self.remove(container.id)
-            if holder:
-                await self.remove(holder)
-            raise
         return container.id
 
     async def _seccomp_options(self) -> list[str]:
@@ -380,18 +431,6 @@ class DockerRuntime:
         partial.write_text(json.dumps(seccomp.without_user_namespaces(default)))
         os.replace(partial, path)  # a sandbox starting meanwhile never reads half a profile
         return str(path)
-
-    async def _verify_limits(self, container_id: str, wanted: dict) -> None:
-        """Refuse a container whose engine dropped a resource limit instead of running it
-        unlimited (an engine on a host without the cgroup controller may ignore one)."""
-        data = await self._show(container_id) or {}
-        got = data.get("HostConfig") or {}
-        for key in _LIMITS:
-            if key in wanted and int(got.get(key) or 0) != int(wanted[key]):
-                raise EngineError(
-                    f"the engine did not apply {_LIMITS[key]} (asked {wanted[key]}, got "
-                    f"{got.get(key)}); refusing to run the sandbox without it"
-                )
 
     async def _network_holder(self, spec: ContainerSpec, host: dict) -> str:
         """Start the container whose network namespace the sandbox will join, with the
