@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 import grpc
 
 from sbtui.proto import sandbox_pb2 as pb
+from sbtui.server import validation
 from sbtui.server.errors import ServiceError, invalid, not_found, precondition
 from sbtui.server.ids import new_id
 from sbtui.server.runtime.base import (
@@ -35,7 +36,8 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
 _REFERENCE = re.compile(
     rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
-    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?\Z",
+    re.ASCII,
 )
 
 
@@ -118,8 +120,7 @@ async def snapshot(
     manager: "SandboxManager", sandbox_id: str, timeout: float, scope: str | None = None
 ) -> ImageRecord:
     record = manager.get(sandbox_id, scope)
-    if timeout < 0:
-        raise invalid("timeout", f"must not be negative, got {timeout}")
+    validation.check_seconds("timeout", timeout)
     if record.state != pb.SANDBOX_STATE_RUNNING:
         ended = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
         raise precondition(

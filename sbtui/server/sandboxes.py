@@ -58,10 +58,12 @@ class SandboxManager:
         self._scheduler = Scheduler(self._running_with_execs, self._expire)
         self._monitor: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
+        self.engine_cpus = 0  # read from the engine at start
 
     # ---- start and stop ---------------------------------------------------------
 
     async def start(self) -> None:
+        self.engine_cpus = await self.runtime.cpus()
         self.apps = {a.app_id: a for a in self.store.load_apps()}
         self.images = {i.image_id: i for i in self.store.load_images()}
         for record in self.store.load_sandboxes():
@@ -266,6 +268,8 @@ class SandboxManager:
         return record.to_pb(self.apps[record.app_id], self.images.get(record.image_id))
 
     def from_name(self, app_name: str, name: str, environment: str) -> SandboxRecord:
+        validation.check_name("app_name", app_name)
+        validation.check_name("name", name)
         environment = environment_of(environment)
         app = next(
             (a for a in self.apps.values() if a.name == app_name and a.environment == environment),
@@ -294,9 +298,11 @@ class SandboxManager:
     async def create(self, request: pb.SandboxCreateRequest, scope: str | None = None) -> SandboxRecord:
         params = request.params
         validation.check_create(params)
+        validation.check_cpu_available(params, self.engine_cpus)
         app = self.app(request.app_id, scope)
         # Unknown secrets and volumes are refused before anything is made or pulled.
         secret_env = self.secrets.environment_for(params.secret_ids, app.environment)
+        validation.check_process_size(list(params.command) or DEFAULT_COMMAND, {**secret_env, **params.env})
         self.volumes.mounts_for(params.volumes, app.environment)
         try:
             gpus = self.runtime.gpus_for(params.gpu) if params.gpu else []
@@ -357,8 +363,12 @@ class SandboxManager:
         )
         try:
             container_id = await self.runtime.create_and_start(spec)
-        except EngineError as err:
+        except BaseException as err:
+            # Whatever went wrong (cancelled included), the record must not stay `creating`,
+            # which nothing would ever end and terminate refuses.
             self._mark_finished(record, None, pb.TERMINATION_REASON_FAILED_TO_START)
+            if not isinstance(err, EngineError):
+                raise
             if isinstance(err, GpuUnavailable):
                 raise unsupported("gpu", str(err)) from None
             if isinstance(err, EngineNotFound) and "image" in str(err).lower():

@@ -19,6 +19,7 @@ from typing import Callable
 
 import grpc
 
+from sbtui.server import validation
 from sbtui.server.errors import ServiceError
 
 
@@ -44,6 +45,7 @@ class Caller:
         An admin's "" is the default environment "main"; a scoped caller naming another
         environment than its own is refused, with both named.
         """
+        validation.check_environment(requested)
         if self.scope is None:
             return environment_of(requested)
         if requested and requested != self.scope:

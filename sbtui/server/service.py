@@ -18,8 +18,8 @@ import grpc
 from sbtui import __version__
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
-from sbtui.server import execs, images, logs
-from sbtui.server.errors import ServiceError, clip, invalid
+from sbtui.server import execs, images, logs, validation
+from sbtui.server.errors import ServiceError, clip
 from sbtui.server.events import EventBus, WatcherFellBehind
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
@@ -228,8 +228,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def SandboxWait(self, request, context):
-        if request.timeout < 0:
-            raise invalid("timeout", f"must not be negative, got {request.timeout}")
+        validation.check_seconds("timeout", request.timeout)
         limit = min(request.timeout or MAX_WAIT, MAX_WAIT)
         self._sandbox(request.sandbox_id)
         done = await self.manager.wait(request.sandbox_id, limit)

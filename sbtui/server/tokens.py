@@ -25,7 +25,6 @@ log = logging.getLogger("sbtui.server")
 
 _TABLE = "tokens"
 PREFIX = "sbtui_"  # lets people and secret scanners tell a scoped token apart from other strings
-MAX_DESCRIPTION = 200
 
 
 def digest(value: str) -> str:
@@ -50,15 +49,6 @@ class TokenRecord:
         )
 
 
-def _check_description(description: str) -> None:
-    if len(description) > MAX_DESCRIPTION:
-        raise invalid(
-            "description", f"is {len(description)} characters long; keep it to {MAX_DESCRIPTION}"
-        )
-    if any(ord(c) < 32 or ord(c) == 127 for c in description):
-        raise invalid("description", "contains control characters; use one line of plain text")
-
-
 class Tokens:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -76,7 +66,7 @@ class Tokens:
         if not environment:
             raise invalid("environment", "give the environment the token is for, e.g. 'dev'")
         validation.check_name("environment", environment)
-        _check_description(description)
+        validation.check_description("description", description)
         value = PREFIX + secrets.token_urlsafe(32)
         record = TokenRecord(new_id("tk"), digest(value), environment, description, time.time())
         self._store.save_row(_TABLE, record.row())
@@ -85,6 +75,7 @@ class Tokens:
         return record, value
 
     def list(self, environment: str = "") -> list[TokenRecord]:
+        validation.check_environment(environment)
         found = [r for r in self._by_id.values() if not environment or r.environment == environment]
         return sorted(found, key=lambda r: r.created_at)
 

@@ -24,8 +24,9 @@ from pathlib import Path
 import grpc
 
 from sbtui.proto import sandbox_pb2 as pb
+from sbtui.server import validation
 from sbtui.server.ca import CertificateAuthority
-from sbtui.server.errors import ServiceError, invalid, precondition
+from sbtui.server.errors import ServiceError, precondition
 from sbtui.server.events import EventBus, WatcherFellBehind
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
@@ -454,8 +455,7 @@ class TunnelManager:
         `timeout` is how long to wait for that; 0 checks once without waiting.
         """
         record = self.manager.get(sandbox_id)
-        if timeout < 0 or timeout != timeout:
-            raise invalid("timeout", f"must not be negative, got {timeout}")
+        validation.check_seconds("timeout", timeout)
         ports = declared_ports(record.params)
         if not ports:
             raise precondition(

@@ -65,6 +65,23 @@ async def test_unknown_registry_image_is_a_clear_error(client, app):
         ({"block_network": True, "cidr_allowlist": ["10.0.0.0/8"]}, "cidr_allowlist", "block_network"),
         ({"cidr_allowlist": ["10.0.0.0/33"]}, "cidr_allowlist", "not a CIDR range"),
         ({"cidr_allowlist": ["example.com"]}, "cidr_allowlist", "not a CIDR range"),
+        # Hostile sizes: refused by name with the limit, before anything is made.
+        ({"cpu": 1e308}, "cpu", "CPUs this server's engine has"),
+        ({"cpu_limit": 1e308}, "cpu_limit", "CPUs this server's engine has"),
+        ({"cpu_limit": 0.001}, "cpu_limit", "below the smallest limit, 0.01"),
+        ({"memory_mib": 2**62}, "memory_mib", "more than any engine takes (1099511627776 MiB)"),
+        ({"memory_limit_mib": 2**62}, "memory_limit_mib", "more than any engine takes"),
+        ({"env": {"BIG": "x" * 200 * 1024}}, "env", "at most 131071 bytes per argument or variable"),
+        ({"env": {f"V{i}": "x" * 100_000 for i in range(12)}}, "env", "at most 1048576 bytes are allowed"),
+        ({"command": ["sh", "x" * 200 * 1024]}, "command[1]", "at most 131071 bytes"),
+        ({"env": {"A\nB": "1"}}, "env", "is not allowed"),
+        ({"env": {"\x1b]0;t\x07": "1"}}, "env", "is not allowed"),
+        ({"workdir": "/tmp/\nx"}, "workdir", "control characters"),
+        ({"volumes": {"/x,source=v": "v"}}, "volumes", "not allowed as a mount path"),
+        ({"volumes": {"/x/../etc": "v"}}, "volumes", "'..' is not allowed"),
+        ({"volumes": {"/data": "a,b"}}, "volumes", "is not a volume name or id"),
+        ({"secrets": ["a\nb"]}, "secret_ids", "is not a secret name or id"),
+        ({"name": "web\n"}, "name", "not a valid name"),
     ],
 )
 async def test_invalid_create_parameters_name_the_field(client, app, image, params, field, words):
@@ -125,6 +142,10 @@ async def test_unknown_keyword_is_refused_by_name(client, app, image):
         (["sh"], {"env": {"X=Y": "1"}}, "env", "contains '='"),
         (["sh"], {"timeout": -2}, "timeout", "positive number of seconds"),
         (["sh"], {"workdir": "tmp"}, "workdir", "not an absolute path"),
+        (["sh"], {"env": {"V": "x" * 200 * 1024}}, "env", "at most 131071 bytes"),
+        (["sh"], {"workdir": "/tmp\x1b[2J"}, "workdir", "control characters"),
+        (["sh"], {"pty": True, "term": "xterm\x1b]0;t\x07"}, "term", "not a terminal type"),
+        (["sh"], {"secrets": ["../x"]}, "secret_ids", "not a secret name or id"),
     ],
 )
 async def test_invalid_exec_parameters_name_the_field(sandbox, command, kwargs, field, words):
@@ -177,6 +198,72 @@ async def test_exec_stream_that_starts_with_stdin_is_refused(server, sandbox):
 
 
 async def test_bad_tags(sandbox):
-    with pytest.raises(InvalidArgumentError, match="tags: tag name '' must be"):
+    with pytest.raises(InvalidArgumentError, match="tags: tag name '' is not allowed"):
         await sandbox.set_tags({"": "x"})
     assert await sandbox.get_tags() == {}
+
+
+async def test_bad_tags_name_the_limit(sandbox):
+    for tags, words in (
+        ({"a b": "1"}, "tag name 'a b' is not allowed"),
+        ({"k\x1b]52;c;aGk=\x07": "1"}, "is not allowed"),
+        ({"k": "v\x1b]0;owned\x07"}, "contains control characters"),
+        ({"k": "line\nfake line"}, "contains control characters"),
+        ({"k": "x" * 1025}, "longer than 1024 characters"),
+    ):
+        with pytest.raises(InvalidArgumentError, match=words) as caught:
+            await sandbox.set_tags(tags)
+        assert caught.value.field == "tags"
+    assert await sandbox.get_tags() == {}
+
+
+@pytest.mark.parametrize("environment", ["../x", "a\nb", "a/b", "x" * 65, "\x1b[31m"])
+async def test_hostile_environment_names_are_refused_everywhere(client, environment):
+    calls = [
+        client.apps.from_name("a", environment=environment, create_if_missing=True),
+        client.apps.list(environment=environment),
+        client.secrets.create("s", {"K": "v"}, environment=environment),
+        client.secrets.list(environment=environment),
+        client.volumes.from_name("v", environment=environment, create_if_missing=True),
+        client.volumes.list(environment=environment),
+        client.tokens.create(environment),
+        client.tokens.list(environment=environment),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidArgumentError, match="environment: is not a valid name") as caught:
+            await call
+        assert caught.value.field == "environment"
+    with pytest.raises(InvalidArgumentError, match="environment: "):
+        [s async for s in client.sandboxes.list(environment=environment)]
+    with pytest.raises(InvalidArgumentError, match="environment: "):
+        async for _ in client.sandboxes.watch(environment=environment):
+            break
+    assert all(a.environment != environment for a in await client.apps.list())
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf")])
+async def test_waits_that_never_end_are_refused(server, sandbox, timeout):
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        stub = pb_grpc.SandboxServiceStub(channel)
+        for call in (
+            stub.SandboxWait(pb.SandboxWaitRequest(sandbox_id=sandbox.sandbox_id, timeout=timeout)),
+            stub.SandboxTunnels(pb.SandboxTunnelsRequest(sandbox_id=sandbox.sandbox_id, timeout=timeout)),
+            stub.SandboxSnapshotFilesystem(
+                pb.SandboxSnapshotFilesystemRequest(sandbox_id=sandbox.sandbox_id, timeout=timeout)
+            ),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await call
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert caught.value.details().startswith("timeout: must be a finite number of seconds")
+
+
+async def test_numbers_the_wire_cannot_carry_are_refused_by_the_client(client, app, image, sandbox):
+    with pytest.raises(InvalidArgumentError, match=r"^memory_mib: 1180591620717411303424 is outside") as caught:
+        await client.sandboxes.create(app, image, memory_mib=2**70)
+    assert caught.value.field == "memory_mib"
+    with pytest.raises(InvalidArgumentError, match=r"^tail: 900000000000000000000000000000 is outside 0..2147483647"):
+        [c async for c in sandbox.logs(tail=9 * 10**29)]
+    with pytest.raises(InvalidArgumentError, match=r"^pty_size: -1 is outside 0..1000"):
+        await sandbox.exec(["true"], pty=True, pty_size=(-1, 80))
+    assert await _count(client, app) == 1  # the fixture's sandbox only

@@ -129,6 +129,9 @@ class Runtime(Protocol):
 
     async def version(self) -> str: ...
 
+    async def cpus(self) -> int:
+        """How many CPUs the engine's host has."""
+
     async def resolve_image(self, ref: str) -> ImageInfo:
         """Inspect `ref` locally, pulling it first when it is missing."""
 
