@@ -36,6 +36,21 @@ def parse_duration(text: str) -> float:
     return value
 
 
+def whole_number(low: int, high: int):
+    """An argparse type: a whole number from `low` to `high`, else a message saying so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
 def split_pair(text: str) -> tuple[str, str]:
     """('KEY', 'VALUE') from 'KEY=VALUE'; the value may be empty or hold more '='."""
     key, sep, value = text.partition("=")

@@ -7,8 +7,9 @@ import argparse
 import sys
 
 from sbtui import cli_output as out
-from sbtui.cli_args import DurationAction, add_connection_options
+from sbtui.cli_args import DurationAction, add_connection_options, whole_number
 from sbtui.client import Client, Image
+from sbtui.client.models import INT32_MAX
 
 IMAGE_COLUMNS = ("ID", "TAG", "SIZE", "AGE", "SNAPSHOT OF")
 
@@ -31,7 +32,7 @@ def add_sandbox_verbs(verbs: argparse._SubParsersAction, verb, target) -> None:
     p = verb(verbs, "logs", "print the output of a sandbox's main command")
     target(p)
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new output until it exits")
-    p.add_argument("--tail", type=int, default=0, metavar="N", help="only the last N lines")
+    p.add_argument("--tail", type=whole_number(0, INT32_MAX), default=0, metavar="N", help="only the last N lines")
     p.set_defaults(verb=sandbox_logs)
     p = verb(verbs, "snapshot", "snapshot a running sandbox's filesystem to an image; print its id")
     target(p)

@@ -8,9 +8,11 @@ from sbtui import cli_image, cli_tunnel
 from sbtui import cli_output as out
 from sbtui.cli_args import (
     ENV_HELP, DurationAction, PortAction, UsageError, add_connection_options, command_words, pairs_option,
+    whole_number,
 )
 from sbtui.cli_exec import run_exec
 from sbtui.client import Client, CloudBucketMount, NotFoundError, Sandbox, SandboxTimeoutError
+from sbtui.client.models import INT64_MAX as MAX_MIB
 
 DEFAULT_IMAGE = "localhost/sbtui/busybox:latest"
 SANDBOX_REF = "sandbox id (sb-...) or APP/NAME of a running named sandbox"
@@ -103,8 +105,8 @@ def _create_parser(verbs) -> None:
     p.add_argument("--name", metavar="N", help="name, unique among the app's running sandboxes")
     p.add_argument("--cpu", type=float, metavar="CORES", help="CPU request in cores")
     p.add_argument("--cpu-limit", type=float, metavar="CORES", help="hard CPU limit in cores")
-    p.add_argument("--memory", type=int, metavar="MiB", help="memory request in MiB")
-    p.add_argument("--memory-limit", type=int, metavar="MiB", help="hard memory limit in MiB")
+    p.add_argument("--memory", type=whole_number(1, MAX_MIB), metavar="MiB", help="memory request in MiB")
+    p.add_argument("--memory-limit", type=whole_number(1, MAX_MIB), metavar="MiB", help="hard memory limit in MiB")
     p.add_argument("--timeout", action=DurationAction, metavar="DUR", help="lifetime (default: 5m)")
     p.add_argument("--idle-timeout", action=DurationAction, metavar="DUR", help="stop after this long idle")
     p.add_argument("--workdir", metavar="PATH", help="working directory (absolute)")

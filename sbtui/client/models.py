@@ -6,10 +6,24 @@ import enum
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sbtui.client.errors import NoTcpSocketError
+from sbtui.client.errors import InvalidArgumentError, NoTcpSocketError
 from sbtui.proto import sandbox_pb2 as pb
 
 Duration = float | int | timedelta
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
+def whole(value: int, name: str, low: int, high: int) -> int:
+    """`value` as a whole number for a wire field that holds `low`..`high`; a value outside
+    is refused naming the field, before it reaches the wire (which can't carry it)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number, not {type(value).__name__}")
+    if not low <= value <= high:
+        error = InvalidArgumentError(f"{name}: {value} is outside {low}..{high}")
+        error.field = name
+        raise error
+    return value
 
 
 def seconds(value: Duration | None, name: str) -> float | None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, AsyncIterator, Literal
 
 from sbtui.client.errors import FailedPreconditionError, SandboxTimeoutError
 from sbtui.client.models import (
-    Duration, LogChunk, SandboxInfo, Secret, TerminationReason, Tunnel, seconds,
+    INT32_MAX, Duration, LogChunk, SandboxInfo, Secret, TerminationReason, Tunnel, seconds, whole,
 )
 from sbtui.client.process import ContainerProcess
 from sbtui.proto import sandbox_pb2 as pb
@@ -78,7 +78,8 @@ class Sandbox:
             sandbox_id=self.sandbox_id, command=list(command), workdir=workdir or "",
             env=env or {}, secret_ids=secret_names(secrets),
             stdout=_stdio("stdout", stdout), stderr=_stdio("stderr", stderr),
-            pty=pty, rows=pty_size[0], cols=pty_size[1], term=term or "",
+            pty=pty, rows=whole(pty_size[0], "pty_size", 0, 1000),
+            cols=whole(pty_size[1], "pty_size", 0, 1000), term=term or "",
         )
         limit = seconds(timeout, "timeout")
         if limit is not None:
@@ -166,7 +167,9 @@ class Sandbox:
     async def logs(self, *, follow: bool = False, tail: int = 0) -> AsyncIterator[LogChunk]:
         """The main command's output (the last `tail` lines if > 0); with follow, new output
         as it comes until the sandbox exits. Kept after exit (the last 256 KiB)."""
-        request = pb.SandboxLogsRequest(sandbox_id=self.sandbox_id, follow=follow, tail_lines=tail)
+        request = pb.SandboxLogsRequest(
+            sandbox_id=self.sandbox_id, follow=follow, tail_lines=whole(tail, "tail", 0, INT32_MAX)
+        )
         async for chunk in self._check().stream("SandboxLogs", request):
             kind = chunk.WhichOneof("kind")
             yield LogChunk(kind or "stdout", getattr(chunk, kind) if kind else b"", chunk.time)

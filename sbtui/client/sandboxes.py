@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, AsyncIterator, Mapping
 
 from sbtui.client.images import Image
 from sbtui.client.models import (
-    App, CloudBucketMount, Duration, EventKind, Proxy, SandboxEvent, SandboxInfo, Secret,
-    Volume, seconds,
+    INT64_MAX, App, CloudBucketMount, Duration, EventKind, Proxy, SandboxEvent, SandboxInfo,
+    Secret, Volume, seconds, whole,
 )
 from sbtui.client.sandbox import Sandbox, secret_names
 from sbtui.proto import sandbox_pb2 as pb
@@ -87,7 +87,7 @@ class Sandboxes:
                 setattr(params, field, float(value))
         for field, value in (("memory_mib", memory_mib), ("memory_limit_mib", memory_limit_mib)):
             if value is not None:
-                setattr(params, field, int(value))
+                setattr(params, field, whole(value, field, -INT64_MAX - 1, INT64_MAX))
         for field, value in (("timeout", timeout), ("idle_timeout", idle_timeout)):
             limit = seconds(value, field)
             if limit is not None:

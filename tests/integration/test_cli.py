@@ -272,3 +272,28 @@ def test_exec_it_restores_the_terminal_when_killed(server, running, terminal):
     child.terminate()
     assert child.wait(20) == 128 + signal.SIGTERM
     assert termios.tcgetattr(term.slave) == cooked, "the terminal was left raw"
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["sandbox", "create", "--app", "cli-bad", "--memory", str(2**70)],
+         f"argument --memory: {2**70} is outside 1..{2**63 - 1}"),
+        (["sandbox", "create", "--app", "cli-bad", "--memory-limit", "-4"],
+         "argument --memory-limit: -4 is outside"),
+        (["sandbox", "logs", "--tail", "9" + "0" * 29, "sb-x"],
+         "argument --tail: 9" + "0" * 29 + " is outside 0..2147483647"),
+        (["sandbox", "logs", "--tail", "9e29", "sb-x"], "argument --tail: '9e29' is not a whole number"),
+    ],
+)
+def test_hostile_numbers_are_usage_errors(server, args, words):
+    result = sbtui(server, *args)
+    assert result.returncode == 2 and words in result.stderr.decode(), result.stderr.decode()
+
+
+def test_hostile_cpu_is_refused_by_the_server_and_leaves_nothing(server):
+    result = sbtui(server, "sandbox", "create", "--app", "cli-bad-cpu", "--cpu", "1e308")
+    assert result.returncode == 1
+    assert "cpu: 1e+308 cores is more than the" in result.stderr.decode()
+    listed = ok(server, "sandbox", "list", "--app", "cli-bad-cpu", "--all", "--json")
+    assert listed.strip() == ""
