@@ -56,7 +56,7 @@ _EXIT_ACTIONS = {"die", "died"}
 _NEW_ACTIONS = {"create", "start"}
 CAPABILITIES = (
     "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETFCAP",
-    "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "SETGID", "SETPCAP", "SETUID",
 )
 # HostConfig fields read back after create, with the parameter each one carries.
 _LIMITS = {
@@ -279,10 +279,10 @@ class DockerRuntime:
     async def create_and_start(self, spec: ContainerSpec) -> str:
         host: dict = {
             "Init": False,
-            # The same small capability set on both engines (Podman's default; Docker's adds
-            # NET_RAW, MKNOD and AUDIT_WRITE), no privilege gain through setuid binaries, the
-            # engine's default seccomp profile with no user namespaces or keyrings, and a bound
-            # on processes (fork bombs).
+            # The same small capability set on both engines (Podman's default without
+            # SYS_CHROOT; Docker's adds NET_RAW, MKNOD and AUDIT_WRITE), no privilege gain
+            # through setuid binaries, the engine's default seccomp profile with no user
+            # namespaces or keyrings, and a bound on processes (fork bombs).
             "CapDrop": ["ALL"],
             "CapAdd": list(CAPABILITIES),
             "SecurityOpt": ["no-new-privileges", *await self._seccomp_options()],
