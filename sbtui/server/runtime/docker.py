@@ -8,8 +8,9 @@ Where the two engines differ, the difference is handled here and nowhere else:
 - Podman on cgroup v1 does not report OOMKilled (see _state);
 - when an exec's program can't be started, Docker writes its error to stdout with exit code
   126 and Podman to stderr with 127: both become stderr and the shell's 127 or 126;
-- Podman's default seccomp profile lets a sandbox create user namespaces and Docker's does not:
-  on Podman a sandbox gets Podman's default profile with Docker's rule added (seccomp.py),
+- Podman's default seccomp profile lets a sandbox create user namespaces and use the kernel's
+  keyrings, and Docker's does not: on Podman a sandbox gets Podman's default profile with
+  Docker's rules added (seccomp.py),
   given as a file in the state directory, since Podman's compat API takes a profile's path
   where Docker takes its content;
 - Docker attaches NVIDIA GPUs through a device request; Podman's compat API ignores device
@@ -55,7 +56,7 @@ _EXIT_ACTIONS = {"die", "died"}
 _NEW_ACTIONS = {"create", "start"}
 CAPABILITIES = (
     "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETFCAP",
-    "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "SETGID", "SETPCAP", "SETUID",
 )
 # HostConfig fields read back after create, with the parameter each one carries.
 _LIMITS = {
@@ -334,10 +335,10 @@ class DockerRuntime:
     async def create_and_start(self, spec: ContainerSpec) -> str:
         host: dict = {
             "Init": False,
-            # The same small capability set on both engines (Podman's default; Docker's adds
-            # NET_RAW, MKNOD and AUDIT_WRITE), no privilege gain through setuid binaries, the
-            # engine's default seccomp profile with no user namespaces, and a bound on
-            # processes (fork bombs).
+            # The same small capability set on both engines (Podman's default without
+            # SYS_CHROOT; Docker's adds NET_RAW, MKNOD and AUDIT_WRITE), no privilege gain
+            # through setuid binaries, the engine's default seccomp profile with no user
+            # namespaces or keyrings, and a bound on processes (fork bombs).
             "CapDrop": ["ALL"],
             "CapAdd": list(CAPABILITIES),
             "SecurityOpt": ["no-new-privileges", *await self._seccomp_options()],
@@ -395,7 +396,8 @@ class DockerRuntime:
 
     async def _seccomp_options(self) -> list[str]:
         """Docker's default profile already denies user namespaces (clone and unshare with
-        namespace flags need CAP_SYS_ADMIN); Podman's gets that rule added, once per server."""
+        namespace flags need CAP_SYS_ADMIN) and keyrings; Podman's gets those rules added, once
+        per server."""
         if self.name != "podman":
             return []
         async with self._seccomp_lock:
@@ -428,7 +430,7 @@ class DockerRuntime:
             raise EngineError("this runtime has no state directory to write Podman's seccomp profile to")
         path = self._state_dir / "podman-seccomp.json"
         partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(seccomp.without_user_namespaces(default)))
+        partial.write_text(json.dumps(seccomp.for_sandboxes(default)))
         os.replace(partial, path)  # a sandbox starting meanwhile never reads half a profile
         return str(path)
 

@@ -1,12 +1,19 @@
-"""A seccomp profile that keeps sandboxes out of new user namespaces.
+"""The seccomp profile of Podman sandboxes: Podman's default, with what Docker's default refuses
+and Podman's allows refused too.
 
-Docker's default profile lets clone and unshare create namespaces only with CAP_SYS_ADMIN,
-which sandboxes never have. Podman's default profile allows both outright and leaves the
-kernel's capability checks to decide; but a user namespace needs no capability, and inside one
-a process holds every capability over the new namespaces it makes (mounts, networks, ...),
-which opens far more of the kernel to it. So on Podman the sandbox gets the engine's own
-default profile with Docker's rule added: creating a user namespace fails with EPERM. Every
-other rule stays as the engine's default has it.
+User namespaces. Docker's default profile lets clone and unshare create namespaces only with
+CAP_SYS_ADMIN, which sandboxes never have. Podman's default profile allows both outright and
+leaves the kernel's capability checks to decide; but a user namespace needs no capability, and
+inside one a process holds every capability over the new namespaces it makes (mounts, networks,
+...), which opens far more of the kernel to it. So creating a user namespace fails with EPERM.
+
+Keyrings. The kernel's keyrings are not namespaced by containers: a user keyring belongs to a
+uid, so root in a sandbox finds the host root's user keyring (the same key id as on the host)
+and may read, add to and link what the host's root keeps there, or fill its quota. Docker's
+default profile refuses keyctl, add_key and request_key with EPERM; Podman's allows keyctl (and
+answers the other two ENOSYS), so all three fail with EPERM.
+
+Every other rule stays as the engine's default has it.
 """
 
 from __future__ import annotations
@@ -19,6 +26,13 @@ ENOSYS = 38
 # clone takes its flags first, except on s390, where the stack comes first.
 _S390 = ["s390", "s390x"]
 _GUARDED = ("clone", "clone3", "unshare")
+KEYRING_CALLS = ("add_key", "keyctl", "request_key")
+
+
+def for_sandboxes(profile: dict) -> dict:
+    """`profile` (a containers/Docker seccomp JSON profile) with neither user namespaces nor
+    keyrings; the given dict is left as it was."""
+    return without_keyrings(without_user_namespaces(profile))
 
 
 def _flags_rule(names: list[str], index: int, newuser: bool, base: dict) -> dict:
@@ -95,4 +109,27 @@ def without_user_namespaces(profile: dict) -> dict:
                 "excludes": copy.deepcopy(rule.get("excludes") or {}),
             })
     result["syscalls"] = kept + added
+    return result
+
+
+def without_keyrings(profile: dict) -> dict:
+    """`profile` where keyctl, add_key and request_key fail with EPERM whatever their arguments
+    and the caller's capabilities: they are taken out of every rule (a rule left with no call
+    goes), and one rule refuses them, so no other rule can match them first or conflict."""
+    result = copy.deepcopy(profile)
+    kept: list[dict] = []
+    for rule in result.get("syscalls") or []:
+        names = rule.get("names") or ([rule["name"]] if rule.get("name") else [])
+        rest = [n for n in names if n not in KEYRING_CALLS]
+        if len(rest) == len(names):
+            kept.append(rule)
+        elif rest:
+            rule = dict(rule, names=rest)
+            rule.pop("name", None)
+            kept.append(rule)
+    kept.append({
+        "names": list(KEYRING_CALLS), "action": "SCMP_ACT_ERRNO", "errnoRet": EPERM, "args": [],
+        "includes": {}, "excludes": {},
+    })
+    result["syscalls"] = kept
     return result
