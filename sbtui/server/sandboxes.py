@@ -12,6 +12,7 @@ import time
 
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import images, logs, validation
+from sbtui.server.domains import CustomDomains
 from sbtui.server.errors import (
     ServiceError, already_exists, invalid, not_found, precondition, unsupported,
 )
@@ -46,6 +47,7 @@ class SandboxManager:
         self.events = EventBus()
         self.secrets = Secrets(store, store.path.with_name("secrets.key"))
         self.volumes = Volumes(store, runtime, server_id)
+        self.custom_domains = CustomDomains()  # the operator's, set by the server at start
         self.apps: dict[str, AppRecord] = {}
         self.images: dict[str, ImageRecord] = {}
         self.sandboxes: dict[str, SandboxRecord] = {}
@@ -295,6 +297,8 @@ class SandboxManager:
         params = request.params
         validation.check_create(params)
         app = self.app(request.app_id, scope)
+        if params.custom_domain:
+            self.custom_domains.check(params.custom_domain, app.environment)
         # Unknown secrets and volumes are refused before anything is made or pulled.
         secret_env = self.secrets.environment_for(params.secret_ids, app.environment)
         self.volumes.mounts_for(params.volumes, app.environment)
