@@ -24,6 +24,7 @@ from sbtui.server.runtime.base import (
     ContainerSpec, EngineError, EngineNotFound, GpuUnavailable, Runtime,
 )
 from sbtui.server.scope import environment_of
+from sbtui.server.sealing import Sealer
 from sbtui.server.secrets import Secrets
 from sbtui.server.volumes import Volumes
 from sbtui.server.store import AppRecord, ImageRecord, SandboxRecord, Store
@@ -45,7 +46,9 @@ class SandboxManager:
         self.runtime = runtime
         self.server_id = server_id
         self.events = EventBus()
-        self.secrets = Secrets(store, store.path.with_name("secrets.key"))
+        sealer = Sealer(store.path.with_name("secrets.key"))
+        self.secrets = Secrets(store, sealer)
+        self.kept_output = logs.KeptOutput(store, sealer)
         self.volumes = Volumes(store, runtime, server_id)
         self.custom_domains = CustomDomains()  # the operator's, set by the server at start
         self.apps: dict[str, AppRecord] = {}
@@ -533,7 +536,7 @@ class SandboxManager:
                                 exit_.finished_at if exit_ else 0.0)
             # Kept once waiters have learnt of the end (the engine may take a while), before
             # the container goes; readers of the output wait for it (output_kept).
-            await logs.keep(self.runtime, self.store, record)
+            await logs.keep(self.runtime, self.kept_output, record)
         finally:
             del self._finishing[record.sandbox_id]
             kept.set()
