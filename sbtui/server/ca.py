@@ -132,7 +132,7 @@ class CertificateAuthority:
             if cert.not_valid_after_utc > _now() + LEAF_VALIDITY:
                 if _constraints_of(cert) != self.constraints:
                     cert = self._certificate(key, cert.subject, cert.not_valid_after_utc)
-                    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+                    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
                     log.info("the names the tunnel CA may certify changed: its certificate %s was "
                              "issued again (same key); clients fetch it again", cert_path)
                 return key, cert

@@ -11,6 +11,8 @@ certificate for any other name fails verification even if the server were made t
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from sbtui.server import validation
 from sbtui.server.errors import ServiceError, invalid
 
@@ -40,7 +42,7 @@ def parse(value: str) -> tuple[str | None, str]:
 
 
 class CustomDomains:
-    def __init__(self, values: list[str] = ()) -> None:
+    def __init__(self, values: Iterable[str] = ()) -> None:
         self._everywhere: list[str] = []
         self._by_environment: dict[str, list[str]] = {}
         for value in values:
