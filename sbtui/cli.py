@@ -66,6 +66,10 @@ def _server_parser(sub) -> None:
     p.add_argument("--tunnel-host", default="127.0.0.1", metavar="HOST",
                    help="address tunnels of sandbox ports listen on (default 127.0.0.1); its "
                         "name goes into tunnel URLs and certificates")
+    p.add_argument("--custom-domain-suffix", action="append", default=[], metavar="[ENV=]SUFFIX",
+                   help="allow sandboxes of environment ENV (of every environment without ENV=) "
+                        "the custom domain SUFFIX or any name under it; may be repeated (none: no "
+                        "custom domain is allowed)")
     p.add_argument("--idle-exit", type=float, default=0.0, metavar="SECONDS",
                    help="exit after this long with no calls and no sandbox (0 = never)")
     p.add_argument("--daemon", action="store_true",
@@ -98,7 +102,7 @@ def _run_server(args) -> int:
         tls_key=args.tls_key, insecure=args.insecure, state_dir=args.state_dir,
         engine=args.engine, engine_url=args.engine_url, idle_exit=idle,
         insecure_registries=args.insecure_registry,
-        tunnel_host=args.tunnel_host,
+        tunnel_host=args.tunnel_host, custom_domain_suffixes=args.custom_domain_suffix,
     )
     try:
         asyncio.run(serve(options))

@@ -4,18 +4,27 @@ The CA is made once and kept in the state directory (key readable only by the se
 so a client that fetched its certificate keeps verifying tunnels across server restarts.
 Leaf certificates are made per host name on first use and kept in memory; an SSL context is
 reloaded with a fresh leaf before its certificate runs out, so long-lived listeners keep working.
+
+Clients trust this CA, so it is bound to the names it exists for: its certificate carries X.509
+name constraints permitting only the tunnel host and the custom domain suffixes the operator
+allows (see domains.py); a verifier refuses a leaf for any other name, whoever signed it with
+the CA's key. When that set changes, the CA certificate is issued again at start with the same
+key and subject: leaves keep verifying against either certificate, and clients fetch the new
+one to trust names added since (one they kept still trusts only the names of its time).
 """
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+import logging
 import os
 import socket
 import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,6 +39,8 @@ CA_VALIDITY = datetime.timedelta(days=3650)
 LEAF_VALIDITY = datetime.timedelta(days=90)
 LEAF_RENEW_BEFORE = datetime.timedelta(days=30)
 _BACKDATE = datetime.timedelta(minutes=5)  # tolerate a client clock slightly behind ours
+
+log = logging.getLogger("sbtui.server.ca")
 
 
 def _now() -> datetime.datetime:
@@ -63,6 +74,35 @@ def subject_alt_name(host: str) -> x509.GeneralName:
         return x509.DNSName(host)
 
 
+def name_constraints(names: Iterable[str]) -> x509.NameConstraints:
+    """Constraints permitting `names` (DNS names, with the names under them; IP addresses) only.
+
+    A kind of name with nothing permitted is excluded whole: constraints on DNS names alone
+    would leave every IP address allowed, and the reverse.
+    """
+    dns, ips = set(), set()
+    for name in names:
+        try:
+            ips.add(ipaddress.ip_network(ipaddress.ip_address(name)))
+        except ValueError:
+            dns.add(name.lower())
+    permitted = [x509.DNSName(n) for n in sorted(dns)] + [
+        x509.IPAddress(n) for n in sorted(ips, key=lambda n: (n.version, n))
+    ]
+    excluded = [] if dns else [x509.DNSName("")]  # the empty name matches every DNS name
+    if not ips:
+        excluded += [x509.IPAddress(ipaddress.ip_network(n)) for n in ("0.0.0.0/0", "::/0")]
+    return x509.NameConstraints(permitted_subtrees=permitted or None,
+                                excluded_subtrees=excluded or None)
+
+
+def _constraints_of(cert: x509.Certificate) -> x509.NameConstraints | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return None
+
+
 @dataclass
 class _Leaf:
     context: ssl.SSLContext
@@ -70,10 +110,12 @@ class _Leaf:
 
 
 class CertificateAuthority:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, names: Iterable[str]) -> None:
+        """`names`: what the CA may certify, see name_constraints."""
         self.directory = state_dir / CA_DIR
         self.directory.mkdir(mode=0o700, exist_ok=True)
         self.directory.chmod(0o700)
+        self.constraints = name_constraints(names)
         self._key, self._cert = self._load_or_create()
         self.pem = self._cert.public_bytes(serialization.Encoding.PEM).decode()
         self._leaves: dict[tuple[str, tuple[str, ...]], _Leaf] = {}
@@ -88,6 +130,11 @@ class CertificateAuthority:
             if key_path.stat().st_mode & 0o077:
                 key_path.chmod(0o600)
             if cert.not_valid_after_utc > _now() + LEAF_VALIDITY:
+                if _constraints_of(cert) != self.constraints:
+                    cert = self._certificate(key, cert.subject, cert.not_valid_after_utc)
+                    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+                    log.info("the names the tunnel CA may certify changed: its certificate %s was "
+                             "issued again (same key); clients fetch it again", cert_path)
                 return key, cert
         # Missing, half-written or about to expire: make a new one (clients must fetch it again).
         key = ec.generate_private_key(ec.SECP256R1())
@@ -95,16 +142,22 @@ class CertificateAuthority:
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sbtui"),
             x509.NameAttribute(NameOID.COMMON_NAME, f"sbtui tunnel CA on {socket.gethostname()}"),
         ])
-        now = _now()
-        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-        cert = (
+        cert = self._certificate(key, name, _now() + CA_VALIDITY)
+        _write_private(key_path, _pem_key(key))
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return key, cert
+
+    def _certificate(
+        self, key: ec.EllipticCurvePrivateKey, name: x509.Name, not_after: datetime.datetime
+    ) -> x509.Certificate:
+        return (
             x509.CertificateBuilder()
             .subject_name(name)
             .issuer_name(name)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _BACKDATE)
-            .not_valid_after(now + CA_VALIDITY)
+            .not_valid_before(_now() - _BACKDATE)
+            .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
@@ -114,12 +167,10 @@ class CertificateAuthority:
                 ),
                 critical=True,
             )
-            .add_extension(ski, critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(self.constraints, critical=True)
             .sign(key, hashes.SHA256())
         )
-        _write_private(key_path, _pem_key(key))
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        return key, cert
 
     # ---- leaves -------------------------------------------------------------------
 
@@ -129,15 +180,21 @@ class CertificateAuthority:
         now = _now()
         not_after = min(now + LEAF_VALIDITY, self._cert.not_valid_after_utc)
         ca_ski = self._cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        san = subject_alt_name(host)
+        # No common name for an address: with no DNS name in the SAN, verifiers check a common
+        # name that looks like a host name (as a dotted address does) against the CA's DNS
+        # constraints, which refuse it. An empty subject makes the SAN critical (RFC 5280).
+        named = isinstance(san, x509.DNSName)
+        subject = [x509.NameAttribute(NameOID.COMMON_NAME, host[:64])] if named else []
         cert = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host[:64])]))
+            .subject_name(x509.Name(subject))
             .issuer_name(self._cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - _BACKDATE)
             .not_valid_after(not_after)
-            .add_extension(x509.SubjectAlternativeName([subject_alt_name(host)]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([san]), critical=not named)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(

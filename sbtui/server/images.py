@@ -22,7 +22,7 @@ from sbtui.server.ids import new_id
 from sbtui.server.runtime.base import (
     BadImageReference, EngineError, EngineNotFound, RegistryUnreachable,
 )
-from sbtui.server.store import ImageRecord
+from sbtui.server.store import ImageRecord, SandboxRecord
 
 if TYPE_CHECKING:
     from sbtui.server.sandboxes import SandboxManager
@@ -116,6 +116,27 @@ async def pull(
     yield pb.ImagePullEvent(status="ready", image=image.to_pb())
 
 
+async def snapshot_env(manager: "SandboxManager", record: SandboxRecord) -> list[str]:
+    """A snapshot's environment: its source image's, with the sandbox's own `env` set over it.
+
+    Never a secret's value: a sandbox started from the snapshot gets secrets from its own
+    `secrets` only, so a deleted or replaced secret is not carried on by its snapshots.
+    """
+    image = manager.images.get(record.image_id)
+    info = await manager.runtime.inspect_image(image.engine_id) if image else None
+    if info is None:
+        raise precondition(
+            f"the image sandbox {record.sandbox_id} was started from is gone from the engine, so "
+            "its snapshot's environment can't be told apart from its secrets'"
+        )
+    own = dict(record.params.env)
+    env = []
+    for entry in info.env:
+        key = entry.partition("=")[0]
+        env.append(f"{key}={own.pop(key)}" if key in own else entry)
+    return env + [f"{key}={value}" for key, value in own.items()]
+
+
 async def snapshot(
     manager: "SandboxManager", sandbox_id: str, timeout: float, scope: str | None = None
 ) -> ImageRecord:
@@ -128,10 +149,13 @@ async def snapshot(
         )
     now = time.time()
     image_id = new_id("im")
+    # The container's environment holds its secrets' values, which engines copy into a commit.
+    env = await snapshot_env(manager, record) if record.params.secret_ids else None
     try:
         engine_id = await asyncio.wait_for(
             manager.runtime.commit(
-                record.container_id, SNAPSHOT_REPO, image_id.lower(), {LABEL_SOURCE: sandbox_id}
+                record.container_id, SNAPSHOT_REPO, image_id.lower(), {LABEL_SOURCE: sandbox_id},
+                env,
             ),
             timeout or None,
         )

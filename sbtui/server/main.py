@@ -20,6 +20,7 @@ from sbtui.server import tunnels
 from sbtui.server.auth import SocketAuth, TokenAuth
 from sbtui.server.malformed import RejectMalformed
 from sbtui.server.ca import CertificateAuthority
+from sbtui.server.domains import CustomDomains, SuffixError
 from sbtui.server.runtime import busybox_image, engine as engines
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
@@ -48,6 +49,7 @@ class ServerOptions:
     insecure_registries: list[str] = field(default_factory=list)  # HOST:PORT pulled over HTTP
     idle_exit: float = 0.0              # seconds idle (no calls, no sandboxes) before exiting; 0 = never
     tunnel_host: str = tunnels.DEFAULT_HOST  # where tunnel listeners bind
+    custom_domain_suffixes: list[str] = field(default_factory=list)  # [ENV=]SUFFIX, see domains.py
 
 
 def _lock(state_dir: Path):
@@ -126,6 +128,10 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         tunnel_host = tunnels.resolve_host(options.tunnel_host)
     except tunnels.TunnelHostError as err:
         raise StartupError(f"{err}; pass another --tunnel-host") from None
+    try:
+        custom_domains = CustomDomains(options.custom_domain_suffixes)
+    except SuffixError as err:
+        raise StartupError(str(err)) from None
     state_dir = paths.private_dir(options.state_dir or paths.state_dir())
     lock = _lock(state_dir)
     try:
@@ -136,6 +142,7 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         raise StartupError(str(err)) from None
     store = Store(state_dir / "state.db")
     manager = SandboxManager(store, engine.runtime, _server_id(state_dir))
+    manager.custom_domains = custom_domains
     tunnel_manager = None
     try:
         version = await engine.runtime.version()
@@ -143,7 +150,9 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         await _ensure_base_image(engine.runtime)
         await manager.start()
         tunnel_manager = tunnels.TunnelManager(
-            manager, CertificateAuthority(state_dir), tunnel_host, state_dir
+            manager,
+            CertificateAuthority(state_dir, names=[tunnel_host.name, *custom_domains.all_suffixes()]),
+            tunnel_host, state_dir,
         )
         await tunnel_manager.start()
         tokens = Tokens(store)

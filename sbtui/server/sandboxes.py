@@ -12,6 +12,7 @@ import time
 
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import images, logs, validation
+from sbtui.server.domains import CustomDomains
 from sbtui.server.errors import (
     ServiceError, already_exists, invalid, not_found, precondition, unsupported,
 )
@@ -23,6 +24,7 @@ from sbtui.server.runtime.base import (
     ContainerSpec, EngineError, EngineNotFound, GpuUnavailable, Runtime,
 )
 from sbtui.server.scope import environment_of
+from sbtui.server.sealing import Sealer
 from sbtui.server.secrets import Secrets
 from sbtui.server.volumes import Volumes
 from sbtui.server.store import AppRecord, ImageRecord, SandboxRecord, Store
@@ -44,8 +46,11 @@ class SandboxManager:
         self.runtime = runtime
         self.server_id = server_id
         self.events = EventBus()
-        self.secrets = Secrets(store, store.path.with_name("secrets.key"))
+        sealer = Sealer(store.path.with_name("secrets.key"))
+        self.secrets = Secrets(store, sealer)
+        self.kept_output = logs.KeptOutput(store, sealer)
         self.volumes = Volumes(store, runtime, server_id)
+        self.custom_domains = CustomDomains()  # the operator's, set by the server at start
         self.apps: dict[str, AppRecord] = {}
         self.images: dict[str, ImageRecord] = {}
         self.sandboxes: dict[str, SandboxRecord] = {}
@@ -300,6 +305,8 @@ class SandboxManager:
         validation.check_create(params)
         validation.check_cpu_available(params, self.engine_cpus)
         app = self.app(request.app_id, scope)
+        if params.custom_domain:
+            self.custom_domains.check(params.custom_domain, app.environment)
         # Unknown secrets and volumes are refused before anything is made or pulled.
         secret_env = self.secrets.environment_for(params.secret_ids, app.environment)
         validation.check_process_size(list(params.command) or DEFAULT_COMMAND, {**secret_env, **params.env})
@@ -539,7 +546,7 @@ class SandboxManager:
                                 exit_.finished_at if exit_ else 0.0)
             # Kept once waiters have learnt of the end (the engine may take a while), before
             # the container goes; readers of the output wait for it (output_kept).
-            await logs.keep(self.runtime, self.store, record)
+            await logs.keep(self.runtime, self.kept_output, record)
         finally:
             del self._finishing[record.sandbox_id]
             kept.set()

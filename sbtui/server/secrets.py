@@ -1,35 +1,29 @@
 """Named secrets: KEY -> VALUE maps per environment, encrypted at rest.
 
-Values are sealed with AES-GCM under a key kept in its own file in the server's state
-directory (mode 0600, made on first use), so the state file holds only ciphertext; the
-secret's id is the associated data, so a sealed value can't be moved to another secret.
+Values are sealed (sealing.py: AES-GCM under the key in the state directory's `secrets.key`),
+so the state file holds only ciphertext; the secret's id is the associated data, so a sealed
+value can't be moved to another secret.
 Values leave this module only as environment variables for the engine: never in a reply,
 a log line or an error message (which name secrets and keys, never values).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import validation
-from sbtui.server.errors import ServiceError, already_exists, invalid, not_found, precondition
+from sbtui.server.errors import ServiceError, already_exists, invalid, not_found
 from sbtui.server.ids import new_id
+from sbtui.server.sealing import Sealer
 from sbtui.server.store import Store
 
 log = logging.getLogger("sbtui.server")
 
-_NONCE = 12
 _TABLE = "secrets"
 
 
@@ -53,51 +47,10 @@ class SecretRecord:
         )
 
 
-class KeyFile:
-    """The data key, read from (or on first use written to) a private file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._key: bytes | None = None
-
-    def key(self, create: bool) -> bytes:
-        if self._key is None:
-            if not self.path.exists():
-                if not create:
-                    raise precondition(
-                        f"the secrets key {self.path} is missing, so no stored secret can be "
-                        "read; create the secrets again (with overwrite)"
-                    )
-                self._write_new()
-            self._key = self._read()
-        return self._key
-
-    def _write_new(self) -> None:
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return
-        with os.fdopen(fd, "w") as f:
-            f.write(base64.urlsafe_b64encode(AESGCM.generate_key(bit_length=256)).decode() + "\n")
-        log.info("made a key for secrets in %s (readable only by this user)", self.path)
-
-    def _read(self) -> bytes:
-        if self.path.stat().st_mode & 0o077:
-            self.path.chmod(0o600)
-            log.warning("%s was readable by others; made it private", self.path)
-        try:
-            key = base64.urlsafe_b64decode(self.path.read_text().strip())
-        except (ValueError, UnicodeDecodeError):
-            key = b""
-        if len(key) != 32:
-            raise precondition(f"the secrets key {self.path} is damaged: it is not a 256-bit key")
-        return key
-
-
 class Secrets:
-    def __init__(self, store: Store, key_path: Path) -> None:
+    def __init__(self, store: Store, sealer: Sealer) -> None:
         self._store = store
-        self._keyfile = KeyFile(key_path)
+        self._sealer = sealer
         self._records: dict[str, SecretRecord] = {}
         for row in store.load_rows(_TABLE):
             secret_id, name, environment, keys, ciphertext, created_at = row
@@ -108,21 +61,13 @@ class Secrets:
     # ---- sealing ------------------------------------------------------------------
 
     def _seal(self, secret_id: str, values: dict[str, str]) -> bytes:
-        nonce = os.urandom(_NONCE)
-        plain = json.dumps(values).encode()
-        return nonce + AESGCM(self._keyfile.key(create=True)).encrypt(nonce, plain, secret_id.encode())
+        return self._sealer.seal(secret_id, json.dumps(values).encode())
 
     def _open(self, record: SecretRecord) -> dict[str, str]:
-        sealed = record.ciphertext
-        aead = AESGCM(self._keyfile.key(create=False))
-        try:
-            plain = aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], record.secret_id.encode())
-        except InvalidTag:
-            raise precondition(
-                f"secret {record.name!r} can't be decrypted with the key in {self._keyfile.path} "
-                "(it was sealed with another key); create it again with overwrite"
-            ) from None
-        return json.loads(plain)
+        return json.loads(self._sealer.open(
+            record.secret_id, record.ciphertext, f"secret {record.name!r}",
+            "create it again with overwrite",
+        ))
 
     # ---- calls --------------------------------------------------------------------
 

@@ -283,7 +283,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
         record = self._sandbox(request.sandbox_id)
         await self.manager.output_kept(record.sandbox_id)
         async for chunk in logs.stream(
-            self.manager.runtime, self.manager.store, record, request.follow, request.tail_lines
+            self.manager.runtime, self.manager.kept_output, record, request.follow, request.tail_lines
         ):
             yield chunk
 

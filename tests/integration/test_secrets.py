@@ -119,6 +119,39 @@ async def test_values_never_leave_the_server_in_clear(client, app, image, server
     assert secret_value.encode() not in key.read_bytes()
 
 
+def state_bytes(server) -> bytes:
+    return b"".join(
+        path.read_bytes() for path in (server.state_dir / "state.db", server.state_dir / "state.db-wal")
+        if path.exists()
+    )
+
+
+async def test_kept_output_that_prints_a_secret_is_sealed_at_rest(client, app, image, server):
+    secret_value = value()
+    name = unique("printed")
+    await client.secrets.create(name, {"PASSWORD": secret_value})
+    # Printed next to it, computed so that only the output holds it (the command is stored).
+    n = random.randbelow(10**12) + 10**12
+    marker = f"kept-{n * 7}"
+    sb = await client.sandboxes.create(
+        app, image, secrets=[name],
+        command=["sh", "-c", f"echo kept-$(({n} * 7)); echo $PASSWORD; echo bye >&2"],
+    )
+    assert await sb.wait() == 0
+    # Kept after the container went (the read waits for that), and given back in clear.
+    out, err = b"", b""
+    async for chunk in sb.logs():
+        if chunk.stream == "stdout":
+            out += chunk.data
+        else:
+            err += chunk.data
+    assert (out, err) == (f"{marker}\n{secret_value}\n".encode(), b"bye\n")
+    state = state_bytes(server)
+    assert sb.sandbox_id.encode() in state  # the right file: the sandbox is in it
+    assert secret_value.encode() not in state
+    assert marker.encode() not in state  # sealed whole, not only the secret's bytes
+
+
 async def test_unknown_secret_is_not_found_and_nothing_is_made(client, app, image, sandbox):
     with pytest.raises(NotFoundError, match="^secret 'nope-x' does not exist in environment 'main'$"):
         await client.sandboxes.create(app, image, secrets=["nope-x"])

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import secrets as random
+import subprocess
+
+import aiodocker
 import pytest
 
 from sbtui.client import FailedPreconditionError, NotFoundError
@@ -38,3 +43,70 @@ async def test_snapshot_of_an_unknown_sandbox_is_not_found(client, sandbox):
     ghost.sandbox_id = "sb-ghost"
     with pytest.raises(NotFoundError, match="sb-ghost"):
         await ghost.snapshot_filesystem(timeout=30)
+
+
+# ---- secrets ---------------------------------------------------------------------------------
+
+
+async def engine_json(server, ref: str) -> str:
+    """Everything the engine tells of image `ref`: its inspection (Docker's form, which has the
+    config of the container it was committed from, and on Podman also Podman's own), its
+    history, and the whole archive it saves (config, manifest, legacy JSON, layers)."""
+    async with aiodocker.Docker(url=server.engine_url) as engine:
+        parts = [json.dumps(await engine.images.inspect(ref)),
+                 json.dumps(await engine.images.history(ref))]
+        async with engine.images.export_image(ref) as archive:
+            parts.append((await archive.read()).decode("latin-1"))
+    if server.engine == "podman":
+        parts.append(subprocess.run(
+            ["podman", "--url", server.engine_url, "image", "inspect", ref],
+            capture_output=True, text=True, check=True, timeout=60,
+        ).stdout)
+    return "\n".join(parts)
+
+
+async def env_of(sandbox) -> dict[str, str]:
+    p = await sandbox.exec(["env"])
+    out = (await p.stdout.read()).decode()
+    assert await p.wait() == 0
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+async def test_a_snapshot_carries_no_secret_values(client, app, image, server):
+    value = "v4lue-" + random.token_hex(12)
+    secret = await client.secrets.create(f"snap-{random.token_hex(4)}", {"TOKEN": value})
+    source = await client.sandboxes.create(app, image, secrets=[secret], env={"OWN": "mine"}, timeout=120)
+    try:
+        # The secret was given, and the engine holds it in the container's config: what a
+        # commit copies into its image.
+        assert (await env_of(source))["TOKEN"] == value
+        async with aiodocker.Docker(url=server.engine_url) as engine:
+            container = await engine.containers.get(f"sbtui-{source.sandbox_id}")
+            assert value in json.dumps(await container.show())
+        p = await source.exec(["sh", "-c", "echo kept > /file"])
+        assert await p.wait() == 0
+        snap = await source.snapshot_filesystem(timeout=120)
+    finally:
+        await source.terminate()
+    ref = f"localhost/sbtui/snapshot:{snap.image_id.lower()}"
+
+    async def started_from_snapshot(**params) -> dict[str, str]:
+        copy = await client.sandboxes.create(app, snap, timeout=120, **params)
+        try:
+            p = await copy.exec(["cat", "/file"])
+            assert await p.stdout.read() == b"kept\n"  # the filesystem is there
+            return await env_of(copy)
+        finally:
+            await copy.terminate()
+
+    for secret_exists in (True, False):
+        assert value not in await engine_json(server, ref)
+        env = await started_from_snapshot()
+        assert "TOKEN" not in env and value not in "".join(env.values())
+        assert env["OWN"] == "mine"  # the sandbox's own env is kept
+        if secret_exists:
+            await client.secrets.delete(secret.name)
+    # Secrets come from the new sandbox's own `secrets` only: a replacement's value, not the old.
+    again = await client.secrets.create(secret.name, {"TOKEN": "replaced"})
+    assert (await started_from_snapshot(secrets=[again]))["TOKEN"] == "replaced"
+    await client.secrets.delete(secret.name)

@@ -1,5 +1,5 @@
 """Tunnels against a real server and engine: TCP, TLS verified against the server's CA, ALPN h2,
-custom domains, readiness, idle timeouts, sandbox ends and server restarts.
+readiness, idle timeouts, sandbox ends and server restarts (custom domains: test_custom_domains.py).
 
 Inside the sandboxes busybox serves the ports: `nc -ll -p PORT -e cat` echoes each connection
 until its client half-closes. Traffic goes only to loopback (the tunnels) and into these sandboxes.
@@ -204,28 +204,6 @@ async def test_tcp_socket_of_an_encrypted_only_port_raises_clearly(client, app, 
         assert issubclass(NoTcpSocketError, ValueError)
 
 
-async def test_custom_domain_names_the_url_and_the_certificate(client, app, image):
-    domain = "sb1.tunnels.test"  # never resolved: the test connects to the tunnel host itself
-    async with running(client, app, image, command=echo(8443, 8080), custom_domain=domain,
-                       encrypted_ports=[8443], unencrypted_ports=[8080]) as sb:
-        tunnels = await sb.tunnels(timeout=READY)
-        tunnel = tunnels[8443]
-        assert tunnel.host == domain and tunnel.url == f"https://{domain}:{tunnel.port}"
-        assert tunnels[8080].tcp_socket()[0] == domain
-        pem = await client.ca_certificate()
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", tunnel.port, ssl=verifying(pem), server_hostname=domain
-        )
-        try:
-            assert writer.get_extra_info("peercert")["subjectAltName"] == (("DNS", domain),)
-            writer.write(b"ping\n")
-            assert await _deadline(reader.readline()) == b"ping\n"
-        finally:
-            writer.close()
-        with pytest.raises(ssl.SSLCertVerificationError, match="127.0.0.1"):
-            await asyncio.open_connection("127.0.0.1", tunnel.port, ssl=verifying(pem))
-
-
 # ---- readiness -------------------------------------------------------------------------------
 
 
@@ -309,7 +287,7 @@ async def test_reachability_check_tells_served_ports_from_ones_nothing_listens_o
         assert str(failed.tls) == str(failed.tcp) == "nothing listens on port 9090 in the sandbox"
 
         # Verified against another CA, the certificate is refused.
-        other = CertificateAuthority(tmp_path).pem
+        other = CertificateAuthority(tmp_path, names=["127.0.0.1"]).pem
         untrusted = await check_tls(*tunnels[8443].tls_socket(), other)
         assert untrusted.error.startswith("TLS failure: ") and "certificate" in untrusted.error
 

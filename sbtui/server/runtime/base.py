@@ -48,6 +48,7 @@ class ImageInfo:
     created_at: float
     size_bytes: int
     labels: dict[str, str] = field(default_factory=dict)
+    env: list[str] = field(default_factory=list)  # "KEY=VALUE" as the image's config lists them
 
 
 @dataclass
@@ -142,8 +143,14 @@ class Runtime(Protocol):
     def pull(self, ref: str) -> AsyncIterator[dict]:
         """Pull `ref`, yielding the engine's progress events as they come."""
 
-    async def commit(self, container_id: str, repo: str, tag: str, labels: dict[str, str]) -> str:
-        """Commit a container's filesystem to an image; returns the engine image id."""
+    async def commit(
+        self, container_id: str, repo: str, tag: str, labels: dict[str, str],
+        env: list[str] | None = None,
+    ) -> str:
+        """Commit a container's filesystem to an image; returns the engine image id.
+
+        With `env`, the image's environment is exactly `env`, and nothing of the container's
+        own environment is kept anywhere in the image (engines copy it in otherwise)."""
 
     def logs(
         self, container_id: str, follow: bool, tty: bool, tail: int = 0

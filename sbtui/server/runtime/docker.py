@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import signal
@@ -48,8 +49,10 @@ from sbtui.server.runtime.base import (
     ImageInfo,
     RegistryUnreachable,
 )
-from sbtui.server.runtime import egress, gpu, seccomp
+from sbtui.server.runtime import egress, gpu, image_archive, seccomp
 from sbtui.server.runtime.hijack import HijackedStream
+
+log = logging.getLogger("sbtui.server.runtime")
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
 _EXIT_ACTIONS = {"die", "died"}
@@ -214,6 +217,7 @@ class DockerRuntime:
         self._seccomp_profile: str | None = None
         self._seccomp_lock = asyncio.Lock()
         self._docker = aiodocker.Docker(url=url, api_version=API_VERSION)
+        self._background: set[asyncio.Task] = set()
 
     async def version(self) -> str:
         try:
@@ -246,6 +250,7 @@ class DockerRuntime:
             created_at=_timestamp(data.get("Created")),
             size_bytes=int(data.get("Size") or 0),
             labels=(data.get("Config") or {}).get("Labels") or {},
+            env=(data.get("Config") or {}).get("Env") or [],
         )
 
     async def resolve_image(self, ref: str) -> ImageInfo:
@@ -270,8 +275,25 @@ class DockerRuntime:
         except aiohttp.ClientError as err:
             raise EngineError(f"pulling image {ref!r}: the engine connection broke: {err}") from None
 
-    async def commit(self, container_id: str, repo: str, tag: str, labels: dict[str, str]) -> str:
-        params = {"container": container_id, "repo": repo, "tag": tag, "pause": "true"}
+    async def commit(
+        self, container_id: str, repo: str, tag: str, labels: dict[str, str],
+        env: list[str] | None = None,
+    ) -> str:
+        if env is None:
+            return await self._commit(container_id, labels, repo=repo, tag=tag)
+        # Shielded: a caller that stops waiting must not leave the untagged commit behind.
+        task = asyncio.ensure_future(self._commit_with_env(container_id, f"{repo}:{tag}", labels, env))
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+        return await asyncio.shield(task)
+
+    def _background_done(self, task: asyncio.Task) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("%s", task.exception())
+
+    async def _commit(self, container_id: str, labels: dict[str, str], **where: str) -> str:
+        params = {"container": container_id, "pause": "true", **where}
         if labels:
             params["changes"] = "LABEL " + " ".join(f"{k}={v}" for k, v in labels.items())
         try:
@@ -280,6 +302,48 @@ class DockerRuntime:
         except DockerError as err:
             raise _engine_error(err, f"committing container {container_id[:12]}") from None
         return reply["Id"] if reply["Id"].startswith("sha256:") else "sha256:" + reply["Id"]
+
+    async def _commit_with_env(
+        self, container_id: str, ref: str, labels: dict[str, str], env: list[str]
+    ) -> str:
+        """Neither engine lets a commit drop a variable of the container's (the commit body and
+        `changes` only add or override, and Docker keeps the container's whole config in the
+        image as ContainerConfig): the commit is made untagged, then saved, rewritten and
+        loaded as `ref` (image_archive.py), and removed."""
+        committed = await self._commit(container_id, labels)
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=10)
+        loaded = None
+        try:
+            async with self._docker._query(f"images/{committed}/get", timeout=timeout) as saved:
+                async with self._docker._query(
+                    "images/load", method="POST", data=image_archive.with_env(saved.content, ref, env),
+                    headers={"Content-Type": "application/x-tar"}, timeout=timeout,
+                ) as response:
+                    reply = await response.read()
+            if b'"error' in reply:
+                raise EngineError(f"loading the snapshot {ref}: {reply.decode(errors='replace')}")
+            found = await self.inspect_image(ref)
+            if found is None:
+                raise EngineNotFound(f"the snapshot {ref} is missing after it was loaded")
+            loaded = found.engine_id
+            if found.env != env:
+                await self._remove_image(ref)
+                raise EngineError(f"the snapshot {ref} did not get the environment it was given")
+            return loaded
+        except DockerError as err:
+            raise _engine_error(err, f"rewriting the snapshot {ref}") from None
+        except (image_archive.ArchiveError, aiohttp.ClientError, asyncio.IncompleteReadError) as err:
+            raise EngineError(f"rewriting the snapshot {ref}: {err}") from None
+        finally:
+            if loaded != committed:
+                await self._remove_image(committed)
+
+    async def _remove_image(self, ref: str) -> None:
+        try:
+            await self._docker.images.delete(ref)
+        except DockerError as err:
+            if not _missing(err):
+                log.warning("could not remove image %s: %s", ref, err.message)
 
     async def logs(
         self, container_id: str, follow: bool, tty: bool, tail: int = 0
