@@ -86,12 +86,13 @@ def engine_volumes(engine: str, server_id: str) -> set[str]:
     return found
 
 
-def container_mounts(engine: str, container: str) -> list[dict]:
+def container_mounts(engine: str, containers: list[str]) -> list[list[dict]]:
+    """The mounts of each container, as the engine itself reports them."""
     found = subprocess.run(
-        [engine, "inspect", "--type", "container", container], capture_output=True, text=True,
+        [engine, "inspect", "--type", "container", *containers], capture_output=True, text=True,
         timeout=60, check=True,
     )
-    return json.loads(found.stdout)[0].get("Mounts") or []
+    return [c.get("Mounts") or [] for c in json.loads(found.stdout)]
 
 
 async def _run(sb, script: str) -> str:
@@ -231,20 +232,25 @@ async def test_payloads_meant_as_data_stay_data(client, app, image, engine, serv
             command=["sh", "-c", "sleep 600", "sh", *data],
         )
         made.append(sb)
-        for i, value in enumerate(data):
+        async def plain(i: int, value: str) -> None:
             assert await _run(sb, f'printf "%s" "$V{i}"') == value
             p = await sb.exec(["sh", "-c", 'printf "%s" "$1"', "sh", value])
             assert (await p.stdout.read()).decode() == value
             assert await asyncio.wait_for(p.wait(), 60) == 0
-        accepted: list[str] = []
-        for payload in every:
+
+        await asyncio.gather(*(plain(i, value) for i, value in enumerate(data)))
+        async def with_workdir(payload: str):
             try:
-                made.append(await client.sandboxes.create(
+                return await client.sandboxes.create(
                     app, image, volumes={"/data": volume}, workdir=payload, timeout=120
-                ))
-                accepted.append(payload)
+                )
             except InvalidArgumentError as err:
                 assert err.field == "workdir", err
+                return None
+
+        results = await asyncio.gather(*(with_workdir(p) for p in every))
+        made += [sb for sb in results if sb is not None]
+        accepted = [p for p, sb in zip(every, results) if sb is not None]
         # Separators are meant in a working directory; control characters are not.
         assert accepted == [p for p in every if p.isprintable()], accepted
         # Tag values and token descriptions are text: separators are fine, control characters not.
@@ -258,17 +264,18 @@ async def test_payloads_meant_as_data_stay_data(client, app, image, engine, serv
                     assert payload.isprintable(), f"{field} took {payload!r}"
                 except InvalidArgumentError as err:
                     assert err.field == field and not payload.isprintable(), err
-        for each in made:
+        async def check(each) -> None:
             assert await _mount_points(each) == expected, each.info.params
             assert await _canary_visible(each, canary) == ""
-            mounts = container_mounts(engine, f"sbtui-{each.sandbox_id}")
+
+        await asyncio.gather(*(check(each) for each in made))
+        for mounts in container_mounts(engine, [f"sbtui-{each.sandbox_id}" for each in made]):
             assert [(m["Type"], m["Name"], m["Destination"]) for m in mounts] == [
                 ("volume", f"sbtui-{volume.volume_id}", "/data")
             ]
         host.unchanged(made=set())
     finally:
-        for each in made:
-            await each.terminate(wait=True)
+        await asyncio.gather(*(each.terminate(wait=True) for each in made))
         for token in await client.tokens.list(environment="inj"):
             await client.tokens.revoke(token.token_id)
 
