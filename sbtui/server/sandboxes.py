@@ -147,8 +147,9 @@ class SandboxManager:
                 await self._remove_unowned(state.container_id, state.labels)
         if startup:
             # Networks no container uses, as one a server killed between removing its last
-            # container and removing it leaves.
-            await self.runtime.remove_unused_networks(f"{LABEL_SERVER}={self.server_id}")
+            # container and removing it leaves; meanwhile deadlines are enforced and creates
+            # served (the runtime keeps a network that a create is joining).
+            self._spawn(self.runtime.remove_unused_networks(f"{LABEL_SERVER}={self.server_id}"))
         if startup and adopted:
             # Their exec streams died with the previous server process and none can be attached
             # again: left alone, their processes would run unseen until the sandbox ends.
