@@ -623,7 +623,18 @@ class DockerRuntime:
 
     async def _remove_network_if_unused(self, name: str) -> None:
         async with self._network_locks.setdefault(name, asyncio.Lock()):
-            if not self._network_joins.get(name):
+            if self._network_joins.get(name):
+                return
+            # Deleted only once the engine lists no container on it (it would refuse anyway),
+            # to keep deletes out of races with containers leaving: Docker has been seen to
+            # keep counting an endpoint that no container had, leaving the network undeletable.
+            try:
+                data = await self._docker._query_json(f"networks/{name}")
+            except DockerError as err:
+                if _missing(err):
+                    return
+                raise _engine_error(err, f"inspecting network {name}") from None
+            if not data.get("Containers"):
                 await self._delete_network(name)
 
     async def _delete_network(self, name: str) -> None:
