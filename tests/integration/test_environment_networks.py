@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import ssl
 import time
 
@@ -25,6 +26,7 @@ import pytest
 import sbtui
 from sbtui.client import SbtuiError
 from sbtui.server.runtime import networks
+from sbtui.server.runtime.docker import LIBPOD_API
 from tests.servers import IMAGE, ServerProcess, new_state_dir
 
 HIDDEN, PLAIN, TLS = 7000, 7001, 7002  # undeclared, unencrypted, encrypted
@@ -131,6 +133,57 @@ async def test_another_environments_sandbox_is_out_of_reach(client, app, image, 
         writer.close()
     finally:
         await asyncio.gather(*(sb.terminate() for sb in made), return_exceptions=True)
+
+
+async def test_without_the_defence_engine_networks_reach_each_other(server):
+    """The control: what the engine gives without environment networks. Docker keeps apart
+    every bridge network it has, so there the control is its one default network, where every
+    sandbox was before; on Podman (CNI) two separate networks made without `isolate` still
+    reach each other. Raw engine containers; the Podman networks are made through Podman's own
+    API, as its compat API sets `isolate` by default, with bridge names of their own, as the
+    CNI firewall plugin keeps its isolation rules for a bridge name once isolated."""
+    tag = secrets.token_hex(4)
+    ulimits = [{"Name": "nofile", "Soft": 1024, "Hard": 1024}, {"Name": "nproc", "Soft": 1024, "Hard": 1024}]
+    async with aiodocker.Docker(url=server.engine_url) as docker:
+        made_networks, made = [], []
+        try:
+            if server.engine == "podman":
+                for side in ("a", "b"):
+                    name = f"sbtui-control-{tag}-{side}"
+                    await docker._query_json(
+                        f"{LIBPOD_API}/libpod/networks/create", method="POST", versioned_api=False,
+                        data={"name": name, "driver": "bridge", "network_interface": f"sbctl{tag}{side}"},
+                    )
+                    made_networks.append(name)
+            listen_on, probe_from = made_networks or ["bridge", "bridge"]
+
+            async def run(name: str, network: str, command: list[str]):
+                container = await docker.containers.create(
+                    {"Image": IMAGE, "Cmd": command,
+                     "HostConfig": {"NetworkMode": network, "Ulimits": ulimits}},
+                    name=f"sbtui-control-{tag}-{name}",
+                )
+                made.append(container)
+                await container.start()
+                return container
+
+            listener = await run("listener", listen_on, ["nc", "-ll", "-p", "7000", "-e", "echo", "reached"])
+            address = (await listener.show())["NetworkSettings"]["Networks"][listen_on]["IPAddress"]
+            # Tried until the listener is up, within the prober's own deadline.
+            prober = await run("prober", probe_from, ["sh", "-c", (
+                f"end=$(($(date +%s) + 20)); while [ $(date +%s) -lt $end ]; do "
+                f"echo | nc -w 2 {address} 7000 | grep reached && exit 0; done; exit 1"
+            )])
+            assert (await asyncio.wait_for(prober.wait(), 60))["StatusCode"] == 0, (
+                f"on {server.engine} the control did not reach {address}: "
+                f"{''.join(await prober.log(stdout=True, stderr=True))}"
+            )
+        finally:
+            for container in made:
+                await container.delete(force=True)
+            for name in made_networks:
+                async with docker._query(f"networks/{name}", method="DELETE"):
+                    pass
 
 
 async def test_each_environment_has_a_network_of_its_own(client, app, image, server):

@@ -13,8 +13,8 @@ Where the two engines differ, the difference is handled here and nowhere else:
   given as a file in the state directory, since Podman's compat API takes a profile's path
   where Docker takes its content;
 - Docker keeps every bridge network apart from the others, Podman only those made with its
-  `isolate` option, which its compat API applies but warns it does not know: environment
-  networks (networks.py) are made through Podman's own API there;
+  `isolate` option, which its compat API sets unasked (and, asked, warns it does not know):
+  environment networks (networks.py) are made through Podman's own API there, which names it;
 - Docker attaches NVIDIA GPUs through a device request; Podman's compat API ignores device
   requests and mangles CDI device names, so there a sandbox asking for a GPU is refused.
 """
