@@ -9,7 +9,8 @@ skips the TLS the tunnel promises. A sandbox of the same environment reaching al
 each listener reachable across the network; one of the other environment reaching a neighbour
 of its own shows its network working, so its failures are the isolation and nothing else.
 
-Traffic goes only into sandboxes these tests create and to the tunnels on loopback.
+Traffic goes only into the sandboxes and containers these tests create, and to the tunnels on
+loopback.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ async def _until(condition, timeout: float, what: str):
         await asyncio.sleep(0.05)
 
 
-async def test_another_environments_sandbox_is_out_of_reach(client, app, image, server, request):
+async def test_another_environments_sandbox_is_out_of_reach(client, app, image, server):
     elsewhere = await client.apps.from_name(
         app.name, environment="netenv-elsewhere", create_if_missing=True
     )
