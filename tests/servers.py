@@ -121,6 +121,7 @@ class ServerProcess:
         self.stop_engine_service()
         if (self.state_dir / "server-id").exists():
             remove_containers(self.engine, self.server_id)
+            remove_networks(self.engine, self.server_id)
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def stop_engine_service(self) -> None:
@@ -148,6 +149,25 @@ def remove_containers(engine: str, server_id: str) -> None:
         if ids:
             # check=False: the server may be removing some of them itself meanwhile.
             subprocess.run([engine, "rm", "--force", *ids], capture_output=True, timeout=120)
+
+
+def remove_networks(engine: str, server_id: str) -> None:
+    """Remove the networks labelled with `server_id` (its environments'), with the engine's CLI;
+    a container the engine is still removing holds its network a while."""
+
+    def removed() -> bool:
+        names = subprocess.run(
+            [engine, "network", "ls", "--quiet", "--filter", f"label=io.sbtui.server={server_id}"],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout.split()
+        return not names or subprocess.run(
+            [engine, "network", "rm", *names], capture_output=True, timeout=120
+        ).returncode == 0
+
+    try:
+        wait_for(removed, 20, "the test server's networks to be removed", 0.2)
+    except TimeoutError:
+        pass  # left to the engine: a test's end is no place to fail on it
 
 
 def new_state_dir(prefix: str) -> Path:

@@ -19,7 +19,7 @@ from sbtui.server.errors import (
 from sbtui.server.events import EventBus
 from sbtui.server.ids import new_id
 from sbtui.server.lifecycle import Scheduler
-from sbtui.server.runtime import egress
+from sbtui.server.runtime import egress, networks
 from sbtui.server.runtime.base import (
     ContainerSpec, EngineError, EngineNotFound, GpuUnavailable, Runtime,
 )
@@ -152,6 +152,11 @@ class SandboxManager:
         for state in holders:
             if self._owner(state.labels) is None:
                 await self._remove_unowned(state.container_id, state.labels)
+        if startup:
+            # Networks no container uses, as one a server killed between removing its last
+            # container and removing it leaves; meanwhile deadlines are enforced and creates
+            # served (the runtime keeps a network that a create is joining).
+            self._spawn(self.runtime.remove_unused_networks(f"{LABEL_SERVER}={self.server_id}"))
         if startup and adopted:
             # Their exec streams died with the previous server process and none can be attached
             # again: left alone, their processes would run unseen until the sandbox ends.
@@ -367,6 +372,7 @@ class SandboxManager:
             network_disabled=params.block_network,
             egress_allowlist=list(params.cidr_allowlist) or None,
             network_holder_labels={LABEL_SERVER: self.server_id, LABEL_NETWORK_OF: record.sandbox_id},
+            network=networks.for_environment(self.server_id, app.environment),
         )
         try:
             container_id = await self.runtime.create_and_start(spec)

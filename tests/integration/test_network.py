@@ -155,3 +155,37 @@ async def _holders(server) -> list:
     async with aiodocker.Docker(url=server.engine_url) as docker:
         return await docker.containers.list(all=True, filters=json.dumps(
             {"label": [f"io.sbtui.server={server.server_id}", "io.sbtui.network-of"]}))
+
+
+async def test_cidr_allowlist_fences_the_engines_resolver(client, app, image, server):
+    """On Docker a sandbox's network is a user network, whose resolver is dockerd itself at
+    127.0.0.11, on the sandbox's own loopback: it forwards the names it does not know to the
+    host's resolvers, a way out that an allowlist must close unless it lists that address. It
+    answers the names of the network's containers itself, so asking for one sends nothing off
+    this machine."""
+    if server.engine != "docker":
+        pytest.skip("only Docker puts a resolver on the sandbox's loopback; Podman's sandboxes "
+                    "use the host's resolvers, fenced like any address (test_network_matrix.py)")
+    target = await client.sandboxes.create(app, image, command=LISTEN)
+    made = [target]
+    try:
+        await _listening(target)
+        address = await _address(target)
+        made += await asyncio.gather(
+            client.sandboxes.create(app, image),
+            client.sandboxes.create(app, image, cidr_allowlist=[f"{address}/32"]),
+            client.sandboxes.create(app, image, cidr_allowlist=["127.0.0.11/32"]),
+        )
+        open_sb, fenced, resolver_listed = made[1:]
+
+        async def resolves(sb) -> bool:
+            p = await sb.exec(["sh", "-c", f"timeout 10 nslookup sbtui-{target.sandbox_id}"])
+            out = await asyncio.wait_for(p.stdout.read(), 20)
+            await p.wait()
+            return f"Address: {address}" in out.decode()
+
+        assert await resolves(open_sb) and await resolves(resolver_listed)
+        assert not await resolves(fenced)
+        assert await _reaches(fenced, address)  # what it lists, it still reaches
+    finally:
+        await asyncio.gather(*(sb.terminate() for sb in made), return_exceptions=True)

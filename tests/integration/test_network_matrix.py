@@ -1,5 +1,6 @@
-"""A reachability matrix for block_network and cidr_allowlist, made only of addresses on this
-machine: each row a sandbox with one network policy, each column a listener this test starts.
+"""A reachability matrix for block_network, cidr_allowlist and environments, made only of
+addresses on this machine: each row a sandbox with one network policy, each column a listener
+this test starts.
 
 Columns:
 - netns:   a TCP listener in a network namespace the test creates, joined to the host by a veth
@@ -8,15 +9,22 @@ Columns:
 - primary: the host itself, at the address of its default-route interface;
 - alias:   the host itself, at a loopback alias the test adds (see below);
 - dns:     a DNS server (UDP 53) on that alias: name resolution is fenced like the rest;
-- sandbox: another sandbox the test created, on the engine's bridge.
+- sandbox: another sandbox the test created, on its environment's network (the rows' own);
+- plain:   that sandbox's port declared in unencrypted_ports, at its container port;
+- tls:     its port declared in encrypted_ports, at its container port: plain TCP in there, as
+           the server terminates TLS and dials the container in plaintext, so reaching it skips
+           the TLS its tunnel promises;
+- elsewhere: a sandbox of another environment, on that environment's network.
 
 Rows: no policy; block_network; cidr_allowlist of the namespace's /30, of the alias's /32, of
-the other sandbox's /32, and of the engine bridge's subnet, which holds the gateway and so
-allows the host at that one address.
+the other sandbox's /32, and of the environment network's subnet, which holds the gateway and
+so allows the host at that one address; a sandbox of the other environment, no policy; and
+cidr_allowlist of the elsewhere sandbox's /32, which no allowlist can open across environments.
 
 The host listener binds 0.0.0.0 and answers with the address it was reached on, so an answer
-names the column that gave it. The no-policy row must reach every column, so every "not
-reachable" cell below is the policy at work and not a listener that was never reachable.
+names the column that gave it. The no-policy row must reach every column but elsewhere, which
+the other environment's row reaches, so every "not reachable" cell below is the policy (or the
+environment) at work and not a listener that was never reachable.
 
 Why the loopback alias is 10.214.k.1/32 and not 127.77.0.1: inside a sandbox all of 127.0.0.0/8
 is the sandbox's own loopback, so no sandbox (with or without a policy) can even address the
@@ -26,7 +34,7 @@ on no route out of the machine: allowing exactly it, and nothing else of the hos
 the allowlist tells the host's addresses apart instead of letting "the host" through whole.
 
 No traffic leaves the machine: every target is checked to be an address of this host, of the
-namespace this test made, or of a sandbox on the engine's bridge before anything connects.
+namespace this test made, or of a sandbox on an engine network before anything connects.
 """
 
 from __future__ import annotations
@@ -43,11 +51,13 @@ from dataclasses import dataclass
 
 import pytest
 
-PORT = 7000  # the sandbox listener's port
-LISTEN = ["nc", "-ll", "-p", str(PORT), "-e", "echo", "sandbox-target"]
+PORT, PLAIN, TLS = 7000, 7001, 7002  # the sandbox listener's ports: undeclared, unencrypted, encrypted
+LISTEN = ["sh", "-c", " ".join(f"nc -ll -p {p} -e echo sandbox-{p} &" for p in (PORT, PLAIN, TLS)) + " wait"]
+ELSEWHERE = ["nc", "-ll", "-p", str(PORT), "-e", "echo", "elsewhere-target"]
+OTHER_ENVIRONMENT = "matrix-elsewhere"
 NETNS_TOKEN = "netns-target"
 DNS_NAME = "matrix.sbtui.test"
-COLUMNS = ("netns", "gateway", "primary", "alias", "dns", "sandbox")
+COLUMNS = ("netns", "gateway", "primary", "alias", "dns", "sandbox", "plain", "tls", "elsewhere")
 
 # A TCP server for the namespace: answers every connection with a token, then closes it.
 NETNS_SERVER = """
@@ -272,11 +282,12 @@ async def _address(sb) -> str:
     return out.split()[0]
 
 
-async def _listening(sb) -> None:
-    """Wait until the sandbox's own loopback answers on PORT (its server is up)."""
+async def _listening(sb, ports: tuple[int, ...]) -> None:
+    """Wait until the sandbox's own loopback answers on each port (its servers are up)."""
     deadline = time.monotonic() + 20
-    while "sandbox-target" not in await _run(sb, f"echo | nc -w 2 127.0.0.1 {PORT}"):
-        assert time.monotonic() < deadline, "the target sandbox's listener did not come up"
+    probe = "; ".join(f"echo | nc -w 2 127.0.0.1 {port}" for port in ports)
+    while len((await _run(sb, probe)).split()) < len(ports):
+        assert time.monotonic() < deadline, "a target sandbox's listener did not come up"
         await asyncio.sleep(0.05)
 
 
@@ -306,34 +317,49 @@ async def _probe(sb, targets: dict[str, tuple[str, str, int]]) -> dict[str, str]
 
 def _table(rows: dict[str, dict[str, bool]]) -> str:
     width = max(len(r) for r in rows)
-    lines = [" " * width + "  " + "  ".join(f"{c:>7}" for c in COLUMNS)]
+    lines = [" " * width + "  " + "  ".join(f"{c:>9}" for c in COLUMNS)]
     for row, cells in rows.items():
-        lines.append(f"{row:<{width}}  " + "  ".join(f"{'yes' if cells[c] else '-':>7}" for c in COLUMNS))
+        lines.append(f"{row:<{width}}  " + "  ".join(f"{'yes' if cells[c] else '-':>9}" for c in COLUMNS))
     return "\n".join(lines)
 
 
+async def _gateway(sb) -> str:
+    route = (await _run(sb, "ip -4 route show default")).split()
+    return route[route.index("via") + 1]
+
+
 async def test_reachability_matrix(client, app, image, lab, host_port, server):
-    target = await client.sandboxes.create(app, image, command=LISTEN, timeout=120)
-    made = [target]
+    other_app = await client.apps.from_name(
+        app.name, environment=OTHER_ENVIRONMENT, create_if_missing=True
+    )
+    target, elsewhere = await asyncio.gather(
+        client.sandboxes.create(app, image, command=LISTEN, unencrypted_ports=[PLAIN],
+                                encrypted_ports=[TLS], timeout=120),
+        client.sandboxes.create(other_app, image, command=ELSEWHERE, timeout=120),
+    )
+    made = [target, elsewhere]
     try:
-        open_sb, blocked, to_netns, to_alias = await asyncio.gather(
+        open_sb, blocked, to_netns, to_alias, other_env = await asyncio.gather(
             client.sandboxes.create(app, image, timeout=120),
             client.sandboxes.create(app, image, block_network=True, timeout=120),
             client.sandboxes.create(app, image, cidr_allowlist=[lab.netns_range], timeout=120),
             client.sandboxes.create(app, image, cidr_allowlist=[f"{lab.alias}/32"], timeout=120),
+            client.sandboxes.create(other_app, image, timeout=120),
         )
-        made += [open_sb, blocked, to_netns, to_alias]
-        await _listening(target)
-        target_address = await _address(target)
-        route = (await _run(open_sb, "ip -4 route show default")).split()
-        gateway = route[route.index("via") + 1]
+        made += [open_sb, blocked, to_netns, to_alias, other_env]
+        await _listening(target, (PORT, PLAIN, TLS))
+        await _listening(elsewhere, (PORT,))
+        target_address, elsewhere_address = await _address(target), await _address(elsewhere)
+        gateway, other_gateway = await _gateway(open_sb), await _gateway(other_env)
         local = _local_addresses()
-        bridge_dev, bridge = local[gateway]  # the engine's bridge network, gateway included
-        to_sandbox, to_bridge = await asyncio.gather(
+        bridge_dev, bridge = local[gateway]  # the environment's network, gateway included
+        other_dev, _ = local[other_gateway]
+        to_sandbox, to_bridge, to_elsewhere = await asyncio.gather(
             client.sandboxes.create(app, image, cidr_allowlist=[f"{target_address}/32"], timeout=120),
             client.sandboxes.create(app, image, cidr_allowlist=[bridge], timeout=120),
+            client.sandboxes.create(app, image, cidr_allowlist=[f"{elsewhere_address}/32"], timeout=120),
         )
-        made += [to_sandbox, to_bridge]
+        made += [to_sandbox, to_bridge, to_elsewhere]
         primary = _primary_address()
         targets = {
             "netns": ("tcp", lab.netns_address, lab.netns_port),
@@ -342,6 +368,9 @@ async def test_reachability_matrix(client, app, image, lab, host_port, server):
             "alias": ("tcp", lab.alias, host_port),
             "dns": ("udp", lab.alias, 53),
             "sandbox": ("tcp", target_address, PORT),
+            "plain": ("tcp", target_address, PLAIN),
+            "tls": ("tcp", target_address, TLS),
+            "elsewhere": ("tcp", elsewhere_address, PORT),
         }
         # Every address is this machine's before anything is sent to it.
         assert {gateway, primary, lab.alias} <= local.keys(), (gateway, primary, lab.alias)
@@ -349,7 +378,10 @@ async def test_reachability_matrix(client, app, image, lab, host_port, server):
         assert _route(lab.netns_address)["dev"] == lab.host_veth
         assert lab.netns_address in _ip("-4", "-o", "addr", "show", netns=lab.netns)
         assert _route(target_address) == {"type": "unicast", "dev": bridge_dev, "src": gateway}, (
-            f"{target_address} is not on the engine bridge of {gateway}"
+            f"{target_address} is not on the engine network of {gateway}"
+        )
+        assert _route(elsewhere_address) == {"type": "unicast", "dev": other_dev, "src": other_gateway}, (
+            f"{elsewhere_address} is not on the engine network of {other_gateway}"
         )
         expected_answer = {
             "netns": NETNS_TOKEN,
@@ -357,7 +389,10 @@ async def test_reachability_matrix(client, app, image, lab, host_port, server):
             "primary": f"host {primary}",
             "alias": f"host {lab.alias}",
             "dns": lab.alias.rsplit(".", 1)[0] + ".53",
-            "sandbox": "sandbox-target",
+            "sandbox": f"sandbox-{PORT}",
+            "plain": f"sandbox-{PLAIN}",
+            "tls": f"sandbox-{TLS}",
+            "elsewhere": "elsewhere-target",
         }
 
         rows = {
@@ -367,20 +402,26 @@ async def test_reachability_matrix(client, app, image, lab, host_port, server):
             "allow the alias": to_alias,
             "allow the sandbox": to_sandbox,
             "allow the bridge": to_bridge,
+            "other environment": other_env,
+            "allow elsewhere": to_elsewhere,
         }
         results = await asyncio.gather(*(_probe(sb, targets) for sb in rows.values()))
         got = {
             row: {c: expected_answer[c] in out[c] for c in COLUMNS}
             for row, out in zip(rows, results)
         }
+        target_ports = {"sandbox", "plain", "tls"}
         allowed = {
-            "no policy": set(COLUMNS),
+            "no policy": set(COLUMNS) - {"elsewhere"},
             "block_network": set(),
             "allow netns range": {"netns"},
             "allow the alias": {"alias", "dns"},
-            "allow the sandbox": {"sandbox"},
+            "allow the sandbox": target_ports,
             # The bridge gateway is the host: allowing the bridge's subnet allows it too.
-            "allow the bridge": {"gateway", "sandbox"},
+            "allow the bridge": {"gateway"} | target_ports,
+            # The host is every environment's; the other environment's sandboxes are not.
+            "other environment": set(COLUMNS) - target_ports,
+            "allow elsewhere": set(),
         }
         want = {row: {c: c in allowed[row] for c in COLUMNS} for row in rows}
         assert got == want, (

@@ -52,6 +52,14 @@ class ImageInfo:
 
 
 @dataclass
+class NetworkSpec:
+    """An engine network a container joins, made by the runtime when it is missing."""
+
+    name: str
+    labels: dict[str, str]
+
+
+@dataclass
 class ContainerSpec:
     name: str
     image: str
@@ -72,6 +80,7 @@ class ContainerSpec:
     # that then holds its network namespace (see runtime/egress.py).
     egress_allowlist: list[str] | None = None
     network_holder_labels: dict[str, str] = field(default_factory=dict)
+    network: NetworkSpec | None = None  # its environment's network (runtime/networks.py)
 
 
 @dataclass
@@ -171,6 +180,9 @@ class Runtime(Protocol):
     async def remove_volume(self, name: str) -> None:
         """Remove the named volume; EngineInUse while a container uses it, nothing if it is gone."""
 
+    async def remove_unused_networks(self, label: str) -> None:
+        """Remove the networks carrying `label` that no container uses."""
+
     async def inspect(self, container_id: str) -> ContainerState | None: ...
 
     async def container_address(self, container_id: str) -> str | None:
@@ -179,7 +191,8 @@ class Runtime(Protocol):
 
     async def kill(self, container_id: str) -> None: ...
 
-    async def remove(self, container_id: str) -> None: ...
+    async def remove(self, container_id: str) -> None:
+        """Remove the container, and its environment network once no container uses it."""
 
     async def list_managed(self, label: str) -> list[ContainerState]: ...
 

@@ -13,6 +13,9 @@ Where the two engines differ, the difference is handled here and nowhere else:
   Docker's rules added (seccomp.py),
   given as a file in the state directory, since Podman's compat API takes a profile's path
   where Docker takes its content;
+- Docker keeps every bridge network apart from the others, Podman only those made with its
+  `isolate` option, which its compat API sets unasked (and, asked, warns it does not know):
+  environment networks (networks.py) are made through Podman's own API there, which names it;
 - Docker attaches NVIDIA GPUs through a device request; Podman's compat API ignores device
   requests and mangles CDI device names, so there a sandbox asking for a GPU is refused.
 """
@@ -20,6 +23,7 @@ Where the two engines differ, the difference is handled here and nowhere else:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -47,14 +51,16 @@ from sbtui.server.runtime.base import (
     ExecSpec,
     GpuUnavailable,
     ImageInfo,
+    NetworkSpec,
     RegistryUnreachable,
 )
-from sbtui.server.runtime import egress, gpu, image_archive, seccomp
+from sbtui.server.runtime import egress, gpu, image_archive, networks, seccomp
 from sbtui.server.runtime.hijack import HijackedStream
 
 log = logging.getLogger("sbtui.server.runtime")
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
+LIBPOD_API = "v4.0.0"  # Podman's own API, for what its compat API lacks
 _EXIT_ACTIONS = {"die", "died"}
 _NEW_ACTIONS = {"create", "start"}
 CAPABILITIES = (
@@ -216,6 +222,8 @@ class DockerRuntime:
         self._state_dir = state_dir  # where files the engine reads by path are written
         self._seccomp_profile: str | None = None
         self._seccomp_lock = asyncio.Lock()
+        self._network_locks: dict[str, asyncio.Lock] = {}
+        self._network_joins: dict[str, int] = {}  # network -> creates in flight that join it
         self._docker = aiodocker.Docker(url=url, api_version=API_VERSION)
         self._background: set[asyncio.Task] = set()
 
@@ -397,6 +405,11 @@ class DockerRuntime:
         return assign_gpus(self.name, spec, gpu.host_gpus())
 
     async def create_and_start(self, spec: ContainerSpec) -> str:
+        network = None if spec.network_disabled else spec.network
+        async with self._joining(network):
+            return await self._create_and_start(spec)
+
+    async def _create_and_start(self, spec: ContainerSpec) -> str:
         host: dict = {
             "Init": False,
             # The same small capability set on both engines (Podman's default without
@@ -422,6 +435,8 @@ class DockerRuntime:
             host.update(gpu_host_config(spec.gpus))
         if spec.network_disabled:
             host["NetworkMode"] = "none"
+        elif spec.network is not None:
+            host["NetworkMode"] = spec.network.name
         holder = None
         if spec.egress_allowlist is not None:
             holder = await self._network_holder(spec, host)
@@ -505,7 +520,7 @@ class DockerRuntime:
             "Image": spec.image,
             "Cmd": ["sleep", "infinity"],
             "Labels": spec.network_holder_labels,
-            "HostConfig": {k: v for k, v in host.items() if k in ("Init", "Ulimits")},
+            "HostConfig": {k: v for k, v in host.items() if k in ("Init", "Ulimits", "NetworkMode")},
         }
         try:
             holder = await self._docker.containers.create(config, name=spec.name + egress.HOLDER_SUFFIX)
@@ -584,12 +599,17 @@ class DockerRuntime:
             raise _engine_error(err, f"killing container {container_id[:12]}") from None
 
     async def remove(self, container_id: str) -> None:
+        data = await self._show(container_id) or {}
+        joined = [n for n in (data.get("NetworkSettings") or {}).get("Networks") or {}
+                  if networks.is_environment_network(n)]
         try:
             await self._docker.containers.container(container_id).delete(force=True, v=True)
         except DockerError as err:
             if _missing(err) or "already in progress" in str(err.message):
                 return  # gone, or going: Docker answers 409 while another removal runs
             raise _engine_error(err, f"removing container {container_id[:12]}") from None
+        for name in joined:
+            await self._remove_network_if_unused(name)
 
     async def list_managed(self, label: str) -> list[ContainerState]:
         try:
@@ -656,6 +676,93 @@ class DockerRuntime:
             if err.status == 409 or "in use" in message.lower() or "being used" in message.lower():
                 raise EngineInUse(f"volume {name} is in use: {message}", err.status) from None
             raise _engine_error(err, f"removing volume {name}") from None
+
+    # ---- environment networks (runtime/networks.py) ---------------------------
+
+    @contextlib.asynccontextmanager
+    async def _joining(self, network: NetworkSpec | None):
+        """Make `network` if it is missing, and keep it from removal while a create that
+        joins it is in flight (a created container that has not started is no endpoint yet)."""
+        if network is None:
+            yield
+            return
+        async with self._network_locks.setdefault(network.name, asyncio.Lock()):
+            await self._create_network(network)
+            self._network_joins[network.name] = self._network_joins.get(network.name, 0) + 1
+        try:
+            yield
+        except BaseException:
+            self._network_joins[network.name] -= 1
+            # A create that failed left nothing on the network: it goes unless others are there.
+            with contextlib.suppress(EngineError):
+                await self._remove_network_if_unused(network.name)
+            raise
+        self._network_joins[network.name] -= 1
+
+    async def _create_network(self, network: NetworkSpec) -> None:
+        if self.name == "podman":
+            path = f"{LIBPOD_API}/libpod/networks/create"
+            body = {"name": network.name, "driver": "bridge", "labels": network.labels,
+                    "options": {"isolate": "true"}}
+        else:
+            path = f"{API_VERSION}/networks/create"
+            body = {"Name": network.name, "Driver": "bridge", "Labels": network.labels,
+                    "CheckDuplicate": True}
+        try:
+            reply = await self._docker._query_json(path, method="POST", data=body, versioned_api=False)
+        except DockerError as err:
+            message = str(err.message)
+            if err.status == 409 or "already exists" in message.lower():
+                return
+            advice = networks.pools_used_up(message)
+            raise EngineError(
+                f"making the environment's network: {advice or message}", err.status
+            ) from None
+        if self.name == "podman" and (reply or {}).get("options", {}).get("isolate") != "true":
+            await self._delete_network(network.name)
+            raise EngineError(
+                "Podman made the environment's network without its isolate option, so other "
+                "environments could reach it; use a Podman whose `network create` takes `--opt "
+                "isolate=true`"
+            )
+
+    async def _remove_network_if_unused(self, name: str) -> None:
+        async with self._network_locks.setdefault(name, asyncio.Lock()):
+            if self._network_joins.get(name):
+                return
+            # Deleted only once the engine lists no container on it (it would refuse anyway),
+            # to keep deletes out of races with containers leaving: Docker has been seen to
+            # keep counting an endpoint that no container had, leaving the network undeletable.
+            try:
+                data = await self._docker._query_json(f"networks/{name}")
+            except DockerError as err:
+                if _missing(err):
+                    return
+                raise _engine_error(err, f"inspecting network {name}") from None
+            if not data.get("Containers"):
+                await self._delete_network(name)
+
+    async def _delete_network(self, name: str) -> None:
+        """Delete the network; nothing when it is in use (the engine refuses) or gone."""
+        try:
+            async with self._docker._query(f"networks/{name}", method="DELETE"):
+                pass
+        except DockerError as err:
+            message = str(err.message).lower()
+            if _missing(err) or "active endpoints" in message or "being used" in message:
+                return
+            raise _engine_error(err, f"removing network {name}") from None
+
+    async def remove_unused_networks(self, label: str) -> None:
+        try:
+            found = await self._docker._query_json(
+                "networks", params={"filters": json.dumps({"label": [label]})}
+            )
+        except DockerError as err:
+            raise _engine_error(err, "listing networks") from None
+        for network in found or []:
+            if networks.is_environment_network(network.get("Name", "")):
+                await self._remove_network_if_unused(network["Name"])
 
     # ---- exec -----------------------------------------------------------------
 

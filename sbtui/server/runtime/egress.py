@@ -15,21 +15,29 @@ import shutil
 from sbtui.server.runtime.base import EngineError
 
 HOLDER_SUFFIX = "-net"
+# Docker's resolver on a user network: an address of the sandbox's own loopback where dockerd
+# answers, and forwards what it doesn't know to the host's resolvers, a way out like any other.
+ENGINE_RESOLVER = ipaddress.ip_network("127.0.0.11/32")
 
 
 def ruleset(networks: list[str], version: int) -> bytes:
     """An iptables-restore ruleset allowing output to `networks` of that IP version only."""
+    allowed = [ipaddress.ip_network(n, strict=False) for n in networks]
+    allowed = [n for n in allowed if n.version == version]
     lines = [
         "*filter",
         ":INPUT ACCEPT [0:0]",
         ":FORWARD ACCEPT [0:0]",
         ":OUTPUT DROP [0:0]",
+    ]
+    if version == 4 and not any(ENGINE_RESOLVER.subnet_of(n) for n in allowed):
+        lines += [f"-A OUTPUT -d {ENGINE_RESOLVER} -p tcp -j REJECT --reject-with tcp-reset",
+                  f"-A OUTPUT -d {ENGINE_RESOLVER} -j REJECT"]
+    lines += [
         "-A OUTPUT -o lo -j ACCEPT",
         "-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
     ]
-    for network in networks:
-        if ipaddress.ip_network(network, strict=False).version == version:
-            lines.append(f"-A OUTPUT -d {ipaddress.ip_network(network, strict=False)} -j ACCEPT")
+    lines += [f"-A OUTPUT -d {network} -j ACCEPT" for network in allowed]
     # Refuse at once rather than let connections hang until they time out.
     lines += ["-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset", "-A OUTPUT -j REJECT", "COMMIT", ""]
     return "\n".join(lines).encode()
