@@ -12,7 +12,7 @@ from pathlib import Path
 from sbtui import __version__
 from sbtui import cli_output as out
 from sbtui import cli_image, cli_sandbox, cli_secret, cli_token, cli_tunnel, cli_volume
-from sbtui.cli_args import ENV_HELP, UsageError, add_connection_options
+from sbtui.cli_args import ENV_HELP, Parser, UsageError, add_connection_options
 from sbtui.client import (
     AuthenticationError, Client, ConnectionLostError, InvalidArgumentError, NotFoundError,
     PermissionDeniedError, SbtuiError,
@@ -103,7 +103,7 @@ def _run_server(args) -> int:
     try:
         asyncio.run(serve(options))
     except StartupError as err:
-        print(f"sbtui server: error: {err}", file=sys.stderr)
+        print(f"sbtui server: error: {out.printable(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
@@ -128,7 +128,7 @@ async def _list_apps(client: Client, args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sbtui", description="Sandboxes from the terminal.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -175,7 +175,7 @@ def _run_verb(args) -> int:
     except UsageError as err:
         args.parser.error(str(err))
     except SbtuiError as err:
-        print(f"sbtui: error: {err}", file=sys.stderr)
+        out.line(f"sbtui: error: {err}", file=sys.stderr)
         return _exit_code(err)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

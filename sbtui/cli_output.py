@@ -1,8 +1,14 @@
-"""What the scriptable verbs print: aligned tables for people, JSON for programs."""
+"""What the scriptable verbs print: aligned tables for people, JSON for programs.
+
+Whatever people read goes through `printable`: names, tags, keys and messages come from tenants,
+registries and engines, and a terminal acts on some characters instead of showing them. JSON is
+left exact (its encoder escapes every control character already).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from typing import Any, Callable, Iterable, Sequence
@@ -13,8 +19,32 @@ SANDBOX_COLUMNS = ("ID", "NAME", "APP", "IMAGE", "STATE", "AGE", "TAGS")
 APP_COLUMNS = ("NAME", "ID", "ENVIRONMENT")
 
 
+# What a terminal acts on rather than shows: C0 controls (ESC starts the sequences that set the
+# window title or write the clipboard through OSC 52; CR and LF fake lines), DEL, C1 controls
+# (0x9b is a one-character CSI on some terminals), the bidi controls that reorder what follows,
+# and the Unicode line and paragraph separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(text: str) -> str:
+    """`text` with each of those characters written as its escape (\\x1b, \\n, \\u202e)."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def line(text: str, file=None) -> None:
+    """One line for people (stdout unless `file`), escaped."""
+    print(printable(text), file=file)
+
+
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    rows = [list(columns)] + [list(row) for row in rows]
+    rows = [list(columns)] + [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths)]
@@ -92,4 +122,4 @@ def app_json(app: App) -> dict[str, Any]:
 
 
 def warn(message: str) -> None:
-    print(f"sbtui: {message}", file=sys.stderr)
+    line(f"sbtui: {message}", file=sys.stderr)
