@@ -18,6 +18,7 @@ from sbtui.client import (
     PermissionDeniedError, SbtuiError,
 )
 from sbtui.client.connection import parse_address
+from sbtui.server.stream_limits import DEFAULT_PER_ENVIRONMENT, DEFAULT_PER_SANDBOX
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -66,11 +67,23 @@ def _server_parser(sub) -> None:
     p.add_argument("--tunnel-host", default="127.0.0.1", metavar="HOST",
                    help="address tunnels of sandbox ports listen on (default 127.0.0.1); its "
                         "name goes into tunnel URLs and certificates")
+    for scope, holds, default in (
+        ("sandbox", "exec sessions and log reads of one sandbox", DEFAULT_PER_SANDBOX),
+        ("environment", "exec sessions, log reads and watches of one environment", DEFAULT_PER_ENVIRONMENT),
+    ):
+        p.add_argument(f"--max-streams-per-{scope}", type=_positive_count, default=default, metavar="N",
+                       help=f"{holds} open at once; more are refused (default {default})")
     p.add_argument("--idle-exit", type=float, default=0.0, metavar="SECONDS",
                    help="exit after this long with no calls and no sandbox (0 = never)")
     p.add_argument("--daemon", action="store_true",
                    help="run as the embedded local server (idle exit after SBTUI_IDLE_EXIT, default 300 s)")
     p.set_defaults(run=_run_server)
+
+
+def _positive_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _run_server(args) -> int:
@@ -98,7 +111,8 @@ def _run_server(args) -> int:
         tls_key=args.tls_key, insecure=args.insecure, state_dir=args.state_dir,
         engine=args.engine, engine_url=args.engine_url, idle_exit=idle,
         insecure_registries=args.insecure_registry,
-        tunnel_host=args.tunnel_host,
+        tunnel_host=args.tunnel_host, max_streams_per_sandbox=args.max_streams_per_sandbox,
+        max_streams_per_environment=args.max_streams_per_environment,
     )
     try:
         asyncio.run(serve(options))
