@@ -117,7 +117,7 @@ def _run_server(args) -> int:
     try:
         asyncio.run(serve(options))
     except StartupError as err:
-        print(f"sbtui server: error: {out.printable(str(err))}", file=sys.stderr)
+        out.line(f"sbtui server: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass

@@ -10,7 +10,7 @@ import argparse
 import re
 from typing import Any, NoReturn, Sequence
 
-from sbtui.cli_output import printable
+from sbtui.printable import printable
 
 _SECONDS = re.compile(r"\d+(?:\.\d+)?")
 _UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")

@@ -1,41 +1,22 @@
 """What the scriptable verbs print: aligned tables for people, JSON for programs.
 
-Whatever people read goes through `printable`: names, tags, keys and messages come from tenants,
-registries and engines, and a terminal acts on some characters instead of showing them. JSON is
-left exact (its encoder escapes every control character already).
+Whatever people read goes through `printable` (sbtui.printable): names, tags, keys and messages
+come from tenants, registries and engines. JSON is left exact (its encoder escapes every
+control character already).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from typing import Any, Callable, Iterable, Sequence
 
 from sbtui.client import App, SandboxInfo, SandboxState, TerminationReason
+from sbtui.printable import printable
 
 SANDBOX_COLUMNS = ("ID", "NAME", "APP", "IMAGE", "STATE", "AGE", "TAGS")
 APP_COLUMNS = ("NAME", "ID", "ENVIRONMENT")
-
-
-# What a terminal acts on rather than shows: C0 controls (ESC starts the sequences that set the
-# window title or write the clipboard through OSC 52; CR and LF fake lines), DEL, C1 controls
-# (0x9b is a one-character CSI on some terminals), the bidi controls that reorder what follows,
-# and the Unicode line and paragraph separators.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape(match: re.Match) -> str:
-    char = match.group()
-    code = ord(char)
-    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-
-
-def printable(text: str) -> str:
-    """`text` with each of those characters written as its escape (\\x1b, \\n, \\u202e)."""
-    return _UNSAFE.sub(_escape, text)
 
 
 def line(text: str, file=None) -> None:
