@@ -35,7 +35,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Sequence
 
 import aiodocker
 from aiodocker.exceptions import DockerError
@@ -60,10 +60,13 @@ GONE_TIMEOUT = 30.0
 class Server:
     """One `sbtui server` subprocess with its own state dir; stopped by its pid only."""
 
-    def __init__(self, engine: str, profile: Path | None, keep_state: bool) -> None:
+    def __init__(
+        self, engine: str, profile: Path | None, keep_state: bool, extra: Sequence[str] = ()
+    ) -> None:
         self.engine = engine
         self.profile = profile
         self.keep_state = keep_state
+        self.extra = list(extra)  # more `sbtui server` options
         self.state_dir = Path(tempfile.mkdtemp(prefix=f"sbtui-bench-{engine}-"))
         self.log_path = self.state_dir / "bench-server.log"
         self.process: subprocess.Popen | None = None
@@ -96,7 +99,8 @@ class Server:
         if self.profile is not None:
             cmd += ["-m", "cProfile", "-o", str(self.profile)]
         cmd += ["-m", "sbtui", "server", "--engine", self.engine,
-                "--state-dir", str(self.state_dir), "--socket", str(self.state_dir / "sbtui.sock")]
+                "--state-dir", str(self.state_dir), "--socket", str(self.state_dir / "sbtui.sock"),
+                *self.extra]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=ROOT,

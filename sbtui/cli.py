@@ -12,12 +12,13 @@ from pathlib import Path
 from sbtui import __version__
 from sbtui import cli_output as out
 from sbtui import cli_image, cli_sandbox, cli_secret, cli_token, cli_tunnel, cli_volume
-from sbtui.cli_args import ENV_HELP, UsageError, add_connection_options
+from sbtui.cli_args import ENV_HELP, Parser, UsageError, add_connection_options
 from sbtui.client import (
     AuthenticationError, Client, ConnectionLostError, InvalidArgumentError, NotFoundError,
     PermissionDeniedError, SbtuiError,
 )
 from sbtui.client.connection import parse_address
+from sbtui.server.stream_limits import DEFAULT_PER_ENVIRONMENT, DEFAULT_PER_SANDBOX
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -70,11 +71,23 @@ def _server_parser(sub) -> None:
                    help="allow sandboxes of environment ENV (of every environment without ENV=) "
                         "the custom domain SUFFIX or any name under it; may be repeated (none: no "
                         "custom domain is allowed)")
+    for scope, holds, default in (
+        ("sandbox", "exec sessions and log reads of one sandbox", DEFAULT_PER_SANDBOX),
+        ("environment", "exec sessions, log reads and watches of one environment", DEFAULT_PER_ENVIRONMENT),
+    ):
+        p.add_argument(f"--max-streams-per-{scope}", type=_positive_count, default=default, metavar="N",
+                       help=f"{holds} open at once; more are refused (default {default})")
     p.add_argument("--idle-exit", type=float, default=0.0, metavar="SECONDS",
                    help="exit after this long with no calls and no sandbox (0 = never)")
     p.add_argument("--daemon", action="store_true",
                    help="run as the embedded local server (idle exit after SBTUI_IDLE_EXIT, default 300 s)")
     p.set_defaults(run=_run_server)
+
+
+def _positive_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _run_server(args) -> int:
@@ -103,11 +116,13 @@ def _run_server(args) -> int:
         engine=args.engine, engine_url=args.engine_url, idle_exit=idle,
         insecure_registries=args.insecure_registry,
         tunnel_host=args.tunnel_host, custom_domain_suffixes=args.custom_domain_suffix,
+        max_streams_per_sandbox=args.max_streams_per_sandbox,
+        max_streams_per_environment=args.max_streams_per_environment,
     )
     try:
         asyncio.run(serve(options))
     except StartupError as err:
-        print(f"sbtui server: error: {err}", file=sys.stderr)
+        out.line(f"sbtui server: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
@@ -132,7 +147,7 @@ async def _list_apps(client: Client, args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sbtui", description="Sandboxes from the terminal.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -179,7 +194,7 @@ def _run_verb(args) -> int:
     except UsageError as err:
         args.parser.error(str(err))
     except SbtuiError as err:
-        print(f"sbtui: error: {err}", file=sys.stderr)
+        out.line(f"sbtui: error: {err}", file=sys.stderr)
         return _exit_code(err)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

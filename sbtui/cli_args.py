@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
+
+from sbtui.printable import printable
 
 _SECONDS = re.compile(r"\d+(?:\.\d+)?")
 _UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 DURATION_FORMS = "seconds (90) or units: 90s, 10m, 1h, 1h30m"
 ENV_HELP = "environment (default: the token's, for a token scoped to one; else 'main')"
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of `sbtui` and, through add_subparsers, of every verb: its messages quote
+    arguments as given, which scripts may fill with a tenant's strings."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(printable(message))
 
 
 class UsageError(Exception):

@@ -16,6 +16,7 @@ import termios
 import tty
 from typing import Iterator
 
+from sbtui import cli_output as out
 from sbtui.client import ContainerProcess, ExecTimeoutError, Sandbox, SbtuiError
 from sbtui.client.streams import StreamReader
 
@@ -41,7 +42,7 @@ async def run_exec(
                 return await _run_pty(sandbox, command, interactive, options)
             return await _run_pipes(sandbox, command, interactive, options)
         except ExecTimeoutError as err:
-            print(f"sbtui: {err}", file=sys.stderr)
+            out.warn(str(err))
             return EXIT_TIMED_OUT
         except OutputClosed:
             return EXIT_OUTPUT_CLOSED

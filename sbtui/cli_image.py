@@ -75,7 +75,7 @@ async def pull_image(client: Client, args) -> int:
     layers: dict[str, str] = {}
     async for event in client.images.pull(args.tag):
         if event.image is not None:
-            print(event.image.image_id)
+            out.line(event.image.image_id)
             return 0
         if args.quiet:
             continue
@@ -85,7 +85,7 @@ async def pull_image(client: Client, args) -> int:
             line += f" {event.current * 100 // event.total}%"
         if layers.get(event.layer) != line:
             layers[event.layer] = line
-            print(line, file=sys.stderr)
+            out.line(line, file=sys.stderr)
     return 1
 
 
@@ -105,5 +105,5 @@ async def snapshot_sandbox(client: Client, args) -> int:
 
     sandbox = await resolve(client, args.sandbox, args.env_name)
     image = await sandbox.snapshot_filesystem(timeout=args.timeout)
-    print(image.image_id)
+    out.line(image.image_id)
     return 0

@@ -1,4 +1,9 @@
-"""What the scriptable verbs print: aligned tables for people, JSON for programs."""
+"""What the scriptable verbs print: aligned tables for people, JSON for programs.
+
+Whatever people read goes through `printable` (sbtui.printable): names, tags, keys and messages
+come from tenants, registries and engines. JSON is left exact (its encoder escapes every
+control character already).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,19 @@ import time
 from typing import Any, Callable, Iterable, Sequence
 
 from sbtui.client import App, SandboxInfo, SandboxState, TerminationReason
+from sbtui.printable import printable
 
 SANDBOX_COLUMNS = ("ID", "NAME", "APP", "IMAGE", "STATE", "AGE", "TAGS")
 APP_COLUMNS = ("NAME", "ID", "ENVIRONMENT")
 
 
+def line(text: str, file=None) -> None:
+    """One line for people (stdout unless `file`), escaped."""
+    print(printable(text), file=file)
+
+
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    rows = [list(columns)] + [list(row) for row in rows]
+    rows = [list(columns)] + [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths)]
@@ -92,4 +103,4 @@ def app_json(app: App) -> dict[str, Any]:
 
 
 def warn(message: str) -> None:
-    print(f"sbtui: {message}", file=sys.stderr)
+    line(f"sbtui: {message}", file=sys.stderr)

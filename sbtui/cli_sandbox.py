@@ -170,7 +170,7 @@ async def create_sandbox(client: Client, args) -> int:
     if args.json:
         out.print_json(out.sandbox_json(sandbox.info))
     else:
-        print(sandbox.sandbox_id)
+        out.line(sandbox.sandbox_id)
     return 0
 
 
@@ -256,5 +256,5 @@ async def sandbox_tags(client: Client, args) -> int:
         out.print_json(tags)
     else:
         for key, value in sorted(tags.items()):
-            print(f"{key}={value}")
+            out.line(f"{key}={value}")
     return 0

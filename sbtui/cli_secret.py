@@ -100,7 +100,7 @@ async def create_secret(client: Client, args) -> int:
     if args.json:
         out.print_json(secret_json(secret))
     else:
-        print(secret.secret_id)
+        out.line(secret.secret_id)
     return 0
 
 

@@ -8,7 +8,6 @@ printing it is what the operator asked for; the server keeps only a hash of it.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from sbtui import cli_output as out
 from sbtui.cli_args import add_connection_options
@@ -59,10 +58,9 @@ async def create_token(client: Client, args) -> int:
     if args.json:
         out.print_json({**token_json(made.token), "value": made.value})
     else:
-        print(made.value)
-        print(
-            f"sbtui: token {made.token_id} for environment {made.environment!r}; its value is "
-            "shown only now", file=sys.stderr,
+        print(made.value)  # exact: it is meant to be copied (the server makes it URL-safe)
+        out.warn(
+            f"token {made.token_id} for environment {made.environment!r}; its value is shown only now"
         )
     return 0
 

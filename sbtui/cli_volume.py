@@ -67,7 +67,7 @@ async def create_volume(client: Client, args) -> int:
     if args.json:
         out.print_json(volume_json(volume))
     else:
-        print(volume.volume_id)
+        out.line(volume.volume_id)
     return 0
 
 

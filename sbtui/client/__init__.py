@@ -12,6 +12,7 @@ from sbtui.client.errors import (
     NoTcpSocketError,
     NotFoundError,
     PermissionDeniedError,
+    ResourceExhaustedError,
     SandboxTimeoutError,
     SbtuiError,
     ServerError,
@@ -40,7 +41,7 @@ __all__ = [
     "AlreadyExistsError", "App", "AuthenticationError", "Client", "CloudBucketMount",
     "ConnectionLostError", "ContainerProcess", "EngineUnavailableError", "EventKind", "ExecTimeoutError",
     "FailedPreconditionError", "Image", "InvalidArgumentError", "LogChunk", "NewToken", "NoTcpSocketError", "NotFoundError",
-    "PermissionDeniedError", "Proxy", "PullProgress", "Sandbox", "SandboxEvent", "SandboxInfo", "SandboxState",
+    "PermissionDeniedError", "Proxy", "PullProgress", "ResourceExhaustedError", "Sandbox", "SandboxEvent", "SandboxInfo", "SandboxState",
     "SandboxTimeoutError", "SbtuiError", "Secret", "ServerError", "TerminationReason", "Token", "Tunnel",
     "Volume",
 ]

@@ -31,6 +31,12 @@ class FailedPreconditionError(SbtuiError):
     """The call can't be done in the current state, or the server can't honour a parameter."""
 
 
+class ResourceExhaustedError(SbtuiError):
+    """A limit was reached: one the server's operator set (exec sessions open at once in a
+    sandbox, say), which the message names with its value, or a message too large for gRPC.
+    Trying again once something has ended may succeed."""
+
+
 class NoTcpSocketError(SbtuiError, ValueError):
     """Tunnel.tcp_socket() of a port that was not declared in unencrypted_ports."""
 
@@ -76,6 +82,7 @@ _BY_CODE = {
     grpc.StatusCode.DEADLINE_EXCEEDED: SandboxTimeoutError,
     grpc.StatusCode.UNAUTHENTICATED: AuthenticationError,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
     grpc.StatusCode.UNAVAILABLE: ConnectionLostError,
     grpc.StatusCode.CANCELLED: ConnectionLostError,
 }

@@ -12,6 +12,8 @@ from sbtui.server import validation
 from sbtui.server.errors import invalid, precondition
 from sbtui.server.runtime.base import EngineError, ExecSession, ExecSpec
 from sbtui.server.sandboxes import SandboxManager
+from sbtui.server.stream_limits import StreamLimits
+from sbtui.server.store import SandboxRecord
 
 DEFAULT_TERM = "xterm-256color"
 _KILLED = 128 + signal.SIGKILL
@@ -53,7 +55,8 @@ async def _pump_requests(
 
 
 async def run(
-    manager: SandboxManager, requests: AsyncIterator[pb.ExecRequest], scope: str | None = None
+    manager: SandboxManager, requests: AsyncIterator[pb.ExecRequest], scope: str | None,
+    limits: StreamLimits,
 ) -> AsyncIterator[pb.ExecResponse]:
     start = await _first(requests)
     validation.check_exec(start)
@@ -65,6 +68,16 @@ async def run(
         )
     # The sandbox's own environment: an exec can't reach another's secrets.
     environment = manager.environment(record)
+    # Counted before the engine is asked for anything: a refused exec costs it nothing.
+    with limits.hold("exec", environment, record.sandbox_id):
+        async for reply in _session(manager, requests, start, record, environment):
+            yield reply
+
+
+async def _session(
+    manager: SandboxManager, requests: AsyncIterator[pb.ExecRequest], start: pb.ExecStart,
+    record: SandboxRecord, environment: str,
+) -> AsyncIterator[pb.ExecResponse]:
     # An explicit env variable wins over a secret's, as at create.
     env = {**manager.secrets.environment_for(start.secret_ids, environment), **start.env}
     if start.pty:

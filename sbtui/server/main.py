@@ -25,6 +25,7 @@ from sbtui.server.runtime import busybox_image, engine as engines
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
 from sbtui.server.service import SandboxService
+from sbtui.server.stream_limits import DEFAULT_PER_ENVIRONMENT, DEFAULT_PER_SANDBOX, StreamLimits
 from sbtui.server.store import Store
 from sbtui.server.tokens import Tokens
 
@@ -50,6 +51,8 @@ class ServerOptions:
     idle_exit: float = 0.0              # seconds idle (no calls, no sandboxes) before exiting; 0 = never
     tunnel_host: str = tunnels.DEFAULT_HOST  # where tunnel listeners bind
     custom_domain_suffixes: list[str] = field(default_factory=list)  # [ENV=]SUFFIX, see domains.py
+    max_streams_per_sandbox: int = DEFAULT_PER_SANDBOX          # exec sessions and log reads
+    max_streams_per_environment: int = DEFAULT_PER_ENVIRONMENT  # those, and watches
 
 
 def _lock(state_dir: Path):
@@ -158,6 +161,9 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         tokens = Tokens(store)
         service = SandboxService(manager, version, str(state_dir), tokens)
         service.tunnels = tunnel_manager
+        service.stream_limits = StreamLimits(
+            options.max_streams_per_sandbox, options.max_streams_per_environment
+        )
         auth = TokenAuth(_token(options, state_dir), tokens) if options.listen else SocketAuth()
         interceptors = [auth, RejectMalformed()]
         server = grpc.aio.server(interceptors=interceptors)

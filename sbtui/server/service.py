@@ -24,6 +24,7 @@ from sbtui.server.events import EventBus, WatcherFellBehind
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
 from sbtui.server.scope import current
+from sbtui.server.stream_limits import StreamLimits
 from sbtui.server.tokens import Tokens
 from sbtui.server.tunnels import TunnelManager
 
@@ -107,6 +108,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
         self._engine_version = engine_version
         self._state_dir = state_dir
         self.tunnels: TunnelManager | None = None  # set by main once its listeners can start
+        self.stream_limits = StreamLimits()  # main sets the operator's
 
     @unary
     async def GetServerInfo(self, request, context):
@@ -281,11 +283,13 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     @streaming
     async def SandboxLogs(self, request, context):
         record = self._sandbox(request.sandbox_id)
-        await self.manager.output_kept(record.sandbox_id)
-        async for chunk in logs.stream(
-            self.manager.runtime, self.manager.kept_output, record, request.follow, request.tail_lines
-        ):
-            yield chunk
+        environment = self.manager.environment(record)
+        with self.stream_limits.hold("log read", environment, record.sandbox_id):
+            await self.manager.output_kept(record.sandbox_id)
+            async for chunk in logs.stream(
+                self.manager.runtime, self.manager.kept_output, record, request.follow, request.tail_lines
+            ):
+                yield chunk
 
     @unary
     async def SandboxSetTags(self, request, context):
@@ -309,32 +313,33 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
                 return False
             return info.environment == environment
 
-        queue = manager.events.subscribe()
-        try:
-            if request.initial:
-                for record in manager.matching(
-                    request.app_id, {}, environment, request.include_finished
-                ):
-                    yield pb.SandboxEvent(
-                        kind=pb.SandboxEvent.EXISTING, sandbox=manager.info(record), time=time.time()
-                    )
-                yield pb.SandboxEvent(kind=pb.SandboxEvent.SYNCED, time=time.time())
-            while True:
-                try:
-                    event = await EventBus.next(queue)
-                except WatcherFellBehind:
-                    raise ServiceError(
-                        grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        "this watcher fell too far behind the event stream; watch again",
-                    ) from None
-                if wanted(event.sandbox):
-                    yield event
-        finally:
-            manager.events.unsubscribe(queue)
+        with self.stream_limits.hold("watch", environment):
+            queue = manager.events.subscribe()
+            try:
+                if request.initial:
+                    for record in manager.matching(
+                        request.app_id, {}, environment, request.include_finished
+                    ):
+                        yield pb.SandboxEvent(
+                            kind=pb.SandboxEvent.EXISTING, sandbox=manager.info(record), time=time.time()
+                        )
+                    yield pb.SandboxEvent(kind=pb.SandboxEvent.SYNCED, time=time.time())
+                while True:
+                    try:
+                        event = await EventBus.next(queue)
+                    except WatcherFellBehind:
+                        raise ServiceError(
+                            grpc.StatusCode.RESOURCE_EXHAUSTED,
+                            "this watcher fell too far behind the event stream; watch again",
+                        ) from None
+                    if wanted(event.sandbox):
+                        yield event
+            finally:
+                manager.events.unsubscribe(queue)
 
     @streaming
     async def Exec(self, request_iterator, context) -> AsyncIterator[pb.ExecResponse]:
-        async for reply in execs.run(self.manager, request_iterator, _scope()):
+        async for reply in execs.run(self.manager, request_iterator, _scope(), self.stream_limits):
             yield reply
 
     # ---- scoped tokens: the operator's, so admin callers only ----------------------

@@ -226,6 +226,15 @@ class DockerRuntime:
         self._network_joins: dict[str, int] = {}  # network -> creates in flight that join it
         self._docker = aiodocker.Docker(url=url, api_version=API_VERSION)
         self._background: set[asyncio.Task] = set()
+        # A followed log holds its connection for as long as it lasts; taken from the pool above
+        # (aiohttp's 100), a hundred of them would leave no connection for any other engine
+        # call, whatever the environment. They get connections of their own, which
+        # stream_limits bounds instead.
+        self._streams_session = aiohttp.ClientSession(connector=(
+            aiohttp.UnixConnector(url[len("unix://"):], limit=0) if url.startswith("unix://")
+            else aiohttp.TCPConnector(limit=0)
+        ))
+        self._streams = aiodocker.Docker(url=url, api_version=API_VERSION, session=self._streams_session)
 
     async def version(self) -> str:
         try:
@@ -362,7 +371,7 @@ class DockerRuntime:
                   "tail": str(tail) if tail > 0 else "all"}
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=10)
         try:
-            async with self._docker._query(
+            async with self._streams._query(
                 f"containers/{container_id}/logs", params=params, timeout=timeout
             ) as response:
                 if tty:
@@ -829,6 +838,8 @@ class DockerRuntime:
 
     async def close(self) -> None:
         await self._docker.close()
+        await self._streams.close()
+        await self._streams_session.close()
 
 
 class DockerExec:

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Input, Log, Static
 from sbtui.client import (
     App, ConnectionLostError, Image, SandboxInfo, SandboxState, SbtuiError, TerminationReason,
 )
+from sbtui.printable import printable
 from sbtui.tui.columns import age, state_style, state_text
 from sbtui.tui.keymap import DETAIL_KEYS, bindings
 from sbtui.tui.messages import SandboxesChanged
@@ -124,13 +125,15 @@ class SandboxDetailScreen(SandboxActions, Screen):
             if self._fetched is None:
                 self._fetch()
             return
+        # A tenant's strings (names, command, tags) are drawn with their control characters escaped.
         heading = [(info.sandbox_id, "bold")]
         if info.name:
-            heading.append((f"  {info.name}", "bold"))
-        heading += [f"  ·  app {info.app_name}  ·  ", (state_text(info), _STATE_COLOURS[state_style(info)])]
+            heading.append((f"  {printable(info.name)}", "bold"))
+        heading += [f"  ·  app {printable(info.app_name)}  ·  ",
+                    (state_text(info), _STATE_COLOURS[state_style(info)])]
         title.update(Content.assemble(*heading))
         self.query_one("#params", Static).update(self._table(param_rows(info)))
-        self.query_one("#tags", Static).update(Text(format_tags(info.tags) or "none"))
+        self.query_one("#tags", Static).update(Text(printable(format_tags(info.tags)) or "none"))
         self._show_status()
 
     def _show_status(self) -> None:
@@ -143,7 +146,7 @@ class SandboxDetailScreen(SandboxActions, Screen):
         table.add_column(style="dim", no_wrap=True)
         table.add_column(overflow="fold")
         for label, value in rows:
-            table.add_row(label, Text(value, style="dim" if value == UNSET else ""))
+            table.add_row(label, Text(printable(value), style="dim" if value == UNSET else ""))
         return table
 
     @staticmethod

@@ -24,6 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from sbtui.client import SandboxInfo
+from sbtui.printable import printable
 from sbtui.tui.columns import COLUMNS, Column, state_style
 from sbtui.tui.keymap import TABLE_KEYS, bindings
 from sbtui.tui.rows import SandboxRows
@@ -130,12 +131,13 @@ class SandboxTable(ScrollView, can_focus=True):
         cached = self._cells.get(info.sandbox_id)
         if cached is None or cached[0] is not info:
             self._versions += 1
-            cached = (info, self._versions, [c.text(info, now) for c in self.columns])
+            # Names, images and tags are a tenant's: their control characters are drawn escaped.
+            cached = (info, self._versions, [printable(c.text(info, now)) for c in self.columns])
             self._cells[info.sandbox_id] = cached
         texts = cached[2]
         for i, column in enumerate(self.columns):
             if column.timely:
-                texts[i] = column.text(info, now)
+                texts[i] = printable(column.text(info, now))
         return cached[1], texts
 
     def forget(self, alive) -> None:
