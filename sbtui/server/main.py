@@ -20,6 +20,7 @@ from sbtui.server import tunnels
 from sbtui.server.auth import SocketAuth, TokenAuth
 from sbtui.server.malformed import RejectMalformed
 from sbtui.server.ca import CertificateAuthority
+from sbtui.server.limits import Limits
 from sbtui.server.runtime import busybox_image, engine as engines
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
@@ -48,6 +49,7 @@ class ServerOptions:
     insecure_registries: list[str] = field(default_factory=list)  # HOST:PORT pulled over HTTP
     idle_exit: float = 0.0              # seconds idle (no calls, no sandboxes) before exiting; 0 = never
     tunnel_host: str = tunnels.DEFAULT_HOST  # where tunnel listeners bind
+    limits: Limits = field(default_factory=Limits)  # what each sandbox may use
 
 
 def _lock(state_dir: Path):
@@ -126,6 +128,9 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         tunnel_host = tunnels.resolve_host(options.tunnel_host)
     except tunnels.TunnelHostError as err:
         raise StartupError(f"{err}; pass another --tunnel-host") from None
+    problems = options.limits.problems()
+    if problems:
+        raise StartupError("; ".join(problems))
     state_dir = paths.private_dir(options.state_dir or paths.state_dir())
     lock = _lock(state_dir)
     try:
@@ -135,9 +140,16 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
     except EngineError as err:
         raise StartupError(str(err)) from None
     store = Store(state_dir / "state.db")
-    manager = SandboxManager(store, engine.runtime, _server_id(state_dir))
+    manager = SandboxManager(store, engine.runtime, _server_id(state_dir), options.limits)
     tunnel_manager = None
     try:
+        ceiling = engine.runtime.open_files_ceiling
+        if ceiling and options.limits.open_files > ceiling:
+            raise StartupError(
+                f"--open-files {options.limits.open_files} is more than the engine can give a "
+                f"container: its own limit is {ceiling} open files; pass at most that, or "
+                "raise the engine's limit (LimitNOFILE of its service)"
+            )
         version = await engine.runtime.version()
         # Before serving, so that the first client finds the base image there.
         await _ensure_base_image(engine.runtime)
