@@ -10,7 +10,10 @@ A check adds up the blocks those take on disk (a file with several links once). 
 thread, one sandbox at a time, and the next one comes when the sandbox could have reached its
 limit writing at WRITE_RATE (at least MIN_INTERVAL and at most MAX_INTERVAL later): with the
 default 10 GiB ahead, every 5 s; near the limit, every 50 ms. A sandbox whose layer takes long
-to walk is looked at less often (WALK_SHARE).
+to walk is looked at less often (WALK_SHARE). Measured by benchmarks/disk_watch.py (2 cores,
+ext4, both engines): 10-12 ms of server CPU per sandbox per minute for a fresh busybox layer,
+about 45 ms with 1,000 files in it, 0.3 s with 10,000, 2.9 s with 100,000 (a measure costs
+about what `du -s` does).
 """
 
 from __future__ import annotations
@@ -139,7 +142,6 @@ class DiskWatcher:
         self._due: dict[str, float] = {}  # sandbox id -> monotonic time of its next check
         self._paths: dict[str, WritablePaths] = {}  # by container id
         self._task: asyncio.Task | None = None
-        self.checks = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="disk-limit")
@@ -205,7 +207,6 @@ class DiskWatcher:
             # Removed meanwhile, or not on this host (an engine elsewhere).
             log.warning("could not measure the writes of sandbox %s: %s", record.sandbox_id, err)
             return time.monotonic() + MAX_INTERVAL
-        self.checks += 1
         walk = time.monotonic() - started
         if used > self._limit:
             self._over(record, used)
