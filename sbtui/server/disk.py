@@ -34,7 +34,8 @@ log = logging.getLogger("sbtui.server")
 WRITE_RATE = 2 << 30  # bytes per second a sandbox is taken to write at most (a fast local disk)
 MIN_INTERVAL = 0.05
 MAX_INTERVAL = 10.0
-WALK_SHARE = 10  # checks of one sandbox are at least this many walks apart: <= 10% of a core
+WALK_SHARE = 10  # checks of one sandbox are this many walks apart: a tenth of a core at most,
+                 # while a walk takes under MAX_INTERVAL / WALK_SHARE
 BLOCK = 4096  # every file counts at least one block, so the limit bounds the files made too
 MAX_DEPTH = 256  # directories deeper than this count as over the limit (see TooDeep)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -167,7 +168,12 @@ class DiskWatcher:
                 now = time.monotonic()
                 for sandbox_id, record in running.items():
                     if self._due.setdefault(sandbox_id, now) <= now:
-                        self._due[sandbox_id] = await self._check(record)
+                        try:
+                            self._due[sandbox_id] = await self._check(record)
+                        except Exception as err:  # the engine's connection broke, say
+                            log.warning("checking the disk use of sandbox %s failed: %s",
+                                        record.sandbox_id, err)
+                            self._due[sandbox_id] = time.monotonic() + MAX_INTERVAL
                 wake_at = min(self._due.values(), default=now + MAX_INTERVAL)
                 try:
                     # Any sandbox event may be a start: look again then.
