@@ -140,7 +140,7 @@ async def test_processes_stop_at_the_pids_limit(client, app, image):
     sb = await client.sandboxes.create(app, image, timeout=120, cpu_limit=0.5)
     try:
         # Only shell builtins after the bomb starts: forking is what runs out. The most
-        # processes seen at once over 20000 looks is the limit, not one more.
+        # processes seen at once over 20000 looks is at the limit, never past it.
         script = (
             "f=/sys/fs/cgroup/pids/pids.current; [ -e $f ] || f=/sys/fs/cgroup/pids.current; "
             "bomb() { bomb | bomb & }; bomb; "
@@ -149,7 +149,8 @@ async def test_processes_stop_at_the_pids_limit(client, app, image):
         )
         p = await sb.exec(["sh", "-c", script])
         out = await asyncio.wait_for(p.stdout.read(), 120)
-        assert out.decode().strip() == f"peak={PIDS}"
+        peak = int(out.decode().strip().rsplit("=", 1)[1])
+        assert PIDS - 8 <= peak <= PIDS, out  # the bomb's processes come and go near the top
     finally:
         assert await asyncio.wait_for(sb.terminate(wait=True), 60) == 137
 
@@ -201,6 +202,21 @@ async def test_open_files_stop_at_the_limit_and_the_host_table_barely_grows(
 # ---- disk -----------------------------------------------------------------------------------
 
 
+async def _writer(client, app, image, target: str):
+    """A sandbox whose main command writes four times the disk limit to `target` once told to
+    (the main command, not an exec: Podman leaves an exec's conmon behind when its container
+    is removed under it)."""
+    return await client.sandboxes.create(app, image, timeout=300, command=["sh", "-c", (
+        "while [ ! -e /tmp/go ]; do sleep 0.05; done; "
+        f"dd if=/dev/zero of={target} bs=1M count={4 * (DISK >> 20)}"
+    )])
+
+
+async def _go(sb) -> None:
+    code, out = await _run(sb, "touch /tmp/go")
+    assert code == 0, out
+
+
 async def _until(condition, timeout: float, what: str) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
@@ -216,15 +232,13 @@ async def _wait_finished(sb, timeout: float):
 
 @pytest.mark.parametrize("target", ["/tmp/fill", "/etc/hosts"])
 async def test_writing_past_the_disk_limit_ends_the_sandbox(limited, client, app, image, target):
-    sb = await client.sandboxes.create(app, image, timeout=300)
+    sb = await _writer(client, app, image, target)
     container = await _engine_inspect(limited, f"sbtui-{sb.sandbox_id}")
     layer, hosts = container["GraphDriver"]["Data"]["UpperDir"], container["HostsPath"]
-    # Four times the limit, if nothing stopped it.
-    p = await sb.exec(["sh", "-c", f"dd if=/dev/zero of={target} bs=1M count={4 * (DISK >> 20)}"])
+    await _go(sb)
     info = await _wait_finished(sb, 120)
     assert info.termination_reason == TerminationReason.DISK_LIMIT
     assert info.exit_code == 137
-    await asyncio.wait_for(p.wait(), 30)
     # What it wrote was on the host's disk, measured there by the server ...
     wrote = re.search(rf"sandbox {sb.sandbox_id} wrote (\d+) MiB outside its volumes, past the "
                       rf"disk limit of {DISK >> 20} MiB", limited.log_text())
@@ -236,7 +250,7 @@ async def test_writing_past_the_disk_limit_ends_the_sandbox(limited, client, app
 
 async def test_the_disk_limit_is_per_sandbox(client, app, image):
     near = 3 * (DISK >> 20) // 4  # MiB: each under the limit, both together over it
-    a = await client.sandboxes.create(app, image, timeout=300)
+    a = await _writer(client, app, image, "/tmp/more")
     b = await client.sandboxes.create(app, image, timeout=300)
     for sb in (a, b):
         code, out = await _run(sb, f"dd if=/dev/zero of=/tmp/fill bs=1M count={near} && sync")
@@ -244,10 +258,9 @@ async def test_the_disk_limit_is_per_sandbox(client, app, image):
     # b also links its file again, and to a symlink of the host's root: neither counts more.
     code, out = await _run(b, "ln /tmp/fill /tmp/again && ln -s / /tmp/host-root")
     assert code == 0, out
-    p = await a.exec(["sh", "-c", f"dd if=/dev/zero of=/tmp/more bs=1M count={DISK >> 20}"])
+    await _go(a)
     info = await _wait_finished(a, 120)
     assert info.termination_reason == TerminationReason.DISK_LIMIT
-    await asyncio.wait_for(p.wait(), 30)
     assert (await b.refresh()).state == SandboxState.RUNNING
     code, out = await _run(b, "ls -l /tmp/fill /tmp/again")
     assert code == 0, out
@@ -255,16 +268,15 @@ async def test_the_disk_limit_is_per_sandbox(client, app, image):
 
 
 async def test_the_disk_limit_holds_after_a_restart(limited, client, app, image):
-    sb = await client.sandboxes.create(app, image, timeout=300)
+    sb = await _writer(client, app, image, "/tmp/fill")
     limited.stop()
     limited.start()
     async with sbtui.Client.connect(limited.address) as again:
         sb = await again.sandboxes.from_id(sb.sandbox_id)
         assert sb.info.state == SandboxState.RUNNING
-        p = await sb.exec(["sh", "-c", f"dd if=/dev/zero of=/tmp/fill bs=1M count={4 * (DISK >> 20)}"])
+        await _go(sb)
         info = await _wait_finished(sb, 120)
         assert info.termination_reason == TerminationReason.DISK_LIMIT
-        await asyncio.wait_for(p.wait(), 30)
 
 
 # ---- output log ------------------------------------------------------------------------------
