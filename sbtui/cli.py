@@ -81,6 +81,7 @@ def _server_parser(sub) -> None:
                    help="exit after this long with no calls and no sandbox (0 = never)")
     p.add_argument("--daemon", action="store_true",
                    help="run as the embedded local server (idle exit after SBTUI_IDLE_EXIT, default 300 s)")
+    _limit_options(p)
     p.set_defaults(run=_run_server)
 
 
@@ -90,7 +91,48 @@ def _positive_count(text: str) -> int:
     return int(text)
 
 
+def _limit_options(p) -> None:
+    from sbtui.server import limits
+
+    def option(convert):
+        def parse(text: str) -> int:
+            try:
+                return convert(text)
+            except ValueError as err:
+                raise argparse.ArgumentTypeError(str(err)) from None
+        return parse
+
+    def count(text: str) -> int:
+        if not text.isdigit():
+            raise ValueError(f"{text!r} is not a whole number")
+        return int(text)
+
+    d = limits.Limits()
+    g = p.add_argument_group("sandbox limits", "sizes are bytes or take Ki, Mi, Gi, Ti (512Mi, 2Gi)")
+    g.add_argument("--default-memory", type=option(limits.memory_mib), metavar="SIZE",
+                   dest="default_memory_mib", default=d.default_memory_mib,
+                   help=f"hard memory limit of a sandbox whose create sets none (default "
+                        f"{limits.format_size(d.default_memory_mib << 20)})")
+    g.add_argument("--max-memory", type=option(limits.memory_mib), metavar="SIZE",
+                   dest="max_memory_mib", default=d.max_memory_mib,
+                   help=f"the most memory_mib or memory_limit_mib a create may ask (default "
+                        f"{limits.format_size(d.max_memory_mib << 20)})")
+    g.add_argument("--pids-limit", type=option(count), metavar="N", dest="pids", default=d.pids,
+                   help=f"processes and threads in a sandbox at once (default {d.pids})")
+    g.add_argument("--open-files", type=option(count), metavar="N", default=d.open_files,
+                   help=f"open files of each process in a sandbox (default {d.open_files})")
+    g.add_argument("--disk-limit", type=option(limits.parse_size), metavar="SIZE",
+                   dest="disk_bytes", default=d.disk_bytes,
+                   help=f"what a sandbox may write outside its volumes; past it the sandbox ends "
+                        f"with reason 'disk limit' (default {limits.format_size(d.disk_bytes)})")
+    g.add_argument("--log-limit", type=option(limits.parse_size), metavar="SIZE",
+                   dest="log_bytes", default=d.log_bytes,
+                   help=f"disk the engine's log of a sandbox's output may take; older output "
+                        f"goes first (default {limits.format_size(d.log_bytes)})")
+
+
 def _run_server(args) -> int:
+    from sbtui.server.limits import Limits
     from sbtui.server.main import ServerOptions, StartupError, serve
 
     logging.basicConfig(
@@ -118,6 +160,11 @@ def _run_server(args) -> int:
         tunnel_host=args.tunnel_host, custom_domain_suffixes=args.custom_domain_suffix,
         max_streams_per_sandbox=args.max_streams_per_sandbox,
         max_streams_per_environment=args.max_streams_per_environment,
+        limits=Limits(
+            default_memory_mib=args.default_memory_mib, max_memory_mib=args.max_memory_mib,
+            pids=args.pids, open_files=args.open_files, disk_bytes=args.disk_bytes,
+            log_bytes=args.log_bytes,
+        ),
     )
     try:
         asyncio.run(serve(options))

@@ -56,6 +56,7 @@ class TerminationReason(enum.Enum):
     OUT_OF_MEMORY = pb.TERMINATION_REASON_OUT_OF_MEMORY
     LOST = pb.TERMINATION_REASON_LOST
     FAILED_TO_START = pb.TERMINATION_REASON_FAILED_TO_START
+    DISK_LIMIT = pb.TERMINATION_REASON_DISK_LIMIT
 
     def __str__(self) -> str:
         return self.name.lower().replace("_", " ")

@@ -25,6 +25,7 @@ class TerminationReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TERMINATION_REASON_OUT_OF_MEMORY: _ClassVar[TerminationReason]
     TERMINATION_REASON_LOST: _ClassVar[TerminationReason]
     TERMINATION_REASON_FAILED_TO_START: _ClassVar[TerminationReason]
+    TERMINATION_REASON_DISK_LIMIT: _ClassVar[TerminationReason]
 
 class StdioBehavior(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -43,6 +44,7 @@ TERMINATION_REASON_IDLE_TIMEOUT: TerminationReason
 TERMINATION_REASON_OUT_OF_MEMORY: TerminationReason
 TERMINATION_REASON_LOST: TerminationReason
 TERMINATION_REASON_FAILED_TO_START: TerminationReason
+TERMINATION_REASON_DISK_LIMIT: TerminationReason
 STDIO_PIPE: StdioBehavior
 STDIO_IGNORE: StdioBehavior
 

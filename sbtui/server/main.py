@@ -21,6 +21,7 @@ from sbtui.server.auth import SocketAuth, TokenAuth
 from sbtui.server.malformed import RejectMalformed
 from sbtui.server.ca import CertificateAuthority
 from sbtui.server.domains import CustomDomains, SuffixError
+from sbtui.server.limits import Limits
 from sbtui.server.runtime import busybox_image, engine as engines
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
@@ -53,6 +54,7 @@ class ServerOptions:
     custom_domain_suffixes: list[str] = field(default_factory=list)  # [ENV=]SUFFIX, see domains.py
     max_streams_per_sandbox: int = DEFAULT_PER_SANDBOX          # exec sessions and log reads
     max_streams_per_environment: int = DEFAULT_PER_ENVIRONMENT  # those, and watches
+    limits: Limits = field(default_factory=Limits)  # what each sandbox may use
 
 
 def _lock(state_dir: Path):
@@ -131,6 +133,9 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         tunnel_host = tunnels.resolve_host(options.tunnel_host)
     except tunnels.TunnelHostError as err:
         raise StartupError(f"{err}; pass another --tunnel-host") from None
+    problems = options.limits.problems()
+    if problems:
+        raise StartupError("; ".join(problems))
     try:
         custom_domains = CustomDomains(options.custom_domain_suffixes)
     except SuffixError as err:
@@ -144,10 +149,17 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
     except EngineError as err:
         raise StartupError(str(err)) from None
     store = Store(state_dir / "state.db")
-    manager = SandboxManager(store, engine.runtime, _server_id(state_dir))
+    manager = SandboxManager(store, engine.runtime, _server_id(state_dir), options.limits)
     manager.custom_domains = custom_domains
     tunnel_manager = None
     try:
+        ceiling = engine.runtime.open_files_ceiling
+        if ceiling and options.limits.open_files > ceiling:
+            raise StartupError(
+                f"--open-files {options.limits.open_files} is more than the engine can give a "
+                f"container: its own limit is {ceiling} open files; pass at most that, or "
+                "raise the engine's limit (LimitNOFILE of its service)"
+            )
         version = await engine.runtime.version()
         # Before serving, so that the first client finds the base image there.
         await _ensure_base_image(engine.runtime)

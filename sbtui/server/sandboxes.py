@@ -13,12 +13,14 @@ import time
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import images, logs, validation
 from sbtui.server.domains import CustomDomains
+from sbtui.server.disk import DiskWatcher
 from sbtui.server.errors import (
     ServiceError, already_exists, invalid, not_found, precondition, unsupported,
 )
 from sbtui.server.events import EventBus
 from sbtui.server.ids import new_id
 from sbtui.server.lifecycle import Scheduler
+from sbtui.server.limits import Limits
 from sbtui.server.runtime import egress, networks
 from sbtui.server.runtime.base import (
     ContainerSpec, EngineError, EngineNotFound, GpuUnavailable, Runtime,
@@ -41,10 +43,13 @@ _ACTIVE = (pb.SANDBOX_STATE_CREATING, pb.SANDBOX_STATE_RUNNING, pb.SANDBOX_STATE
 
 
 class SandboxManager:
-    def __init__(self, store: Store, runtime: Runtime, server_id: str) -> None:
+    def __init__(
+        self, store: Store, runtime: Runtime, server_id: str, limits: Limits | None = None
+    ) -> None:
         self.store = store
         self.runtime = runtime
         self.server_id = server_id
+        self.limits = limits or Limits()
         self.events = EventBus()
         sealer = Sealer(store.path.with_name("secrets.key"))
         self.secrets = Secrets(store, sealer)
@@ -61,6 +66,10 @@ class SandboxManager:
         self.active_execs: dict[str, int] = {}
         self.active_tunnel_connections: dict[str, int] = {}
         self._scheduler = Scheduler(self._running_with_execs, self._expire)
+        self._disk = DiskWatcher(
+            runtime, self.limits.disk_bytes, lambda: (r for r, _ in self._running_with_execs()),
+            self._over_disk_limit, self.events,
+        )
         self._monitor: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self.engine_cpus = 0  # read from the engine at start
@@ -85,10 +94,12 @@ class SandboxManager:
         await asyncio.wait_for(following.wait(), 30)
         await self._reconcile(startup=True)
         self._scheduler.start()
+        self._disk.start()
         self._spawn(self._record_activity())
 
     async def stop(self) -> None:
         await self._scheduler.stop()
+        await self._disk.stop()
         if self._monitor:
             self._monitor.cancel()
             try:
@@ -307,6 +318,7 @@ class SandboxManager:
 
     async def create(self, request: pb.SandboxCreateRequest, scope: str | None = None) -> SandboxRecord:
         params = request.params
+        self.limits.check_create(params)  # first: the operator's maximum is the limit to state
         validation.check_create(params)
         validation.check_cpu_available(params, self.engine_cpus)
         app = self.app(request.app_id, scope)
@@ -368,7 +380,11 @@ class SandboxManager:
             cpu=params.cpu,
             cpu_limit=params.cpu_limit,
             memory_mib=params.memory_mib,
-            memory_limit_mib=params.memory_limit_mib,
+            memory_limit_mib=self.limits.memory_limit_mib(params),
+            pids_limit=self.limits.pids,
+            open_files=self.limits.open_files,
+            log_bytes=self.limits.log_bytes,
+            disk_bytes=self.limits.disk_bytes,
             network_disabled=params.block_network,
             egress_allowlist=list(params.cidr_allowlist) or None,
             network_holder_labels={LABEL_SERVER: self.server_id, LABEL_NETWORK_OF: record.sandbox_id},
@@ -415,6 +431,11 @@ class SandboxManager:
         log.info("sandbox %s reached its %s", record.sandbox_id,
                      "idle timeout" if reason == pb.TERMINATION_REASON_IDLE_TIMEOUT else "timeout")
         self._begin_termination(record, reason)
+
+    def _over_disk_limit(self, record: SandboxRecord, used: int) -> None:
+        log.info("sandbox %s wrote %d MiB outside its volumes, past the disk limit of %d MiB",
+                 record.sandbox_id, used >> 20, self.limits.disk_bytes >> 20)
+        self._begin_termination(record, pb.TERMINATION_REASON_DISK_LIMIT)
 
     def _begin_termination(self, record: SandboxRecord, reason: int) -> None:
         if record.state != pb.SANDBOX_STATE_RUNNING:

@@ -52,7 +52,6 @@ MAX_PATH = 1024
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 1024
 MAX_DESCRIPTION = 200
-MAX_MEMORY_MIB = 1 << 40  # in bytes still far inside the engines' signed 64 bits
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _ENV_KEY = re.compile(r"^[A-Za-z_.-][A-Za-z0-9_.-]{0,255}\Z")
 _TAG_KEY = re.compile(r"^[A-Za-z0-9._/:-]{1,128}\Z")
@@ -251,8 +250,6 @@ def check_create(params: pb.SandboxCreateParams) -> None:
             value = getattr(params, field)
             if value <= 0:
                 raise invalid(field, f"must be more than 0 MiB, got {value}")
-            if value > MAX_MEMORY_MIB:
-                raise invalid(field, f"{value} MiB is more than any engine takes ({MAX_MEMORY_MIB} MiB)")
     if params.HasField("memory_limit_mib"):
         if params.memory_limit_mib < MIN_MEMORY_MIB:
             raise invalid("memory_limit_mib", f"must be at least {MIN_MEMORY_MIB} MiB")

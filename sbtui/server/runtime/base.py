@@ -74,6 +74,9 @@ class ContainerSpec:
     memory_limit_mib: int = 0
     network_disabled: bool = False
     pids_limit: int = 1024  # processes and threads at once: stops a fork bomb
+    open_files: int = 0  # RLIMIT_NOFILE of each process; 0 = the engine's
+    log_bytes: int = 0  # the most the engine's log of the output may take on disk; 0 = unbounded
+    disk_bytes: int = 0  # the writable layer's size, where the engine can enforce it
     mounts: dict[str, str] = field(default_factory=dict)  # container path -> engine volume name
     gpus: list[str] = field(default_factory=list)  # NVIDIA device ids (UUIDs or indices)
     # Networks the sandbox may reach (None = no restriction), and the labels of the container
@@ -81,6 +84,15 @@ class ContainerSpec:
     egress_allowlist: list[str] | None = None
     network_holder_labels: dict[str, str] = field(default_factory=dict)
     network: NetworkSpec | None = None  # its environment's network (runtime/networks.py)
+
+
+@dataclass
+class WritablePaths:
+    """What a container writes to outside its volumes, as paths on the engine's host: the
+    upper directory of its writable layer ('' if the engine has none to show), and the files
+    the engine mounts writable into it (/etc/hosts and the like)."""
+    layer: str
+    files: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -184,6 +196,9 @@ class Runtime(Protocol):
         """Remove the networks carrying `label` that no container uses."""
 
     async def inspect(self, container_id: str) -> ContainerState | None: ...
+
+    async def writable_paths(self, container_id: str) -> WritablePaths | None:
+        """Where on this host the container's writes land; None when it is gone."""
 
     async def container_address(self, container_id: str) -> str | None:
         """The container's IP address on the engine's network, reachable from this host;

@@ -17,7 +17,10 @@ Where the two engines differ, the difference is handled here and nowhere else:
   `isolate` option, which its compat API sets unasked (and, asked, warns it does not know):
   environment networks (networks.py) are made through Podman's own API there, which names it;
 - Docker attaches NVIDIA GPUs through a device request; Podman's compat API ignores device
-  requests and mangles CDI device names, so there a sandbox asking for a GPU is refused.
+  requests and mangles CDI device names, so there a sandbox asking for a GPU is refused;
+- the log of a sandbox's output is bounded by json-file's max-size and max-file on Docker, and
+  on Podman by k8s-file's max-size (conmon's --log-size-max), which empties the file when full
+  (Podman's compat inspect reports json-file whatever the driver).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from sbtui.server.runtime.base import (
     ImageInfo,
     NetworkSpec,
     RegistryUnreachable,
+    WritablePaths,
 )
 from sbtui.server.runtime import egress, gpu, image_archive, networks, seccomp
 from sbtui.server.runtime.hijack import HijackedStream
@@ -212,13 +216,32 @@ def check_created(data: dict, host: dict, mounts: dict[str, str]) -> None:
         raise EngineError(f"the engine did not mount the volumes asked for at {', '.join(sorted(wanted))}")
 
 
+def _with_open_files(ulimits: list[dict], open_files: int) -> list[dict]:
+    """`ulimits` with nofile set to `open_files` (when given), no higher than their own nofile."""
+    if not open_files:
+        return list(ulimits)
+    ceiling = next((u["Hard"] for u in ulimits if u["Name"] == "nofile"), open_files)
+    value = min(open_files, ceiling)
+    return [u for u in ulimits if u["Name"] != "nofile"] + [
+        {"Name": "nofile", "Soft": value, "Hard": value}
+    ]
+
+
 class DockerRuntime:
     def __init__(
-        self, url: str, name: str, ulimits: list[dict] | None = None, state_dir: Path | None = None
+        self, url: str, name: str, ulimits: list[dict] | None = None, state_dir: Path | None = None,
+        open_files_ceiling: int | None = None,
     ) -> None:
         self.url = url
         self.name = name  # "docker" or "podman"
         self._ulimits = ulimits or []
+        # The most open files the engine can give a container process (its own hard limit),
+        # when known; a container asking more fails to start.
+        self.open_files_ceiling = open_files_ceiling or next(
+            (u["Hard"] for u in self._ulimits if u["Name"] == "nofile"), None
+        )
+        self._layer_quota_ok: bool | None = None
+        self._layer_quota_lock = asyncio.Lock()
         self._state_dir = state_dir  # where files the engine reads by path are written
         self._seccomp_profile: str | None = None
         self._seccomp_lock = asyncio.Lock()
@@ -438,8 +461,13 @@ class DockerRuntime:
             host["MemoryReservation"] = spec.memory_mib * 1024 * 1024
         if spec.memory_limit_mib:
             host["Memory"] = spec.memory_limit_mib * 1024 * 1024
-        if self._ulimits:
-            host["Ulimits"] = self._ulimits
+        ulimits = _with_open_files(self._ulimits, spec.open_files)
+        if ulimits:
+            host["Ulimits"] = ulimits
+        if spec.log_bytes:
+            host["LogConfig"] = self._log_config(spec.log_bytes)
+        if spec.disk_bytes and await self._layer_quota(spec.image):
+            host["StorageOpt"] = {"size": str(spec.disk_bytes)}
         if spec.gpus:
             host.update(gpu_host_config(spec.gpus))
         if spec.network_disabled:
@@ -481,6 +509,38 @@ class DockerRuntime:
                 raise
             raise _gpu_error(err, spec) or _engine_error(err, "starting the container") from None
         return container.id
+
+    def _log_config(self, size: int) -> dict:
+        """The engine's log of the main command's output, at most `size` bytes on disk. Docker's
+        json-file rotates into one older file, so each gets half; Podman's k8s-file (conmon's
+        --log-size-max, which its compat API sets from max-size) starts anew when full."""
+        if self.name == "podman":
+            return {"Type": "k8s-file", "Config": {"max-size": str(size)}}
+        return {"Type": "json-file", "Config": {"max-size": str(size // 2), "max-file": "2"}}
+
+    async def _layer_quota(self, image: str) -> bool:
+        """Whether the engine can cap a container's writable layer (StorageOpt size: overlay on
+        xfs mounted with pquota); found out once."""
+        async with self._layer_quota_lock:
+            if self._layer_quota_ok is None:
+                self._layer_quota_ok = await self._probe_layer_quota(image)
+        return self._layer_quota_ok
+
+    async def _probe_layer_quota(self, image: str) -> bool:
+        try:
+            info = await self._docker._query_json("info")
+        except DockerError as err:
+            raise _engine_error(err, "reading the engine's storage driver") from None
+        backing = dict((pair[0], pair[1]) for pair in info.get("DriverStatus") or [] if len(pair) == 2)
+        if backing.get("Backing Filesystem") != "xfs":
+            return False  # the engine would refuse: the server watches the layer instead
+        config = {"Image": image, "Cmd": ["true"], "HostConfig": {"StorageOpt": {"size": "1073741824"}}}
+        try:
+            probe = await self._docker.containers.create(config, name=f"sbtui-layer-quota-{os.getpid()}")
+        except DockerError:
+            return False  # xfs without pquota
+        await self.remove(probe.id)
+        return True
 
     async def _seccomp_options(self) -> list[str]:
         """Docker's default profile already denies user namespaces (clone and unshare with
@@ -588,6 +648,17 @@ class DockerRuntime:
     async def inspect(self, container_id: str) -> ContainerState | None:
         data = await self._show(container_id)
         return None if data is None else self._state(data)
+
+    async def writable_paths(self, container_id: str) -> WritablePaths | None:
+        data = await self._show(container_id)
+        if data is None:
+            return None
+        layer = ((data.get("GraphDriver") or {}).get("Data") or {}).get("UpperDir") or ""
+        files = [data[k] for k in ("HostsPath", "HostnamePath", "ResolvConfPath") if data.get(k)]
+        if self.name == "podman" and data.get("HostsPath"):
+            # Podman also mounts /run/.containerenv writable, from beside /etc/hosts.
+            files.append(os.path.join(os.path.dirname(data["HostsPath"]), ".containerenv"))
+        return WritablePaths(layer, files)
 
     async def container_address(self, container_id: str) -> str | None:
         data = await self._show(container_id)

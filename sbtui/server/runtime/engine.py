@@ -10,6 +10,8 @@ import asyncio
 import os
 import resource
 import shutil
+import socket
+import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +76,21 @@ async def _kind(url: str) -> str:
     return "podman" if "podman" in names.lower() else "docker"
 
 
+def _hard_limits(pid: int) -> dict[str, int]:
+    """The hard nofile and nproc limits of process `pid` (those it can read and that are finite)."""
+    found = {}
+    try:
+        for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+            for name, label in (("nofile", "Max open files"), ("nproc", "Max processes")):
+                if line.startswith(label):
+                    hard = line[len(label):].split()[1]
+                    if hard.isdigit():
+                        found[name] = int(hard)
+    except OSError:
+        pass
+    return found
+
+
 def _ulimits_of(pid: int | None) -> list[dict]:
     """Explicit nofile/nproc limits no higher than the engine process may grant."""
     limits = {
@@ -81,21 +98,33 @@ def _ulimits_of(pid: int | None) -> list[dict]:
         "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[1],
     }
     if pid:
-        try:
-            for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
-                for name, label in (("nofile", "Max open files"), ("nproc", "Max processes")):
-                    if line.startswith(label):
-                        hard = line[len(label):].split()[1]
-                        if hard.isdigit():
-                            limits[name] = min(limits[name], int(hard))
-        except OSError:
-            pass
+        for name, hard in _hard_limits(pid).items():
+            limits[name] = min(limits[name], hard)
     cap = 1 << 20
     return [
         {"Name": name, "Soft": min(value, cap), "Hard": min(value, cap)}
         for name, value in limits.items()
         if value != resource.RLIM_INFINITY
     ]
+
+
+def _peer_pid(url: str) -> int | None:
+    """The pid of the process serving a Unix socket (the engine), when it runs on this host."""
+    if not url.startswith("unix://"):
+        return None
+    creds = struct.Struct("3i")  # struct ucred: pid, uid, gid
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(url[len("unix://"):])
+            pid = creds.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, creds.size))[0]
+    except OSError:
+        return None
+    return pid or None
+
+
+def _open_files_of(pid: int | None) -> int | None:
+    """The most open files the engine process `pid` can give its containers' processes."""
+    return _hard_limits(pid).get("nofile") if pid else None
 
 
 def _registries_conf(insecure: list[str]) -> str:
@@ -159,11 +188,14 @@ async def connect(
         if kind != "auto" and found != kind:
             raise EngineUnavailable(f"the engine at {url} is {found}, not {kind}")
         ulimits = _ulimits_of(None) if found == "podman" else None
-        return Engine(DockerRuntime(url, found, ulimits, state_dir))
+        return Engine(DockerRuntime(url, found, ulimits, state_dir, _open_files_of(_peer_pid(url))))
     if kind in ("auto", "docker"):
         docker_url = f"unix://{DOCKER_SOCKET}"
         if await _answers(docker_url) and await _kind(docker_url) == "docker":
-            return Engine(DockerRuntime(docker_url, "docker", state_dir=state_dir))
+            return Engine(DockerRuntime(
+                docker_url, "docker", state_dir=state_dir,
+                open_files_ceiling=_open_files_of(_peer_pid(docker_url)),
+            ))
         if kind == "docker":
             raise EngineUnavailable(
                 f"Docker does not answer at {DOCKER_SOCKET}: start dockerd, or {INSTALL_HINT}"
