@@ -330,4 +330,5 @@ async def test_the_runtime_refuses_what_the_raw_engine_would_mount(server, engin
             await runtime.create_and_start(spec)
         assert await runtime.inspect(name) is None  # nothing was made
     finally:
+        await runtime.remove(name)  # made only if the runtime let the mount through
         await runtime.close()
