@@ -65,7 +65,7 @@ class Tokens:
         """A new token for `environment`: its record and its value, which is not kept."""
         if not environment:
             raise invalid("environment", "give the environment the token is for, e.g. 'dev'")
-        validation.check_name("environment", environment)
+        validation.check_environment(environment)
         validation.check_description("description", description)
         value = PREFIX + secrets.token_urlsafe(32)
         record = TokenRecord(new_id("tk"), digest(value), environment, description, time.time())

@@ -73,7 +73,7 @@ class Volumes:
             return record
         if not create:
             raise self._missing(name, environment, "; pass create_if_missing=True to create it")
-        validation.check_name("environment", environment)
+        validation.check_environment(environment)
         # Creations are rare: one at a time, so two callers asking at once get the one volume.
         async with self._create_lock:
             record = self._find(name, environment)

@@ -220,18 +220,18 @@ async def test_bad_tags_name_the_limit(sandbox):
 @pytest.mark.parametrize("environment", ["../x", "a\nb", "a/b", "x" * 65, "\x1b[31m"])
 async def test_hostile_environment_names_are_refused_everywhere(client, environment):
     calls = [
-        client.apps.from_name("a", environment=environment, create_if_missing=True),
-        client.apps.list(environment=environment),
-        client.secrets.create("s", {"K": "v"}, environment=environment),
-        client.secrets.list(environment=environment),
-        client.volumes.from_name("v", environment=environment, create_if_missing=True),
-        client.volumes.list(environment=environment),
-        client.tokens.create(environment),
-        client.tokens.list(environment=environment),
+        lambda: client.apps.from_name("a", environment=environment, create_if_missing=True),
+        lambda: client.apps.list(environment=environment),
+        lambda: client.secrets.create("s", {"K": "v"}, environment=environment),
+        lambda: client.secrets.list(environment=environment),
+        lambda: client.volumes.from_name("v", environment=environment, create_if_missing=True),
+        lambda: client.volumes.list(environment=environment),
+        lambda: client.tokens.create(environment),
+        lambda: client.tokens.list(environment=environment),
     ]
     for call in calls:
         with pytest.raises(InvalidArgumentError, match="environment: is not a valid name") as caught:
-            await call
+            await call()
         assert caught.value.field == "environment"
     with pytest.raises(InvalidArgumentError, match="environment: "):
         [s async for s in client.sandboxes.list(environment=environment)]
