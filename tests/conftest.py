@@ -8,6 +8,7 @@ import pytest
 import sbtui
 from tests import registry as registries
 from tests.servers import IMAGE, ServerProcess, available_engines, new_state_dir
+from tests.static_programs import programs  # noqa: F401 (a fixture for every test)
 
 ENGINES = available_engines()
 

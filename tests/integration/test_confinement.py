@@ -14,8 +14,8 @@ from typing import NamedTuple
 import pytest
 
 from sbtui.server.runtime import busybox_image
+from tests.static_programs import install
 
-PROGRAMS = Path(__file__).parent / "programs"
 # A directory holding a runnable bin/true (a chroot target, a mount point, a place for a device
 # node): this one in the sandbox, a temporary one on the host.
 SANDBOX_DIR = "/tmp/work"
@@ -26,30 +26,6 @@ async def _run(sb, script: str) -> tuple[int, bytes]:
     p = await sb.exec(["sh", "-c", script])
     out = await p.stdout.read() + await p.stderr.read()
     return await asyncio.wait_for(p.wait(), 60), out
-
-
-@pytest.fixture(scope="session")
-def programs(tmp_path_factory) -> Path:
-    """The C programs of tests/integration/programs, each making one call directly and exiting
-    with its errno, built static so they run in the sandbox's image (which has no C library)."""
-    out = tmp_path_factory.mktemp("programs")
-    for source in sorted(PROGRAMS.glob("*.c")):
-        built = subprocess.run(
-            ["gcc", "-static", "-O2", "-o", str(out / source.stem), str(source)],
-            check=False, capture_output=True, text=True,
-        )
-        assert built.returncode == 0, f"gcc could not build {source.name}:\n{built.stderr}"
-    return out
-
-
-async def _install(sb, program: Path) -> str:
-    """Copy `program` into the sandbox through an exec's stdin; its path there."""
-    path = f"/tmp/{program.name}"
-    p = await sb.exec(["sh", "-c", f"cat > {path} && chmod +x {path}"])
-    p.stdin.write(program.read_bytes())
-    p.stdin.close()
-    assert await asyncio.wait_for(p.wait(), 60) == 0
-    return path
 
 
 def _outcome(code: int) -> str:
@@ -100,7 +76,7 @@ async def test_privileged_operations_fail(sandbox, programs, tmp_path, what):
     code, out = _on_the_host(program, [a.format(dir=tmp_path) for a in attempt.args])
     assert code in attempt.on_the_host, f"{what} on the host gave {_outcome(code)}: {out!r}"
 
-    path = await _install(sandbox, program)
+    path = await install(sandbox, program)
     code, out = await _run(sandbox, SANDBOX_SETUP)  # the chroot target's /bin/true runs
     assert code == 0, out
     p = await sandbox.exec([path, *(a.format(dir=SANDBOX_DIR) for a in attempt.args)])
@@ -115,7 +91,7 @@ async def test_clone_into_a_new_user_namespace_fails(sandbox, programs):
     # Made directly, as a C library or a runtime would without unshare(2).
     code, out = _on_the_host(programs / "clone_newuser", [])
     assert code == 0, f"clone(CLONE_NEWUSER) on the host gave {_outcome(code)}: {out!r}"
-    path = await _install(sandbox, programs / "clone_newuser")
+    path = await install(sandbox, programs / "clone_newuser")
     code, out = await _run(sandbox, path)
     assert code == errno.EPERM, f"clone(CLONE_NEWUSER) inside a sandbox gave {_outcome(code)}: {out!r}"
     # clone without the flag (every fork) still works: only user namespaces are refused.

@@ -18,6 +18,7 @@ import pytest
 import sbtui
 from sbtui.client import InvalidArgumentError, SandboxState, TerminationReason
 from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
+from tests.static_programs import install
 
 DEFAULT_MEMORY_MIB = 64
 MAX_MEMORY_MIB = 512
@@ -30,7 +31,6 @@ LIMITS = [
     "--pids-limit", str(PIDS), "--open-files", str(OPEN_FILES),
     "--disk-limit", f"{DISK >> 20}Mi", "--log-limit", f"{LOG >> 20}Mi",
 ]
-PROGRAMS = Path(__file__).parent / "programs"
 
 
 @pytest.fixture(scope="module")
@@ -56,28 +56,10 @@ def image(client):
     return client.images.from_registry(IMAGE)
 
 
-@pytest.fixture(scope="session")
-def open_files_program(tmp_path_factory) -> Path:
-    """tests/integration/programs/open_files.c, built static so that it runs in any image."""
-    out = tmp_path_factory.mktemp("programs") / "open_files"
-    subprocess.run(
-        ["gcc", "-static", "-O2", "-o", str(out), str(PROGRAMS / "open_files.c")],
-        check=True, capture_output=True,
-    )
-    return out
-
-
 async def _run(sb, script: str, timeout: float = 120) -> tuple[int, bytes]:
     p = await sb.exec(["sh", "-c", script])
     out = await p.stdout.read() + await p.stderr.read()
     return await asyncio.wait_for(p.wait(), timeout), out
-
-
-async def _copy_in(sb, program: Path, path: str) -> None:
-    p = await sb.exec(["sh", "-c", f"cat > {path} && chmod +x {path}"])
-    p.stdin.write(program.read_bytes())
-    p.stdin.close()
-    assert await asyncio.wait_for(p.wait(), 60) == 0
 
 
 async def _engine_inspect(server: ServerProcess, name: str) -> dict:
@@ -168,14 +150,14 @@ def _report(out: bytes) -> tuple[list[tuple[int, int]], int]:
 
 
 async def test_open_files_stop_at_the_limit_and_the_host_table_barely_grows(
-    client, app, image, open_files_program
+    client, app, image, programs
 ):
     cap = 4 * OPEN_FILES  # what each child tries to open
     # Control: on the host, allowed more than `cap`, each child opens `cap` files and the
     # program sees the host's table grow by all of them.
     limit = cap + 64
     host = subprocess.run(
-        [str(open_files_program), str(CHILDREN), str(cap)], capture_output=True, timeout=60,
+        [str(programs / "open_files"), str(CHILDREN), str(cap)], capture_output=True, timeout=60,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),
     )
     children, grew = _report(host.stdout)
@@ -183,7 +165,7 @@ async def test_open_files_stop_at_the_limit_and_the_host_table_barely_grows(
     assert grew >= CHILDREN * cap * 0.9, host.stdout
 
     sb = await client.sandboxes.create(app, image, timeout=120)
-    await _copy_in(sb, open_files_program, "/tmp/open_files")
+    await install(sb, programs / "open_files")
     code, out = await _run(sb, f"ulimit -n; /tmp/open_files {CHILDREN} {cap}")
     assert code == 0, out
     children, grew = _report(out)
