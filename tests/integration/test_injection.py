@@ -109,10 +109,11 @@ async def _mount_points(sb) -> set[str]:
 
 
 async def _canary_visible(sb, canary: str) -> str:
-    """Files in the sandbox holding the canary, if any."""
+    """Files in the sandbox holding the canary, if any. Only small files are read (the canary's
+    file is one line): the image's /bin alone is 400 links to a 1 MiB busybox."""
     return (await _run(sb, (
-        "for d in /*; do case $d in /proc|/sys|/dev) ;; "
-        f'*) grep -rl -s {canary} "$d" ;; esac; done; true'
+        r"find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -type f -size -16k "
+        f"-print0 | xargs -0 grep -l -s {canary}; true"
     ))).strip()
 
 
