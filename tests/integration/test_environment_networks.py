@@ -28,7 +28,7 @@ import sbtui
 from sbtui.client import SbtuiError
 from sbtui.server.runtime import networks
 from sbtui.server.runtime.docker import LIBPOD_API
-from tests.servers import IMAGE, ServerProcess, new_state_dir
+from tests.servers import IMAGE, ServerProcess, new_state_dir, until
 
 HIDDEN, PLAIN, TLS = 7000, 7001, 7002  # undeclared, unencrypted, encrypted
 PORTS = (HIDDEN, PLAIN, TLS)
@@ -81,14 +81,6 @@ async def _network_labels(server, name: str) -> dict[str, str] | None:
                 return None
             raise
     return data.get("Labels") or {}
-
-
-async def _until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def test_another_environments_sandbox_is_out_of_reach(client, app, image, server):
@@ -229,7 +221,7 @@ async def test_a_create_that_fails_leaves_no_network(client, image, server):
     sb = await client.sandboxes.create(app, image, timeout=60)
     assert (await _networks(server, f"sbtui-{sb.sandbox_id}"))[1] == [network]
     await sb.terminate(wait=True)
-    await _until(lambda: _absent(server, network), 20, "the unused network's removal")
+    await until(lambda: _absent(server, network), 20, "the unused network's removal")
 
 
 @pytest.fixture
@@ -258,7 +250,7 @@ async def test_networks_outlive_a_restart_and_go_when_unused(own_server):
     assert await _network_labels(server, lost_network) is not None
     server.start()
     # The start removes the unused network and keeps the one in use.
-    await _until(lambda: _absent(server, lost_network), 20, "the unused network's removal")
+    await until(lambda: _absent(server, lost_network), 20, "the unused network's removal")
     assert (await _networks(server, f"sbtui-{target.sandbox_id}"))[1] == [kept_network]
     async with sbtui.Client.connect(server.address) as client:
         image = client.images.from_registry(IMAGE)
@@ -274,11 +266,11 @@ async def test_networks_outlive_a_restart_and_go_when_unused(own_server):
         assert await _reached(intruder, address) == set()
         await intruder.terminate(wait=True)
         # Its environment's network goes with the last container on it.
-        await _until(lambda: _absent(server, lost_network), 20, "the unused network's removal")
+        await until(lambda: _absent(server, lost_network), 20, "the unused network's removal")
         await peer.terminate(wait=True)
         assert await _network_labels(server, kept_network) is not None  # the target is on it
         await target.terminate(wait=True)
-        await _until(lambda: _absent(server, kept_network), 20, "the unused network's removal")
+        await until(lambda: _absent(server, kept_network), 20, "the unused network's removal")
 
 
 async def _absent(server, network: str) -> bool:

@@ -17,7 +17,7 @@ import pytest
 
 import sbtui
 from sbtui.client import InvalidArgumentError, SandboxState, TerminationReason
-from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
+from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir, until
 from tests.static_programs import install
 
 DEFAULT_MEMORY_MIB = 64
@@ -199,14 +199,6 @@ async def _go(sb) -> None:
     assert code == 0, out
 
 
-async def _until(condition, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def _wait_finished(sb, timeout: float):
     await asyncio.wait_for(sb.wait(), timeout)
     return await sb.refresh()
@@ -226,7 +218,7 @@ async def test_writing_past_the_disk_limit_ends_the_sandbox(limited, client, app
                       rf"disk limit of {DISK >> 20} MiB", limited.log_text())
     assert wrote and int(wrote.group(1)) > DISK >> 20, limited.log_text()[-2000:]
     # ... and leaves it with its container: no file of it is left to hold the space.
-    await _until(lambda: not os.path.exists(layer) and not os.path.exists(hosts), 30,
+    await until(lambda: not os.path.exists(layer) and not os.path.exists(hosts), 30,
                  "the sandbox's writable layer to be removed")
 
 
