@@ -43,9 +43,9 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.02):
         time.sleep(interval)
 
 
-async def until(condition, timeout: float, what: str, interval: float = 0.05):
-    """Await `condition()` (sync or async) until it is truthy, letting the loop run between
-    tries; fail with `what` after `timeout` seconds."""
+async def until(condition, timeout: float, what: str, pause=lambda: asyncio.sleep(0.05)):
+    """Await `condition()` (sync or async) until it is truthy, running `pause()` between tries;
+    return its value. Fails naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -54,8 +54,8 @@ async def until(condition, timeout: float, what: str, interval: float = 0.05):
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(interval)
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pause()
 
 
 @dataclass

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
-import time
 from typing import Callable
 
 from textual.pilot import Pilot
+
+from tests import servers
 
 
 async def until(pilot: Pilot, condition: Callable[[], object], what: str, timeout: float = 20.0):
@@ -14,13 +14,4 @@ async def until(pilot: Pilot, condition: Callable[[], object], what: str, timeou
 
     Fails naming `what` after `timeout` seconds.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await pilot.pause(0.02)
+    return await servers.until(condition, timeout, what, pause=lambda: pilot.pause(0.02))
