@@ -187,10 +187,11 @@ async def test_open_files_stop_at_the_limit_and_the_host_table_barely_grows(
 async def _writer(client, app, image, target: str):
     """A sandbox whose main command writes four times the disk limit to `target` once told to
     (the main command, not an exec: Podman leaves an exec's conmon behind when its container
-    is removed under it)."""
+    is removed under it), then stays: only the limit ends it, even when the write is done
+    before the server's next measure (a loaded machine)."""
     return await client.sandboxes.create(app, image, timeout=300, command=["sh", "-c", (
         "while [ ! -e /tmp/go ]; do sleep 0.05; done; "
-        f"dd if=/dev/zero of={target} bs=1M count={4 * (DISK >> 20)}"
+        f"dd if=/dev/zero of={target} bs=1M count={4 * (DISK >> 20)}; sleep 600"
     )])
 
 
