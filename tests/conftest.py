@@ -7,10 +7,26 @@ import pytest
 
 import sbtui
 from tests import registry as registries
+from tests.quiet_sessions import QUIET_RUN, QuietRun
 from tests.servers import IMAGE, ServerProcess, available_engines, new_state_dir
 from tests.static_programs import programs  # noqa: F401 (a fixture for every test)
 
 ENGINES = available_engines()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Ten silent minutes run beside the rest of the run: started now, checked last."""
+    quiet = [item for item in items if item.path.name == "test_quiet_sessions.py"]
+    if not quiet or config.option.collectonly:
+        return
+    items[:] = [item for item in items if item not in quiet] + quiet
+    config.stash[QUIET_RUN] = QuietRun()
+
+
+def pytest_unconfigure(config):
+    run = config.stash.get(QUIET_RUN, None)
+    if run is not None:
+        run.stop()
 
 
 @pytest.fixture(scope="session", params=ENGINES)

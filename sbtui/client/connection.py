@@ -8,14 +8,14 @@ from pathlib import Path
 
 import grpc
 
+from sbtui import keepalive
 from sbtui.client.errors import ConnectionLostError, InvalidArgumentError, from_rpc_error
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
 
-# Keepalive makes a vanished server an error within seconds instead of a hang.
+# Keepalive makes a vanished server an error within seconds instead of a hang; the server
+# accepts these pings (sbtui/keepalive.py).
 CHANNEL_OPTIONS = [
-    ("grpc.keepalive_time_ms", 10_000),
-    ("grpc.keepalive_timeout_ms", 5_000),
-    ("grpc.keepalive_permit_without_calls", 1),
+    *keepalive.CLIENT_OPTIONS,
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     # A channel of its own: gRPC otherwise shares connections, and their reconnect backoff,
     # between channels to the same address, so a restarted server would look down for seconds.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import grpc
 
-from sbtui import paths
+from sbtui import keepalive, paths
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
 from sbtui.server import tunnels
 from sbtui.server.auth import SocketAuth, TokenAuth
@@ -178,7 +178,7 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         )
         auth = TokenAuth(_token(options, state_dir), tokens) if options.listen else SocketAuth()
         interceptors = [auth, RejectMalformed()]
-        server = grpc.aio.server(interceptors=interceptors)
+        server = grpc.aio.server(interceptors=interceptors, options=keepalive.SERVER_OPTIONS)
         pb_grpc.add_SandboxServiceServicer_to_server(service, server)
         address = _bind(server, options, state_dir)
         await server.start()

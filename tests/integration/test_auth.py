@@ -14,25 +14,15 @@ import pytest
 import sbtui
 from sbtui.client import AuthenticationError
 from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
+from tests.tls import certificate
 
 TOKEN = "tok-" + "s3cr3t" * 6
-
-
-def _certificate(directory):
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )
-    return cert, key
 
 
 def serve_tls(engine: str, name: str, token: str):
     """A server on TCP with TLS (its certificate as `.ca`) and `token`; stopped when resumed."""
     state = new_state_dir(f"{engine}-{name}")
-    cert, key = _certificate(state)
+    cert, key = certificate(state)
     token_file = state / "token-in"
     token_file.write_text(token)
     proc = ServerProcess(

@@ -106,8 +106,6 @@ async def test_the_network_namespace_goes_with_the_sandbox(client, app, image, s
 
 
 async def test_allowlist_survives_a_server_restart(engine):
-    import shutil
-
     import sbtui
     from tests.servers import IMAGE, ServerProcess, new_state_dir
 

@@ -94,7 +94,7 @@ async def test_the_size_follows_the_widget_and_reaches_the_process():
 
 async def test_a_callback_set_later_is_told_the_current_size():
     app = TerminalHost()
-    async with app.run_test(size=(40, 10)) as pilot:
+    async with app.run_test(size=(40, 10)):
         later: list[tuple[int, int]] = []
 
         async def resize(rows: int, columns: int) -> None:
