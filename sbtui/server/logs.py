@@ -7,15 +7,21 @@ may well print a secret's value, and the state file must not hold it in clear.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import struct
 import time
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server.errors import invalid
+from sbtui.server.runtime import log_tail
 from sbtui.server.runtime.base import EngineError, Runtime
 from sbtui.server.sealing import Sealer
 from sbtui.server.store import SandboxRecord, Store
+
+log = logging.getLogger("sbtui.server")
 
 KEEP_BYTES = 256 * 1024  # per finished sandbox: what a dashboard shows as recent output
 _FRAME = struct.Struct(">BI")
@@ -81,27 +87,58 @@ class KeptOutput:
         return decode(blob)
 
 
+class Readers:
+    """Who is reading a sandbox's output from the engine. A finished sandbox's container stays
+    until they have read the rest of it (at most GRACE seconds): Podman ends a follow at the
+    exit, often before a follower of a flood has had everything, and the rest is read again
+    from the container's log (_catch_up)."""
+
+    GRACE = 60.0
+
+    def __init__(self) -> None:
+        self._count: dict[str, int] = {}
+        self._gone: dict[str, asyncio.Event] = {}
+
+    @contextlib.contextmanager
+    def reading(self, sandbox_id: str) -> Iterator[None]:
+        self._count[sandbox_id] = self._count.get(sandbox_id, 0) + 1
+        try:
+            yield
+        finally:
+            self._count[sandbox_id] -= 1
+            if not self._count[sandbox_id]:
+                del self._count[sandbox_id]
+                gone = self._gone.pop(sandbox_id, None)
+                if gone is not None:
+                    gone.set()
+
+    async def done(self, sandbox_id: str) -> None:
+        """Return once nobody reads the sandbox's output, or after GRACE seconds."""
+        if sandbox_id not in self._count:
+            return
+        gone = self._gone.setdefault(sandbox_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(gone.wait(), self.GRACE)
+        except asyncio.TimeoutError:
+            log.info("the output of sandbox %s was still being read %.0f s after it finished",
+                     sandbox_id, self.GRACE)
+
+
 async def keep(runtime: Runtime, kept: KeptOutput, record: SandboxRecord) -> None:
     """Save the last KEEP_BYTES of a finished sandbox's output before its container goes."""
-    frames: list[tuple[int, bytes]] = []
-    size = 0
     try:
-        async for fd, data in runtime.logs(record.container_id, follow=False, tty=record.params.pty):
-            frames.append((fd, data))
-            size += len(data)
-            while size > KEEP_BYTES and len(frames) > 1:
-                size -= len(frames.pop(0)[1])
+        frames = await runtime.last_output(record.container_id, record.params.pty, KEEP_BYTES)
     except EngineError:
         return  # the container is already gone: nothing more to keep
-    if frames and size > KEEP_BYTES:
-        fd, data = frames[0]
-        frames[0] = (fd, data[size - KEEP_BYTES:])
     kept.save(record.sandbox_id, frames)
 
 
 async def stream(
-    runtime: Runtime, kept: KeptOutput, record: SandboxRecord, follow: bool, tail_lines: int
+    runtime: Runtime, kept: KeptOutput, record: SandboxRecord, follow: bool, tail_lines: int,
+    log_bytes: int,
 ) -> AsyncIterator[pb.LogChunk]:
+    """A sandbox's output: from the engine while it runs (`log_bytes` is the most its log
+    holds), else what was kept."""
     if tail_lines < 0:
         raise invalid("tail_lines", f"must not be negative, got {tail_lines}")
     if not record.finished and record.container_id:
@@ -117,9 +154,12 @@ async def stream(
                 for chunk in _kept(kept, record, tail_lines):
                     yield chunk
                 return
-        if follow and not tail_lines:
-            # Podman can end a follow when the container stops, before its last lines.
-            for chunk in await _catch_up(runtime, kept, record, sent):
+        if follow and not tail_lines and runtime.follow_may_end_early and max(sent.values()) < log_bytes:
+            # Podman can end a follow when the container stops, before its last lines: they
+            # are read again from the log. Only while the log holds everything sent (it is
+            # bounded by the log limit, and once rotated the counts say nothing); streamed,
+            # so a follower costs no more memory at its end than before.
+            async for chunk in _catch_up(runtime, kept, record, sent):
                 yield chunk
         return
     for chunk in _kept(kept, record, tail_lines):
@@ -127,17 +167,28 @@ async def stream(
 
 
 def _kept(kept: KeptOutput, record: SandboxRecord, tail_lines: int) -> list[pb.LogChunk]:
-    return [_chunk(fd, data) for fd, data in _tail_frames(kept.load(record.sandbox_id), tail_lines)]
+    frames = log_tail.merged(_tail_frames(kept.load(record.sandbox_id), tail_lines))
+    return [_chunk(fd, data) for fd, data in frames]
 
 
-async def _catch_up(runtime: Runtime, kept: KeptOutput, record: SandboxRecord, sent: dict[int, int]) -> list[pb.LogChunk]:
+async def _catch_up(
+    runtime: Runtime, kept: KeptOutput, record: SandboxRecord, sent: dict[int, int]
+) -> AsyncIterator[pb.LogChunk]:
     """What a full read has beyond the `sent` bytes of each stream."""
+    skip = dict(sent)
     try:
-        frames = [f async for f in runtime.logs(record.container_id, follow=False, tty=record.params.pty)]
+        async for fd, data in runtime.logs(record.container_id, follow=False, tty=record.params.pty):
+            if skip[fd] >= len(data):
+                skip[fd] -= len(data)
+                continue
+            yield _chunk(fd, data[skip[fd]:])
+            skip[fd] = 0
     except EngineError:
-        # Removed: by then its output is kept, whole unless it was longer than KEEP_BYTES.
+        # Removed meanwhile: by then its output is kept, whole unless longer than KEEP_BYTES.
         frames = kept.load(record.sandbox_id)
         if sum(len(d) for _, d in frames) >= KEEP_BYTES:
-            return []
-    whole = {fd: b"".join(d for f, d in frames if f == fd) for fd in (1, 2)}
-    return [_chunk(fd, whole[fd][sent[fd]:]) for fd in (1, 2) if len(whole[fd]) > sent[fd]]
+            return
+        for fd in (1, 2):
+            rest = b"".join(d for f, d in frames if f == fd)[sent[fd]:]
+            if rest:
+                yield _chunk(fd, rest)

@@ -54,6 +54,7 @@ class SandboxManager:
         sealer = Sealer(store.path.with_name("secrets.key"))
         self.secrets = Secrets(store, sealer)
         self.kept_output = logs.KeptOutput(store, sealer)
+        self.output_readers = logs.Readers()
         self.volumes = Volumes(store, runtime, server_id)
         self.custom_domains = CustomDomains()  # the operator's, set by the server at start
         self.apps: dict[str, AppRecord] = {}
@@ -577,6 +578,7 @@ class SandboxManager:
         finally:
             del self._finishing[record.sandbox_id]
             kept.set()
+        await self.output_readers.done(record.sandbox_id)
         try:
             await self.runtime.remove(state.container_id)
             if record.params.cidr_allowlist:

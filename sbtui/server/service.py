@@ -284,10 +284,12 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     async def SandboxLogs(self, request, context):
         record = self._sandbox(request.sandbox_id)
         environment = self.manager.environment(record)
-        with self.stream_limits.hold("log read", environment, record.sandbox_id):
+        with self.stream_limits.hold("log read", environment, record.sandbox_id), \
+                self.manager.output_readers.reading(record.sandbox_id):
             await self.manager.output_kept(record.sandbox_id)
             async for chunk in logs.stream(
-                self.manager.runtime, self.manager.kept_output, record, request.follow, request.tail_lines
+                self.manager.runtime, self.manager.kept_output, record, request.follow, request.tail_lines,
+                self.manager.limits.log_bytes,
             ):
                 yield chunk
 

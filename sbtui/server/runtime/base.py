@@ -173,11 +173,18 @@ class Runtime(Protocol):
         With `env`, the image's environment is exactly `env`, and nothing of the container's
         own environment is kept anywhere in the image (engines copy it in otherwise)."""
 
+    # Whether a followed log can end before the last of the output (read it again then).
+    follow_may_end_early: bool
+
     def logs(
         self, container_id: str, follow: bool, tty: bool, tail: int = 0
     ) -> AsyncIterator[tuple[int, bytes]]:
         """The main command's output as (fd, bytes), the last `tail` lines if > 0; with
         follow, until the container stops."""
+
+    async def last_output(self, container_id: str, tty: bool, size: int) -> list[tuple[int, bytes]]:
+        """The last `size` bytes of the main command's output as (fd, bytes), read from the end
+        of the engine's log: the cost follows `size`, not the output's length."""
 
     def gpus_for(self, spec: str) -> list[str]:
         """Device ids of this host's GPUs that give the GPU spec ('T4', 'A100:2');

@@ -58,7 +58,7 @@ from sbtui.server.runtime.base import (
     RegistryUnreachable,
     WritablePaths,
 )
-from sbtui.server.runtime import egress, gpu, image_archive, networks, seccomp
+from sbtui.server.runtime import egress, gpu, image_archive, log_tail, networks, seccomp
 from sbtui.server.runtime.hijack import HijackedStream
 
 log = logging.getLogger("sbtui.server.runtime")
@@ -234,6 +234,8 @@ class DockerRuntime:
     ) -> None:
         self.url = url
         self.name = name  # "docker" or "podman"
+        # Podman can end a followed log when the container stops, before its last lines.
+        self.follow_may_end_early = name == "podman"
         self._ulimits = ulimits or []
         # The most open files the engine can give a container process (its own hard limit),
         # when known; a container asking more fails to start.
@@ -388,6 +390,15 @@ class DockerRuntime:
     async def logs(
         self, container_id: str, follow: bool, tty: bool, tail: int = 0
     ) -> AsyncIterator[tuple[int, bytes]]:
+        async for frames in self._log_blocks(container_id, follow, tty, tail):
+            for frame in log_tail.merged(frames):
+                yield frame
+
+    async def _log_blocks(
+        self, container_id: str, follow: bool, tty: bool, tail: int
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
+        """The engine's log reply as it arrives: the (fd, bytes) entries of each piece (a
+        terminal's output is one stream of bytes, without entries)."""
         if not container_id:
             raise ValueError("no container id")  # would ask for containers//logs: a bug, not the engine's
         params = {"stdout": "1", "stderr": "1", "follow": "1" if follow else "0",
@@ -399,21 +410,44 @@ class DockerRuntime:
             ) as response:
                 if tty:
                     async for data in response.content.iter_any():
-                        yield 1, data
+                        yield [(1, data)]
                     return
-                while True:
-                    try:
-                        header = await response.content.readexactly(8)
-                    except asyncio.IncompleteReadError:
-                        return
-                    fd, length = _FRAME.unpack(header)
-                    yield (2 if fd == 2 else 1), await response.content.readexactly(length)
+                # Entries parsed out of whatever has arrived: a log of short lines is mostly
+                # headers, and reading each one on its own costs more than the engine's reply.
+                buffer, at = bytearray(), 0
+                async for data in response.content.iter_any():
+                    buffer += data
+                    entries = []
+                    while len(buffer) - at >= _FRAME.size:
+                        fd, length = _FRAME.unpack_from(buffer, at)
+                        end = at + _FRAME.size + length
+                        if end > len(buffer):
+                            break
+                        entries.append(((2 if fd == 2 else 1), bytes(buffer[at + _FRAME.size:end])))
+                        at = end
+                    del buffer[:at]
+                    at = 0
+                    if entries:
+                        yield entries
+                # An entry cut short: the engine ended the stream inside it, the container went.
         except DockerError as err:
             raise _engine_error(err, f"reading the output of container {container_id[:12]}") from None
-        except asyncio.IncompleteReadError:
-            return  # the engine ended the stream inside a frame: the container went meanwhile
         except aiohttp.ClientError as err:
             raise EngineError(f"reading the output of container {container_id[:12]}: {err}") from None
+
+    async def last_output(self, container_id: str, tty: bool, size: int) -> list[tuple[int, bytes]]:
+        if self.name == "podman":
+            data = await self._show(container_id)
+            if data is None:
+                raise EngineNotFound(f"container {container_id[:12]} is gone")
+            path = data.get("LogPath") or ""
+            try:
+                return await asyncio.to_thread(log_tail.from_k8s_file, Path(path), size)
+            except OSError as err:
+                raise EngineError(f"reading the log of container {container_id[:12]}: {err}") from None
+        return await log_tail.from_tail_reads(
+            lambda entries: self._log_blocks(container_id, follow=False, tty=tty, tail=entries), size, tty
+        )
 
     async def import_image(self, tar: bytes, repo: str, tag: str, labels: dict[str, str]) -> None:
         # One LABEL instruction for all labels: aiodocker can't repeat a query parameter.
