@@ -3,8 +3,8 @@ starts and the reading of its request stream; scoped tokens are kept only as has
 working as soon as they are revoked, open streams included.
 
 A real grpc.aio server with the real interceptors, on a Unix socket, serves four small methods
-(one per RPC kind) that answer with the environment they see, and three streaming ones that,
-once started, wait for nothing that ever comes.
+(one per RPC kind) that answer with the environment they see, three streaming ones that,
+once started, wait for nothing that ever comes, and one that sends more than its client reads.
 """
 
 from __future__ import annotations
@@ -96,6 +96,14 @@ async def silent_bidi(requests, context):
     yield b"never"
 
 
+async def flood(request, context):
+    try:
+        while True:
+            yield b"x" * (1 << 20)
+    finally:
+        cleaned.append("Flood")
+
+
 HANDLERS = {
     "Unary": grpc.unary_unary_rpc_method_handler(unary_unary),
     "ServerStream": grpc.unary_stream_rpc_method_handler(unary_stream),
@@ -104,6 +112,7 @@ HANDLERS = {
     "SilentServerStream": grpc.unary_stream_rpc_method_handler(silent_server_stream),
     "SilentClientStream": grpc.stream_unary_rpc_method_handler(silent_client_stream),
     "SilentBidi": grpc.stream_stream_rpc_method_handler(silent_bidi),
+    "Flood": grpc.unary_stream_rpc_method_handler(flood),
 }
 
 
@@ -187,6 +196,26 @@ async def test_revoking_ends_open_streams_at_once_after_their_cleanup(served):
                 assert cut.value.details() == scope.REVOKED
         # Each call's own cleanup ran before its status was sent.
         assert names <= set(cleaned)
+
+
+async def test_revoking_ends_a_stream_waiting_for_its_client_to_read(served):
+    # The call waits inside its reply write (flow control) when the revocation comes: it still
+    # ends with the status, after its cleanup, once the client reads what was sent before.
+    tokens, _, address = served
+    record, value = tokens.create("dev", "")
+    async with grpc.aio.insecure_channel(address["tcp"]) as channel:
+        call = channel.unary_stream(f"/{SERVICE}/Flood")(
+            b"", metadata=(("authorization", f"Bearer {value}"),)
+        )
+        assert len(await call.read()) == 1 << 20
+        tokens.revoke(record.token_id)
+        with pytest.raises(grpc.aio.AioRpcError) as cut:
+            async with asyncio.timeout(10):
+                while True:
+                    await call.read()
+        assert cut.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert cut.value.details() == scope.REVOKED
+        assert "Flood" in cleaned
 
 
 async def test_a_stream_starting_after_its_token_is_revoked_is_revoked_at_once(tmp_path):
