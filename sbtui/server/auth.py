@@ -1,7 +1,8 @@
 """Who may call, for every kind of RPC: bearer tokens on TCP, the socket's owner on Unix.
 
 Each call is bound to its caller (sbtui.server.scope), which the service asks what the call
-may see; a "revoked" check travels with a scoped caller so open streams end when it is revoked.
+may see; a scoped caller's streaming calls are registered with its token, so revoking the token
+ends them.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class TokenAuth(grpc.aio.ServerInterceptor):
             token_id = record.token_id
             return scope.bind(
                 handler, scope.Caller(record.environment, token_id),
-                lambda: self._tokens.active(token_id),
+                lambda: self._tokens.streaming(token_id),
             )
         problem = "a bearer token is required" if not given else "the token is not valid"
         return _denied(handler, f"{problem}: pass token= or set SBTUI_TOKEN")

@@ -118,9 +118,17 @@ async def _session(
         for task in (pump, timer):
             if task:
                 task.cancel()
-        if not finished:
-            # The client went away: don't leave its process running unseen.
-            with contextlib.suppress(EngineError, OSError):
-                await session.signal(signal.SIGKILL)
+        # Shielded: a second cancellation landing here (the client leaving as its token is
+        # revoked) must not cut the kill short or leave the sandbox counted busy.
+        await asyncio.shield(_end(session, manager, record.sandbox_id, kill=not finished))
+
+
+async def _end(session: ExecSession, manager: SandboxManager, sandbox_id: str, kill: bool) -> None:
+    if kill:
+        # The client went away, or its token was revoked: don't leave its process running unseen.
+        with contextlib.suppress(EngineError, OSError):
+            await session.signal(signal.SIGKILL)
+    try:
         await session.close()
-        manager.exec_ended(record.sandbox_id)
+    finally:
+        manager.exec_ended(sandbox_id)

@@ -7,20 +7,25 @@ that runs the call, where the service, and every task it starts (which copy the 
 it with `current()`.
 
 A caller is either an admin (the server's own token, or the private Unix socket), who sees
-every environment, or holds a token scoped to one environment.
+every environment, or holds a token scoped to one environment, whose streaming calls end when
+it is revoked (`bind`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 from dataclasses import dataclass
-from typing import Callable
+from typing import AsyncIterator, Awaitable, Callable, ContextManager, TypeVar
 
 import grpc
 
 from sbtui.server import validation
 from sbtui.server.errors import ServiceError
+from sbtui.server.tokens import OpenStream
+
+T = TypeVar("T")
 
 
 DEFAULT_ENVIRONMENT = "main"
@@ -86,39 +91,51 @@ def current() -> Caller:
         ) from None
 
 
-REVOKED = "the token was revoked while this call was open"
+REVOKED = (
+    "the token was revoked while this call was open; ask the server's operator for a valid token"
+)
 
 
 def bind(
-    handler: grpc.RpcMethodHandler, caller: Caller, active: Callable[[], bool] = lambda: True
+    handler: grpc.RpcMethodHandler, caller: Caller,
+    opened: Callable[[], ContextManager[OpenStream]] | None = None,
 ) -> grpc.RpcMethodHandler:
     """`handler` with `caller` set for its behaviour.
 
-    `active()` says whether the caller's token still holds: a stream of replies is ended with
-    UNAUTHENTICATED before its next reply once it does not, and a stream of requests ends, so a
-    revoked token's open watch, log or exec session is cut at its next message.
+    A streaming call of a scoped token runs inside `opened()`, which registers it with its
+    token (Tokens.streaming). Revoking the token cancels the call's task wherever it waits
+    (for a command's output, stdin, a log, an event, or the client to take a reply); its
+    behaviour cleans up as for a client that left (an exec's processes are killed), then the
+    call ends with UNAUTHENTICATED. Replies are written here rather than yielded to grpc, so
+    the wait for the client to take one is inside this function too and the cancellation
+    always lands where it is turned into that status.
     """
     kind = (handler.request_streaming, handler.response_streaming)
 
-    def requests_of(requests):
-        async def checked():
-            async for request in requests:
-                if not active():
-                    return
-                yield request
-        return checked()
+    async def revocable(work: Callable[[], Awaitable[T]], context) -> T:
+        if opened is None:
+            return await work()
+        with opened() as stream:
+            if not stream.revoked:
+                try:
+                    return await work()
+                except asyncio.CancelledError:
+                    if not stream.revoked or context.done():
+                        raise  # the client left, or the call had ended already
+                    asyncio.current_task().uncancel()
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, REVOKED)
 
-    async def replies_of(replies, context):
+    async def send(replies: AsyncIterator, context) -> None:
         async with contextlib.aclosing(replies):
             async for reply in replies:
-                if not active():
-                    await context.abort(grpc.StatusCode.UNAUTHENTICATED, REVOKED)
-                yield reply
+                await context.write(reply)
 
     if kind == (False, False):
         behaviour = handler.unary_unary
 
         async def unary_unary(request, context):
+            # Not registered: a unary call is short, and one cut halfway (a create) could
+            # leave what it made behind.
             _current.set(caller)
             return await behaviour(request, context)
 
@@ -128,8 +145,7 @@ def bind(
 
         async def unary_stream(request, context):
             _current.set(caller)
-            async for reply in replies_of(behaviour(request, context), context):
-                yield reply
+            await revocable(lambda: send(behaviour(request, context), context), context)
 
         make, wrapped = grpc.unary_stream_rpc_method_handler, unary_stream
     elif kind == (True, False):
@@ -137,7 +153,7 @@ def bind(
 
         async def stream_unary(requests, context):
             _current.set(caller)
-            return await behaviour(requests_of(requests), context)
+            return await revocable(lambda: behaviour(requests, context), context)
 
         make, wrapped = grpc.stream_unary_rpc_method_handler, stream_unary
     else:
@@ -145,8 +161,7 @@ def bind(
 
         async def stream_stream(requests, context):
             _current.set(caller)
-            async for reply in replies_of(behaviour(requests_of(requests), context), context):
-                yield reply
+            await revocable(lambda: send(behaviour(requests, context), context), context)
 
         make, wrapped = grpc.stream_stream_rpc_method_handler, stream_stream
     return make(

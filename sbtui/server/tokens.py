@@ -4,16 +4,22 @@ A token is 32 random bytes; the server keeps only its SHA-256, so neither the st
 copy of it lets anyone act as the token's holder. A presented token is found by its hash (the
 hash of a guess tells an attacker nothing about any real token, so the dictionary lookup needs
 no constant-time comparison). Revoking drops the hash from memory and the store at once: the
-next call with the token is refused.
+next call with the token is refused. It also ends the token's open streams, whatever each is
+waiting for (a command that prints nothing, stdin, a log, an event): every streaming call of a
+scoped token runs registered here (sbtui.server.scope.bind), and revoking cancels each one's
+task, which ends it with UNAUTHENTICATED once its cleanup (killing an exec's processes) is done.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Iterator
 
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import validation
@@ -49,11 +55,20 @@ class TokenRecord:
         )
 
 
+@dataclass(eq=False)
+class OpenStream:
+    """A streaming call of a scoped token, running in `task`; `revoked` once its token is."""
+
+    task: asyncio.Task
+    revoked: bool = False
+
+
 class Tokens:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._by_hash: dict[str, TokenRecord] = {}
         self._by_id: dict[str, TokenRecord] = {}
+        self._streams: dict[str, set[OpenStream]] = {}
         for row in store.load_rows(_TABLE):
             self._add(TokenRecord(*row))
 
@@ -91,11 +106,36 @@ class Tokens:
         self._store.delete_row(_TABLE, token_id)
         del self._by_id[token_id]
         del self._by_hash[record.token_hash]
-        log.info("token %s of environment %r revoked", token_id, record.environment)
+        streams = self._streams.pop(token_id, set())
+        for stream in streams:
+            # A task cancelled already (its client left) is cleaning up and ends anyway: a
+            # second cancel would cut that cleanup short.
+            if not stream.task.cancelling():
+                stream.revoked = True
+                stream.task.cancel()
+        log.info(
+            "token %s of environment %r revoked (open streams ended: %d)",
+            token_id, record.environment, len(streams),
+        )
 
     def find(self, value: str) -> TokenRecord | None:
         """The token with this value, if it exists and was not revoked."""
         return self._by_hash.get(digest(value))
 
-    def active(self, token_id: str) -> bool:
-        return token_id in self._by_id
+    @contextlib.contextmanager
+    def streaming(self, token_id: str) -> Iterator[OpenStream]:
+        """Register the running task as an open stream of `token_id` while the block runs,
+        for `revoke` to end. The stream is revoked from the start if the token already is
+        (revoked between the call's authentication and the start of its handler)."""
+        stream = OpenStream(asyncio.current_task(), revoked=token_id not in self._by_id)
+        if stream.revoked:
+            yield stream
+            return
+        streams = self._streams.setdefault(token_id, set())
+        streams.add(stream)
+        try:
+            yield stream
+        finally:
+            streams.discard(stream)
+            if not streams:
+                self._streams.pop(token_id, None)

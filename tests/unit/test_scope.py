@@ -3,7 +3,8 @@ starts and the reading of its request stream; scoped tokens are kept only as has
 working as soon as they are revoked, open streams included.
 
 A real grpc.aio server with the real interceptors, on a Unix socket, serves four small methods
-(one per RPC kind) that answer with the environment they see.
+(one per RPC kind) that answer with the environment they see, three streaming ones that,
+once started, wait for nothing that ever comes, and one that sends more than its client reads.
 """
 
 from __future__ import annotations
@@ -65,11 +66,53 @@ async def stream_stream(requests, context):
         yield await _both()
 
 
+# The silent methods: each says it started, then waits forever; `cleaned` lists those whose
+# cleanup ran.
+started: asyncio.Queue[str] = asyncio.Queue()
+cleaned: list[str] = []
+
+
+async def _silent(name: str) -> None:
+    started.put_nowait(name)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        cleaned.append(name)
+
+
+async def silent_server_stream(request, context):
+    yield await _both()
+    await _silent("SilentServerStream")
+
+
+async def silent_client_stream(requests, context):
+    await _silent("SilentClientStream")
+
+
+async def silent_bidi(requests, context):
+    await anext(requests)
+    yield await _both()
+    await _silent("SilentBidi")
+    yield b"never"
+
+
+async def flood(request, context):
+    try:
+        while True:
+            yield b"x" * (1 << 20)
+    finally:
+        cleaned.append("Flood")
+
+
 HANDLERS = {
     "Unary": grpc.unary_unary_rpc_method_handler(unary_unary),
     "ServerStream": grpc.unary_stream_rpc_method_handler(unary_stream),
     "ClientStream": grpc.stream_unary_rpc_method_handler(stream_unary),
     "Bidi": grpc.stream_stream_rpc_method_handler(stream_stream),
+    "SilentServerStream": grpc.unary_stream_rpc_method_handler(silent_server_stream),
+    "SilentClientStream": grpc.stream_unary_rpc_method_handler(silent_client_stream),
+    "SilentBidi": grpc.stream_stream_rpc_method_handler(silent_bidi),
+    "Flood": grpc.unary_stream_rpc_method_handler(flood),
 }
 
 
@@ -128,14 +171,43 @@ async def test_a_revoked_token_is_refused_at_its_next_call(served):
     assert "not valid" in refused.value.details()
 
 
-async def test_revoking_ends_an_open_stream_at_its_next_reply(served):
+async def test_revoking_ends_open_streams_at_once_after_their_cleanup(served):
+    tokens, _, address = served
+    record, value = tokens.create("dev", "")
+    metadata = (("authorization", f"Bearer {value}"),)
+    async with grpc.aio.insecure_channel(address["tcp"]) as channel:
+        server_stream = channel.unary_stream(f"/{SERVICE}/SilentServerStream")(b"", metadata=metadata)
+        assert await server_stream.read() == b"dev|dev"
+        client_stream = channel.stream_unary(f"/{SERVICE}/SilentClientStream")(metadata=metadata)
+        await client_stream.write(b"")
+        bidi = channel.stream_stream(f"/{SERVICE}/SilentBidi")(metadata=metadata)
+        await bidi.write(b"")
+        assert await bidi.read() == b"dev|dev"
+        names = {"SilentServerStream", "SilentClientStream", "SilentBidi"}
+        async with asyncio.timeout(10):
+            assert {await started.get() for _ in names} == names
+
+        tokens.revoke(record.token_id)
+        async with asyncio.timeout(1):
+            for call in (server_stream.read(), client_stream, bidi.read()):
+                with pytest.raises(grpc.aio.AioRpcError) as cut:
+                    await call
+                assert cut.value.code() == grpc.StatusCode.UNAUTHENTICATED
+                assert cut.value.details() == scope.REVOKED
+        # Each call's own cleanup ran before its status was sent.
+        assert names <= set(cleaned)
+
+
+async def test_revoking_ends_a_stream_waiting_for_its_client_to_read(served):
+    # The call waits inside its reply write (flow control) when the revocation comes: it still
+    # ends with the status, after its cleanup, once the client reads what was sent before.
     tokens, _, address = served
     record, value = tokens.create("dev", "")
     async with grpc.aio.insecure_channel(address["tcp"]) as channel:
-        call = channel.unary_stream(f"/{SERVICE}/ServerStream")(
-            b"100000", metadata=(("authorization", f"Bearer {value}"),)
+        call = channel.unary_stream(f"/{SERVICE}/Flood")(
+            b"", metadata=(("authorization", f"Bearer {value}"),)
         )
-        assert await call.read() == b"dev|dev"
+        assert len(await call.read()) == 1 << 20
         tokens.revoke(record.token_id)
         with pytest.raises(grpc.aio.AioRpcError) as cut:
             async with asyncio.timeout(10):
@@ -143,6 +215,19 @@ async def test_revoking_ends_an_open_stream_at_its_next_reply(served):
                     await call.read()
         assert cut.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert cut.value.details() == scope.REVOKED
+        assert "Flood" in cleaned
+
+
+async def test_a_stream_starting_after_its_token_is_revoked_is_revoked_at_once(tmp_path):
+    # The window between a call's authentication and its handler's start (grpc reads the
+    # request in between): the handler's registration sees the revocation.
+    store = Store(tmp_path / "state.db")
+    tokens = Tokens(store)
+    record, _ = tokens.create("dev", "")
+    tokens.revoke(record.token_id)
+    with tokens.streaming(record.token_id) as stream:
+        assert stream.revoked
+    store.close()
 
 
 async def test_tokens_are_stored_as_hashes_and_survive_a_restart(served, tmp_path):
