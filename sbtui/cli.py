@@ -265,6 +265,13 @@ def _run_dashboard(args, parser: argparse.ArgumentParser) -> int:
         except InvalidArgumentError as err:
             parser.error(str(err))
     from sbtui.tui.app import SbtuiApp  # Textual loads only for the dashboard
+    from sbtui.tui.stderr_log import stderr_to_log
 
-    SbtuiApp(address=args.server, token=args.token, readonly=args.readonly).run()
-    return 0
+    app = SbtuiApp(address=args.server, token=args.token, readonly=args.readonly)
+    with stderr_to_log() as log:
+        app.run()
+    if app.return_code:
+        # What it said as it stopped went to the log with the rest: shown now, off the screen.
+        lines = log.read_text(errors="replace").splitlines()[-60:] if log.is_file() else []
+        print("\n".join([*lines, f"sbtui: the dashboard stopped; its messages are in {log}"]), file=sys.stderr)
+    return app.return_code or 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import pty
 import select
 import struct
@@ -72,3 +73,47 @@ def test_a_bad_server_address_is_a_usage_error():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "use HOST:PORT, tls://HOST:PORT or unix:/path" in done.stderr
+
+
+GRPC_LOG_LINE = re.compile(rb"[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+:\d+\]")
+
+
+async def test_grpc_messages_never_reach_the_dashboard_screen(server, client, app, image, tmp_path):
+    # gRPC's C core writes its messages to fd 2 from its own threads; told to say everything
+    # about every call, it would write over the dashboard's frames, which are drawn on fd 2.
+    sb = await client.sandboxes.create(app, image, timeout=120)
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", XDG_CONFIG_HOME="/nonexistent",
+               XDG_STATE_HOME=str(tmp_path), GRPC_VERBOSITY="debug", GRPC_TRACE="api")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sbtui", "--server", server.address, "--readonly"],
+        stdin=child, stdout=child, stderr=child, cwd=ROOT, env=env, start_new_session=True,
+    )
+    os.close(child)
+    out = b""
+
+    def until(wanted: bytes, timeout: float) -> None:
+        nonlocal out
+        if wanted not in out:
+            out += read_until(main, wanted, timeout)
+
+    try:
+        until(sb.sandbox_id.encode(), 30)
+        await sb.terminate()  # an event, and the calls that follow it
+        until(b"finished", 30)
+        os.write(main, b"q")
+        until(b"\x1b[?1049l", 15)  # the dashboard gives the screen back
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
+    # Never a gRPC message on the dashboard's screen, while gRPC talked all along (into the log).
+    on_screen = out.partition(b"\x1b[?1049h")[2].partition(b"\x1b[?1049l")[0]
+    assert on_screen
+    found = GRPC_LOG_LINE.search(on_screen)
+    assert found is None, f"a gRPC message was written on the dashboard: {found.group()!r}"
+    log = (tmp_path / "sbtui" / "dashboard.log").read_bytes()
+    assert GRPC_LOG_LINE.search(log), "gRPC said nothing: the test would show nothing"
