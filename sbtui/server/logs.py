@@ -154,7 +154,7 @@ async def stream(
                 for chunk in _kept(kept, record, tail_lines):
                     yield chunk
                 return
-        if follow and not tail_lines and runtime.follow_may_end_early and max(sent.values()) < log_bytes:
+        if follow and not tail_lines and runtime.follow_may_end_early and sum(sent.values()) < log_bytes:
             # Podman can end a follow when the container stops, before its last lines: they
             # are read again from the log. Only while the log holds everything sent (it is
             # bounded by the log limit, and once rotated the counts say nothing); streamed,
