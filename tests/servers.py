@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "localhost/sbtui/busybox:latest"
+STOP_WAIT = 60  # seconds: the server's default stop timeout (30 s), and its engine's goodbye
 
 
 def available_engines() -> list[str]:
@@ -123,13 +124,16 @@ class ServerProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """SIGTERM, and wait for the graceful stop (which may take the server's stop timeout to
+        finish acknowledged terminations); kill -9 only past that. Returns the exit status."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(30)
+                self.process.wait(STOP_WAIT)
             except subprocess.TimeoutExpired:
                 self.kill()
+        return self.process.returncode if self.process else None
 
     def dispose(self) -> None:
         """The end of a test's server: stop it and the Podman service it started, remove every
