@@ -201,7 +201,7 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         idle = asyncio.create_task(_idle_exit(options.idle_exit, service, manager, stop))
         await stop.wait()
         stop_by = loop.time() + options.stop_timeout
-        log.info("stopping: no new calls; the terminations under way get up to %.0f s to finish",
+        log.info("stopping: no new calls; the terminations under way get up to %g s to finish",
                  options.stop_timeout)
         idle.cancel()
         # Kills already asked for go on meanwhile; a terminate that waits gets its answer.

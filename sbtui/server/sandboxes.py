@@ -169,7 +169,10 @@ class SandboxManager:
             c.container_id: c
             for c in await self.runtime.list_managed(f"{LABEL_SERVER}={self.server_id}")
         }
-        holders, adopted, owed = [], [], 0
+        holders, adopted = [], []
+        owed = self._terminating() if startup else []
+        if owed:
+            log.info("carrying out %d terminations acknowledged before the last stop", len(owed))
         for cid, state in containers.items():
             if LABEL_NETWORK_OF in state.labels:
                 holders.append(state)  # kept or removed once every sandbox's fate is known
@@ -189,7 +192,6 @@ class SandboxManager:
                 if record.state == pb.SANDBOX_STATE_CREATING:
                     self._set_running(record, state.started_at)
                 elif record.state == pb.SANDBOX_STATE_TERMINATING:
-                    owed += 1
                     self._spawn(self._kill(record))  # the kill may not have happened before a crash
             else:
                 if record.state == pb.SANDBOX_STATE_CREATING and state.exit is None:
@@ -205,8 +207,6 @@ class SandboxManager:
                     continue
                 log.warning("sandbox %s lost its container", record.sandbox_id)
                 self._mark_finished(record, None, pb.TERMINATION_REASON_LOST)
-        if startup and owed:
-            log.info("carrying out %d terminations acknowledged before the last stop", owed)
         for state in holders:
             if self._owner(state.labels) is None:
                 await self._remove_unowned(state.container_id, state.labels)
