@@ -99,10 +99,10 @@ class SandboxManager:
         self._activity = asyncio.create_task(self._record_activity(), name="activity")
 
     async def stop(self, timeout: float = 0.0) -> None:
-        """Stop beginning work, then finish what was begun, acknowledged terminations first:
-        within `timeout` seconds, each terminating sandbox is killed, finished with its exit
-        code and kept output, and its container removed. What is left then is logged; the
-        records say what it was, so the next start carries it out."""
+        """Stop beginning work, then finish what was begun: within `timeout` seconds, each
+        terminating sandbox (an acknowledged terminate, a deadline passed) is killed, finished
+        with its exit code and kept output, and its container removed. What is left then is
+        logged; the records say what it was, so the next start carries it out."""
         await self._scheduler.stop()  # no deadline begins a termination from here on
         await self._disk.stop()
         if self._activity:
