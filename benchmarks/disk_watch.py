@@ -86,7 +86,7 @@ async def one_engine(engine: str, sandboxes: int, file_counts: list[int], second
                     )
                 finally:
                     for sb in made:
-                        await sb.terminate()
+                        await sb.terminate(wait=True)
     finally:
         server.stop()
 

@@ -447,7 +447,7 @@ async def bench_engine(engine: str, args) -> EngineResult:
                 for session in (raw, client_session):
                     if session is not None:
                         await session.close()
-                await sandbox.terminate()
+                await sandbox.terminate(wait=True)
     except Exception as err:  # a benchmark reports every failure, of any kind
         result.errors.append(f"{type(err).__name__}: {err}")
         traceback.print_exc()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import secrets
 import shutil
@@ -45,7 +44,8 @@ from sbtui.client import SandboxState
 from sbtui.server.runtime.docker import API_VERSION
 from sbtui.server.runtime.engine import DOCKER_SOCKET, _ulimits_of
 from sbtui.server.runtime.hijack import HijackedStream
-from sbtui.server.sandboxes import DEFAULT_COMMAND, LABEL_SERVER
+from sbtui.server.sandboxes import DEFAULT_COMMAND
+from tests.servers import STOP_WAIT, remove_what_it_made
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "localhost/sbtui/busybox:latest"
@@ -122,20 +122,32 @@ class Server:
                 )
             await asyncio.sleep(0.05)
 
-    def stop(self) -> None:
-        """SIGTERM our server by pid and wait; then the Podman service it started, by its pid."""
+    def stop(self) -> list[str]:
+        """SIGTERM our server by pid and wait for its graceful stop, which finishes the
+        terminations it acknowledged; then the Podman service it started, by its pid. Whatever
+        of its making is still on the engine then (sandboxes a failed run did not terminate)
+        is named and removed; returns those containers' ids."""
         podman_pid = self.podman_pid
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(30)
+                self.process.wait(STOP_WAIT)
             except subprocess.TimeoutExpired:
+                print(f"[{self.engine}] the sbtui server did not stop within {STOP_WAIT} s: "
+                      "killing it", file=sys.stderr)
                 self.process.kill()
                 self.process.wait(10)
         if podman_pid is not None:
             _stop_pid(podman_pid, b"podman")
+        left = []
+        if (self.state_dir / "server-id").exists():
+            left = remove_what_it_made(self.engine, self.server_id)
+            for cid in left:
+                print(f"[{self.engine}] cleanup: removed leftover container {cid[:12]}",
+                      file=sys.stderr)
         if not self.keep_state:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+        return left
 
 
 def _stop_pid(pid: int, expected: bytes) -> None:
@@ -180,6 +192,7 @@ class RawEngine:
         self.docker = aiodocker.Docker(url=url, api_version=API_VERSION)
         self.image_id = ""
         self.extra_inspects = 0  # exec inspects that still said Running after the stream ended
+        self.made: set[str] = set()  # containers not yet removed, removed at close at the latest
 
     async def prepare(self) -> str:
         self.image_id = (await self.docker.images.inspect(IMAGE))["Id"]
@@ -208,6 +221,7 @@ class RawEngine:
         }
         name = f"sbtui-bench-raw-{secrets.token_hex(8)}"
         container = await self.docker.containers.create(config, name=name)
+        self.made.add(container.id)
         await container.start()
         return container.id
 
@@ -217,6 +231,7 @@ class RawEngine:
         except DockerError as err:
             if not _gone(err):
                 raise
+        self.made.discard(container_id)
 
     async def exec(self, container_id: str, command: list[str]) -> tuple[int, bytes]:
         created = await self.docker._query_json(
@@ -261,12 +276,14 @@ class RawEngine:
             await asyncio.sleep(0.02)
         return True
 
-    async def leftovers(self, label: str) -> list[str]:
-        found = await self.docker.containers.list(all=True, filters=json.dumps({"label": [label]}))
-        return [c.id for c in found]
-
     async def close(self) -> None:
-        await self.docker.close()
+        """Remove the containers a failed run left, then close the connection."""
+        try:
+            for cid in list(self.made):
+                print(f"cleanup: removing leftover raw container {cid[:12]}", file=sys.stderr)
+                await self.remove(cid)
+        finally:
+            await self.docker.close()
 
 
 def _gone(err: DockerError) -> bool:
@@ -465,7 +482,6 @@ async def bench_engine(engine: str, args) -> EngineResult:
         if client is not None:
             await client.close()
         if raw is not None:
-            await _sweep(raw, server, run_token, result)
             await raw.close()
         server.stop()
     result.load = (load_start, os.getloadavg()[0])
@@ -474,28 +490,6 @@ async def bench_engine(engine: str, args) -> EngineResult:
 
 async def _nothing() -> None:
     return None
-
-
-async def _sweep(raw: RawEngine, server: Server, run_token: str, result: EngineResult) -> None:
-    """Remove any container this run made that is still there (they should all be gone)."""
-    labels = [f"io.sbtui.bench={run_token}"]
-    try:
-        labels.append(f"{LABEL_SERVER}={server.server_id}")
-    except OSError:
-        pass
-    for label in labels:
-        try:
-            left = await raw.leftovers(label)
-        except Exception as err:  # the engine itself may be what failed
-            result.errors.append(f"cleanup: listing {label}: {err}")
-            continue
-        for cid in left:
-            print(f"[{result.engine}] cleanup: removing leftover container {cid[:12]} ({label})",
-                  file=sys.stderr)
-            try:
-                await raw.remove(cid)
-            except Exception as err:
-                result.errors.append(f"cleanup: removing {cid[:12]}: {err}")
 
 
 # ---- report ---------------------------------------------------------------------------------

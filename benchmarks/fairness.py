@@ -84,8 +84,7 @@ async def bench(engine: str, flood_size: int, runs: int, extra: list[str], label
             errors += [f"flood: {type(o).__name__}: {o}" for o in outcomes
                        if not isinstance(o, (ContainerProcess, ResourceExhaustedError))]
             await asyncio.gather(*(p.close() for p in admitted))
-            for sandbox in (a, b, d):
-                await sandbox.terminate()
+            await asyncio.gather(*(s.terminate(wait=True) for s in (a, b, d)))
 
             print(f"[{engine}, {label}] flood of {flood_size} execs into A: {len(admitted)} started, "
                   f"{len(refused)} refused, all answered in {answered:.1f} s")

@@ -87,7 +87,7 @@ async def bench(engine: str, sessions: int, seconds: float, sandboxes: int) -> b
             await asyncio.gather(*(
                 session(hosts[i % len(hosts)], seconds, latencies, errors) for i in range(sessions)
             ))
-            await asyncio.gather(*(s.terminate() for s in hosts))
+            await asyncio.gather(*(s.terminate(wait=True) for s in hosts))
             q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
             print(
                 f"[{engine}] {sessions} PTY sessions for {seconds:.0f} s: {len(latencies)} keystrokes, "

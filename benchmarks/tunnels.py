@@ -39,7 +39,6 @@ sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` importable
 import sbtui  # noqa: E402
 from benchmarks.engine_overhead import IMAGE, Server, p90  # noqa: E402
 from sbtui.server.runtime.docker import DockerRuntime  # noqa: E402
-from sbtui.server.sandboxes import LABEL_SERVER  # noqa: E402
 
 SOURCE, SINK, GREETER = 9000, 9001, 9002
 PATHS = ("direct", "tcp", "tls")
@@ -190,31 +189,10 @@ async def bench_engine(engine: str, args) -> EngineResult:
         if client is not None:
             await client.close()
         if runtime is not None:
-            await _sweep(runtime, server, result)
             await runtime.close()
         server.stop()
     result.load = (load_start, os.getloadavg()[0])
     return result
-
-
-async def _sweep(runtime: DockerRuntime, server: Server, result: EngineResult) -> None:
-    """Remove any container of this run's server still there once the server had its time
-    to remove them (it does so after each exit)."""
-    label = f"{LABEL_SERVER}={server.server_id}"
-    deadline = time.monotonic() + 30
-    try:
-        while (left := await runtime.list_managed(label)) and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-    except Exception as err:
-        result.errors.append(f"cleanup: {err}")
-        return
-    for state in left:
-        print(f"[{result.engine}] cleanup: removing leftover container {state.container_id[:12]}",
-              file=sys.stderr)
-        try:
-            await runtime.remove(state.container_id)
-        except Exception as err:
-            result.errors.append(f"cleanup: removing {state.container_id[:12]}: {err}")
 
 
 # ---- report ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sbtui.client import (
     PermissionDeniedError, SbtuiError,
 )
 from sbtui.client.connection import parse_address
+from sbtui.server.lifecycle import DEFAULT_STOP_TIMEOUT
 from sbtui.server.stream_limits import DEFAULT_PER_ENVIRONMENT, DEFAULT_PER_SANDBOX
 
 EXIT_ERROR = 1
@@ -79,10 +80,24 @@ def _server_parser(sub) -> None:
                        help=f"{holds} open at once; more are refused (default {default})")
     p.add_argument("--idle-exit", type=float, default=0.0, metavar="SECONDS",
                    help="exit after this long with no calls and no sandbox (0 = never)")
+    p.add_argument("--stop-timeout", type=_seconds, default=DEFAULT_STOP_TIMEOUT, metavar="SECONDS",
+                   help="on SIGTERM or SIGINT, how long to spend finishing the terminations "
+                        "already acknowledged before exiting; the next start carries out what "
+                        f"is left (default {DEFAULT_STOP_TIMEOUT:.0f})")
     p.add_argument("--daemon", action="store_true",
                    help="run as the embedded local server (idle exit after SBTUI_IDLE_EXIT, default 300 s)")
     _limit_options(p)
     p.set_defaults(run=_run_server)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds of 0 or more")
+    return value
 
 
 def _positive_count(text: str) -> int:
@@ -156,6 +171,7 @@ def _run_server(args) -> int:
         socket=args.socket, listen=args.listen, token=token, tls_cert=args.tls_cert,
         tls_key=args.tls_key, insecure=args.insecure, state_dir=args.state_dir,
         engine=args.engine, engine_url=args.engine_url, idle_exit=idle,
+        stop_timeout=args.stop_timeout,
         insecure_registries=args.insecure_registry,
         tunnel_host=args.tunnel_host, custom_domain_suffixes=args.custom_domain_suffix,
         max_streams_per_sandbox=args.max_streams_per_sandbox,

@@ -40,6 +40,8 @@ def registry():
     reg = registries.start()
     yield reg
     reg.stop()
+    for engine in ENGINES:
+        reg.remove_pulled(engine)
     shutil.rmtree(reg.directory, ignore_errors=True)
 
 

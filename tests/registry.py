@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sbtui.server.runtime import busybox_image
-from tests.servers import wait_for
+from tests.servers import remove_images, wait_for
 
 
 def _free_port() -> int:
@@ -71,6 +71,17 @@ class Registry:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(30)
+
+    def remove_pulled(self, engine: str) -> None:
+        """Remove from `engine` the images pulled from this registry (its port is this run's)."""
+        listed = subprocess.run(
+            [engine, "images", "--format", "{{.Repository}} {{.ID}}"],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout.splitlines()
+        remove_images(engine, list(dict.fromkeys(
+            image for repository, image in (line.split() for line in listed)
+            if repository.startswith(f"{self.host}/")
+        )))
 
 
 def start() -> Registry:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "localhost/sbtui/busybox:latest"
+STOP_WAIT = 60  # seconds: the server's default stop timeout (30 s), and its engine's goodbye
 
 
 def available_engines() -> list[str]:
@@ -123,22 +124,24 @@ class ServerProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """SIGTERM, and wait for the graceful stop (which may take the server's stop timeout to
+        finish acknowledged terminations); kill -9 only past that. Returns the exit status."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(30)
+                self.process.wait(STOP_WAIT)
             except subprocess.TimeoutExpired:
                 self.kill()
+        return self.process.returncode if self.process else None
 
     def dispose(self) -> None:
-        """The end of a test's server: stop it and the Podman service it started, remove every
-        container it made (sandboxes outlive their server by design), delete its state."""
+        """The end of a test's server: stop it and the Podman service it started, remove what
+        it made on the engine (sandboxes outlive their server by design), delete its state."""
         self.stop()
         self.stop_engine_service()
         if (self.state_dir / "server-id").exists():
-            remove_containers(self.engine, self.server_id)
-            remove_networks(self.engine, self.server_id)
+            remove_what_it_made(self.engine, self.server_id)
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def stop_engine_service(self) -> None:
@@ -152,20 +155,51 @@ class ServerProcess:
                 pass
 
 
-def remove_containers(engine: str, server_id: str) -> None:
-    """Remove the containers labelled with `server_id`, with the engine's own CLI: sandboxes
-    first, then the holders of the network namespaces they share (Podman insists)."""
-    label = f"label=io.sbtui.server={server_id}"
-    listed = lambda *filters: subprocess.run(  # noqa: E731
-        [engine, "ps", "--all", "--quiet", "--no-trunc", *(f for x in filters for f in ("--filter", x))],
+def remove_what_it_made(engine: str, server_id: str) -> list[str]:
+    """Remove what a stopped server leaves on its engine, found by its id with the engine's
+    CLI: its containers, its networks, its volumes and its snapshots. Returns the containers'
+    ids."""
+    label = ("--filter", f"label=io.sbtui.server={server_id}")
+    containers = remove_containers(engine, server_id)
+    remove_networks(engine, server_id)
+    volumes = subprocess.run(
+        [engine, "volume", "ls", "--quiet", *label], capture_output=True, text=True, timeout=60,
+        check=True,
+    ).stdout.split()
+    if volumes:
+        subprocess.run([engine, "volume", "rm", "--force", *volumes], capture_output=True, timeout=120)
+    remove_images(engine, _listed(engine, "images", *label))
+    return containers
+
+
+def _listed(engine: str, *command: str) -> list[str]:
+    """The full ids an engine CLI listing (`ps --all`, `images`, with filters) gives, once each."""
+    out = subprocess.run(
+        [engine, *command, "--quiet", "--no-trunc"],
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout.split()
-    holders = listed(label, "label=io.sbtui.network-of")
-    sandboxes = [c for c in listed(label) if c not in holders]
+    return list(dict.fromkeys(out))
+
+
+def remove_containers(engine: str, server_id: str) -> list[str]:
+    """Remove the containers labelled with `server_id`, with the engine's own CLI: sandboxes
+    first, then the holders of the network namespaces they share (Podman insists). Returns
+    the ids of those it found."""
+    label = ("--filter", f"label=io.sbtui.server={server_id}")
+    holders = _listed(engine, "ps", "--all", *label, "--filter", "label=io.sbtui.network-of")
+    sandboxes = [c for c in _listed(engine, "ps", "--all", *label) if c not in holders]
     for ids in (sandboxes, holders):
         if ids:
             # check=False: the server may be removing some of them itself meanwhile.
             subprocess.run([engine, "rm", "--force", *ids], capture_output=True, timeout=120)
+    return sandboxes + holders
+
+
+def remove_images(engine: str, ids: list[str]) -> None:
+    """Remove images by id (every tag of each) with the engine's CLI. Given newest first, as
+    the CLI lists them, a snapshot of a sandbox started from a snapshot goes before its base."""
+    if ids:
+        subprocess.run([engine, "rmi", "--force", *ids], capture_output=True, timeout=120)
 
 
 def remove_networks(engine: str, server_id: str) -> None:

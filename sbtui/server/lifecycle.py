@@ -1,4 +1,5 @@
-"""Deadlines: Timeout and IdleTimeout, enforced by one scheduler that sleeps until the next one."""
+"""Deadlines: Timeout and IdleTimeout, enforced by one scheduler that sleeps until the next one;
+and the one a stopping server gives itself to finish the terminations it acknowledged."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Callable, Iterable
 
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server.store import SandboxRecord
+
+DEFAULT_STOP_TIMEOUT = 30.0  # seconds; `sbtui server --stop-timeout`
 
 
 def due(record: SandboxRecord, active_execs: int) -> tuple[float, int]:

@@ -21,6 +21,7 @@ from sbtui.server.auth import SocketAuth, TokenAuth
 from sbtui.server.malformed import RejectMalformed
 from sbtui.server.ca import CertificateAuthority
 from sbtui.server.domains import CustomDomains, SuffixError
+from sbtui.server.lifecycle import DEFAULT_STOP_TIMEOUT
 from sbtui.server.limits import Limits
 from sbtui.server.runtime import busybox_image, engine as engines
 from sbtui.server.runtime.base import EngineError
@@ -31,6 +32,8 @@ from sbtui.server.store import Store
 from sbtui.server.tokens import Tokens
 
 log = logging.getLogger("sbtui.server")
+
+CALLS_GRACE = 2.0  # seconds calls under way get to end when the server stops
 
 
 class StartupError(Exception):
@@ -50,6 +53,7 @@ class ServerOptions:
     engine_url: str | None = None
     insecure_registries: list[str] = field(default_factory=list)  # HOST:PORT pulled over HTTP
     idle_exit: float = 0.0              # seconds idle (no calls, no sandboxes) before exiting; 0 = never
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT  # seconds a stop may spend finishing terminations
     tunnel_host: str = tunnels.DEFAULT_HOST  # where tunnel listeners bind
     custom_domain_suffixes: list[str] = field(default_factory=list)  # [ENV=]SUFFIX, see domains.py
     max_streams_per_sandbox: int = DEFAULT_PER_SANDBOX          # exec sessions and log reads
@@ -152,6 +156,8 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
     manager = SandboxManager(store, engine.runtime, _server_id(state_dir), options.limits)
     manager.custom_domains = custom_domains
     tunnel_manager = None
+    loop = asyncio.get_running_loop()
+    stop_by = None  # when a stop must be done by, once one began
     try:
         ceiling = engine.runtime.open_files_ceiling
         if ceiling and options.limits.open_files > ceiling:
@@ -188,20 +194,23 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         print(f"sbtui server listening on {address}", flush=True)
 
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         if ready is not None:
             ready.set()
         idle = asyncio.create_task(_idle_exit(options.idle_exit, service, manager, stop))
         await stop.wait()
-        log.info("stopping")
+        stop_by = loop.time() + options.stop_timeout
+        log.info("stopping: no new calls; the terminations under way get up to %g s to finish",
+                 options.stop_timeout)
         idle.cancel()
-        await server.stop(grace=2)
+        # Kills already asked for go on meanwhile; a terminate that waits gets its answer.
+        await server.stop(grace=min(CALLS_GRACE, options.stop_timeout))
     finally:
         if tunnel_manager is not None:
             await tunnel_manager.stop()
-        await manager.stop()
+        # A start that failed has no time for anything: what it leaves, the next start sees to.
+        await manager.stop(0.0 if stop_by is None else max(0.0, stop_by - loop.time()))
         await engine.close()
         store.close()
         lock.close()

@@ -72,7 +72,8 @@ class SandboxManager:
             self._over_disk_limit, self.events,
         )
         self._monitor: asyncio.Task | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._activity: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()  # engine work under way; each ends by itself
         self.engine_cpus = 0  # read from the engine at start
 
     # ---- start and stop ---------------------------------------------------------
@@ -96,12 +97,33 @@ class SandboxManager:
         await self._reconcile(startup=True)
         self._scheduler.start()
         self._disk.start()
-        self._spawn(self._record_activity())
+        self._activity = asyncio.create_task(self._record_activity(), name="activity")
 
-    async def stop(self) -> None:
-        await self._scheduler.stop()
+    async def stop(self, timeout: float = 0.0) -> None:
+        """Stop beginning work, then finish what was begun: within `timeout` seconds, each
+        terminating sandbox (an acknowledged terminate, a deadline passed) is killed, finished
+        with its exit code and kept output, and its container removed. What is left then is
+        logged; the records say what it was, so the next start carries it out."""
+        await self._scheduler.stop()  # no deadline begins a termination from here on
         await self._disk.stop()
-        if self._monitor:
+        if self._activity:
+            self._activity.cancel()
+        started = time.monotonic()
+        owed = len(self._terminating())
+        ending = await self._finish_begun(timeout)
+        took = time.monotonic() - started
+        if ending:
+            log.warning(
+                "stopping with %d of %d terminations unfinished after %.1f s (%s): the next "
+                "start carries them out", len(ending), owed, took,
+                ", ".join(r.sandbox_id for r in ending),
+            )
+        elif self._tasks:
+            log.warning("stopping with %d engine calls unfinished after %.1f s: the next start "
+                        "removes what they leave", len(self._tasks), took)
+        elif owed:
+            log.info("carried out %d terminations in %.1f s before stopping", owed, took)
+        if self._monitor:  # followed until here: an exit event may be what finishes a kill
             self._monitor.cancel()
             try:
                 await self._monitor
@@ -109,6 +131,28 @@ class SandboxManager:
                 pass
         for task in list(self._tasks):
             task.cancel()
+
+    async def _finish_begun(self, timeout: float) -> list[SandboxRecord]:
+        """Wait, for at most `timeout` seconds, until no sandbox is terminating and no engine
+        work is under way; return the sandboxes still terminating."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            ending = self._terminating()
+            left = deadline - loop.time()
+            if (not ending and not self._tasks) or left <= 0:
+                return ending
+            # A kill's own look may find the container still running: then its exit event
+            # ends the record, so wait for the ends as well as for the tasks.
+            ends = [asyncio.ensure_future(self._exited[r.sandbox_id].wait()) for r in ending]
+            try:
+                await asyncio.wait({*self._tasks, *ends}, timeout=left)
+            finally:
+                for end in ends:
+                    end.cancel()
+
+    def _terminating(self) -> list[SandboxRecord]:
+        return [r for r in self.sandboxes.values() if r.state == pb.SANDBOX_STATE_TERMINATING]
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -127,6 +171,9 @@ class SandboxManager:
             for c in await self.runtime.list_managed(f"{LABEL_SERVER}={self.server_id}")
         }
         holders, adopted = [], []
+        owed = self._terminating() if startup else []
+        if owed:
+            log.info("carrying out %d terminations acknowledged before the last stop", len(owed))
         for cid, state in containers.items():
             if LABEL_NETWORK_OF in state.labels:
                 holders.append(state)  # kept or removed once every sandbox's fate is known
