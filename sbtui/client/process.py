@@ -6,8 +6,8 @@ import asyncio
 
 import grpc
 
-from sbtui.client.errors import ConnectionLostError, ExecTimeoutError, SbtuiError, from_rpc_error
-from sbtui.client.streams import BUFFER_LIMIT, PTY_BUFFER_LIMIT, StreamReader, StreamWriter
+from sbtui.client.errors import ConnectionLostError, ExecTimeoutError, from_rpc_error
+from sbtui.client.streams import BUFFER_LIMIT, PTY_BUFFER_LIMIT, EndWaits, StreamReader, StreamWriter
 from sbtui.proto import sandbox_pb2 as pb
 
 
@@ -16,6 +16,14 @@ class ContainerProcess:
 
     `stdin` is a StreamWriter (write, drain, close = EOF); `stdout` and `stderr` are
     StreamReaders (read, readline, `async for line in ...`); `wait()` gives the exit code.
+
+    Output nobody reads waits in its reader, up to 8 MiB per stream (256 KiB with a PTY);
+    past that the program is held back until it is read, as by a pipe. `read()` to EOF
+    returns everything whatever its size. `wait()` never depends on the output being read:
+    while it waits (or a `read()` to EOF of the other stream does), each stream keeps only its
+    newest 8 MiB (256 KiB) unread and drops the oldest, counted in `stdout.dropped` and
+    `stderr.dropped`; read the output before or while waiting to have it all. `close()`
+    always returns at once.
     """
 
     def __init__(
@@ -26,8 +34,9 @@ class ContainerProcess:
         self.exec_id = ""
         self.stdin = StreamWriter(self._send_stdin, self._send_eof)
         limit = PTY_BUFFER_LIMIT if pty else BUFFER_LIMIT
-        self.stdout = StreamReader(text, ignored=stdout_ignored, limit=limit)
-        self.stderr = StreamReader(text, ignored=stderr_ignored, limit=limit)
+        self._end_waits = EndWaits()
+        self.stdout = StreamReader(text, ignored=stdout_ignored, limit=limit, end_waits=self._end_waits)
+        self.stderr = StreamReader(text, ignored=stderr_ignored, limit=limit, end_waits=self._end_waits)
         self._exit: asyncio.Future = asyncio.get_running_loop().create_future()
         self._receiver: asyncio.Task | None = None
         self.returncode: int | None = None
@@ -90,6 +99,9 @@ class ContainerProcess:
             if not self._exit.done():
                 if error is not None:
                     self._exit.set_exception(error)
+                    # Marked retrieved: the readers raise it too, and a caller that never
+                    # waits shouldn't get "Future exception was never retrieved" for it.
+                    self._exit.exception()
                 else:
                     self._exit.set_result(self.returncode)
 
@@ -120,22 +132,29 @@ class ContainerProcess:
         await self._write(pb.ExecRequest(signal=int(signum)))
 
     async def wait(self) -> int:
-        """The exit code; raises ExecTimeoutError if the exec's timeout killed it."""
-        return await asyncio.shield(self._exit)
+        """The exit code; raises ExecTimeoutError if the exec's timeout killed it.
+
+        The exit comes after all the output: while this waits, output nobody reads is dropped
+        beyond each stream's newest 8 MiB (see the class), so the wait never depends on it.
+        """
+        if self._exit.done():
+            return self._exit.result()
+        with self._end_waits.waiting():
+            return await asyncio.shield(self._exit)
 
     def poll(self) -> int | None:
         return self.returncode
 
     async def close(self) -> None:
-        """Stop following the process; the server kills it if it still runs."""
+        """Stop following the process; the server kills it if it still runs. If it did, the
+        output already received stays readable, then the readers raise ConnectionLostError."""
         self._call.cancel()
         if self._receiver is not None:
-            try:
-                await self._receiver
-            except (asyncio.CancelledError, SbtuiError):
-                pass
-        if self._exit.done() and not self._exit.cancelled():
-            self._exit.exception()  # mark retrieved
+            # Cancelled too: it may be held in a feed, waiting for output to be read.
+            self._receiver.cancel()
+            await asyncio.wait([self._receiver])
+            if not self._receiver.cancelled() and self._receiver.exception() is not None:
+                raise self._receiver.exception()
 
     async def __aenter__(self) -> "ContainerProcess":
         return self
