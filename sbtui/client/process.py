@@ -117,10 +117,18 @@ class ContainerProcess:
                 return  # the call finished while we waited for the lock
 
     async def _send_stdin(self, data: bytes) -> None:
+        self._input_lost()
         await self._write(pb.ExecRequest(stdin=data))
 
     async def _send_eof(self) -> None:
+        self._input_lost()
         await self._write(pb.ExecRequest(stdin_eof=True))
+
+    def _input_lost(self) -> None:
+        """Input for a process whose stream ended on an error (the connection lost, the token
+        revoked, the exec's timeout) can reach nothing: say why instead of dropping it."""
+        if self._exit.done() and not self._exit.cancelled() and self._exit.exception() is not None:
+            raise self._exit.exception()
 
     async def resize(self, rows: int, cols: int) -> None:
         """Tell the PTY its new size; the program gets SIGWINCH."""

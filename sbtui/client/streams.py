@@ -8,6 +8,8 @@ import contextlib
 import io
 from typing import Awaitable, Callable, Iterator
 
+from sbtui.client.errors import SbtuiError
+
 # Output a reader holds unread before the receiving side waits for it to be read (flow control
 # then reaches the server and the engine, and holds the program back as a full pipe would).
 BUFFER_LIMIT = 8 * 1024 * 1024
@@ -210,21 +212,40 @@ class StreamWriter:
         self._closed = False
         self._lock = asyncio.Lock()
         self._flusher: asyncio.Task | None = None
+        self._failure: BaseException | None = None
 
     def write(self, data: bytes | str) -> None:
+        """Buffer `data` and send it soon; raises what made the last send fail (the process's
+        stream ended on an error, say), as a pipe whose reader went raises on write."""
         if self._closed:
             raise ValueError("stdin is closed")
+        self._raise_failure()
         self._pending += data.encode() if isinstance(data, str) else data
         # Send soon even if the caller never drains, like a pipe would.
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self.drain())
+            self._flusher = asyncio.ensure_future(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        try:
+            await self.drain()
+        except SbtuiError:
+            pass  # kept in self._failure: the next write or drain raises it
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
     async def drain(self) -> None:
         async with self._lock:
+            self._raise_failure()
             while self._pending:
                 chunk = bytes(self._pending[: 1 << 16])
                 del self._pending[: len(chunk)]
-                await self._send(chunk)
+                try:
+                    await self._send(chunk)
+                except SbtuiError as err:
+                    self._failure = err
+                    raise
 
     def close(self) -> None:
         """Close stdin: the program reads EOF once everything written before has arrived."""
@@ -234,12 +255,16 @@ class StreamWriter:
         self._flusher = asyncio.ensure_future(self._close())
 
     async def _close(self) -> None:
-        await self.drain()
-        await self._send_eof()
+        try:
+            await self.drain()
+            await self._send_eof()
+        except SbtuiError as err:
+            self._failure = err  # wait_closed raises it
 
     async def wait_closed(self) -> None:
         if self._flusher is not None:
             await self._flusher
+        self._raise_failure()
 
     def is_closing(self) -> bool:
         return self._closed

@@ -160,6 +160,12 @@ async def test_cat_waiting_on_stdin_ends_and_the_write_after_is_not_dropped(box,
     await ended_by_revocation(admin, doomed, write_then_read, "cat waiting on stdin")
     with pytest.raises(AuthenticationError, match="token was revoked"):
         await process.wait()
+    # Input written once the stream has ended is refused with the reason, not dropped.
+    with pytest.raises(AuthenticationError, match="token was revoked"):
+        process.stdin.write(b"later\n")
+        await process.stdin.drain()
+    with pytest.raises(AuthenticationError, match="token was revoked"):
+        process.stdin.write(b"again\n")
     await assert_gone(box, pids)
 
 
