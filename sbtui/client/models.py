@@ -57,6 +57,7 @@ class TerminationReason(enum.Enum):
     LOST = pb.TERMINATION_REASON_LOST
     FAILED_TO_START = pb.TERMINATION_REASON_FAILED_TO_START
     DISK_LIMIT = pb.TERMINATION_REASON_DISK_LIMIT
+    ENGINE_STOPPED = pb.TERMINATION_REASON_ENGINE_STOPPED
 
     def __str__(self) -> str:
         return self.name.lower().replace("_", " ")

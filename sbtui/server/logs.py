@@ -89,7 +89,8 @@ async def keep(runtime: Runtime, kept: KeptOutput, record: SandboxRecord) -> Non
         async for fd, data in runtime.logs(record.container_id, follow=False, tty=record.params.pty):
             frames.append((fd, data))
             size += len(data)
-            while size > KEEP_BYTES and len(frames) > 1:
+            # Whole frames go while the rest still holds KEEP_BYTES; the first left is cut below.
+            while len(frames) > 1 and size - len(frames[0][1]) >= KEEP_BYTES:
                 size -= len(frames.pop(0)[1])
     except EngineError:
         return  # the container is already gone: nothing more to keep

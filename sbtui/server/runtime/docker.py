@@ -59,7 +59,7 @@ from sbtui.server.runtime.base import (
     WritablePaths,
 )
 from sbtui.server.runtime import egress, gpu, image_archive, networks, seccomp
-from sbtui.server.runtime.hijack import HijackedStream
+from sbtui.server.runtime.hijack import HijackedStream, answers
 
 log = logging.getLogger("sbtui.server.runtime")
 
@@ -93,9 +93,14 @@ def _timestamp(value: str | None) -> float:
     return datetime.fromisoformat(whole + zone).timestamp() + float(frac or 0)
 
 
+# aiodocker's status for a call that could not reach the engine at all. Its message may well
+# say "no such file" (of the engine's socket): that is no answer about the object asked for.
+_UNREACHABLE = 900
+
+
 def _missing(err: DockerError) -> bool:
     # Podman answers some lookups of a missing object with 500 "no such ...", not 404.
-    return err.status == 404 or "no such" in str(err.message).lower()
+    return err.status == 404 or (err.status != _UNREACHABLE and "no such" in str(err.message).lower())
 
 
 def _pull_error(ref: str, message: str) -> EngineError:
@@ -265,6 +270,21 @@ class DockerRuntime:
         except DockerError as err:
             raise _engine_error(err, "engine version") from None
         return str(info.get("Version", ""))
+
+    async def answers(self) -> bool:
+        """Whether the engine takes new connections and answers on them (see hijack.answers)."""
+        return await answers(self.url)
+
+    async def containers_stop_with_engine(self) -> bool:
+        """Whether the engine stops its containers when it stops: Docker does, unless it
+        runs with live-restore. Podman's containers don't depend on its API service."""
+        if self.name != "docker":
+            return False
+        try:
+            info = await self._docker.system.info()
+        except DockerError as err:
+            raise _engine_error(err, "engine info") from None
+        return not info.get("LiveRestoreEnabled")
 
     async def cpus(self) -> int:
         try:
