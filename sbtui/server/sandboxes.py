@@ -646,13 +646,13 @@ class SandboxManager:
         await self._remove_finished(record, container_id)
 
     async def _remove_finished(self, record: SandboxRecord, container_id: str) -> None:
-        if (record.container_id == container_id and not self.store.has_logs(record.sandbox_id)
-                and not await self.runtime.answers()):
-            # Its output could not be read because the engine is stopping (it still serves the
-            # connections it has, removals among them): the container stays, and a reconcile
-            # once the engine is back keeps the output, then removes it.
-            log.info("sandbox %s: the engine went away before its output was kept; its container "
-                     "stays until it is", record.sandbox_id)
+        if not await self.runtime.answers():
+            # The engine is stopping: it takes no new connection but still serves those it has.
+            # Its output may not have been kept, and what is removed now can leave the engine's
+            # own state broken (see DockerRuntime._remove_network_if_unused): the container
+            # stays, and the reconcile once the engine is back keeps the output, then removes it.
+            log.info("sandbox %s ended as the engine stopped; its container stays until the "
+                     "engine is back", record.sandbox_id)
             return
         try:
             await self.runtime.remove(container_id)
