@@ -108,18 +108,22 @@ async def _session(
     finished = False
     try:
         yield pb.ExecResponse(started=session.exec_id)
+        broke: EngineError | None = None
         try:
             while (chunk := await session.read()) is not None:
                 fd, data = chunk
                 yield pb.ExecResponse(stdout=data) if fd == 1 else pb.ExecResponse(stderr=data)
+        except EngineError as err:
+            broke = err  # the engine may still say how the command ended
+        try:
             if health.losses != losses:
-                raise EngineError("the engine went away")
+                raise broke or EngineError("the engine went away meanwhile")
             try:
                 code = await session.exit_code()
             except EngineNotFound:
                 code = _KILLED  # the sandbox ended under it and took the record along
             if health.losses != losses:
-                raise EngineError("the engine went away")
+                raise EngineError("the engine went away meanwhile")
         except EngineError as err:
             # The output ended because the connection to the engine did, not the command:
             # how the command ended (or whether it did) is unknown, and no code is made up.

@@ -991,11 +991,14 @@ class DockerExec:
         delay = 0.002
         while True:
             info = await self._runtime.exec_inspect(self.exec_id)
-            if not info.get("Running") or time.monotonic() > deadline:
+            if not info.get("Running"):
                 code = info.get("ExitCode")
                 if self._start_failed:
                     return self._start_failed
                 return int(code) if code is not None else -1
+            if time.monotonic() > deadline:
+                # Its output ended, not the command: the stream broke. No code to tell.
+                raise EngineError("the engine still runs the command after its output ended")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
 
