@@ -211,7 +211,7 @@ class SandboxManager:
                     self.engine_health.down(str(err))
             await asyncio.sleep(1)
             # Subscribed again: catch up on whatever happened while the stream was down.
-            connected = lambda: self._spawn(self._reconcile_logged())  # noqa: E731
+            connected = self._resubscribed
 
     def _owner(self, labels: dict[str, str]) -> SandboxRecord | None:
         """The live sandbox a container of this server belongs to: its own, or the one whose
@@ -228,16 +228,22 @@ class SandboxManager:
             await self.runtime.remove(f"sbtui-{labels[LABEL_NETWORK_OF]}")
         await self.runtime.remove(container_id)
 
+    def _resubscribed(self) -> None:
+        # The engine answers: creates and execs may go on while the reconcile catches up.
+        self.engine_health.answering()
+        self._spawn(self._reconcile_logged())
+
     async def _reconcile_logged(self) -> None:
+        began = time.monotonic()
         try:
             await self._reconcile()
         except EngineError as err:
             log.warning("engine not reachable: %s", err)
             return
         if self._engine_was_down:
-            log.info("the engine answers again")
+            # Kept until here: the exits this reconcile found happened while it was away.
             self._engine_was_down = False
-            self.engine_health.answering()
+            log.info("the engine answers again; caught up with it in %.1f s", time.monotonic() - began)
 
     async def engine_service_restarted(self) -> None:
         """The engine's API service died and a new one answers. Every exec stream went through
