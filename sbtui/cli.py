@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from sbtui import __version__
@@ -14,8 +15,8 @@ from sbtui import cli_output as out
 from sbtui import cli_image, cli_sandbox, cli_secret, cli_token, cli_tunnel, cli_volume
 from sbtui.cli_args import ENV_HELP, Parser, UsageError, add_connection_options
 from sbtui.client import (
-    AuthenticationError, Client, ConnectionLostError, InvalidArgumentError, NotFoundError,
-    PermissionDeniedError, SbtuiError,
+    AuthenticationError, Client, ConnectionLostError, EngineStatus, InvalidArgumentError,
+    NotFoundError, PermissionDeniedError, SbtuiError,
 )
 from sbtui.client.connection import parse_address
 from sbtui.server.lifecycle import DEFAULT_STOP_TIMEOUT
@@ -209,6 +210,48 @@ async def _list_apps(client: Client, args) -> int:
     return 0
 
 
+def _info_parser(sub) -> None:
+    p = sub.add_parser(
+        "info", help="show the server and how its container engine is doing",
+        description="Show the server's version, its container engine, and the engine's state: "
+                    "ok, restarting (a Podman service the server runs, after it died) or down "
+                    "(an engine the server does not run, while it does not answer).",
+    )
+    add_connection_options(p, suppress=True)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(verb=_show_info, parser=p)
+
+
+async def _show_info(client: Client, args) -> int:
+    info = await client.server_info()
+    engine = EngineStatus.from_pb(info)
+    if args.json:
+        out.print_json({
+            "version": info.version, "pid": info.pid or None, "state_dir": info.state_dir or None,
+            "environment": info.environment or None, "engine": info.engine,
+            "engine_version": info.engine_version,
+            "engine_state": {
+                "state": str(engine.state), "attempt": engine.attempt,
+                "last_error": engine.last_error or None, "since": engine.since,
+                "restarts": engine.restarts, "service_pid": engine.service_pid or None,
+            },
+        })
+        return 0
+    where = f", pid {info.pid}, state in {info.state_dir}" if info.pid else ""
+    service = f", service pid {engine.service_pid}" if engine.service_pid else ""
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(engine.since))
+    rows = [
+        ("server", f"sbtui {info.version}{where}"),
+        ("engine", f"{info.engine} {info.engine_version}{service}"),
+        ("state", f"{engine.summary()}, since {since}"),
+    ]
+    if engine.last_error:
+        rows.append(("last error", engine.last_error))
+    for label, value in rows:
+        out.line(f"{label:<11} {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="sbtui", description="Sandboxes from the terminal.", epilog=EPILOG,
@@ -221,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     _server_parser(sub)
     _app_parser(sub)
+    _info_parser(sub)
     cli_sandbox.add_parsers(sub)
     cli_image.add_parsers(sub)
     cli_tunnel.add_parsers(sub)

@@ -83,7 +83,10 @@ class ServerProcess:
 
     @property
     def engine_url(self) -> str:
-        """Where this server's engine answers: Docker's socket, or the Podman service it started."""
+        """Where this server's engine answers: the --engine-url it was given, else Docker's
+        socket, or the Podman service it started."""
+        if "--engine-url" in self.extra:
+            return self.extra[self.extra.index("--engine-url") + 1]
         if self.engine == "podman":
             return f"unix://{self.state_dir / 'podman.sock'}"
         return "unix:///var/run/docker.sock"

@@ -21,6 +21,8 @@ from sbtui.client.images import Image, PullProgress
 from sbtui.client.models import (
     App,
     CloudBucketMount,
+    EngineState,
+    EngineStatus,
     EventKind,
     LogChunk,
     NewToken,
@@ -39,7 +41,7 @@ from sbtui.client.sandbox import Sandbox
 
 __all__ = [
     "AlreadyExistsError", "App", "AuthenticationError", "Client", "CloudBucketMount",
-    "ConnectionLostError", "ContainerProcess", "EngineUnavailableError", "EventKind", "ExecTimeoutError",
+    "ConnectionLostError", "ContainerProcess", "EngineState", "EngineStatus", "EngineUnavailableError", "EventKind", "ExecTimeoutError",
     "FailedPreconditionError", "Image", "InvalidArgumentError", "LogChunk", "NewToken", "NoTcpSocketError", "NotFoundError",
     "PermissionDeniedError", "Proxy", "PullProgress", "ResourceExhaustedError", "Sandbox", "SandboxEvent", "SandboxInfo", "SandboxState",
     "SandboxTimeoutError", "SbtuiError", "Secret", "ServerError", "TerminationReason", "Token", "Tunnel",

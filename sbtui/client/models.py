@@ -57,9 +57,54 @@ class TerminationReason(enum.Enum):
     LOST = pb.TERMINATION_REASON_LOST
     FAILED_TO_START = pb.TERMINATION_REASON_FAILED_TO_START
     DISK_LIMIT = pb.TERMINATION_REASON_DISK_LIMIT
+    ENGINE_STOPPED = pb.TERMINATION_REASON_ENGINE_STOPPED
 
     def __str__(self) -> str:
         return self.name.lower().replace("_", " ")
+
+
+class EngineState(enum.Enum):
+    OK = pb.ENGINE_STATE_OK
+    RESTARTING = pb.ENGINE_STATE_RESTARTING  # the server restarts the engine service it runs
+    DOWN = pb.ENGINE_STATE_DOWN  # the engine (one the server does not run) does not answer
+    UNKNOWN = pb.ENGINE_STATE_UNSPECIFIED  # a server too old to say
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """How the server's container engine is doing (ServerInfo.engine_status)."""
+
+    engine: str  # "docker" or "podman"
+    state: EngineState
+    attempt: int = 0  # RESTARTING: the restart attempt under way
+    last_error: str = ""  # why it went away, or why the last restart attempt failed
+    since: float = 0.0
+    restarts: int = 0  # restarts by the server since it started
+    service_pid: int = 0  # the engine service the server runs (admin callers only)
+
+    @classmethod
+    def from_pb(cls, info: pb.ServerInfo) -> "EngineStatus":
+        status = info.engine_status
+        return cls(info.engine, EngineState(status.state), status.attempt, status.last_error,
+                   status.since, status.restarts, status.service_pid)
+
+    def summary(self) -> str:
+        """A few words: 'ok', 'ok, restarted 2 times', 'restarting (attempt 3)', 'down'."""
+        if self.state == EngineState.RESTARTING:
+            return f"restarting (attempt {self.attempt})"
+        text = str(self.state)
+        if self.restarts:
+            text += f", restarted {self.restarts} time{'s' if self.restarts > 1 else ''}"
+        return text
+
+    def describe(self) -> str:
+        """The summary with the last error, when there was one."""
+        if self.last_error:
+            return f"{self.summary()} (last error: {self.last_error})"
+        return self.summary()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class EngineState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ENGINE_STATE_UNSPECIFIED: _ClassVar[EngineState]
+    ENGINE_STATE_OK: _ClassVar[EngineState]
+    ENGINE_STATE_RESTARTING: _ClassVar[EngineState]
+    ENGINE_STATE_DOWN: _ClassVar[EngineState]
+
 class SandboxState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SANDBOX_STATE_UNSPECIFIED: _ClassVar[SandboxState]
@@ -26,11 +33,16 @@ class TerminationReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TERMINATION_REASON_LOST: _ClassVar[TerminationReason]
     TERMINATION_REASON_FAILED_TO_START: _ClassVar[TerminationReason]
     TERMINATION_REASON_DISK_LIMIT: _ClassVar[TerminationReason]
+    TERMINATION_REASON_ENGINE_STOPPED: _ClassVar[TerminationReason]
 
 class StdioBehavior(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     STDIO_PIPE: _ClassVar[StdioBehavior]
     STDIO_IGNORE: _ClassVar[StdioBehavior]
+ENGINE_STATE_UNSPECIFIED: EngineState
+ENGINE_STATE_OK: EngineState
+ENGINE_STATE_RESTARTING: EngineState
+ENGINE_STATE_DOWN: EngineState
 SANDBOX_STATE_UNSPECIFIED: SandboxState
 SANDBOX_STATE_CREATING: SandboxState
 SANDBOX_STATE_RUNNING: SandboxState
@@ -45,6 +57,7 @@ TERMINATION_REASON_OUT_OF_MEMORY: TerminationReason
 TERMINATION_REASON_LOST: TerminationReason
 TERMINATION_REASON_FAILED_TO_START: TerminationReason
 TERMINATION_REASON_DISK_LIMIT: TerminationReason
+TERMINATION_REASON_ENGINE_STOPPED: TerminationReason
 STDIO_PIPE: StdioBehavior
 STDIO_IGNORE: StdioBehavior
 
@@ -53,20 +66,38 @@ class ServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "engine", "engine_version", "pid", "state_dir", "environment")
+    __slots__ = ("version", "engine", "engine_version", "pid", "state_dir", "environment", "engine_status")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     ENGINE_VERSION_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     STATE_DIR_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    ENGINE_STATUS_FIELD_NUMBER: _ClassVar[int]
     version: str
     engine: str
     engine_version: str
     pid: int
     state_dir: str
     environment: str
-    def __init__(self, version: _Optional[str] = ..., engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., pid: _Optional[int] = ..., state_dir: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
+    engine_status: EngineStatus
+    def __init__(self, version: _Optional[str] = ..., engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., pid: _Optional[int] = ..., state_dir: _Optional[str] = ..., environment: _Optional[str] = ..., engine_status: _Optional[_Union[EngineStatus, _Mapping]] = ...) -> None: ...
+
+class EngineStatus(_message.Message):
+    __slots__ = ("state", "attempt", "last_error", "since", "restarts", "service_pid")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_PID_FIELD_NUMBER: _ClassVar[int]
+    state: EngineState
+    attempt: int
+    last_error: str
+    since: float
+    restarts: int
+    service_pid: int
+    def __init__(self, state: _Optional[_Union[EngineState, str]] = ..., attempt: _Optional[int] = ..., last_error: _Optional[str] = ..., since: _Optional[float] = ..., restarts: _Optional[int] = ..., service_pid: _Optional[int] = ...) -> None: ...
 
 class App(_message.Message):
     __slots__ = ("app_id", "name", "environment", "created_at")

@@ -10,7 +10,7 @@ from typing import AsyncIterator
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import validation
 from sbtui.server.errors import invalid, precondition
-from sbtui.server.runtime.base import EngineError, ExecSession, ExecSpec
+from sbtui.server.runtime.base import EngineError, EngineNotFound, ExecSession, ExecSpec
 from sbtui.server.sandboxes import SandboxManager
 from sbtui.server.stream_limits import StreamLimits
 from sbtui.server.store import SandboxRecord
@@ -87,6 +87,9 @@ async def _session(
         stdout=start.stdout == pb.STDIO_PIPE, stderr=start.stderr == pb.STDIO_PIPE,
         rows=start.rows or 24, cols=start.cols or 80,
     )
+    health = manager.engine_health
+    health.check()
+    losses = health.losses  # one more by the end: the stream went through an engine since lost
     try:
         session = await manager.runtime.exec(record.container_id, spec)
     except EngineError as err:
@@ -105,13 +108,29 @@ async def _session(
     finished = False
     try:
         yield pb.ExecResponse(started=session.exec_id)
-        while (chunk := await session.read()) is not None:
-            fd, data = chunk
-            yield pb.ExecResponse(stdout=data) if fd == 1 else pb.ExecResponse(stderr=data)
+        broke: EngineError | None = None
         try:
-            code = await session.exit_code()
-        except EngineError:
-            code = _KILLED  # the sandbox ended under it and took the record along
+            while (chunk := await session.read()) is not None:
+                fd, data = chunk
+                yield pb.ExecResponse(stdout=data) if fd == 1 else pb.ExecResponse(stderr=data)
+        except EngineError as err:
+            broke = err  # the engine may still say how the command ended
+        try:
+            if health.losses != losses:
+                raise broke or EngineError("the engine went away meanwhile")
+            try:
+                code = await session.exit_code()
+            except EngineNotFound:
+                code = _KILLED  # the sandbox ended under it and took the record along
+            if health.losses != losses:
+                raise EngineError("the engine went away meanwhile")
+        except EngineError as err:
+            # The output ended because the connection to the engine did, not the command:
+            # how the command ended (or whether it did) is unknown, and no code is made up.
+            raise EngineError(
+                f"the connection to it broke while {start.command[0]!r} ran ({err}); "
+                "its exit code is unknown"
+            ) from None
         finished = True
         yield pb.ExecResponse(exit=pb.ExecExit(exit_code=code, timed_out=timed_out))
     finally:

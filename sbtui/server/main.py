@@ -170,6 +170,7 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         # Before serving, so that the first client finds the base image there.
         await _ensure_base_image(engine.runtime)
         await manager.start()
+        engine.supervise(manager.engine_health, manager.engine_service_restarted)
         tunnel_manager = tunnels.TunnelManager(
             manager,
             CertificateAuthority(state_dir, names=[tunnel_host.name, *custom_domains.all_suffixes()]),

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import images, logs, validation
 from sbtui.server.domains import CustomDomains
 from sbtui.server.disk import DiskWatcher
+from sbtui.server.engine_health import EngineHealth
 from sbtui.server.errors import (
-    ServiceError, already_exists, invalid, not_found, precondition, unsupported,
+    already_exists, invalid, not_found, precondition, unsupported,
 )
 from sbtui.server.events import EventBus
 from sbtui.server.ids import new_id
@@ -40,6 +42,8 @@ LABEL_APP = "io.sbtui.app"
 LABEL_NETWORK_OF = "io.sbtui.network-of"  # on the container holding a sandbox's network namespace
 ACTIVITY_SAVED_EVERY = 1.0  # seconds between saves of the activity of open sessions
 _ACTIVE = (pb.SANDBOX_STATE_CREATING, pb.SANDBOX_STATE_RUNNING, pb.SANDBOX_STATE_TERMINATING)
+# How a stopping engine ends a container: SIGTERM, then SIGKILL once its grace period is over.
+_STOPPED_BY_SIGNAL = {128 + signal.SIGTERM, 128 + signal.SIGKILL}
 
 
 class SandboxManager:
@@ -51,6 +55,10 @@ class SandboxManager:
         self.server_id = server_id
         self.limits = limits or Limits()
         self.events = EventBus()
+        self.engine_health = EngineHealth(runtime.name)
+        # Set when the engine stopped answering, until a reconcile has caught up once it is back.
+        self._engine_was_down = False
+        self._engine_stops_containers = False  # read from the engine at start
         sealer = Sealer(store.path.with_name("secrets.key"))
         self.secrets = Secrets(store, sealer)
         self.kept_output = logs.KeptOutput(store, sealer)
@@ -80,6 +88,7 @@ class SandboxManager:
 
     async def start(self) -> None:
         self.engine_cpus = await self.runtime.cpus()
+        self._engine_stops_containers = await self.runtime.containers_stop_with_engine()
         self.apps = {a.app_id: a for a in self.store.load_apps()}
         self.images = {i.image_id: i for i in self.store.load_images()}
         for record in self.store.load_sandboxes():
@@ -180,8 +189,12 @@ class SandboxManager:
                 continue
             sandbox_id = state.labels.get(LABEL_SANDBOX, "")
             record = self.sandboxes.get(sandbox_id)
-            if record is None or record.finished:
+            if record is None:
                 await self._remove_unowned(cid, state.labels)
+                continue
+            if record.finished:
+                # Left when the engine could not give its output or remove it (it was stopping).
+                await self._retire(record, cid)
                 continue
             if record.state == pb.SANDBOX_STATE_CREATING and not startup:
                 continue  # a create in flight in this process sees it through
@@ -232,14 +245,21 @@ class SandboxManager:
                     elif self._owner(labels) is None:
                         # The engine may carry out a create or start that a killed server asked
                         # for after the restarted one has reconciled: nobody owns what it made.
-                        self._spawn(self._remove_unowned(container_id, labels))
+                        record = self.sandboxes.get(labels.get(LABEL_SANDBOX, ""))
+                        if record is not None:
+                            self._spawn(self._retire(record, container_id))
+                        else:
+                            self._spawn(self._remove_unowned(container_id, labels))
             except asyncio.CancelledError:
                 raise
             except Exception as err:
                 log.warning("engine event stream failed: %s", err)
+                if not await self.runtime.answers():
+                    self._engine_was_down = True
+                    self.engine_health.down(str(err))
             await asyncio.sleep(1)
             # Subscribed again: catch up on whatever happened while the stream was down.
-            connected = lambda: self._spawn(self._reconcile_logged())  # noqa: E731
+            connected = self._resubscribed
 
     def _owner(self, labels: dict[str, str]) -> SandboxRecord | None:
         """The live sandbox a container of this server belongs to: its own, or the one whose
@@ -256,11 +276,32 @@ class SandboxManager:
             await self.runtime.remove(f"sbtui-{labels[LABEL_NETWORK_OF]}")
         await self.runtime.remove(container_id)
 
+    def _resubscribed(self) -> None:
+        # The engine answers: creates and execs may go on while the reconcile catches up.
+        self.engine_health.answering()
+        self._spawn(self._reconcile_logged())
+
     async def _reconcile_logged(self) -> None:
+        began = time.monotonic()
         try:
             await self._reconcile()
         except EngineError as err:
             log.warning("engine not reachable: %s", err)
+            return
+        if self._engine_was_down:
+            # Kept until here: the exits this reconcile found happened while it was away.
+            self._engine_was_down = False
+            log.info("the engine answers again; caught up with it in %.1f s", time.monotonic() - began)
+
+    async def engine_service_restarted(self) -> None:
+        """The engine's API service died and a new one answers. Every exec stream went through
+        the dead one, and none can be attached again: the processes they started, which run on,
+        are ended (as at a restart of this server), before the engine counts as ok and new
+        execs are let in."""
+        running = [r.container_id for r in self.sandboxes.values()
+                   if r.state == pb.SANDBOX_STATE_RUNNING and r.container_id]
+        if running:
+            await self.runtime.kill_execs(running)
 
     # ---- apps and images ----------------------------------------------------------
 
@@ -368,6 +409,7 @@ class SandboxManager:
         params = request.params
         self.limits.check_create(params)  # first: the operator's maximum is the limit to state
         validation.check_create(params)
+        self.engine_health.check()
         validation.check_cpu_available(params, self.engine_cpus)
         app = self.app(request.app_id, scope)
         if params.custom_domain:
@@ -588,7 +630,13 @@ class SandboxManager:
     # ---- exits --------------------------------------------------------------------
 
     async def _on_exit(self, container_id: str) -> None:
-        state = await self.runtime.inspect(container_id)
+        try:
+            state = await self.runtime.inspect(container_id)
+        except EngineError as err:
+            # The engine is going away (a stopping dockerd sends exits, then stops answering):
+            # the reconcile once it is back finishes the sandbox.
+            log.info("could not look at container %s that exited: %s", container_id[:12], err)
+            return
         sandbox_id = self._by_container.get(container_id) or (
             state.labels.get(LABEL_SANDBOX, "") if state else ""
         )
@@ -612,11 +660,12 @@ class SandboxManager:
             exit_ = state.exit
             reason = record.reason
             if not reason:
-                reason = (
-                    pb.TERMINATION_REASON_OUT_OF_MEMORY
-                    if exit_ and exit_.oom_killed
-                    else pb.TERMINATION_REASON_EXITED
-                )
+                if exit_ and exit_.oom_killed:
+                    reason = pb.TERMINATION_REASON_OUT_OF_MEMORY
+                elif await self._stopped_by_engine(exit_):
+                    reason = pb.TERMINATION_REASON_ENGINE_STOPPED
+                else:
+                    reason = pb.TERMINATION_REASON_EXITED
             self._mark_finished(record, exit_.exit_code if exit_ else None, reason,
                                 exit_.finished_at if exit_ else 0.0)
             # Kept once waiters have learnt of the end (the engine may take a while), before
@@ -625,13 +674,47 @@ class SandboxManager:
         finally:
             del self._finishing[record.sandbox_id]
             kept.set()
+        await self._remove_finished(record, state.container_id)
+
+    async def _stopped_by_engine(self, exit_) -> bool:
+        """Whether the engine ended the container by stopping: it was killed the way a stopping
+        engine kills, on an engine that stops its containers, which was stopping then (it
+        takes no new connection, though it still serves those it has) or has come back since."""
+        if not self._engine_stops_containers or exit_ is None or exit_.exit_code not in _STOPPED_BY_SIGNAL:
+            return False
+        return self._engine_was_down or not await self.runtime.answers()
+
+    async def _retire(self, record: SandboxRecord, container_id: str) -> None:
+        """The container of a finished sandbox, still in the engine: its output is kept if it
+        was not (the engine was stopping when the sandbox ended), then it is removed. A
+        container with a record is never removed before that."""
+        if record.sandbox_id in self._finishing:
+            return  # being finished now: that removes it
+        if record.container_id == container_id and not self.store.has_logs(record.sandbox_id):
+            kept = self._finishing[record.sandbox_id] = asyncio.Event()
+            try:
+                await logs.keep(self.runtime, self.kept_output, record)
+            finally:
+                del self._finishing[record.sandbox_id]
+                kept.set()
+        await self._remove_finished(record, container_id)
+
+    async def _remove_finished(self, record: SandboxRecord, container_id: str) -> None:
         await self.output_readers.done(record.sandbox_id)
+        if not await self.runtime.answers():
+            # The engine is stopping: it takes no new connection but still serves those it has.
+            # Its output may not have been kept, and what is removed now can leave the engine's
+            # own state broken (see DockerRuntime._remove_network_if_unused): the container
+            # stays, and the reconcile once the engine is back keeps the output, then removes it.
+            log.info("sandbox %s ended as the engine stopped; its container stays until the "
+                     "engine is back", record.sandbox_id)
+            return
         try:
-            await self.runtime.remove(state.container_id)
+            await self.runtime.remove(container_id)
             if record.params.cidr_allowlist:
                 await self.runtime.remove(f"sbtui-{record.sandbox_id}{egress.HOLDER_SUFFIX}")
         except EngineError as err:
-            log.warning("removing container %s failed: %s", state.container_id[:12], err)
+            log.warning("removing container %s failed: %s", container_id[:12], err)
 
     async def output_kept(self, sandbox_id: str) -> None:
         """Return once a finished sandbox's output is in the store, where readers look."""

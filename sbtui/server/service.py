@@ -119,6 +119,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
         )
         if caller.admin:  # where the server runs and keeps its state is the operator's business
             info.pid, info.state_dir = os.getpid(), self._state_dir
+        info.engine_status.CopyFrom(self.manager.engine_health.to_pb(caller.admin))
         return info
 
     @unary

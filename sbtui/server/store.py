@@ -165,6 +165,12 @@ class Store:
     def save_logs(self, sandbox_id: str, output: bytes) -> None:
         self._db.execute("INSERT OR REPLACE INTO logs VALUES (?, ?)", (sandbox_id, output))
 
+    def has_logs(self, sandbox_id: str) -> bool:
+        """Whether the output of the sandbox is kept (empty output is kept as such)."""
+        return self._db.execute(
+            "SELECT 1 FROM logs WHERE sandbox_id = ?", (sandbox_id,)
+        ).fetchone() is not None
+
     def load_logs(self, sandbox_id: str) -> bytes:
         row = self._db.execute(
             "SELECT output FROM logs WHERE sandbox_id = ?", (sandbox_id,)

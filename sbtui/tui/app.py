@@ -14,11 +14,14 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from sbtui.client import Client, Sandbox, SandboxEvent, SbtuiError
+from sbtui.client import Client, EngineStatus, Sandbox, SandboxEvent, SbtuiError
 from sbtui.tui.keymap import APP_KEYS, WRITE_ACTIONS, bindings, config_path, load_keymap
 from sbtui.tui.messages import SandboxesChanged, SnapshotTaken
 from sbtui.tui.sessions import SHELL, Session, Sessions
 from sbtui.tui.state import ConnectionStatus, SandboxStore, WatchFollower, backoff
+
+
+ENGINE_POLL = 2.0  # seconds between looks at the server's engine state (ServerInfo)
 
 
 class SbtuiApp(App[None], inherit_bindings=False):
@@ -27,6 +30,8 @@ class SbtuiApp(App[None], inherit_bindings=False):
     BINDINGS = bindings(APP_KEYS)
 
     connection: reactive[ConnectionStatus] = reactive(ConnectionStatus(False), init=False)
+    # The server's container engine, as its ServerInfo last said (None until it has).
+    engine: reactive[EngineStatus | None] = reactive(None, init=False)
 
     def __init__(
         self,
@@ -69,6 +74,7 @@ class SbtuiApp(App[None], inherit_bindings=False):
         for problem in self.keymap_problems:
             self.notify(problem, title="keys.toml", severity="error", timeout=15)
         self.run_worker(self._follow(), name="watch", group="watch", exclusive=True)
+        self.run_worker(self._follow_engine(), name="engine", group="engine", exclusive=True)
 
     async def on_unmount(self) -> None:
         await self.sessions.close_all()
@@ -110,6 +116,17 @@ class SbtuiApp(App[None], inherit_bindings=False):
                 await old.close()
         async for event in self.client.sandboxes.watch(**options):
             yield event
+
+    async def _follow_engine(self) -> None:
+        """Ask the server how its engine is doing, now and then: a restart of the engine shows
+        no other way (the watch stream and the connection stay up)."""
+        while True:
+            if self.client is not None and self.connection.connected:
+                try:
+                    self.engine = await self.client.engine_status()
+                except SbtuiError:
+                    pass  # the connection banner tells of a server out of reach
+            await asyncio.sleep(ENGINE_POLL)
 
     def _status_changed(self, status: ConnectionStatus) -> None:
         self.connection = status

@@ -1,7 +1,7 @@
 """Fixed sample sandboxes, and a client that serves them to the dashboard.
 
 For screenshots, SVG snapshot tests and the list benchmark only: it answers just the calls that
-drawing screens needs (watch, from_id, logs, tunnels, tags, images), with data that never
+drawing screens needs (watch, from_id, logs, tunnels, tags, images, engine status), with data that never
 changes, at a fixed "now". Behaviour is tested against the real server (tests/tui/test_*_real.py).
 """
 
@@ -13,7 +13,7 @@ from dataclasses import fields
 from typing import AsyncIterator
 
 from sbtui.client import (
-    EventKind, FailedPreconditionError, Image, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
+    EngineState, EngineStatus, EventKind, FailedPreconditionError, Image, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
     SandboxState, TerminationReason, Tunnel,
 )
 from sbtui.client.reachability import Reach, TunnelReach
@@ -242,6 +242,14 @@ class SampleImages:
         return [i for i in self.items if i.source_sandbox_id or not snapshots_only]
 
 
+ENGINE_OK = EngineStatus("podman", EngineState.OK, since=NOW - 86400)
+ENGINE_RESTARTING = EngineStatus(
+    "podman", EngineState.RESTARTING, attempt=4, since=NOW - 2, restarts=1,
+    last_error="restart attempt 3 failed: podman system service exited with code 125; "
+               "see /var/lib/sbtui/podman.log",
+)
+
+
 class SampleClient:
     """Stands in for sbtui.Client where only fixed pictures are wanted."""
 
@@ -249,6 +257,10 @@ class SampleClient:
         self.address = ADDRESS
         self.sandboxes = SampleSandboxes(sandboxes() if infos is None else infos)
         self.images = SampleImages(images())
+        self.engine = ENGINE_OK
+
+    async def engine_status(self) -> EngineStatus:
+        return self.engine
 
     async def close(self) -> None:
         pass

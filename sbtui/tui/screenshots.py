@@ -84,6 +84,12 @@ async def connection_lost(pilot: Pilot) -> None:
         False, "lost the connection to the sbtui server: Socket closed", attempt=3, was_connected=True)
 
 
+async def engine_restarting(pilot: Pilot) -> None:
+    await _listed(pilot)
+    pilot.app.client.engine = sample.ENGINE_RESTARTING
+    pilot.app.engine = sample.ENGINE_RESTARTING
+
+
 async def help_list(pilot: Pilot) -> None:
     await _listed(pilot)
     await pilot.press("question_mark")
@@ -283,6 +289,7 @@ SCENES = (
     Scene("sandbox-list-readonly", sandbox_list_readonly, readonly=True),
     Scene("app-picker", app_picker),
     Scene("connection-lost", connection_lost),
+    Scene("engine-restarting", engine_restarting),
     Scene("help-list", help_list),
     Scene("terminate-confirm", terminate_confirm),
     Scene("sandbox-detail", sandbox_detail),

@@ -1,26 +1,38 @@
-"""kill -9 of the server in the middle of deadlines, creates and exec sessions.
+"""kill -9 of the server in the middle of deadlines, creates and exec sessions; the engine
+going away under a running server.
 
 Each test runs its own server and kills it with SIGKILL, so it gets no chance to clean up. The
 restarted server must lose no sandbox, leave no container running that it does not know, and
 end every sandbox within LATE seconds of its deadline; clients get errors, never hangs, and
 carry on by themselves once the server is back.
+
+The engine's faults: the Podman API service the server runs is killed (the server restarts
+it), and a dockerd of the test's own (tests/own_dockerd.py) is stopped and started again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import shutil
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import aiodocker
 import pytest
 
 import sbtui
 from sbtui.client import (
-    ConnectionLostError, EventKind, Sandbox, SandboxState, SandboxTimeoutError, TerminationReason,
+    ConnectionLostError, EngineState, EngineUnavailableError, EventKind, Sandbox, SandboxState,
+    SandboxTimeoutError, TerminationReason,
 )
-from tests.servers import IMAGE, ServerProcess, new_state_dir
+from tests.own_dockerd import OwnDockerd
+from tests.servers import IMAGE, ROOT, ServerProcess, available_engines, new_state_dir, until
 
 LATE = 1.0  # the promise: a sandbox ends at most this long after its deadline
 LABEL_SANDBOX = "io.sbtui.sandbox"
@@ -325,3 +337,176 @@ async def test_the_same_client_carries_on_after_an_outage(own_server):
         assert await sb.terminate(wait=True) == 137
     finally:
         await client.close()
+
+
+# ---- engine faults ---------------------------------------------------------------------------
+
+
+def _needs(engine: str) -> None:
+    if engine not in available_engines():
+        pytest.skip(f"{engine} is not among the engines tested here (SBTUI_TEST_ENGINES)")
+
+
+def _cli_info(server: ServerProcess) -> str:
+    """What `sbtui info` prints about `server`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sbtui", "--server", server.address, "info"],
+        capture_output=True, timeout=60, cwd=ROOT, stdin=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k not in ("SBTUI_SERVER", "SBTUI_TOKEN")},
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout.decode()
+
+
+def _parent(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_bytes()
+    return int(stat[stat.rindex(b")") + 2:].split()[1])
+
+
+@pytest.fixture
+def podman_server():
+    _needs("podman")
+    proc = ServerProcess("podman", new_state_dir("podman-engine-faults")).start()
+    yield proc
+    proc.dispose()
+
+
+async def test_a_killed_podman_service_is_restarted_and_the_exec_across_it_told_so(podman_server):
+    server = podman_server
+    async with sbtui.Client.connect(server.address) as client:
+        app, image = await _app_and_image(client)
+        sb = await client.sandboxes.create(app, image, timeout=300)
+        across = await sb.exec(["sh", "-c", "echo started; exec sleep 600"])
+        assert await asyncio.wait_for(across.stdout.readline(), 15) == b"started\n"
+        # The service the server started, as the process tree shows it: its child.
+        pid = int((server.state_dir / "podman.pid").read_text())
+        assert _parent(pid) == server.process.pid
+
+        killed, killed_at = time.monotonic(), time.time()
+        os.kill(pid, signal.SIGKILL)
+        # The exec's stream went through the dead service: the client learns that, and no
+        # exit code (the process ran on in the sandbox: it had none).
+        with pytest.raises(EngineUnavailableError, match="exit code is unknown"):
+            await asyncio.wait_for(across.wait(), 15)
+
+        async def restarted():
+            status = await client.engine_status()
+            return status if status.state == EngineState.OK and status.restarts == 1 else None
+
+        after = await until(restarted, 30, "the server to restart the Podman service")
+        ok_after = time.monotonic() - killed
+        assert after.attempt == 0 and after.since > killed_at  # ok since the restart
+        assert after.service_pid not in (0, pid) and _parent(after.service_pid) == server.process.pid
+        assert after.last_error == "it was killed by SIGKILL"
+        info = _cli_info(server)
+        assert "state       ok, restarted 1 time" in info, info
+        assert "last error  it was killed by SIGKILL" in info, info
+
+        # Creates and execs work again, on the new service.
+        fresh = await client.sandboxes.create(app, image, timeout=300)
+        p = await fresh.exec(["echo", "back"])
+        assert await p.stdout.read() == b"back\n" and await p.wait() == 0
+        working_after = time.monotonic() - killed
+        # The process the broken exec had started was ended, not left running unseen.
+        ps = await sb.exec(["ps", "-o", "stat,args"])
+        rows = [line.split(None, 1) for line in (await ps.stdout.read()).decode().splitlines()[1:]]
+        assert [args for stat, args in rows if not stat.startswith("Z")] == [
+            "sleep infinity", "ps -o stat,args",
+        ], rows
+        print(f"\nPodman service killed: ok again after {ok_after:.2f} s, "
+              f"a create and an exec done {working_after:.2f} s after the kill")
+        for s in (sb, fresh):
+            assert await s.terminate(wait=True) == 137
+
+
+@pytest.fixture
+def own_dockerd():
+    _needs("docker")
+    dockerd = OwnDockerd().start()
+    yield dockerd
+    dockerd.dispose()
+
+
+SEQ_END = 53000  # `seq 1 53000` prints 306,894 bytes: more than the 256 KiB kept
+KEPT = 256 * 1024
+
+
+async def _output(sb) -> bytes:
+    return b"".join([chunk.data async for chunk in sb.logs()])
+
+
+async def test_a_docker_restart_ends_sandboxes_as_engine_stopped_keeping_their_output(own_dockerd):
+    from sbtui.tui.app import SbtuiApp
+    from sbtui.tui.widgets.connection_banner import ConnectionBanner
+
+    server = ServerProcess("docker", new_state_dir("docker-restart"),
+                           extra=["--engine-url", own_dockerd.url]).start()
+    try:
+        async with sbtui.Client.connect(server.address) as client:
+            app, image = await _app_and_image(client)
+            printed = "".join(f"{i}\n" for i in range(1, SEQ_END + 1)).encode()
+            big = await client.sandboxes.create(
+                app, image, timeout=600, command=["sh", "-c", f"seq 1 {SEQ_END}; exec sleep 1000"])
+            small = await client.sandboxes.create(
+                app, image, timeout=600, command=["sh", "-c", "echo small; exec sleep 1000"])
+            async def all_printed():
+                return await _output(big) == printed and await _output(small) == b"small\n"
+
+            await until(all_printed, 30, "the sandboxes' output in the engine's log",
+                        pause=lambda: asyncio.sleep(0.2))
+
+            stopped = time.monotonic()
+            own_dockerd.stop()  # SIGTERM by its pid: it stops its containers, then itself
+            stop_took = time.monotonic() - stopped
+
+            async def down():
+                return (await client.engine_status()).state == EngineState.DOWN
+
+            await until(down, 30, "the engine state to say down")
+            assert "state       down" in _cli_info(server)
+            ui = SbtuiApp(client=client, keymap_path=Path("/nonexistent/sbtui/keys.toml"))
+            async with ui.run_test(size=(160, 40)) as pilot:
+                banner = lambda: str(ui.screen.query_one(ConnectionBanner).render())  # noqa: E731
+                await until(lambda: "container engine docker down" in banner(), 20,
+                            "the dashboard to show the engine down", pause=lambda: pilot.pause(0.05))
+
+            started = time.monotonic()
+            own_dockerd.start()
+            back = time.monotonic()
+
+            async def ended():
+                infos = [await sb.refresh() for sb in (big, small)]
+                return infos if all(i.state == SandboxState.FINISHED for i in infos) else None
+
+            infos = await until(ended, 60, "both sandboxes to end")
+            for info in infos:
+                assert info.termination_reason == TerminationReason.ENGINE_STOPPED, info
+                assert info.exit_code == 137
+
+            async def retired():
+                return not await _labelled(server)
+
+            # Their containers go once their output is kept, and not before.
+            await until(retired, 30, "the stopped sandboxes' containers to be removed")
+            retired_after = time.monotonic() - back
+
+            async def ok():
+                return (await client.engine_status()).state == EngineState.OK
+
+            await until(ok, 30, "the engine state to say ok")
+            ok_after = time.monotonic() - back
+            assert await _output(big) == printed[-KEPT:]
+            assert await _output(small) == b"small\n"
+            assert "no live sandbox owns" not in server.log_text()
+            creating = time.monotonic()
+            fresh = await client.sandboxes.create(app, image, timeout=120)
+            p = await fresh.exec(["echo", "back"])
+            assert await p.stdout.read() == b"back\n"
+            create_and_exec = time.monotonic() - creating
+            assert await fresh.terminate(wait=True) == 137
+            print(f"\ndockerd stop took {stop_took:.1f} s, its start {back - started:.1f} s; after it "
+                  f"answered: sandboxes ended and retired in {retired_after:.2f} s, engine ok in "
+                  f"{ok_after:.2f} s; then a create and an exec took {create_and_exec:.2f} s")
+    finally:
+        server.stop()
+        shutil.rmtree(server.state_dir, ignore_errors=True)

@@ -1,24 +1,26 @@
 """Finding a container engine, and starting Podman's API service when it is the one we have.
 
 Order: an explicit URL (argument or DOCKER_HOST), then Docker's socket, then Podman, whose
-`podman system service` the server starts itself and stops when it exits.
+`podman system service` the server starts itself, restarts when it dies (podman_service.py)
+and stops when it exits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import resource
 import shutil
 import socket
 import struct
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Awaitable, Callable
 
+from sbtui.server.engine_health import EngineHealth
 from sbtui.server.runtime.base import EngineUnavailable
 from sbtui.server.runtime.docker import DockerRuntime
-from sbtui.server.runtime.hijack import open_connection
+from sbtui.server.runtime.hijack import answers
+from sbtui.server.runtime.podman_service import PodmanService
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 INSTALL_HINT = (
@@ -26,44 +28,21 @@ INSTALL_HINT = (
     "start dockerd), or point DOCKER_HOST at a running engine"
 )
 
-# Podman on hybrid cgroup hosts needs runc and cgroupfs (crun refuses them); the server
-# passes this file through CONTAINERS_CONF_OVERRIDE so the host's own config is untouched.
-PODMAN_CONF = """\
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-"""
-
 
 @dataclass
 class Engine:
     runtime: DockerRuntime
-    process: subprocess.Popen | None = None  # the Podman service we started, if any
+    service: PodmanService | None = None  # the Podman API service the server runs, if any
+
+    def supervise(self, health: EngineHealth, restarted: Callable[[], Awaitable[None]]) -> None:
+        """Keep the engine service the server runs (if any) running; see podman_service.py."""
+        if self.service is not None:
+            self.service.supervise(health, restarted)
 
     async def close(self) -> None:
         await self.runtime.close()
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                await asyncio.to_thread(self.process.wait, 10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-async def _answers(url: str) -> bool:
-    try:
-        reader, writer = await asyncio.wait_for(open_connection(url), 2)
-    except (OSError, asyncio.TimeoutError, Exception):
-        return False
-    try:
-        writer.write(b"GET /_ping HTTP/1.1\r\nHost: engine\r\nConnection: close\r\n\r\n")
-        line = await asyncio.wait_for(reader.readline(), 5)
-        return b" 200 " in line
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError):
-        return False
-    finally:
-        writer.close()
+        if self.service is not None:
+            await self.service.stop()
 
 
 async def _kind(url: str) -> str:
@@ -127,51 +106,13 @@ def _open_files_of(pid: int | None) -> int | None:
     return _hard_limits(pid).get("nofile") if pid else None
 
 
-def _registries_conf(insecure: list[str]) -> str:
-    """Short names resolve on Docker Hub, as with Docker; `insecure` registries speak HTTP.
-
-    (Docker itself already trusts plain-HTTP registries on loopback addresses.)"""
-    lines = ['unqualified-search-registries = ["docker.io"]', 'short-name-mode = "permissive"']
-    for location in insecure:
-        lines += ["", "[[registry]]", f'location = "{location}"', "insecure = true"]
-    return "\n".join(lines) + "\n"
-
-
 async def _start_podman(state_dir: Path, insecure_registries: list[str]) -> Engine:
     podman = shutil.which("podman")
     if podman is None:
         raise EngineUnavailable(f"no container engine found: {INSTALL_HINT}")
-    socket = state_dir / "podman.sock"
-    url = f"unix://{socket}"
-    pid_file = state_dir / "podman.pid"
-    if await _answers(url):
-        pid = int(pid_file.read_text()) if pid_file.exists() else None
-        return Engine(DockerRuntime(url, "podman", _ulimits_of(pid), state_dir))
-    conf = state_dir / "podman-containers.conf"
-    conf.write_text(PODMAN_CONF)
-    socket.unlink(missing_ok=True)
-    log = open(state_dir / "podman.log", "ab")
-    registries = state_dir / "podman-registries.conf"
-    registries.write_text(_registries_conf(insecure_registries))
-    env = dict(os.environ, CONTAINERS_CONF_OVERRIDE=str(conf), CONTAINERS_REGISTRIES_CONF=str(registries))
-    process = subprocess.Popen(
-        [podman, "system", "service", "--time=0", url],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True,
-    )
-    log.close()
-    pid_file.write_text(str(process.pid))
-    deadline = asyncio.get_running_loop().time() + 30
-    while not await _answers(url):
-        if process.poll() is not None:
-            raise EngineUnavailable(
-                f"podman system service exited with code {process.returncode}; "
-                f"see {state_dir / 'podman.log'}"
-            )
-        if asyncio.get_running_loop().time() > deadline:
-            process.kill()
-            raise EngineUnavailable("podman system service did not answer within 30 s")
-        await asyncio.sleep(0.05)
-    return Engine(DockerRuntime(url, "podman", _ulimits_of(process.pid), state_dir), process)
+    service = PodmanService(podman, state_dir, insecure_registries)
+    await service.start(_peer_pid)
+    return Engine(DockerRuntime(service.url, "podman", _ulimits_of(service.pid), state_dir), service)
 
 
 async def connect(
@@ -182,7 +123,7 @@ async def connect(
     if url:
         if not url.startswith(("unix://", "tcp://")):
             raise EngineUnavailable(f"engine address {url!r}: use unix:///path or tcp://host:port")
-        if not await _answers(url):
+        if not await answers(url):
             raise EngineUnavailable(f"no container engine answers at {url}: {INSTALL_HINT}")
         found = await _kind(url)
         if kind != "auto" and found != kind:
@@ -191,7 +132,7 @@ async def connect(
         return Engine(DockerRuntime(url, found, ulimits, state_dir, _open_files_of(_peer_pid(url))))
     if kind in ("auto", "docker"):
         docker_url = f"unix://{DOCKER_SOCKET}"
-        if await _answers(docker_url) and await _kind(docker_url) == "docker":
+        if await answers(docker_url) and await _kind(docker_url) == "docker":
             return Engine(DockerRuntime(
                 docker_url, "docker", state_dir=state_dir,
                 open_files_ceiling=_open_files_of(_peer_pid(docker_url)),

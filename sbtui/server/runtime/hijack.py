@@ -26,6 +26,25 @@ async def open_connection(url: str) -> tuple[asyncio.StreamReader, asyncio.Strea
     raise EngineError(f"engine address {url!r} is not supported: use unix:///path or tcp://host:port")
 
 
+async def answers(url: str) -> bool:
+    """Whether the engine at `url` takes a new connection and answers a ping on it.
+
+    A new connection on purpose: an engine that is stopping (dockerd) closes its listener
+    first and goes on serving the connections it has for a while."""
+    try:
+        reader, writer = await asyncio.wait_for(open_connection(url), 2)
+    except (OSError, asyncio.TimeoutError, EngineError):
+        return False
+    try:
+        writer.write(b"GET /_ping HTTP/1.1\r\nHost: engine\r\nConnection: close\r\n\r\n")
+        line = await asyncio.wait_for(reader.readline(), 5)
+        return b" 200 " in line
+    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+        return False
+    finally:
+        writer.close()
+
+
 class HijackedStream:
     """Output demultiplexing, stdin and half-close over an upgraded Engine API connection."""
 
@@ -70,17 +89,25 @@ class HijackedStream:
         return cls(reader, writer, tty)
 
     async def read(self) -> tuple[int, bytes] | None:
+        """The next chunk of output; None at its end. EngineError when the connection broke
+        (the engine went away): the command's end is then unknown, not an end of output."""
         try:
             if self._tty:
                 data = await self._reader.read(_READ_SIZE)
                 return (1, data) if data else None
-            header = await self._reader.readexactly(_HEADER.size)
+            try:
+                header = await self._reader.readexactly(_HEADER.size)
+            except asyncio.IncompleteReadError as err:
+                if not err.partial:
+                    return None  # the end, between two frames
+                raise
             fd, length = _HEADER.unpack(header)
             return (fd if fd in (1, 2) else 1, await self._reader.readexactly(length))
         except asyncio.IncompleteReadError:
-            return None
-        except (ConnectionError, OSError):
-            return None
+            # Cut inside a frame: the engine never ends the output so.
+            raise EngineError("the engine's stream of the command's output broke off") from None
+        except (ConnectionError, OSError) as err:
+            raise EngineError(f"the engine's stream of the command's output broke: {err}") from None
 
     async def write(self, data: bytes) -> None:
         if self._stdin_closed:

@@ -44,6 +44,7 @@ class SandboxListScreen(SandboxActions, Screen):
     def on_mount(self) -> None:
         # Ages tick; the table redraws only its visible rows.
         self.set_interval(1.0, self.table.refresh)
+        self.watch(self.app, "engine", lambda _: self._show_status(), init=False)
         self._reload(reset=True)
 
     def target_sandbox_id(self) -> str | None:
@@ -94,8 +95,14 @@ class SandboxListScreen(SandboxActions, Screen):
             table.empty_text = "no sandboxes yet"
         else:
             table.empty_text = "no sandbox matches the filter (esc clears it)"
+        self._show_status()
+
+    def _show_status(self) -> None:
+        store = self.app.store
         shown = None if self.rows.filter.empty else len(self.rows)
-        self.query_one(StatusBar).show(self.app.address, self.app.readonly, store.counts, shown, store.synced)
+        self.query_one(StatusBar).show(
+            self.app.address, self.app.readonly, store.counts, shown, store.synced, self.app.engine
+        )
 
     def select_sandbox(self, sandbox_id: str) -> None:
         """Put the cursor on `sandbox_id` now, or as soon as the watch stream brings it."""
