@@ -14,6 +14,7 @@ from tests.static_programs import programs  # noqa: F401 (a fixture for every te
 ENGINES = available_engines()
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what they do
 def pytest_collection_modifyitems(config, items):
     """Ten silent minutes run beside the rest of the run: started now, checked last."""
     quiet = [item for item in items if item.path.name == "test_quiet_sessions.py"]
