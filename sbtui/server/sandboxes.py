@@ -523,8 +523,8 @@ class SandboxManager:
         self._begin_termination(record, reason)
 
     def _over_disk_limit(self, record: SandboxRecord, used: int) -> None:
-        log.info("sandbox %s wrote %d MiB outside its volumes, past the disk limit of %d MiB",
-                 record.sandbox_id, used >> 20, self.limits.disk_bytes >> 20)
+        log.info("sandbox %s wrote %d bytes (%.1f MiB) outside its volumes, past the disk limit "
+                 "of %d MiB", record.sandbox_id, used, used / 2**20, self.limits.disk_bytes >> 20)
         self._begin_termination(record, pb.TERMINATION_REASON_DISK_LIMIT)
 
     def _begin_termination(self, record: SandboxRecord, reason: int) -> None:

@@ -215,9 +215,9 @@ async def test_writing_past_the_disk_limit_ends_the_sandbox(limited, client, app
     assert info.termination_reason == TerminationReason.DISK_LIMIT
     assert info.exit_code == 137
     # What it wrote was on the host's disk, measured there by the server ...
-    wrote = re.search(rf"sandbox {sb.sandbox_id} wrote (\d+) MiB outside its volumes, past the "
-                      rf"disk limit of {DISK >> 20} MiB", limited.log_text())
-    assert wrote and int(wrote.group(1)) > DISK >> 20, limited.log_text()[-2000:]
+    wrote = re.search(rf"sandbox {sb.sandbox_id} wrote (\d+) bytes \([\d.]+ MiB\) outside its "
+                      rf"volumes, past the disk limit of {DISK >> 20} MiB", limited.log_text())
+    assert wrote and int(wrote.group(1)) > DISK, limited.log_text()[-2000:]
     # ... and leaves it with its container: no file of it is left to hold the space.
     await until(lambda: not os.path.exists(layer) and not os.path.exists(hosts), 30,
                  "the sandbox's writable layer to be removed")
