@@ -37,16 +37,22 @@ def read_until(fd: int, wanted: bytes, timeout: float) -> bytes:
     return seen
 
 
-async def test_sbtui_without_a_verb_opens_the_dashboard_and_q_quits(server, client, app, image):
-    sb = await client.sandboxes.create(app, image, timeout=120)
+def dashboard_on_a_pty(address: str, **env: str) -> tuple[int, subprocess.Popen]:
+    """`sbtui --readonly` on a new 160x40 pseudo-terminal: (the terminal's side, the process)."""
     main, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
-    env = dict(os.environ, TERM="xterm-256color", XDG_CONFIG_HOME="/nonexistent")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sbtui", "--server", server.address, "--readonly"],
-        stdin=child, stdout=child, stderr=child, cwd=ROOT, env=env, start_new_session=True,
+        [sys.executable, "-m", "sbtui", "--server", address, "--readonly"],
+        stdin=child, stdout=child, stderr=child, cwd=ROOT, start_new_session=True,
+        env=dict(os.environ, TERM="xterm-256color", XDG_CONFIG_HOME="/nonexistent", **env),
     )
     os.close(child)
+    return main, proc
+
+
+async def test_sbtui_without_a_verb_opens_the_dashboard_and_q_quits(server, client, app, image):
+    sb = await client.sandboxes.create(app, image, timeout=120)
+    main, proc = dashboard_on_a_pty(server.address)
     try:
         seen = read_until(main, sb.sandbox_id.encode(), 30)
         assert b"read-only" in seen
@@ -82,15 +88,9 @@ async def test_grpc_messages_never_reach_the_dashboard_screen(server, client, ap
     # gRPC's C core writes its messages to fd 2 from its own threads; told to say everything
     # about every call, it would write over the dashboard's frames, which are drawn on fd 2.
     sb = await client.sandboxes.create(app, image, timeout=120)
-    main, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
-    env = dict(os.environ, TERM="xterm-256color", XDG_CONFIG_HOME="/nonexistent",
-               XDG_STATE_HOME=str(tmp_path), GRPC_VERBOSITY="debug", GRPC_TRACE="api")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sbtui", "--server", server.address, "--readonly"],
-        stdin=child, stdout=child, stderr=child, cwd=ROOT, env=env, start_new_session=True,
+    main, proc = dashboard_on_a_pty(
+        server.address, XDG_STATE_HOME=str(tmp_path), GRPC_VERBOSITY="debug", GRPC_TRACE="api",
     )
-    os.close(child)
     out = b""
 
     def until(wanted: bytes, timeout: float) -> None:
