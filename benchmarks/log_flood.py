@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import time
@@ -62,11 +63,14 @@ class Watch:
     def stop(self) -> None:
         self._stop.set()
 
-    def figures(self) -> str:
+    @property
+    def p99(self) -> float:
         ordered = sorted(self.latencies)
-        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-        return (f"list p50 {statistics.median(ordered):6.1f} ms  p99 {p99:6.1f} ms  (n={len(ordered):4})"
-                f"   RSS max {max(self.rss) / 1e6:6.1f} MB")
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+    def figures(self) -> str:
+        return (f"list p50 {statistics.median(self.latencies):6.1f} ms  p99 {self.p99:6.1f} ms  "
+                f"(n={len(self.latencies):4})   RSS max {max(self.rss) / 1e6:6.1f} MB")
 
 
 async def follow(sb) -> int:
@@ -76,8 +80,30 @@ async def follow(sb) -> int:
     return got
 
 
-async def bench(engine: str, mib: int, followers: int, log_limit: str) -> bool:
+async def followers(address: str, sandbox_id: str, count: int) -> None:
+    """The followers, in a process of their own (`--follow`), as clients elsewhere would be:
+    in the measuring process they would hold up its own `sandbox list` calls. Prints `ready`,
+    then the bytes each got."""
+    async with sbtui.Client.connect(address) as client:
+        sb = await client.sandboxes.from_id(sandbox_id)
+        readers = [asyncio.create_task(follow(sb)) for _ in range(count)]
+        print("ready", flush=True)
+        print(json.dumps(await asyncio.gather(*readers)), flush=True)
+
+
+async def run_followers(address: str, sandbox_id: str, count: int) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--follow", address, sandbox_id, str(count),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    if await process.stdout.readline() != b"ready\n":
+        raise RuntimeError("the followers' process did not start")
+    return process
+
+
+async def bench(engine: str, mib: int, count: int, log_limit: str) -> bool:
     server = Server(engine, None, keep_state=False, extra=["--log-limit", log_limit])
+    following = None
     try:
         await server.start()
         pid = server.process.pid
@@ -102,9 +128,11 @@ async def bench(engine: str, mib: int, followers: int, log_limit: str) -> bool:
             task = asyncio.create_task(flood.run())
             cpu_before = cpu_seconds(pid)
             started = time.perf_counter()
-            readers = [asyncio.create_task(follow(sb)) for _ in range(followers)]
+            following = await run_followers(server.address, sb.sandbox_id, count)
             await (await sb.exec(["touch", "/tmp/go"])).wait()
-            got = await asyncio.gather(*readers)
+            got = json.loads(await following.stdout.readline() or b"null")
+            if await following.wait() != 0 or got is None:
+                raise RuntimeError(f"the followers failed (exit code {following.returncode})")
             followed = time.perf_counter() - started
             await sb.wait()
             exited = time.perf_counter()
@@ -117,8 +145,8 @@ async def bench(engine: str, mib: int, followers: int, log_limit: str) -> bool:
                 await other.terminate(wait=True)
 
         grown = (max(flood.rss) - max(idle.rss)) / 1e6
-        p99 = sorted(flood.latencies)[min(len(flood.latencies) - 1, int(len(flood.latencies) * 0.99))]
-        print(f"{engine}: {mib} MiB printed, {followers} followers, --log-limit {log_limit}")
+        p99 = flood.p99
+        print(f"{engine}: {mib} MiB printed, {count} followers, --log-limit {log_limit}")
         print(f"  idle   {idle.figures()}")
         print(f"  flood  {flood.figures()}")
         print(f"  flood/idle: RSS +{grown:.1f} MB (target <= 50), list p99 {p99:.1f} ms (target <= 100): "
@@ -130,10 +158,17 @@ async def bench(engine: str, mib: int, followers: int, log_limit: str) -> bool:
         print(f"{engine}: failed: {type(err).__name__}: {err}\n{server.log_tail()}")
         return False
     finally:
+        if following is not None and following.returncode is None:
+            following.terminate()  # ours, by its pid
+            await following.wait()
         server.stop()
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--follow"]:
+        address, sandbox_id, count = sys.argv[2:5]
+        asyncio.run(followers(address, sandbox_id, int(count)))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=["podman", "docker", "both"], default="both")
     parser.add_argument("--mib", type=int, default=1024)
