@@ -463,8 +463,9 @@ class DockerRuntime:
             path = data.get("LogPath") or ""
             try:
                 return await asyncio.to_thread(log_tail.from_k8s_file, Path(path), size)
-            except OSError as err:
-                raise EngineError(f"reading the log of container {container_id[:12]}: {err}") from None
+            except OSError:
+                # No k8s-file on this host (another log driver): the whole log, read through.
+                return await log_tail.from_whole_read(self._log_blocks(container_id, False, tty, 0), size)
         return await log_tail.from_tail_reads(
             lambda entries: self._log_blocks(container_id, follow=False, tty=tty, tail=entries), size, tty
         )

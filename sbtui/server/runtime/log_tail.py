@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Iterable
 
 Frames = list[tuple[int, bytes]]
 
@@ -23,7 +23,7 @@ _BLOCK = 64 * 1024
 _STREAMS = {b"stdout": 1, b"stderr": 2}
 
 
-def merged(frames, most: int = 1024 * 1024) -> Frames:
+def merged(frames: Iterable[tuple[int, bytes]], most: int = 1024 * 1024) -> Frames:
     """`frames` with the neighbours of one stream joined (up to `most` bytes a piece): a log of
     short lines is otherwise a message per line all the way to the reader."""
     out: Frames = []
@@ -83,6 +83,15 @@ async def from_tail_reads(
             return merged(tail.result())
         per_entry = max(read_bytes / entries, 1.0)
         entries, before = min(max(entries * 4, int(size / per_entry * 1.25)), MAX_TAIL), read_bytes
+
+
+async def from_whole_read(read: AsyncIterator[Frames], size: int) -> Frames:
+    """The last `size` bytes of a whole read: memory follows `size`, time the whole log."""
+    tail = _Tail(size)
+    async for frames in read:
+        for fd, data in frames:
+            tail.append(fd, data)
+    return merged(tail.result())
 
 
 def from_k8s_file(path: Path, size: int) -> Frames:
