@@ -30,7 +30,7 @@ from sbtui.client.reachability import check_tcp, check_tls, check_tunnels
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
 from sbtui.server.ca import CertificateAuthority
-from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
+from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir, until
 
 READY = 30  # seconds a tunnel may take to become ready; they take milliseconds
 
@@ -89,18 +89,10 @@ async def refused(host: str, port: int) -> bool:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:
+        return False  # taken into the backlog of a listener that is closing: not yet closed
     writer.close()
     return False
-
-
-async def until(condition, timeout: float, what: str, interval: float = 0.05):
-    """Await `condition()` until it is truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (value := await condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(interval)
-    return value
 
 
 async def _not(check) -> bool:
