@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import termios
 import time
+from typing import Iterator
 
 import pytest
 
@@ -37,8 +39,10 @@ def read_until(fd: int, wanted: bytes, timeout: float) -> bytes:
     return seen
 
 
-def dashboard_on_a_pty(address: str, **env: str) -> tuple[int, subprocess.Popen]:
-    """`sbtui --readonly` on a new 160x40 pseudo-terminal: (the terminal's side, the process)."""
+@contextlib.contextmanager
+def dashboard_on_a_pty(address: str, **env: str) -> Iterator[tuple[int, subprocess.Popen]]:
+    """`sbtui --readonly` on a new 160x40 pseudo-terminal: (the terminal's side, the process);
+    killed (by its pid) if it is still running at the end."""
     main, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
     proc = subprocess.Popen(
@@ -47,30 +51,32 @@ def dashboard_on_a_pty(address: str, **env: str) -> tuple[int, subprocess.Popen]
         env=dict(os.environ, TERM="xterm-256color", XDG_CONFIG_HOME="/nonexistent", **env),
     )
     os.close(child)
-    return main, proc
-
-
-async def test_sbtui_without_a_verb_opens_the_dashboard_and_q_quits(server, client, app, image):
-    sb = await client.sandboxes.create(app, image, timeout=120)
-    main, proc = dashboard_on_a_pty(server.address)
     try:
-        seen = read_until(main, sb.sandbox_id.encode(), 30)
-        assert b"read-only" in seen
-        os.write(main, b"q")
-        # Keep reading: a program whose terminal is full blocks on its last writes.
-        deadline = time.monotonic() + 15
-        while proc.poll() is None and time.monotonic() < deadline:
-            if select.select([main], [], [], 0.1)[0]:
-                try:
-                    os.read(main, 65536)
-                except OSError:
-                    break
-        assert proc.wait(5) == 0
+        yield main, proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         os.close(main)
+
+
+async def test_sbtui_without_a_verb_opens_the_dashboard_and_q_quits(server, client, app, image):
+    sb = await client.sandboxes.create(app, image, timeout=120)
+    try:
+        with dashboard_on_a_pty(server.address) as (main, proc):
+            seen = read_until(main, sb.sandbox_id.encode(), 30)
+            assert b"read-only" in seen
+            os.write(main, b"q")
+            # Keep reading: a program whose terminal is full blocks on its last writes.
+            deadline = time.monotonic() + 15
+            while proc.poll() is None and time.monotonic() < deadline:
+                if select.select([main], [], [], 0.1)[0]:
+                    try:
+                        os.read(main, 65536)
+                    except OSError:
+                        break
+            assert proc.wait(5) == 0
+    finally:
         await sb.terminate()
 
 
@@ -88,28 +94,22 @@ async def test_grpc_messages_never_reach_the_dashboard_screen(server, client, ap
     # gRPC's C core writes its messages to fd 2 from its own threads; told to say everything
     # about every call, it would write over the dashboard's frames, which are drawn on fd 2.
     sb = await client.sandboxes.create(app, image, timeout=120)
-    main, proc = dashboard_on_a_pty(
-        server.address, XDG_STATE_HOME=str(tmp_path), GRPC_VERBOSITY="debug", GRPC_TRACE="api",
-    )
     out = b""
+    with dashboard_on_a_pty(
+        server.address, XDG_STATE_HOME=str(tmp_path), GRPC_VERBOSITY="debug", GRPC_TRACE="api",
+    ) as (main, proc):
 
-    def until(wanted: bytes, timeout: float) -> None:
-        nonlocal out
-        if wanted not in out:
-            out += read_until(main, wanted, timeout)
+        def until(wanted: bytes, timeout: float) -> None:
+            nonlocal out
+            if wanted not in out:
+                out += read_until(main, wanted, timeout)
 
-    try:
         until(sb.sandbox_id.encode(), 30)
         await sb.terminate()  # an event, and the calls that follow it
         until(b"finished", 30)
         os.write(main, b"q")
         until(b"\x1b[?1049l", 15)  # the dashboard gives the screen back
         assert proc.wait(15) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(main)
     # Never a gRPC message on the dashboard's screen, while gRPC talked all along (into the log).
     on_screen = out.partition(b"\x1b[?1049h")[2].partition(b"\x1b[?1049l")[0]
     assert on_screen
