@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable, Iterable
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -19,6 +20,7 @@ from sbtui.tui.keymap import APP_KEYS, WRITE_ACTIONS, bindings, config_path, loa
 from sbtui.tui.messages import SandboxesChanged, SnapshotTaken
 from sbtui.tui.sessions import SHELL, Session, Sessions
 from sbtui.tui.state import ConnectionStatus, SandboxStore, WatchFollower, backoff
+from sbtui.tui.typeahead import TypeAhead
 
 
 ENGINE_POLL = 2.0  # seconds between looks at the server's engine state (ServerInfo)
@@ -61,6 +63,7 @@ class SbtuiApp(App[None], inherit_bindings=False):
         self._flush_pending = False
         self.sessions = Sessions(on_change=self._sessions_changed)
         self.create_draft: dict[str, str] | None = None  # the create form's text, kept by escape
+        self.typeahead = TypeAhead(self)
 
     def get_default_screen(self) -> Screen:
         from sbtui.tui.screens.sandbox_list import SandboxListScreen
@@ -76,7 +79,15 @@ class SbtuiApp(App[None], inherit_bindings=False):
         self.run_worker(self._follow(), name="watch", group="watch", exclusive=True)
         self.run_worker(self._follow_engine(), name="engine", group="engine", exclusive=True)
 
+    async def on_event(self, event: events.Event) -> None:
+        # What the terminal sends waits its turn: see typeahead.py.
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded \
+                and not self.typeahead.admit(event):
+            return
+        await super().on_event(event)
+
     async def on_unmount(self) -> None:
+        self.typeahead.close()
         await self.sessions.close_all()
         if self._owns_client and self.client is not None:
             await self.client.close()

@@ -2,68 +2,25 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import re
-import pty
 import select
-import struct
 import subprocess
 import sys
-import termios
 import time
-from typing import Iterator
 
 import pytest
 
 from tests.servers import ROOT
+from tests.tui.pty_dashboard import dashboard_on_a_pty, read_until
 
 pytestmark = pytest.mark.engine
-
-
-def read_until(fd: int, wanted: bytes, timeout: float) -> bytes:
-    """Terminal output until `wanted` appears; fails with what was seen after `timeout` s."""
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while wanted not in seen:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"{wanted!r} did not appear within {timeout} s; saw {seen[-2000:]!r}")
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            try:
-                seen += os.read(fd, 65536)
-            except OSError:  # the program closed the terminal
-                break
-    return seen
-
-
-@contextlib.contextmanager
-def dashboard_on_a_pty(address: str, **env: str) -> Iterator[tuple[int, subprocess.Popen]]:
-    """`sbtui --readonly` on a new 160x40 pseudo-terminal: (the terminal's side, the process);
-    killed (by its pid) if it is still running at the end."""
-    main, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sbtui", "--server", address, "--readonly"],
-        stdin=child, stdout=child, stderr=child, cwd=ROOT, start_new_session=True,
-        env=dict(os.environ, TERM="xterm-256color", XDG_CONFIG_HOME="/nonexistent", **env),
-    )
-    os.close(child)
-    try:
-        yield main, proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(main)
 
 
 async def test_sbtui_without_a_verb_opens_the_dashboard_and_q_quits(server, client, app, image):
     sb = await client.sandboxes.create(app, image, timeout=120)
     try:
-        with dashboard_on_a_pty(server.address) as (main, proc):
+        with dashboard_on_a_pty(server.address, "--readonly") as (main, proc):
             seen = read_until(main, sb.sandbox_id.encode(), 30)
             assert b"read-only" in seen
             os.write(main, b"q")
@@ -96,7 +53,7 @@ async def test_grpc_messages_never_reach_the_dashboard_screen(server, client, ap
     sb = await client.sandboxes.create(app, image, timeout=120)
     out = b""
     with dashboard_on_a_pty(
-        server.address, XDG_STATE_HOME=str(tmp_path), GRPC_VERBOSITY="debug", GRPC_TRACE="api",
+        server.address, "--readonly", XDG_STATE_HOME=str(tmp_path), GRPC_VERBOSITY="debug", GRPC_TRACE="api",
     ) as (main, proc):
 
         def until(wanted: bytes, timeout: float) -> None:

@@ -15,6 +15,7 @@ from sbtui.client import Image, SbtuiError
 from sbtui.tui.columns import age, size_text
 from sbtui.tui.create_fields import BY_KEY, FIELD_OF_WIRE, FIELDS, GROUPS, Checked, check
 from sbtui.tui.keymap import CREATE_KEYS, bindings
+from sbtui.tui.typeahead import Hold
 from sbtui.tui.widgets.connection_banner import ConnectionBanner
 
 
@@ -96,7 +97,9 @@ class CreateScreen(Screen[str | None]):
     def on_mount(self) -> None:
         self._show_errors()
         self.editor("app" if not self.initial.get("app") else "name").focus()
-        self._load_images()
+        # Keys typed ahead wait for what the form loads: ctrl+o then a name and enter must find
+        # the images listed.
+        self._load_images(self.app.typeahead.hold("loading the images"))
 
     def editor(self, key: str) -> Widget:
         return self.query_one(f"#field-{key}")
@@ -173,11 +176,13 @@ class CreateScreen(Screen[str | None]):
     # ---- images -------------------------------------------------------------------------
 
     @work(group="images", exclusive=True)
-    async def _load_images(self) -> None:
+    async def _load_images(self, held: Hold) -> None:
         try:
             self.images = await self.app.client.images.list()
         except (SbtuiError, AttributeError):
             self.images = []  # the picker says so when opened; typing a tag still works
+        finally:
+            held.release()
         self._show_image()
 
     def _show_image(self) -> None:

@@ -10,6 +10,7 @@ from sbtui.client import SandboxInfo, SandboxState, SbtuiError
 from sbtui.tui.screens.confirm import ConfirmScreen
 from sbtui.tui.screens.sessions import SessionsScreen
 from sbtui.tui.screens.tunnels import TunnelsScreen
+from sbtui.tui.typeahead import Hold
 
 
 _NEEDS_LIVE = frozenset({"terminate", "exec", "shell"})
@@ -86,14 +87,19 @@ class SandboxActions:
     def action_shell(self) -> None:
         if self.app.refuse_readonly("shell") or (sandbox_id := self._target()) is None:
             return
-        self._open_shell(sandbox_id)
+        # The keys typed after `s` are for the shell: they wait until it is open.
+        self._open_shell(sandbox_id, self.app.typeahead.hold("opening a shell"))
 
     @work(group="shell")
-    async def _open_shell(self, sandbox_id: str) -> None:
+    async def _open_shell(self, sandbox_id: str, held: Hold) -> None:
         try:
             await self.app.open_shell(sandbox_id)
         except SbtuiError as err:
-            self.notify(f"could not open a shell in {sandbox_id}: {err}", severity="error")
+            dropped = held.drop()
+            also = f"; the {dropped} key(s) typed for it were dropped" if dropped else ""
+            self.notify(f"could not open a shell in {sandbox_id}: {err}{also}", severity="error")
+        finally:
+            held.release()
 
     def action_sessions(self) -> None:
         if not self.app.sessions.items:
