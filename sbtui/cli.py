@@ -58,10 +58,13 @@ def _server_parser(sub) -> None:
     p.add_argument("--tls-cert", type=Path, help="PEM certificate to serve TLS with")
     p.add_argument("--tls-key", type=Path, help="PEM private key of the certificate")
     p.add_argument("--insecure", action="store_true", help="allow plaintext TCP (tokens travel in clear)")
-    p.add_argument("--state-dir", type=Path, help="where state, logs and the engine socket live")
+    p.add_argument("--state-dir", type=Path,
+                   help="where state, logs and the engine socket live; it belongs to the engine "
+                        "it is first used with")
     p.add_argument("--engine", choices=("auto", "docker", "podman"),
                    default=os.environ.get("SBTUI_ENGINE") or "auto",
-                   help="container engine (default: SBTUI_ENGINE, else auto: Docker if it answers, else Podman)")
+                   help="container engine (default: SBTUI_ENGINE, else auto: the state "
+                        "directory's engine; for a new one Docker if it answers, else Podman)")
     p.add_argument("--engine-url", help="Engine API address, e.g. unix:///var/run/docker.sock")
     p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST:PORT",
                    help="a registry to pull from over plain HTTP (Podman; Docker already "

@@ -65,6 +65,8 @@ class ServerProcess:
     state_dir: Path
     extra: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    choice: str = ""  # the --engine given, when not `engine` itself ("auto": the server chooses)
+    wrapper: list[str] = field(default_factory=list)  # a command the server runs under
     process: subprocess.Popen | None = None
     address: str = ""
 
@@ -92,8 +94,8 @@ class ServerProcess:
         return "unix:///var/run/docker.sock"
 
     def start(self, timeout: float = 90) -> "ServerProcess":
-        cmd = [sys.executable, "-m", "sbtui", "server", "--engine", self.engine,
-               "--state-dir", str(self.state_dir)]
+        cmd = [*self.wrapper, sys.executable, "-m", "sbtui", "server",
+               "--engine", self.choice or self.engine, "--state-dir", str(self.state_dir)]
         if not any(arg == "--listen" for arg in self.extra):
             cmd += ["--socket", str(self.socket)]
         cmd += self.extra

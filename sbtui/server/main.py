@@ -16,14 +16,14 @@ import grpc
 
 from sbtui import keepalive, paths
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
-from sbtui.server import tunnels
+from sbtui.server import state_engine, tunnels
 from sbtui.server.auth import SocketAuth, TokenAuth
 from sbtui.server.malformed import RejectMalformed
 from sbtui.server.ca import CertificateAuthority
 from sbtui.server.domains import CustomDomains, SuffixError
 from sbtui.server.lifecycle import DEFAULT_STOP_TIMEOUT
 from sbtui.server.limits import Limits
-from sbtui.server.runtime import busybox_image, engine as engines
+from sbtui.server.runtime import busybox_image
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
 from sbtui.server.service import SandboxService
@@ -146,13 +146,15 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         raise StartupError(str(err)) from None
     state_dir = paths.private_dir(options.state_dir or paths.state_dir())
     lock = _lock(state_dir)
-    try:
-        engine = await engines.connect(
-            options.engine, options.engine_url, state_dir, options.insecure_registries
-        )
-    except EngineError as err:
-        raise StartupError(str(err)) from None
     store = Store(state_dir / "state.db")
+    try:
+        engine = await state_engine.connect(
+            options.engine, options.engine_url, state_dir, options.insecure_registries,
+            store, lambda: _server_id(state_dir),
+        )
+    except (EngineError, state_engine.EngineChoiceError) as err:
+        store.close()
+        raise StartupError(str(err)) from None
     manager = SandboxManager(store, engine.runtime, _server_id(state_dir), options.limits)
     manager.custom_domains = custom_domains
     tunnel_manager = None

@@ -15,7 +15,7 @@ import pytest
 
 import sbtui
 from sbtui.client import ConnectionLostError, TerminationReason
-from tests.servers import ROOT, STOP_WAIT, remove_what_it_made, wait_for
+from tests.servers import ROOT, STOP_WAIT, available_engines, remove_what_it_made, wait_for
 
 STARTER = """
 import asyncio, sbtui
@@ -110,3 +110,33 @@ async def test_no_engine_says_what_to_install(embedded_env, monkeypatch, engine)
     message = str(caught.value)
     assert "could not start" in message
     assert "install Podman (apt-get install podman runc) or Docker" in message
+
+
+async def test_another_engine_than_the_state_s_is_refused_with_how_to_choose(embedded_env, monkeypatch, engine):
+    """The local server's state is Podman's; with SBTUI_ENGINE=docker the next daemon refuses
+    it, and the program that started it, the CLI's too, says why and how to choose."""
+    env, started = embedded_env
+    if engine != "podman" or "docker" not in available_engines():
+        pytest.skip("one pair is enough: a state made with Podman, then Docker chosen")
+    out = subprocess.run(
+        [sys.executable, "-c", STARTER], capture_output=True, text=True, timeout=120, cwd=ROOT,
+        env=dict(os.environ, **env),
+    )
+    assert out.returncode == 0, out.stderr
+    pid = int(out.stdout.split()[1])
+    started.append(pid)
+    wait_for(lambda: _gone(pid), 30, "the Podman daemon to exit once idle", 0.1)
+    monkeypatch.setenv("SBTUI_ENGINE", "docker")
+    state = Path(env["XDG_STATE_HOME"]) / "sbtui"
+    with pytest.raises(ConnectionLostError) as caught:
+        await sbtui.Client.connect()
+    message = str(caught.value)
+    assert message.startswith("the local sbtui server could not start")
+    assert f"the state in {state} belongs to podman" in message
+    assert "XDG_STATE_HOME" in message and "--engine podman or SBTUI_ENGINE=podman" in message
+    cli = subprocess.run(
+        [sys.executable, "-m", "sbtui", "sandbox", "list"], capture_output=True, text=True,
+        timeout=120, cwd=ROOT, env=dict(os.environ, **env),
+    )
+    assert cli.returncode == 4, cli.stdout + cli.stderr
+    assert f"the state in {state} belongs to podman" in cli.stderr
