@@ -532,3 +532,52 @@ def test_recorded_ls_colours():
     assert screen.cell(31, 0) == Char("s", fg="blue", bold=True)
     assert screen.cell(34, 0) == Char("/")
 
+
+def test_recorded_binary_output_leaves_later_text_readable():
+    """`head` of /bin/true cut just after an SO byte, then `after`: xterm keeps G1 as ASCII."""
+    data = (DATA / "binary.bin").read_bytes()
+    assert data.endswith(b"\x0e\r\nafter\r\n") and b"\x1b)" not in data  # SO, G1 never set
+    screen, _ = run(data, columns=80, lines=24)
+    assert screen.charset == 1  # SO is still in effect...
+    assert text(screen)[20] == "after"  # ...and prints ASCII, not "▒°├␊⎼"
+
+
+def vttest_screen(name: str) -> list[str]:
+    """The screen of a recorded vttest test as it waits at its "Push <RETURN>"."""
+    data = (DATA / f"{name}.bin").read_bytes()
+    end = data.index(b"Push <RETURN>") + len(b"Push <RETURN>")
+    screen = TerminalScreen(80, 24)
+    # Not `run`: swallowed errors are test_recorded_streams_make_no_handler_fail's to count.
+    TerminalStream(screen).feed_bytes(data[:end])
+    return text(screen)
+
+
+def test_recorded_vttest_hpa_draws_a_box():
+    # vttest 11.5.1 draws a box's sides by HPA to the left and right columns on each row;
+    # ignored, the sides came out as a diagonal.
+    rows = vttest_screen("vttest_hpa")
+    assert "There should be a box-outline made of *'s in the middle of the screen." in rows
+    top, bottom, left, right = 5, 17, 19, 58
+    assert rows[top] == rows[bottom] == " " * left + "*" * (right - left + 1)
+    for y in range(top + 1, bottom):
+        assert rows[y] == " " * left + "*" + " " * (right - left - 1) + "*", y
+
+
+def test_recorded_vttest_cup_below_the_margins_in_origin_mode():
+    # vttest 11.4.2.14 with origin mode and margins on rows 1-12: CUP to row 24 stops on row 12
+    # (xterm), then each CPL goes up a line, stopping at the top margin. With the CUP ignored,
+    # every number landed on the first row.
+    rows = vttest_screen("vttest_origin")
+    assert "Test Previous-Line (CPL)" in rows
+    assert rows[0] == "1.."  # 13. to 1. written over each other at the top margin
+    assert rows[1:11] == [f"{n}." for n in range(14, 24)]
+    assert rows[11] == ""
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("*.bin")), ids=lambda path: path.stem)
+def test_recorded_streams_make_no_handler_fail(path):
+    """No sequence a real program sent makes a handler raise (the stream would hide it)."""
+    screen = TerminalScreen(80, 24)
+    stream = TerminalStream(screen)
+    stream.feed_bytes(path.read_bytes())
+    assert stream.errors == 0, f"{stream.errors} swallowed, the last: {stream.last_error!r}"
