@@ -51,10 +51,10 @@ _CONTROLS = re.compile(r"[\x00-\x1f]")
 MAX_PENDING = 1 << 20
 # Distinct handler errors logged per stream; a program repeating a bad sequence logs it once.
 MAX_LOGGED_ERRORS = 32
-
-log = logging.getLogger(__name__)
 _CACHE_LIMIT = 4096
 _INTERMEDIATE = "".join(map(chr, range(0x20, 0x30)))
+
+log = logging.getLogger(__name__)
 
 
 class TerminalStream(pyte.Stream):
