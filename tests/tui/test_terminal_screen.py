@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pyte
 import pytest
 from pyte.screens import Char
@@ -74,6 +76,46 @@ def test_save_and_restore_cursor_restores_the_same_save_twice():
     screen, _ = run(b"\x1b[2;3H\x1b[31m\x1b7\x1b[5;5H\x1b[0m\x1b8A\x1b[6;6H\x1b8B")
     assert cursor(screen) == (3, 1)
     assert screen.cell(2, 1) == Char("B", fg="red")  # attributes came back with the cursor
+
+
+def test_scosc_and_scorc_save_and_restore_the_cursor():
+    # xterm (ctlseqs): `CSI s` is SCOSC, save cursor, while DECLRMM is off; `CSI u` is SCORC.
+    # They share DECSC's save slot. pyte's handlers took no parameters: both raised TypeError,
+    # swallowed, and the cursor stayed where it was.
+    screen, _ = run(b"\x1b[2;3H\x1b[31m\x1b[s\x1b[5;5H\x1b[0m\x1b[uA")
+    assert cursor(screen) == (3, 1)
+    assert screen.cell(2, 1) == Char("A", fg="red")  # attributes came back with the cursor
+    screen, _ = run(b"\x1b[2;3H\x1b[s\x1b[5;5H\x1b8")
+    assert cursor(screen) == (2, 1)  # one slot: DECRC restores what SCOSC saved
+    screen, _ = run(b"\x1b[2;3H\x1b7\x1b[5;5H\x1b[u")
+    assert cursor(screen) == (2, 1)
+
+
+def test_hpa_moves_to_an_absolute_column():
+    # xterm (ctlseqs): CSI Ps ` (a backquote) is HPA, character position absolute [column]
+    # (default [row,1]): the same move as CHA. pyte filed it under an apostrophe: ignored.
+    screen, _ = run(b"abc\x1b[10`x\x1b[`y")
+    assert text(screen)[0] == "ybc      x"
+    screen, _ = run(b"\x1b[3;5H\x1b[99`z")
+    assert cursor(screen) == (20, 2)  # clamped to the last column, then z wrote there
+    assert text(screen)[2] == " " * 19 + "z"
+
+
+def test_cup_in_origin_mode_stops_at_the_bottom_margin():
+    # xterm (ctlseqs, DECOM): with origin mode set, CUP/HVP/VPA rows count from the top margin
+    # and the cursor can't leave the scroll region: a row past the bottom margin stops there.
+    # pyte ignored such a CUP entirely (the column too).
+    region = b"\x1b[2;4r\x1b[?6h"  # rows 2-4, origin mode: the cursor homes to row 2
+    screen, _ = run(region + b"\x1b[9;3H")
+    assert cursor(screen) == (2, 3)
+    screen, _ = run(region + b"\x1b[9;3f")  # HVP is CUP
+    assert cursor(screen) == (2, 3)
+    screen, _ = run(region + b"\x1b[5;7H\x1b[9d")  # VPA keeps the column
+    assert cursor(screen) == (6, 3)
+    screen, _ = run(region + b"\x1b[2;3H")  # inside: relative to the top margin
+    assert cursor(screen) == (2, 2)
+    screen, _ = run(region + b"\x1b[?6l\x1b[9;3H")  # origin mode off: the screen's rows
+    assert cursor(screen) == (2, 5)
 
 
 def test_next_line_returns_the_carriage():
@@ -394,6 +436,38 @@ def test_line_drawing_charset():
     assert text(screen)[0] == "┌─┐x"
 
 
+def test_g1_starts_as_ascii():
+    # xterm: G0..G3 designate US-ASCII at reset; SO invokes G1, so SO with no `ESC ) 0` before
+    # it prints plain text. pyte started G1 as DEC line drawing (the Linux console's default).
+    screen, _ = run(b"\x0eqx\x0fq")
+    assert text(screen)[0] == "qxq"
+    screen, _ = run(b"\x1b)0\x0eqx\x0fq")  # designated: SO gives line drawing
+    assert text(screen)[0] == "─│q"
+    screen, _ = run(b"\x1b)0\x1bc\x0eq")  # RIS: ASCII again
+    assert text(screen)[0] == "q"
+    screen, _ = run(b"\x1b)0\x1b[!p\x0eq")  # DECSTR: ASCII again
+    assert text(screen)[0] == "q"
+
+
+class FailingScreen(TerminalScreen):
+    """A screen whose CHA handler fails, to see what the stream does with a failing handler."""
+
+    def cursor_to_column(self, column=None):
+        raise ValueError("broken handler")
+
+
+def test_a_failing_handler_is_counted_and_logged_once(caplog):
+    stream = TerminalStream(FailingScreen(20, 6))
+    with caplog.at_level(logging.WARNING, logger="sbtui.tui.terminal.stream"):
+        stream.feed_bytes(b"a\x1b[5Gb\x1b[7Gc\x1b[5Gd")
+    assert stream.errors == 3
+    assert isinstance(stream.last_error, ValueError)
+    assert stream.listener.display[0].rstrip() == "abcd"  # the rest of the output still drawn
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 1, messages  # the same failure three times: logged once
+    assert "CSI 5G" in messages[0] and "broken handler" in messages[0]
+
+
 def test_repeat_last_character():
     screen, _ = run(b"ab\x1b[3b")
     assert text(screen)[0] == "abbbb"
@@ -457,3 +531,53 @@ def test_recorded_ls_colours():
     assert text(screen)[0] == "alpha.py  beta.txt  notes.txt  src/"
     assert screen.cell(31, 0) == Char("s", fg="blue", bold=True)
     assert screen.cell(34, 0) == Char("/")
+
+
+def test_recorded_binary_output_leaves_later_text_readable():
+    """`head` of /bin/true cut just after an SO byte, then `after`: xterm keeps G1 as ASCII."""
+    data = (DATA / "binary.bin").read_bytes()
+    assert data.endswith(b"\x0e\r\nafter\r\n") and b"\x1b)" not in data  # SO, G1 never set
+    screen, _ = run(data, columns=80, lines=24)
+    assert screen.charset == 1  # SO is still in effect...
+    assert text(screen)[20] == "after"  # ...and prints ASCII, not "▒°├␊⎼"
+
+
+def vttest_screen(name: str) -> list[str]:
+    """The screen of a recorded vttest test as it waits at its "Push <RETURN>"."""
+    data = (DATA / f"{name}.bin").read_bytes()
+    end = data.index(b"Push <RETURN>") + len(b"Push <RETURN>")
+    screen = TerminalScreen(80, 24)
+    # Not `run`: swallowed errors are test_recorded_streams_make_no_handler_fail's to count.
+    TerminalStream(screen).feed_bytes(data[:end])
+    return text(screen)
+
+
+def test_recorded_vttest_hpa_draws_a_box():
+    # vttest 11.5.1 draws a box's sides by HPA to the left and right columns on each row;
+    # ignored, the sides came out as a diagonal.
+    rows = vttest_screen("vttest_hpa")
+    assert "There should be a box-outline made of *'s in the middle of the screen." in rows
+    top, bottom, left, right = 5, 17, 19, 58
+    assert rows[top] == rows[bottom] == " " * left + "*" * (right - left + 1)
+    for y in range(top + 1, bottom):
+        assert rows[y] == " " * left + "*" + " " * (right - left - 1) + "*", y
+
+
+def test_recorded_vttest_cup_below_the_margins_in_origin_mode():
+    # vttest 11.4.2.14 with origin mode and margins on rows 1-12: CUP to row 24 stops on row 12
+    # (xterm), then each CPL goes up a line, stopping at the top margin. With the CUP ignored,
+    # every number landed on the first row.
+    rows = vttest_screen("vttest_origin")
+    assert "Test Previous-Line (CPL)" in rows
+    assert rows[0] == "1.."  # 13. to 1. written over each other at the top margin
+    assert rows[1:11] == [f"{n}." for n in range(14, 24)]
+    assert rows[11] == ""
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("*.bin")), ids=lambda path: path.stem)
+def test_recorded_streams_make_no_handler_fail(path):
+    """No sequence a real program sent makes a handler raise (the stream would hide it)."""
+    screen = TerminalScreen(80, 24)
+    stream = TerminalStream(screen)
+    stream.feed_bytes(path.read_bytes())
+    assert stream.errors == 0, f"{stream.errors} swallowed, the last: {stream.last_error!r}"

@@ -21,6 +21,13 @@ Fixed against pyte 0.8.2:
   moves outside the scroll region stop at the screen edge instead of jumping into the region,
   and erase/scroll fill with the current background (xterm's bce, which xterm-256color
   advertises);
+* SCOSC/SCORC (`CSI s`, `CSI u`) save and restore the cursor like DECSC/DECRC (pyte's
+  handlers took no parameters, so every one raised TypeError);
+* in origin mode (DECOM) CUP/HVP count rows from the top margin and stop at the bottom one,
+  as xterm does (pyte ignored a row below the region);
+* G1, like G0, starts as ASCII, as in xterm: SO without an `ESC ) 0` before it prints text
+  (pyte started G1 as DEC line drawing, the Linux console's choice, so `cat` of a binary that
+  happens to send SO turned every later letter into line-drawing symbols);
 * a narrow character written over half of a wide one blanks the other half, so a row always
   renders to exactly `columns` cells.
 
@@ -127,7 +134,7 @@ class TerminalScreen(pyte.Screen):
         self.icon_name = ""
         self.charset = 0
         self.g0_charset = cs.LAT1_MAP
-        self.g1_charset = cs.VT100_MAP
+        self.g1_charset = cs.LAT1_MAP  # xterm: G0..G3 are US-ASCII after a reset
         self.tabstops = set(range(8, self.columns, 8))
         self.cursor = Cursor(0, 0, DEFAULT_CHAR)
         self.savepoints = []
@@ -188,8 +195,9 @@ class TerminalScreen(pyte.Screen):
 
     def draw(self, data: str, _latin1: str = cs.LAT1_MAP, _insert: int = mo.IRM) -> None:
         # (The defaults are module constants bound once: this is the hottest method.)
-        if self.charset or self.g0_charset is not _latin1:
-            data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        charset = self.g1_charset if self.charset else self.g0_charset
+        if charset is not _latin1:
+            data = data.translate(charset)
         if not data.isascii() or _insert in self.mode:
             self._draw_cells(data)
             return
@@ -526,6 +534,17 @@ class TerminalScreen(pyte.Screen):
         self.margins = None if (top, bottom) == (0, self.lines - 1) else Margins(top, bottom)
         self.cursor_position()
 
+    def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
+        """CUP and HVP. In origin mode the row counts from the top margin and a row past the
+        bottom margin stops there, as in xterm (pyte left the cursor where it was)."""
+        y = (line or 1) - 1
+        if mo.DECOM in self.mode and self.margins is not None:
+            y = min(y + self.margins.top, self.margins.bottom)
+        self.cursor.x = (column or 1) - 1
+        self.cursor.y = y
+        self.ensure_hbounds()
+        self.ensure_vbounds()
+
     def cursor_to_line(self, line: int | None = None) -> None:
         y = (line or 1) - 1
         if mo.DECOM in self.mode and self.margins is not None:
@@ -545,10 +564,16 @@ class TerminalScreen(pyte.Screen):
             stops = [stop for stop in self.tabstops if stop < self.cursor.x]
             self.cursor.x = max(stops) if stops else 0
 
-    def save_cursor(self) -> None:
+    def save_cursor(self, *params: int) -> None:
+        """DECSC (`ESC 7`) and SCOSC (`CSI s`), which share xterm's one save slot.
+
+        `CSI s` comes with the parsed parameters, which xterm ignores while left/right margin
+        mode (DECLRMM, not supported here) is off.
+        """
         self.savepoints = [self._savepoint()]
 
-    def restore_cursor(self) -> None:
+    def restore_cursor(self, *params: int) -> None:
+        """DECRC (`ESC 8`) and SCORC (`CSI u`, parameters ignored as xterm does)."""
         if self.savepoints:
             self._restore(self.savepoints[-1])
         else:
@@ -755,7 +780,7 @@ class TerminalScreen(pyte.Screen):
         self.cursor.attrs = DEFAULT_CHAR
         self.charset = 0
         self.g0_charset = cs.LAT1_MAP
-        self.g1_charset = cs.VT100_MAP
+        self.g1_charset = cs.LAT1_MAP  # xterm: G0..G3 are US-ASCII after a reset
         self.savepoints = []
 
     # -- size ----------------------------------------------------------------------------

@@ -13,14 +13,20 @@ is never broken.
 
 Beyond pyte's tables it routes `ESC E` to `next_line`, `CSI > c` to the secondary device
 attributes, `CSI ? ...` only to the handlers that have a private form, SU/SD/REP/CHT/CBT,
-SCOSC/SCORC, DECSTR and the keypad modes, honours `ESC ( 0` line drawing in UTF-8 mode (as
-xterm does), and skips DCS/APC/PM/SOS strings instead of printing them.
+HPA (`CSI n` and a backquote), SCOSC/SCORC, DECSTR and the keypad modes, honours `ESC ( 0`
+line drawing in UTF-8 mode (as xterm does), and skips DCS/APC/PM/SOS strings instead of
+printing them.
+
+A handler that raises never takes the terminal down (the bytes are a program's output), but
+the error is not lost either: `errors` counts them, `last_error` keeps the latest, and each
+kind is logged once per stream (in the dashboard, warnings land in dashboard.log).
 """
 
 from __future__ import annotations
 
 import codecs
 import functools
+import logging
 import re
 from typing import Any, Callable
 
@@ -43,8 +49,12 @@ _CONTROLS = re.compile(r"[\x00-\x1f]")
 
 # A cut-off sequence longer than this is dropped rather than kept growing (an endless OSC).
 MAX_PENDING = 1 << 20
+# Distinct handler errors logged per stream; a program repeating a bad sequence logs it once.
+MAX_LOGGED_ERRORS = 32
 _CACHE_LIMIT = 4096
 _INTERMEDIATE = "".join(map(chr, range(0x20, 0x30)))
+
+log = logging.getLogger(__name__)
 
 
 class TerminalStream(pyte.Stream):
@@ -65,6 +75,8 @@ class TerminalStream(pyte.Stream):
         "Z": "back_tab",
         "s": "save_cursor",
         "u": "restore_cursor",
+        # HPA, as CHA. pyte files it under an apostrophe, which can't end a CSI sequence.
+        "`": "cursor_to_column",
     }
     # The private and prefixed forms that mean something; every other one is ignored.
     private_csi = {
@@ -84,6 +96,7 @@ class TerminalStream(pyte.Stream):
         self.utf8_decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.errors = 0
         self.last_error: BaseException | None = None
+        self._logged_errors: set[tuple[type, str]] = set()
         self._tail = ""
         super().__init__(screen, strict=strict)
 
@@ -128,7 +141,7 @@ class TerminalStream(pyte.Stream):
                     try:
                         handlers[parsed[0]](*parsed[1])
                     except Exception as error:
-                        self._failed(error)
+                        self._failed(error, f"CSI {sequence}")
             elif kind == _CTRL:
                 handler = controls.get(match[_CTRL])
                 if handler is not None:
@@ -170,7 +183,7 @@ class TerminalStream(pyte.Stream):
                 self._handlers[parsed[0]](*parsed[1])
             except Exception as error:
                 # A program's output must never take the terminal down; the count shows in tests.
-                self._failed(error)
+                self._failed(error, f"CSI {sequence}")
 
     def _parse_csi(self, sequence: str) -> tuple[int, tuple[int, ...]] | None:
         """(handler number, parameters) for a CSI sequence, or None to ignore it."""
@@ -235,7 +248,7 @@ class TerminalStream(pyte.Stream):
                     getattr(screen, name)()
             # ESC % (charset switching) is ignored: the stream is always UTF-8.
         except Exception as error:
-            self._failed(error)
+            self._failed(error, f"ESC {sequence}")
 
     def _osc(self, body: str) -> None:
         code, _, param = body.partition(";")
@@ -245,10 +258,16 @@ class TerminalStream(pyte.Stream):
         if code in ("0", "2"):
             screen.set_title(param)
 
-    def _failed(self, error: BaseException) -> None:
+    def _failed(self, error: BaseException, sequence: str) -> None:
+        """A handler raised on `sequence` (as `CSI 1;2H`): count it, keep it, log it once."""
         self.errors += 1
         self.last_error = error
         self.listener.debug(error)
+        kind = (type(error), str(error))
+        if kind not in self._logged_errors and len(self._logged_errors) < MAX_LOGGED_ERRORS:
+            self._logged_errors.add(kind)
+            log.warning("terminal: %r ignored, its handler failed: %r", sequence, error,
+                        exc_info=error)
 
 
 def _parse_params(body: str, final: str) -> tuple[int, ...] | None:
