@@ -50,7 +50,7 @@ async def test_a_supported_parameter_is_not_named(client):
 async def test_info_shows_the_parameters_the_server_cant_honour(server, client):
     unsupported = (await client.capabilities()).unsupported_create_fields
     text = ok(server, "info")
-    lines = [line for line in text.splitlines() if line.startswith("unsupported") or line.startswith(" " * 12)]
+    lines = [line for line in text.splitlines() if line.startswith(("unsupported", " " * 12))]
     assert lines == [
         f"{'unsupported' if n == 0 else '':<11} {field}: {unsupported[field]}"
         for n, field in enumerate(sorted(unsupported))
