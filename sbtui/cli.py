@@ -16,7 +16,7 @@ from sbtui import cli_image, cli_sandbox, cli_secret, cli_token, cli_tunnel, cli
 from sbtui.cli_args import ENV_HELP, Parser, UsageError, add_connection_options
 from sbtui.client import (
     AuthenticationError, Client, ConnectionLostError, EngineStatus, InvalidArgumentError,
-    NotFoundError, PermissionDeniedError, SbtuiError,
+    NotFoundError, PermissionDeniedError, SbtuiError, UnimplementedError,
 )
 from sbtui.client.connection import parse_address
 from sbtui.server.lifecycle import DEFAULT_STOP_TIMEOUT
@@ -215,10 +215,11 @@ async def _list_apps(client: Client, args) -> int:
 
 def _info_parser(sub) -> None:
     p = sub.add_parser(
-        "info", help="show the server and how its container engine is doing",
-        description="Show the server's version, its container engine, and the engine's state: "
-                    "ok, restarting (a Podman service the server runs, after it died) or down "
-                    "(an engine the server does not run, while it does not answer).",
+        "info", help="show the server, how its container engine is doing, and what it can't do",
+        description="Show the server's version, its container engine, the engine's state "
+                    "(ok, restarting: a Podman service the server runs, after it died, or down: "
+                    "an engine the server does not run, while it does not answer), and the "
+                    "create parameters the server can't honour, each with why.",
     )
     add_connection_options(p, suppress=True)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -228,6 +229,12 @@ def _info_parser(sub) -> None:
 async def _show_info(client: Client, args) -> int:
     info = await client.server_info()
     engine = EngineStatus.from_pb(info)
+    try:
+        unsupported: dict[str, str] | None = dict(sorted(
+            (await client.capabilities()).unsupported_create_fields.items()
+        ))
+    except UnimplementedError:
+        unsupported = None  # a server older than the call: its creates still say what they refuse
     if args.json:
         out.print_json({
             "version": info.version, "pid": info.pid or None, "state_dir": info.state_dir or None,
@@ -238,6 +245,7 @@ async def _show_info(client: Client, args) -> int:
                 "last_error": engine.last_error or None, "since": engine.since,
                 "restarts": engine.restarts, "service_pid": engine.service_pid or None,
             },
+            "unsupported_create_fields": unsupported,
         })
         return 0
     where = f", pid {info.pid}, state in {info.state_dir}" if info.pid else ""
@@ -250,6 +258,13 @@ async def _show_info(client: Client, args) -> int:
     ]
     if engine.last_error:
         rows.append(("last error", engine.last_error))
+    # The create parameters (by their wire names, as a refusal names them) it can't honour.
+    if unsupported is None:
+        rows.append(("unsupported", "not reported: the server is older than this client"))
+    elif not unsupported:
+        rows.append(("unsupported", "none: every create parameter can be honoured"))
+    for n, (field, reason) in enumerate((unsupported or {}).items()):
+        rows.append(("unsupported" if n == 0 else "", f"{field}: {reason}"))
     for label, value in rows:
         out.line(f"{label:<11} {value}")
     return 0

@@ -16,10 +16,12 @@ from sbtui.client.errors import (
     SandboxTimeoutError,
     SbtuiError,
     ServerError,
+    UnimplementedError,
 )
 from sbtui.client.images import Image, PullProgress
 from sbtui.client.models import (
     App,
+    Capabilities,
     CloudBucketMount,
     EngineState,
     EngineStatus,
@@ -40,10 +42,10 @@ from sbtui.client.process import ContainerProcess
 from sbtui.client.sandbox import Sandbox
 
 __all__ = [
-    "AlreadyExistsError", "App", "AuthenticationError", "Client", "CloudBucketMount",
+    "AlreadyExistsError", "App", "AuthenticationError", "Capabilities", "Client", "CloudBucketMount",
     "ConnectionLostError", "ContainerProcess", "EngineState", "EngineStatus", "EngineUnavailableError", "EventKind", "ExecTimeoutError",
     "FailedPreconditionError", "Image", "InvalidArgumentError", "LogChunk", "NewToken", "NoTcpSocketError", "NotFoundError",
     "PermissionDeniedError", "Proxy", "PullProgress", "ResourceExhaustedError", "Sandbox", "SandboxEvent", "SandboxInfo", "SandboxState",
     "SandboxTimeoutError", "SbtuiError", "Secret", "ServerError", "TerminationReason", "Token", "Tunnel",
-    "Volume",
+    "UnimplementedError", "Volume",
 ]

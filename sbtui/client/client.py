@@ -9,7 +9,7 @@ from sbtui.client.apps import Apps
 from sbtui.client.connection import Connection
 from sbtui.client.embedded import ensure_server
 from sbtui.client.images import Images
-from sbtui.client.models import App, EngineStatus
+from sbtui.client.models import App, Capabilities, EngineStatus
 from sbtui.client.sandboxes import Sandboxes
 from sbtui.client.secrets import Secrets
 from sbtui.client.tokens import Tokens
@@ -47,6 +47,13 @@ class Client:
     async def engine_status(self) -> EngineStatus:
         """How the server's container engine is doing: ok, restarting or down."""
         return EngineStatus.from_pb(await self.server_info())
+
+    async def capabilities(self) -> Capabilities:
+        """What the server can honour: the create parameters it would refuse, with why.
+        UnimplementedError from a server older than this call."""
+        return Capabilities.from_pb(
+            await self._connection.call("GetCapabilities", pb.CapabilitiesRequest(), safe=True)
+        )
 
     async def ca_certificate(self) -> str:
         """PEM of the server's CA, which signs encrypted tunnels' certificates: verify with

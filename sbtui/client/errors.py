@@ -73,6 +73,10 @@ class ServerError(SbtuiError):
     """The server failed in a way it did not expect."""
 
 
+class UnimplementedError(ServerError):
+    """The server does not know this call: it is older than this client."""
+
+
 _BY_CODE = {
     grpc.StatusCode.NOT_FOUND: NotFoundError,
     grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
@@ -85,6 +89,7 @@ _BY_CODE = {
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
     grpc.StatusCode.UNAVAILABLE: ConnectionLostError,
     grpc.StatusCode.CANCELLED: ConnectionLostError,
+    grpc.StatusCode.UNIMPLEMENTED: UnimplementedError,
 }
 
 

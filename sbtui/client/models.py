@@ -108,6 +108,26 @@ class EngineStatus:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What the server can honour (Client.capabilities).
+
+    `unsupported_create_fields` maps a create parameter, by its wire name (SandboxCreateParams:
+    "gpu", "regions", "proxy_id", ...), to why this server can't honour it; a create that sets
+    one is refused with that reason. A parameter not named is supported.
+    """
+
+    unsupported_create_fields: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_pb(cls, reply: pb.Capabilities) -> "Capabilities":
+        return cls(dict(reply.unsupported_create_fields))
+
+    def unsupported(self, field: str) -> str | None:
+        """Why the create parameter `field` (wire name) can't be honoured; None if it can."""
+        return self.unsupported_create_fields.get(field) or None
+
+
+@dataclass(frozen=True)
 class App:
     app_id: str
     name: str

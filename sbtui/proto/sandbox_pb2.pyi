@@ -83,6 +83,23 @@ class ServerInfo(_message.Message):
     engine_status: EngineStatus
     def __init__(self, version: _Optional[str] = ..., engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., pid: _Optional[int] = ..., state_dir: _Optional[str] = ..., environment: _Optional[str] = ..., engine_status: _Optional[_Union[EngineStatus, _Mapping]] = ...) -> None: ...
 
+class CapabilitiesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Capabilities(_message.Message):
+    __slots__ = ("unsupported_create_fields",)
+    class UnsupportedCreateFieldsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    UNSUPPORTED_CREATE_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    unsupported_create_fields: _containers.ScalarMap[str, str]
+    def __init__(self, unsupported_create_fields: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
 class EngineStatus(_message.Message):
     __slots__ = ("state", "attempt", "last_error", "since", "restarts", "service_pid")
     STATE_FIELD_NUMBER: _ClassVar[int]

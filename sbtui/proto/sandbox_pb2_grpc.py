@@ -39,6 +39,11 @@ class SandboxServiceStub:
                 request_serializer=sbtui_dot_proto_dot_sandbox__pb2.ServerInfoRequest.SerializeToString,
                 response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.ServerInfo.FromString,
                 _registered_method=True)
+        self.GetCapabilities = channel.unary_unary(
+                '/sbtui.v1.SandboxService/GetCapabilities',
+                request_serializer=sbtui_dot_proto_dot_sandbox__pb2.CapabilitiesRequest.SerializeToString,
+                response_deserializer=sbtui_dot_proto_dot_sandbox__pb2.Capabilities.FromString,
+                _registered_method=True)
         self.AppFromName = channel.unary_unary(
                 '/sbtui.v1.SandboxService/AppFromName',
                 request_serializer=sbtui_dot_proto_dot_sandbox__pb2.AppFromNameRequest.SerializeToString,
@@ -201,6 +206,13 @@ class SandboxServiceServicer:
 
     def GetServerInfo(self, request, context):
         """Server identity and engine, used by clients to check they reached an sbtui server.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCapabilities(self, request, context):
+        """What this server can honour, so a client can show up front what a create would refuse.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -411,6 +423,11 @@ def add_SandboxServiceServicer_to_server(servicer, server):
                     request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.ServerInfoRequest.FromString,
                     response_serializer=sbtui_dot_proto_dot_sandbox__pb2.ServerInfo.SerializeToString,
             ),
+            'GetCapabilities': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCapabilities,
+                    request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.CapabilitiesRequest.FromString,
+                    response_serializer=sbtui_dot_proto_dot_sandbox__pb2.Capabilities.SerializeToString,
+            ),
             'AppFromName': grpc.unary_unary_rpc_method_handler(
                     servicer.AppFromName,
                     request_deserializer=sbtui_dot_proto_dot_sandbox__pb2.AppFromNameRequest.FromString,
@@ -594,6 +611,33 @@ class SandboxService:
             '/sbtui.v1.SandboxService/GetServerInfo',
             sbtui_dot_proto_dot_sandbox__pb2.ServerInfoRequest.SerializeToString,
             sbtui_dot_proto_dot_sandbox__pb2.ServerInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCapabilities(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sbtui.v1.SandboxService/GetCapabilities',
+            sbtui_dot_proto_dot_sandbox__pb2.CapabilitiesRequest.SerializeToString,
+            sbtui_dot_proto_dot_sandbox__pb2.Capabilities.FromString,
             options,
             channel_credentials,
             insecure,

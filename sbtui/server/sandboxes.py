@@ -405,10 +405,20 @@ class SandboxManager:
                 continue
             yield record
 
+    def unsupported_create_fields(self) -> dict[str, str]:
+        """SandboxCreateParams fields this server can't honour, each with why: what create
+        refuses and what GetCapabilities answers, from this one table."""
+        fields = dict(validation.LOCAL_ENGINE_UNSUPPORTED)
+        no_gpus = self.runtime.no_gpus()
+        if no_gpus:
+            fields["gpu"] = no_gpus
+        return fields
+
     async def create(self, request: pb.SandboxCreateRequest, scope: str | None = None) -> SandboxRecord:
         params = request.params
         self.limits.check_create(params)  # first: the operator's maximum is the limit to state
         validation.check_create(params)
+        validation.refuse_unsupported(params, self.unsupported_create_fields())
         self.engine_health.check()
         validation.check_cpu_available(params, self.engine_cpus)
         app = self.app(request.app_id, scope)

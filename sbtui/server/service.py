@@ -123,6 +123,11 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
         return info
 
     @unary
+    async def GetCapabilities(self, request, context):
+        # Answered for every caller: what the server can honour is no secret of the operator's.
+        return pb.Capabilities(unsupported_create_fields=self.manager.unsupported_create_fields())
+
+    @unary
     async def AppFromName(self, request, context):
         return self.manager.app_from_name(
             request.name, _environment(request), request.create_if_missing

@@ -233,7 +233,8 @@ def _check_ports(params: pb.SandboxCreateParams) -> None:
 
 
 def check_create(params: pb.SandboxCreateParams) -> None:
-    """Raise a ServiceError for the first field that is wrong or that this server can't honour."""
+    """Raise a ServiceError for the first field that is wrong (what this server can't honour is
+    refuse_unsupported's)."""
     for field in ("cpu", "cpu_limit"):
         if params.HasField(field):
             value = getattr(params, field)
@@ -286,7 +287,6 @@ def check_create(params: pb.SandboxCreateParams) -> None:
         check_ref("volumes", ref, "volume")
     for ref in params.secret_ids:
         check_ref("secret_ids", ref, "secret")
-    _refuse_unsupported(params)
 
 
 def check_ref(field: str, ref: str, what: str) -> None:
@@ -316,21 +316,24 @@ def check_cpu_available(params: pb.SandboxCreateParams, cpus: int) -> None:
             )
 
 
-# Fields the local engine can't honour, with the reason given to the client. (gpu depends on
-# the host and the engine, so the sandbox manager asks the runtime about it.)
-_UNSUPPORTED = (
-    ("cloud_bucket_mounts", "cloud bucket mounts need a cloud provider; this server runs sandboxes on a local engine"),
-    ("cloud", "this server runs sandboxes on its local engine; there is no cloud to choose"),
-    ("regions", "this server runs sandboxes on its local engine; there are no regions to choose"),
-    ("proxy_id", "there is no proxy service on this server"),
-)
+# SandboxCreateParams fields a server on one local engine can't honour, with the reason given
+# to the client. (gpu depends on the host and the engine, so the sandbox manager adds what the
+# runtime says about it.)
+LOCAL_ENGINE_UNSUPPORTED = {
+    "cloud_bucket_mounts": "cloud bucket mounts need a cloud provider; this server runs sandboxes on a local engine",
+    "cloud": "this server runs sandboxes on its local engine; there is no cloud to choose",
+    "regions": "this server runs sandboxes on its local engine; there are no regions to choose",
+    "proxy_id": "there is no proxy service on this server",
+}
 
 
-def _refuse_unsupported(params: pb.SandboxCreateParams) -> None:
-    for field, reason in _UNSUPPORTED:
-        value = getattr(params, field)
-        if value if isinstance(value, str) else len(value):
-            raise unsupported(field, reason)
+def refuse_unsupported(params: pb.SandboxCreateParams, unsupported_fields: dict[str, str]) -> None:
+    """Refuse the first field set in `params` that `unsupported_fields` (field -> reason, the
+    table the capabilities answer gives too) names."""
+    for descriptor, _ in params.ListFields():  # only set ones: non-empty, or present if optional
+        reason = unsupported_fields.get(descriptor.name)
+        if reason:
+            raise unsupported(descriptor.name, reason)
 
 
 def check_exec(start: pb.ExecStart) -> None:

@@ -3,7 +3,8 @@ the text that shows an existing sandbox's parameters again (to duplicate it).
 
 Checks here run on every keystroke, before anything is sent; they catch what can be known without
 the server (forms of values, limits below requests, a port in two lists). The server checks again
-and its errors name a field (`SbtuiError.field`), which `FIELD_OF_WIRE` maps to the form's field.
+and its errors name a field (`SbtuiError.field`), which `FIELD_OF_WIRE` maps to the form's field;
+so are the fields its capabilities answer says it can't honour (`unsupported_fields`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from sbtui.cli_args import DURATION_FORMS, parse_duration, split_pair
 from sbtui.client import CloudBucketMount, SandboxInfo
@@ -283,6 +284,16 @@ FIELD_OF_WIRE = {
 }
 
 
+def unsupported_fields(by_wire: Mapping[str, str]) -> dict[str, str]:
+    """The form's fields the server can't honour, each with why, from its capabilities answer
+    (wire field -> reason). Whatever field the server names, so one it honours later opens
+    again with no change here; the call's own fields (app, image) are never closed."""
+    return {
+        FIELD_OF_WIRE[name]: reason for name, reason in by_wire.items()
+        if reason and name in FIELD_OF_WIRE and FIELD_OF_WIRE[name] not in CALL_FIELDS
+    }
+
+
 @dataclass
 class Checked:
     """The form's text, checked: the call's values if all is well, else an error per field."""
@@ -302,8 +313,9 @@ class Checked:
         }
 
 
-def check(texts: dict[str, str]) -> Checked:
-    """Each field's text parsed, then the rules between fields (each error on one field)."""
+def check(texts: dict[str, str], unsupported: Mapping[str, str] | None = None) -> Checked:
+    """Each field's text parsed, then the rules between fields (each error on one field).
+    A field the server can't honour (`unsupported`: form field -> reason) must be left empty."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for f in FIELDS:
@@ -335,6 +347,9 @@ def check(texts: dict[str, str]) -> Checked:
                 between(key, "a sandbox with a blocked network has no port to tunnel into")
     if v("custom_domain") and not listed:
         between("custom_domain", "names the host of tunnels, but no port is declared")
+    for key in unsupported or {}:
+        if texts.get(key, "").strip():  # said before any other problem: no value can be used
+            errors[key] = "this server can't honour it (see why above); clear it"
     return Checked(values, errors)
 
 

@@ -1,8 +1,8 @@
 """Fixed sample sandboxes, and a client that serves them to the dashboard.
 
 For screenshots, SVG snapshot tests and the list benchmark only: it answers just the calls that
-drawing screens needs (watch, from_id, logs, tunnels, tags, images, engine status), with data that never
-changes, at a fixed "now". Behaviour is tested against the real server (tests/tui/test_*_real.py).
+drawing screens needs (watch, from_id, logs, tunnels, tags, images, engine status, capabilities),
+with data that never changes, at a fixed "now". Behaviour is tested against the real server (tests/tui/test_*_real.py).
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from dataclasses import fields
 from typing import AsyncIterator
 
 from sbtui.client import (
-    EngineState, EngineStatus, EventKind, FailedPreconditionError, Image, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
+    Capabilities, EngineState, EngineStatus, EventKind, FailedPreconditionError, Image, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
     SandboxState, TerminationReason, Tunnel,
 )
 from sbtui.client.reachability import Reach, TunnelReach
+from sbtui.server.runtime.gpu import NO_GPU
+from sbtui.server.validation import LOCAL_ENGINE_UNSUPPORTED
 
 NOW = 1764130000.0  # 2025-11-26 04:06:40Z: ages in screenshots are computed from this
 ADDRESS = "unix:///run/user/1000/sbtui/server.sock"
@@ -250,6 +252,10 @@ ENGINE_RESTARTING = EngineStatus(
 )
 
 
+# What a server on a local engine, on a host without GPUs, says it can't honour: its own words.
+CAPABILITIES = Capabilities({**LOCAL_ENGINE_UNSUPPORTED, "gpu": NO_GPU})
+
+
 class SampleClient:
     """Stands in for sbtui.Client where only fixed pictures are wanted."""
 
@@ -261,6 +267,9 @@ class SampleClient:
 
     async def engine_status(self) -> EngineStatus:
         return self.engine
+
+    async def capabilities(self) -> Capabilities:
+        return CAPABILITIES
 
     async def close(self) -> None:
         pass

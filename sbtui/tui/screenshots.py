@@ -223,6 +223,7 @@ async def sessions(pilot: Pilot) -> None:
 async def _create_form(pilot: Pilot) -> None:
     await until(pilot, lambda: pilot.app.screen.id == "create", "the create form")
     await until(pilot, lambda: pilot.app.screen.images, "the images for the form")
+    await until(pilot, lambda: pilot.app.screen.unsupported, "what the server can't honour")
 
 
 async def create(pilot: Pilot) -> None:

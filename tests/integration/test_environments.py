@@ -127,6 +127,11 @@ async def test_lists_show_only_the_tokens_environment(world, scoped, admin):
     assert info.environment == "" and info.pid > 0 and info.state_dir
 
 
+async def test_a_scoped_token_is_told_what_the_server_cant_honour(scoped, admin):
+    told = await scoped.capabilities()
+    assert told == await admin.capabilities() and told.unsupported("regions")
+
+
 async def test_watch_shows_only_the_tokens_environment(world, scoped, admin):
     image = admin.images.from_registry(IMAGE)
     ours, theirs = world.our_sandbox.sandbox_id, world.their_sandbox.sandbox_id

@@ -10,7 +10,9 @@ from sbtui.client import CloudBucketMount
 from sbtui.client.sandboxes import Sandboxes
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.tui import sample
-from sbtui.tui.create_fields import BY_KEY, CALL_FIELDS, FIELD_OF_WIRE, FIELDS, GROUPS, check, texts_of
+from sbtui.tui.create_fields import (
+    BY_KEY, CALL_FIELDS, FIELD_OF_WIRE, FIELDS, GROUPS, check, texts_of, unsupported_fields,
+)
 from sbtui.tui.params import create_kwargs
 
 BASE = {"app": "web", "image": "python:3.11"}
@@ -26,6 +28,24 @@ def test_every_wire_field_maps_to_a_form_field():
     wire = set(pb.SandboxCreateParams.DESCRIPTOR.fields_by_name)
     assert wire <= set(FIELD_OF_WIRE), wire - set(FIELD_OF_WIRE)
     assert all(target in BY_KEY for target in FIELD_OF_WIRE.values())
+
+
+def test_whatever_create_parameter_the_server_cant_honour_closes_its_field():
+    """A server names parameters by wire name; the form closes each one named and no other, so
+    one a later server honours opens again with no change to the form."""
+    every = {name: f"no {name} here" for name in pb.SandboxCreateParams.DESCRIPTOR.fields_by_name}
+    closed = unsupported_fields(every)
+    assert set(closed) == {f.key for f in FIELDS} - set(CALL_FIELDS)
+    assert (closed["proxy"], closed["secrets"]) == ("no proxy_id here", "no secret_ids here")
+    assert unsupported_fields({"regions": "", "image_id": "no images", "from_a_later_server": "x"}) == {}
+
+
+def test_text_in_a_field_the_server_cant_honour_is_refused_before_anything_is_sent():
+    unsupported = {"regions": "no regions here", "gpu": "no GPU here"}
+    checked = check({**BASE, "regions": "eu-west-1"}, unsupported)
+    assert checked.errors == {"regions": "this server can't honour it (see why above); clear it"}
+    assert check({**BASE, "gpu": "A100:x"}, unsupported).errors["gpu"].startswith("this server can't")
+    assert check(BASE, unsupported).ok
 
 
 def test_a_filled_form_gives_every_keyword():

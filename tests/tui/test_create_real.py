@@ -1,5 +1,5 @@
-"""The create form against a real server and engine: typed in, refused field by field,
-duplicated from a sandbox, and kept by escape."""
+"""The create form against a real server and engine: typed in, refused field by field, closed
+where the server can't honour a field, duplicated from a sandbox, and kept by escape."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from textual.geometry import Region
-from textual.widgets import Static
+from textual.widgets import Input, Static, TextArea
 
 from sbtui.client import SandboxState
+from sbtui.server.runtime import gpu
 from sbtui.tui.app import SbtuiApp
+from sbtui.tui.create_fields import FIELD_OF_WIRE, FIELDS
 from sbtui.tui.screens.create import CreateScreen
 from sbtui.tui.screens.sandbox_list import SandboxListScreen
 from tests.servers import IMAGE
@@ -24,13 +26,17 @@ SIZE = (160, 40)
 NO_KEYS = Path("/nonexistent/sbtui/keys.toml")
 
 
-def error_on(form: CreateScreen, key: str) -> str:
-    """The message shown under the field, '' when none is shown."""
-    note = form.query_one(f"#error-{key}", Static)
+def shown(note: Static) -> str:
+    """What a note under a field shows, its wrapped lines as one; '' when hidden."""
     if not note.display:
         return ""
     lines = note.render_lines(Region(0, 0, *note.outer_size))
-    return " ".join(" ".join(line.text for line in lines).split())  # wrapped lines, as one
+    return " ".join(" ".join(line.text for line in lines).split())
+
+
+def error_on(form: CreateScreen, key: str) -> str:
+    """The message shown under the field, '' when none is shown."""
+    return shown(form.query_one(f"#error-{key}", Static))
 
 
 async def open_form(pilot, ui: SbtuiApp, key: str = "c") -> CreateScreen:
@@ -88,14 +94,14 @@ async def test_server_errors_are_shown_next_to_their_field_and_nothing_is_lost(c
             form = await open_form(pilot, ui)
             form.set_text("app", app.name)
             form.set_text("image", IMAGE)
-            form.set_text("gpu", "T4")  # well formed, so only the server can refuse it
+            form.set_text("cpu", "4096")  # well formed, so only the server (its engine's CPUs) can refuse it
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: error_on(form, "gpu"), "the server's refusal under gpu", 30)
-            assert "server: gpu" in error_on(form, "gpu")
-            assert form.focused is form.editor("gpu")
-            assert form.texts()["gpu"] == "T4" and form.texts()["app"] == app.name  # nothing lost
+            await until(pilot, lambda: error_on(form, "cpu"), "the server's refusal under cpu", 30)
+            assert "server: cpu" in error_on(form, "cpu") and "CPUs" in error_on(form, "cpu")
+            assert form.focused is form.editor("cpu")
+            assert form.texts()["cpu"] == "4096" and form.texts()["app"] == app.name  # nothing lost
 
-            form.set_text("gpu", "")
+            form.set_text("cpu", "")
             form.set_text("name", taken)
             await pilot.press("ctrl+s")
             await until(pilot, lambda: "already exists" in error_on(form, "name"), "the name refusal", 30)
@@ -109,6 +115,59 @@ async def test_server_errors_are_shown_next_to_their_field_and_nothing_is_lost(c
         assert [sb.sandbox_id for sb in listed] == [holder.sandbox_id]
     finally:
         await holder.terminate()
+
+
+async def test_fields_the_server_cant_honour_are_closed_with_its_reason(client):
+    unsupported = (await client.capabilities()).unsupported_create_fields
+    closed = {FIELD_OF_WIRE[name]: reason for name, reason in unsupported.items()}
+    assert {"cloud", "regions", "proxy", "cloud_bucket_mounts"} <= set(closed)
+    assert ("gpu" in closed) == (not gpu.host_gpus())
+    ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
+    async with ui.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, ui)
+        await until(pilot, lambda: all(form.editor(key).disabled for key in closed),
+                    "the fields the server can't honour closed")
+        for key, reason in closed.items():
+            editor = form.editor(key)
+            assert editor.disabled and not editor.focusable and editor.tooltip == reason, key
+            assert shown(form.query_one(f"#unsupported-{key}", Static)) == reason  # the server's words
+            if isinstance(editor, (Input, TextArea)):
+                assert editor.placeholder == "not on this server"
+            assert error_on(form, key) == ""  # empty: nothing is wrong with it
+        for key in {f.key for f in FIELDS} - set(closed):
+            assert not form.editor(key).disabled and not shown(form.query_one(f"#unsupported-{key}", Static))
+        # Tab goes round the whole form and never stops in a closed field.
+        assert form.focused is form.editor("app")
+        visited = []
+        for _ in range(2 * len(FIELDS)):
+            await pilot.press("tab")
+            if form.focused is form.editor("app"):
+                break
+            if form.focused.id != "create-form":  # the scrolling form itself, when it scrolls
+                visited.append(form.focused.id)
+        else:
+            pytest.fail(f"Tab never came round to app: {visited}")
+        assert visited == [f"field-{f.key}" for f in FIELDS[1:] if f.key not in closed] + [
+            "create-submit", "create-cancel"]
+
+
+async def test_text_in_a_field_the_server_cant_honour_is_flagged_before_anything_is_sent(client, app):
+    reason = (await client.capabilities()).unsupported("regions")
+    ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
+    ui.create_draft = {"app": app.name, "image": IMAGE, "regions": "eu-west-1"}
+    async with ui.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, ui)
+        await until(pilot, lambda: "this server can't honour it" in error_on(form, "regions"),
+                    "the draft's regions flagged")
+        editor = form.editor("regions")
+        assert not editor.disabled  # kept open, so the operator can clear it
+        assert shown(form.query_one("#unsupported-regions", Static)) == reason
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: form.focused is editor, "the focus on the field to clear")
+        assert "need" in shown(form.query_one("#create-problem", Static))  # refused here, not sent
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: editor.disabled, "the emptied field closed")
+    assert [s async for s in client.sandboxes.list(app_id=app.app_id, include_finished=True)] == []
 
 
 async def test_duplicate_fills_the_form_with_the_sandboxes_parameters(client, app, image):

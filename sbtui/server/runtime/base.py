@@ -186,6 +186,10 @@ class Runtime(Protocol):
         """The last `size` bytes of the main command's output as (fd, bytes), read from the end
         of the engine's log: the cost follows `size`, not the output's length."""
 
+    def no_gpus(self) -> str:
+        """Why no sandbox here can have any GPU (the host has none, or the engine can't attach
+        them), "" if some GPU spec may be given."""
+
     def gpus_for(self, spec: str) -> list[str]:
         """Device ids of this host's GPUs that give the GPU spec ('T4', 'A100:2');
         GpuUnavailable when the host or the engine can't."""

@@ -140,13 +140,20 @@ PODMAN_GPU = (
 )
 
 
-def assign_gpus(engine: str, spec: str, host: list[gpu.HostGpu]) -> list[str]:
-    """Device ids of the host GPUs that give `spec` on `engine`; GpuUnavailable if none can.
+def no_gpus(engine: str, host: list[gpu.HostGpu]) -> str:
+    """Why no sandbox on `engine` can have any GPU of this host, "" if some spec may be given.
     What the host lacks is said first: no engine can change that."""
-    chosen = gpu.select(gpu.parse(spec), host)
-    if engine == "podman":
-        raise GpuUnavailable(PODMAN_GPU)
-    return [g.device_id for g in chosen]
+    if not host:
+        return gpu.NO_GPU
+    return PODMAN_GPU if engine == "podman" else ""
+
+
+def assign_gpus(engine: str, spec: str, host: list[gpu.HostGpu]) -> list[str]:
+    """Device ids of the host GPUs that give `spec` on `engine`; GpuUnavailable if none can."""
+    reason = no_gpus(engine, host)
+    if reason:
+        raise GpuUnavailable(reason)
+    return [g.device_id for g in gpu.select(gpu.parse(spec), host)]
 
 
 def gpu_host_config(device_ids: list[str]) -> dict:
@@ -487,6 +494,9 @@ class DockerRuntime:
             raise _engine_error(err, f"importing image {repo}:{tag}") from None
 
     # ---- containers -----------------------------------------------------------
+
+    def no_gpus(self) -> str:
+        return no_gpus(self.name, gpu.host_gpus())
 
     def gpus_for(self, spec: str) -> list[str]:
         return assign_gpus(self.name, spec, gpu.host_gpus())

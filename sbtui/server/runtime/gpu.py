@@ -17,6 +17,10 @@ from sbtui.server.runtime.base import GpuUnavailable
 
 DEVICES = Path("/dev")
 DRIVER_GPUS = Path("/proc/driver/nvidia/gpus")
+NO_GPU = (
+    "this host has no NVIDIA GPU (no GPU under /proc/driver/nvidia/gpus or no /dev/nvidiactl); "
+    "create the sandbox without gpu, or use a server on a host with NVIDIA GPUs"
+)
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,7 @@ def matches(kind: str, model: str) -> bool:
 def select(request: GpuRequest, gpus: list[HostGpu]) -> list[HostGpu]:
     """The host GPUs that give `request`; GpuUnavailable says why none can."""
     if not gpus:
-        raise GpuUnavailable(
-            "this host has no NVIDIA GPU (no GPU under /proc/driver/nvidia/gpus or no "
-            "/dev/nvidiactl); create the sandbox without gpu, or use a server on a host with "
-            "NVIDIA GPUs"
-        )
+        raise GpuUnavailable(NO_GPU)
     fitting = [g for g in gpus if matches(request.kind, g.model)]
     if not fitting:
         models: dict[str, int] = {}

@@ -1,7 +1,10 @@
 """CreateScreen: every SandboxCreateParams field in groups, checked as it is typed; the server's
-errors land next to the field they name. Cancelling keeps the draft for the next time."""
+errors land next to the field they name. Fields the server says it can't honour are closed, with
+its reason. Cancelling keeps the draft for the next time."""
 
 from __future__ import annotations
+
+import asyncio
 
 from textual import work
 from textual.app import ComposeResult
@@ -13,7 +16,9 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Static, Text
 
 from sbtui.client import Image, SbtuiError
 from sbtui.tui.columns import age, size_text
-from sbtui.tui.create_fields import BY_KEY, FIELD_OF_WIRE, FIELDS, GROUPS, Checked, check
+from sbtui.tui.create_fields import (
+    BY_KEY, FIELD_OF_WIRE, FIELDS, GROUPS, Checked, check, unsupported_fields,
+)
 from sbtui.tui.keymap import CREATE_KEYS, bindings
 from sbtui.tui.typeahead import Hold
 from sbtui.tui.widgets.connection_banner import ConnectionBanner
@@ -50,6 +55,8 @@ class CreateScreen(Screen[str | None]):
         self._shown: set[str] = {key for key, text in self.initial.items() if text}
         self._tried = False
         self._server_errors: dict[str, str] = {}
+        # Form field -> why the server can't honour it, once its capabilities answer came.
+        self.unsupported: dict[str, str] = {}
         self._creating = False
 
     # ---- layout -------------------------------------------------------------------------
@@ -79,6 +86,7 @@ class CreateScreen(Screen[str | None]):
                     yield self._editor(field.key)
                 if field.key == "image":
                     yield Static(id="image-about", classes="create-note")
+                yield Static(id=f"unsupported-{field.key}", classes="create-unsupported")
                 yield Static(id=f"error-{field.key}", classes="create-error")
 
     def on_resize(self) -> None:
@@ -97,9 +105,16 @@ class CreateScreen(Screen[str | None]):
     def on_mount(self) -> None:
         self._show_errors()
         self.editor("app" if not self.initial.get("app") else "name").focus()
-        # Keys typed ahead wait for what the form loads: ctrl+o then a name and enter must find
-        # the images listed.
-        self._load_images(self.app.typeahead.hold("loading the images"))
+        # Keys typed ahead wait for what the form loads: the fields the server can't honour
+        # change where Tab goes, and ctrl+o then a name and enter must find the images listed.
+        self._load(self.app.typeahead.hold("loading the form"))
+
+    @work(group="load", exclusive=True)
+    async def _load(self, held: Hold) -> None:
+        try:
+            await asyncio.gather(self._load_images(), self._load_capabilities())
+        finally:
+            held.release()
 
     def editor(self, key: str) -> Widget:
         return self.query_one(f"#field-{key}")
@@ -162,7 +177,7 @@ class CreateScreen(Screen[str | None]):
             self._show_errors()
 
     def _show_errors(self) -> Checked:
-        checked = check(self.texts())
+        checked = check(self.texts(), self.unsupported)
         for field in FIELDS:
             message = self._server_errors.get(field.key) or checked.errors.get(field.key)
             visible = bool(message) and (self._tried or field.key in self._shown
@@ -173,16 +188,41 @@ class CreateScreen(Screen[str | None]):
             self.editor(field.key).set_class(visible, "-invalid")
         return checked
 
+    # ---- what the server can't honour -----------------------------------------------------
+
+    async def _load_capabilities(self) -> None:
+        try:
+            capabilities = await self.app.client.capabilities()
+        except (SbtuiError, AttributeError):  # AttributeError: no client yet
+            return  # an older server, or none: every field stays open, and a create still says
+        self.unsupported = unsupported_fields(capabilities.unsupported_create_fields)
+        self._show_unsupported()
+        self._show_errors()
+
+    def _show_unsupported(self, typing: bool = True) -> None:
+        """Each field the server can't honour is disabled, so Tab passes it by, with the reason
+        under it. One that holds text, or (with `typing`) has the focus, stays open so the
+        operator can clear it (its text is flagged: `check`)."""
+        texts = self.texts()
+        for key, reason in self.unsupported.items():
+            editor = self.editor(key)
+            editor.disabled = not (texts[key].strip() or (typing and editor.has_focus))
+            editor.tooltip = reason
+            if isinstance(editor, (Input, TextArea)):
+                editor.placeholder = "not on this server"
+            if editor.parent is not None:
+                editor.parent.add_class("-unsupported")
+            note = self.query_one(f"#unsupported-{key}", Static)
+            note.update(Content(reason))  # the editor itself says "not on this server"
+            note.display = True
+
     # ---- images -------------------------------------------------------------------------
 
-    @work(group="images", exclusive=True)
-    async def _load_images(self, held: Hold) -> None:
+    async def _load_images(self) -> None:
         try:
             self.images = await self.app.client.images.list()
-        except (SbtuiError, AttributeError):
+        except (SbtuiError, AttributeError):  # AttributeError: no client yet
             self.images = []  # the picker says so when opened; typing a tag still works
-        finally:
-            held.release()
         self._show_image()
 
     def _show_image(self) -> None:
@@ -301,5 +341,6 @@ class CreateScreen(Screen[str | None]):
         self._server_errors.clear()
         self._tried = False
         self._problem("")
-        self._show_errors()
         self.editor("app").focus()
+        self._show_unsupported(typing=False)  # one kept open for its text closes, now empty
+        self._show_errors()
