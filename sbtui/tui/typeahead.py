@@ -20,13 +20,14 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from textual import events
+from textual.app import ScreenStackError
 from textual.message_pump import MessagePump
 
 if TYPE_CHECKING:
     from textual.app import App
 
-# A screen that never settles (it cannot: Textual's own work always ends) must not keep the
-# keys forever: after this long the next key goes on anyway.
+# An app never quiet twice running (a widget that animates without a pause) must not keep the
+# keys for good: after this long the next key goes on anyway.
 SETTLE_LIMIT = 5.0
 # An asynchronous step that takes longer than this (a server that does not answer) lets the keys
 # go: they are dropped, and the operator told, rather than kept from the dashboard for good.
@@ -36,7 +37,8 @@ HOLD_LIMIT = 30.0
 LOOK_AGAIN = 0.002
 
 Typed = events.Key | events.Paste
-# Keys that act at once whatever is ahead of them: the way out of a dashboard stuck waiting.
+# Keys that act at once whatever is ahead of them: the way out of a dashboard stuck waiting
+# (quit.now's key; a keys.toml that moves it still has the others held, which is only slower).
 NEVER_HELD = frozenset({"ctrl+q"})
 
 
@@ -168,7 +170,7 @@ class TypeAhead:
         app = self._app
         try:
             screen = app.screen
-        except Exception:  # no screen yet, or none any more
+        except ScreenStackError:  # no screen yet, or none any more
             return True
         if screen._callbacks:
             return False
