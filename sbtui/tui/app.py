@@ -7,7 +7,7 @@ import gc
 import time
 from functools import partial
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, Iterable
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -21,6 +21,9 @@ from sbtui.tui.messages import SandboxesChanged, SnapshotTaken
 from sbtui.tui.sessions import SHELL, Session, Sessions
 from sbtui.tui.state import ConnectionStatus, SandboxStore, WatchFollower, backoff
 from sbtui.tui.typeahead import TypeAhead
+
+if TYPE_CHECKING:
+    from sbtui.tui.screens.shell import ShellScreen
 
 
 ENGINE_POLL = 2.0  # seconds between looks at the server's engine state (ServerInfo)
@@ -61,7 +64,7 @@ class SbtuiApp(App[None], inherit_bindings=False):
         self.keymap_path = keymap_path or config_path()
         self._reconnect_delay = reconnect_delay
         self._flush_pending = False
-        self.sessions = Sessions(on_change=self._sessions_changed)
+        self.sessions = Sessions(on_change=self._sessions_changed, on_end=self._session_ended)
         self.create_draft: dict[str, str] | None = None  # the create form's text, kept by escape
         self.typeahead = TypeAhead(self)
 
@@ -191,11 +194,19 @@ class SbtuiApp(App[None], inherit_bindings=False):
         screen = ShellScreen()
         rows, cols = max(self.size.height - 1, 2), max(self.size.width, 2)
         process = await sandbox.exec(SHELL, pty=True, pty_size=(rows, cols), term="xterm-256color")
-        session = Session(self.sessions.next_number(), sandbox_id, sandbox.info.name, process, screen)
+        session = Session(self.sessions.next_number(), sandbox_id, sandbox.info.name, process)
         self.install_screen(screen, session.name)
         await self._show_session(session)
         screen.attach(session)
-        self.sessions.add(session)
+        self.sessions.add(session, screen.terminal.write)
+
+    def shell_screen(self, session: Session) -> ShellScreen | None:
+        """The screen `session` is shown on; None once it is closed (or the app is)."""
+        from sbtui.tui.screens.shell import ShellScreen
+
+        if not self.is_screen_installed(session.name):
+            return None
+        return self.get_screen(session.name, ShellScreen)
 
     def _show_session(self, session: Session) -> Awaitable[object]:
         """From another session: in its place (a tab switch); from elsewhere: on top."""
@@ -220,7 +231,7 @@ class SbtuiApp(App[None], inherit_bindings=False):
         index = items.index(session)
         neighbours = items[index + 1:index + 2] or items[max(index - 1, 0):index]
         self.sessions.remove(session)
-        if self.screen is session.screen:
+        if self.screen is self.shell_screen(session):
             if neighbours:
                 self.switch_screen(neighbours[0].name)
             else:
@@ -229,8 +240,13 @@ class SbtuiApp(App[None], inherit_bindings=False):
 
     def _sessions_changed(self) -> None:
         for session in self.sessions.items:
-            if session.screen.is_mounted:
-                session.screen.tabs.refresh()
+            screen = self.shell_screen(session)
+            if screen is not None and screen.is_mounted:
+                screen.tabs.refresh()
+
+    def _session_ended(self, session: Session) -> None:
+        if (screen := self.shell_screen(session)) is not None:
+            screen.ended()
 
     # ---- create -------------------------------------------------------------------------
 
