@@ -1,4 +1,5 @@
-"""SbtuiApp: the dashboard. It owns the client, the sandbox store and the watch that feeds it."""
+"""SbtuiApp: the dashboard. It owns the client, the sandbox store and the watch that feeds it;
+which screen it shows, and when, is navigation.py's."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import gc
 import time
 from functools import partial
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, Iterable
+from typing import AsyncIterator, Callable, Iterable
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -18,7 +19,8 @@ from textual.screen import Screen
 from sbtui.client import Client, EngineStatus, Sandbox, SandboxEvent, SbtuiError
 from sbtui.tui.keymap import APP_KEYS, WRITE_ACTIONS, bindings, config_path, load_keymap
 from sbtui.tui.messages import SandboxesChanged, SnapshotTaken
-from sbtui.tui.sessions import SHELL, Session, Sessions
+from sbtui.tui.navigation import Navigation
+from sbtui.tui.sessions import Sessions
 from sbtui.tui.state import ConnectionStatus, SandboxStore, WatchFollower, backoff
 from sbtui.tui.typeahead import TypeAhead
 
@@ -26,7 +28,7 @@ from sbtui.tui.typeahead import TypeAhead
 ENGINE_POLL = 2.0  # seconds between looks at the server's engine state (ServerInfo)
 
 
-class SbtuiApp(App[None], inherit_bindings=False):
+class SbtuiApp(Navigation, App[None], inherit_bindings=False):
     CSS_PATH = "app.tcss"
     TITLE = "sbtui"
     BINDINGS = bindings(APP_KEYS)
@@ -61,14 +63,9 @@ class SbtuiApp(App[None], inherit_bindings=False):
         self.keymap_path = keymap_path or config_path()
         self._reconnect_delay = reconnect_delay
         self._flush_pending = False
-        self.sessions = Sessions(on_change=self._sessions_changed)
+        self.sessions = Sessions(on_change=self._sessions_changed, on_end=self._session_ended)
         self.create_draft: dict[str, str] | None = None  # the create form's text, kept by escape
         self.typeahead = TypeAhead(self)
-
-    def get_default_screen(self) -> Screen:
-        from sbtui.tui.screens.sandbox_list import SandboxListScreen
-
-        return SandboxListScreen()
 
     def on_mount(self) -> None:
         self.keymap, self.keymap_problems = load_keymap(self.keymap_path)
@@ -181,79 +178,6 @@ class SbtuiApp(App[None], inherit_bindings=False):
             self.workers.cancel_node(leaving)
         return popped
 
-    # ---- shell sessions -----------------------------------------------------------------
-
-    async def open_shell(self, sandbox_id: str) -> None:
-        """Start a shell in the sandbox on a new terminal screen and show it."""
-        from sbtui.tui.screens.shell import ShellScreen
-
-        sandbox = await self.sandbox(sandbox_id)
-        screen = ShellScreen()
-        rows, cols = max(self.size.height - 1, 2), max(self.size.width, 2)
-        process = await sandbox.exec(SHELL, pty=True, pty_size=(rows, cols), term="xterm-256color")
-        session = Session(self.sessions.next_number(), sandbox_id, sandbox.info.name, process, screen)
-        self.install_screen(screen, session.name)
-        await self._show_session(session)
-        screen.attach(session)
-        self.sessions.add(session)
-
-    def _show_session(self, session: Session) -> Awaitable[object]:
-        """From another session: in its place (a tab switch); from elsewhere: on top."""
-        from sbtui.tui.screens.shell import ShellScreen
-
-        if isinstance(self.screen, ShellScreen):
-            return self.switch_screen(session.name)
-        return self.push_screen(session.name)
-
-    def enter_session(self, number: int) -> None:
-        if (session := self.sessions.get(number)) is not None:
-            self._show_session(session)
-
-    def leave_session(self) -> None:
-        """Back to where the operator came from; sessions live on (ended ones until closed)."""
-        self.pop_screen()
-
-    def close_session(self, session: Session) -> None:
-        """Forget an ended session: show the tab to its right, else the one to its left (or go
-        back if none is left), then drop its screen."""
-        items = self.sessions.items
-        index = items.index(session)
-        neighbours = items[index + 1:index + 2] or items[max(index - 1, 0):index]
-        self.sessions.remove(session)
-        if self.screen is session.screen:
-            if neighbours:
-                self.switch_screen(neighbours[0].name)
-            else:
-                self.pop_screen()
-        self.uninstall_screen(session.name)
-
-    def _sessions_changed(self) -> None:
-        for session in self.sessions.items:
-            if session.screen.is_mounted:
-                session.screen.tabs.refresh()
-
-    # ---- create -------------------------------------------------------------------------
-
-    def open_create(self, texts: dict[str, str], title: str = "New sandbox") -> None:
-        """The create form with `texts`; a plain new form gets the draft escape kept instead."""
-        from sbtui.tui.screens.create import CreateScreen
-
-        if title == "New sandbox" and self.create_draft is not None:
-            texts, title = self.create_draft, "New sandbox (your draft; ctrl+l clears it)"
-        self.push_screen(CreateScreen(texts, title), callback=self.show_created)
-
-    def show_created(self, sandbox_id: str | None) -> None:
-        """Back to the list, with the new sandbox selected as soon as the watch brings it."""
-        from sbtui.tui.screens.sandbox_list import SandboxListScreen
-
-        if sandbox_id is None:
-            return
-        while len(self.screen_stack) > 1 and not isinstance(self.screen, SandboxListScreen):
-            self.pop_screen()
-        if isinstance(self.screen, SandboxListScreen):
-            self.screen.select_sandbox(sandbox_id)
-        self.notify(f"created {sandbox_id}")
-
     # ---- helpers for screens ------------------------------------------------------------
 
     def snapshot_taken(self) -> None:
@@ -279,12 +203,6 @@ class SbtuiApp(App[None], inherit_bindings=False):
 
     def effective_keys(self, binding_id: str, default: str) -> str:
         return self.keymap.get(binding_id, default)
-
-    def action_help(self) -> None:
-        from sbtui.tui.screens.help import HelpScreen
-
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))
 
     # ---- command palette ----------------------------------------------------------------
 

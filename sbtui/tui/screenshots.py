@@ -174,14 +174,15 @@ async def _in_session(pilot: Pilot, sessions: tuple[tuple[int, int | None], ...]
     app = pilot.app
     for number, (n, exit_code) in enumerate(sessions, 1):
         info = sample.sandboxes()[n - 1]
-        session = Session(number, info.sandbox_id, info.name, NoProcess(), ShellScreen(),
+        session = Session(number, info.sandbox_id, info.name, NoProcess(),
                           exit_code=exit_code, ended=exit_code is not None)
         app.sessions.items.append(session)
-        app.install_screen(session.screen, session.name)
+        app.install_screen(ShellScreen(), session.name)
     session = app.sessions.items[current - 1]
     await app.push_screen(session.name)
-    session.screen.attach(session)
-    terminal = session.screen.terminal
+    screen = app.shell_screen(session)
+    screen.attach(session)
+    terminal = screen.terminal
     terminal.feed(sample.SHELL_OUTPUT)
     await until(pilot, lambda: any("42" == line.strip() for line in terminal.vt.display),
                 "the shell's output on the terminal")
@@ -214,7 +215,7 @@ async def sessions(pilot: Pilot) -> None:
     await _listed(pilot)
     for number, n, exit_code in ((1, 1, None), (2, 3, None), (3, 9, 130)):
         info = sample.sandboxes()[n - 1]
-        pilot.app.sessions.items.append(Session(number, info.sandbox_id, info.name, NoProcess(), None,
+        pilot.app.sessions.items.append(Session(number, info.sandbox_id, info.name, NoProcess(),
                                                 exit_code=exit_code, ended=exit_code is not None))
     pilot.app.push_screen(SessionsScreen())
     await until(pilot, lambda: pilot.app.screen.query("#session-options"), "the sessions list")

@@ -1,20 +1,18 @@
 """Shell sessions: PTY exec sessions that live on while the operator is elsewhere.
 
-Each session owns its process, its terminal screen (installed in the app, so leaving it
-keeps it mounted and drawing) and the task that carries output to the terminal. Sessions are
-kept in the order of their numbers, which is the order of the tabs in a shell screen.
+Each session owns its process and the task that carries its output to where the app said (the
+terminal of the session's screen, which the app keeps installed under the session's name, so
+leaving it keeps it mounted and drawing). Sessions are kept in the order of their numbers, which
+is the order of the tabs in a shell screen.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Awaitable, Callable
 
 from sbtui.client import ContainerProcess, SbtuiError
-
-if TYPE_CHECKING:
-    from sbtui.tui.screens.shell import ShellScreen
 
 # bash when the image has it, else the POSIX shell every image has.
 SHELL = ["sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"]
@@ -27,7 +25,6 @@ class Session:
     sandbox_id: str
     sandbox_name: str
     process: ContainerProcess
-    screen: "ShellScreen"
     exit_code: int | None = None
     error: str = ""
     ended: bool = False
@@ -35,7 +32,7 @@ class Session:
 
     @property
     def name(self) -> str:
-        """The screen's name in the app."""
+        """The name its screen is installed under in the app."""
         return f"shell-{self.number}"
 
     @property
@@ -53,25 +50,29 @@ class Session:
         return f"ended ({self.error})" if self.error else f"exited ({self.exit_code})"
 
 
-async def pump(session: Session) -> None:
-    """Program output to the terminal until the program ends; then record how it ended."""
-    terminal = session.screen.terminal
+Output = Callable[[bytes], Awaitable[None]]
+
+
+async def pump(session: Session, output: Output) -> None:
+    """Program output to `output` until the program ends; then record how it ended."""
     try:
         while chunk := await session.process.stdout.read(READ_SIZE):
-            await terminal.write(chunk)
+            await output(chunk)
         session.exit_code = await session.process.wait()
     except SbtuiError as err:
         session.error = str(err)
     finally:
         session.ended = True
-    session.screen.ended()
 
 
 class Sessions:
-    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
-        """`on_change` is called when a session is added, ends or is removed."""
+    def __init__(self, on_change: Callable[[], None] | None = None,
+                 on_end: Callable[[Session], None] | None = None) -> None:
+        """`on_change` is called when a session is added, ends or is removed; `on_end` first,
+        with the session, when its program has ended."""
         self.items: list[Session] = []
         self._on_change = on_change
+        self._on_end = on_end
 
     def next_number(self) -> int:
         """The lowest number no session has: numbers stay small enough to be typed as digits."""
@@ -86,14 +87,17 @@ class Sessions:
         index = self.items.index(session) if session in self.items else 0
         return self.items[(index + step) % len(self.items)]
 
-    def add(self, session: Session) -> None:
+    def add(self, session: Session, output: Output) -> None:
+        """Keep `session`, and carry its program's output to `output` from now on."""
         self.items.append(session)
         self.items.sort(key=lambda s: s.number)
-        session.pump = asyncio.create_task(self._run(session), name=session.name)
+        session.pump = asyncio.create_task(self._run(session, output), name=session.name)
         self._changed()
 
-    async def _run(self, session: Session) -> None:
-        await pump(session)
+    async def _run(self, session: Session, output: Output) -> None:
+        await pump(session, output)
+        if self._on_end is not None:
+            self._on_end(session)
         self._changed()
 
     def remove(self, session: Session) -> None:

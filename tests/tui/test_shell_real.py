@@ -77,8 +77,8 @@ async def test_shell_types_resizes_detaches_and_returns(client, app, image):
         await sb.terminate()
 
 
-def shown_text(session) -> str:
-    return "\n".join(session.screen.terminal.vt.display)
+def shown_text(ui: SbtuiApp, session) -> str:
+    return "\n".join(ui.shell_screen(session).terminal.vt.display)
 
 
 def tabs_text(ui: SbtuiApp) -> str:
@@ -94,7 +94,7 @@ async def open_shell(pilot, ui: SbtuiApp, sandbox_id: str):
     await pilot.press("s")
     session = await until(pilot, lambda: len(ui.sessions.items) > count and ui.sessions.items[-1],
                           "a new session", 30)
-    await until(pilot, lambda: ui.screen is session.screen and "#" in shown_text(session),
+    await until(pilot, lambda: ui.screen is ui.shell_screen(session) and "#" in shown_text(ui, session),
                 "its prompt", 30)
     return session
 
@@ -107,7 +107,7 @@ async def test_tabs_switch_between_sessions_that_live_on(client, app, image):
         async with ui.run_test(size=(120, 30)) as pilot:
             one = await open_shell(pilot, ui, first.sandbox_id)
             await type_line(pilot, "echo one-$((6*7))")
-            await until(pilot, lambda: re.search(r"^one-42\s*$", shown_text(one), re.M), "one-42 in session 1")
+            await until(pilot, lambda: re.search(r"^one-42\s*$", shown_text(ui, one), re.M), "one-42 in session 1")
             await pilot.press(SESSION_KEY, "d")
             await until(pilot, lambda: isinstance(ui.screen, SandboxListScreen), "back to the list")
 
@@ -118,24 +118,24 @@ async def test_tabs_switch_between_sessions_that_live_on(client, app, image):
             # Output of a session not shown is parsed all the same: switch away while it runs.
             await type_line(pilot, "sleep 2; echo two-$((6*7))")
             await pilot.press(SESSION_KEY, "p")
-            await until(pilot, lambda: ui.screen is one.screen, "session 1 by the previous-tab key")
-            assert re.search(r"^one-42\s*$", shown_text(one), re.M)
-            await until(pilot, lambda: re.search(r"^two-42\s*$", shown_text(two), re.M),
+            await until(pilot, lambda: ui.screen is ui.shell_screen(one), "session 1 by the previous-tab key")
+            assert re.search(r"^one-42\s*$", shown_text(ui, one), re.M)
+            await until(pilot, lambda: re.search(r"^two-42\s*$", shown_text(ui, two), re.M),
                         "two-42 parsed in session 2 while session 1 is shown", 30)
             await type_line(pilot, "echo again-$((7*6))")
-            await until(pilot, lambda: re.search(r"^again-42\s*$", shown_text(one), re.M), "session 1 typing")
-            assert "again" not in shown_text(two)
+            await until(pilot, lambda: re.search(r"^again-42\s*$", shown_text(ui, one), re.M), "session 1 typing")
+            assert "again" not in shown_text(ui, two)
 
             await pilot.press(SESSION_KEY, "n")
-            await until(pilot, lambda: ui.screen is two.screen, "session 2 by the next-tab key")
+            await until(pilot, lambda: ui.screen is ui.shell_screen(two), "session 2 by the next-tab key")
             # ctrl+] then ] gives the program the ctrl+] itself.
             await type_line(pilot, "cat -v")
             await pilot.press(SESSION_KEY, "right_square_bracket", "enter")
-            await until(pilot, lambda: re.search(r"^\^\]\s*$", shown_text(two), re.M), "^] read by cat -v")
+            await until(pilot, lambda: re.search(r"^\^\]\s*$", shown_text(ui, two), re.M), "^] read by cat -v")
             await pilot.press("ctrl+d")
 
             await pilot.press(SESSION_KEY, "1")
-            await until(pilot, lambda: ui.screen is one.screen, "session 1 by its number")
+            await until(pilot, lambda: ui.screen is ui.shell_screen(one), "session 1 by its number")
             await type_line(pilot, "exit 3")
             await until(pilot, lambda: one.ended, "session 1 to end")
             await until(pilot, lambda: "1 " + first.info.name + " exit 3" in tabs_text(ui), "its tab marked")
@@ -146,16 +146,16 @@ async def test_tabs_switch_between_sessions_that_live_on(client, app, image):
             await pilot.press("w")
             await until(pilot, lambda: isinstance(ui.screen, SessionsScreen), "the sessions list")
             await pilot.press("down", "enter")
-            await until(pilot, lambda: ui.screen is two.screen, "back in session 2")
+            await until(pilot, lambda: ui.screen is ui.shell_screen(two), "back in session 2")
             assert "1 " + first.info.name + " exit 3" in tabs_text(ui)
             await type_line(pilot, "echo back-$((6*7))")
-            await until(pilot, lambda: re.search(r"^back-42\s*$", shown_text(two), re.M), "session 2 typing")
+            await until(pilot, lambda: re.search(r"^back-42\s*$", shown_text(ui, two), re.M), "session 2 typing")
 
             await pilot.press(SESSION_KEY, "x")  # session 2 runs: its tab stays
             await pilot.press(SESSION_KEY, "1")
-            await until(pilot, lambda: ui.screen is one.screen, "the ended session")
+            await until(pilot, lambda: ui.screen is ui.shell_screen(one), "the ended session")
             await pilot.press(SESSION_KEY, "x")
-            await until(pilot, lambda: ui.sessions.items == [two] and ui.screen is two.screen,
+            await until(pilot, lambda: ui.sessions.items == [two] and ui.screen is ui.shell_screen(two),
                         "the ended session closed, the other one shown")
             assert "exit 3" not in tabs_text(ui) and not two.ended
     finally:
@@ -175,14 +175,14 @@ async def test_session_keys_follow_keys_toml(client, app, image, tmp_path):
             # ctrl+] is the program's again.
             await type_line(pilot, "cat -v")
             await pilot.press(SESSION_KEY, "enter")
-            await until(pilot, lambda: re.search(r"^\^\]\s*$", shown_text(one), re.M), "^] read by cat -v")
+            await until(pilot, lambda: re.search(r"^\^\]\s*$", shown_text(ui, one), re.M), "^] read by cat -v")
             await pilot.press("ctrl+c", "ctrl+b", "d")
             await until(pilot, lambda: isinstance(ui.screen, SandboxListScreen), "back to the list")
             two = await open_shell(pilot, ui, sb.sandbox_id)
             await pilot.press("ctrl+b", "tab")
-            await until(pilot, lambda: ui.screen is one.screen, "session 1 by the remapped keys")
+            await until(pilot, lambda: ui.screen is ui.shell_screen(one), "session 1 by the remapped keys")
             await pilot.press("ctrl+b", "tab")
-            await until(pilot, lambda: ui.screen is two.screen, "round to session 2")
+            await until(pilot, lambda: ui.screen is ui.shell_screen(two), "round to session 2")
     finally:
         await sb.terminate()
 

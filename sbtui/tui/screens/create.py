@@ -238,9 +238,7 @@ class CreateScreen(Screen[str | None]):
         about.display = bool(text)
 
     def action_pick_image(self) -> None:
-        from sbtui.tui.screens.image_picker import ImagePicker
-
-        self.app.push_screen(ImagePicker(self.images, self.app.clock()), callback=self._image_chosen)
+        self.app.pick_image(self.images, self._image_chosen)
 
     def _image_chosen(self, image: Image | None) -> None:
         if image is not None:

@@ -7,9 +7,6 @@ from functools import partial
 from textual import work
 
 from sbtui.client import SandboxInfo, SandboxState, SbtuiError
-from sbtui.tui.screens.confirm import ConfirmScreen
-from sbtui.tui.screens.sessions import SessionsScreen
-from sbtui.tui.screens.tunnels import TunnelsScreen
 from sbtui.tui.typeahead import Hold
 
 
@@ -65,10 +62,8 @@ class SandboxActions:
         label = f"{sandbox_id} ({info.name})" if info is not None and info.name else sandbox_id
         question = (f"Terminate {label}?\n\nIts main command and every exec are stopped. "
                     "A finished sandbox can't be started again.")
-        self.app.push_screen(
-            ConfirmScreen("Terminate sandbox", question, "Terminate"),
-            callback=partial(self._terminate_answered, sandbox_id),
-        )
+        self.app.confirm("Terminate sandbox", question, "Terminate",
+                         then=partial(self._terminate_answered, sandbox_id))
 
     def _terminate_answered(self, sandbox_id: str, yes: bool | None) -> None:
         if yes:
@@ -105,11 +100,7 @@ class SandboxActions:
         if not self.app.sessions.items:
             self.notify("no shell sessions yet: s opens one in the selected sandbox")
             return
-        self.app.push_screen(SessionsScreen(), callback=self._session_chosen)
-
-    def _session_chosen(self, number: int | None) -> None:
-        if number is not None:
-            self.app.enter_session(number)
+        self.app.show_sessions()
 
     def action_duplicate(self) -> None:
         """The create form, filled in with the sandbox's app, image and parameters (no name)."""
@@ -125,4 +116,4 @@ class SandboxActions:
 
     def action_tunnels(self) -> None:
         if (sandbox_id := self._target()) is not None:
-            self.app.push_screen(TunnelsScreen(sandbox_id))
+            self.app.show_tunnels(sandbox_id)

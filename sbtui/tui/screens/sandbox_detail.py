@@ -16,14 +16,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Log, Static
 
-from sbtui.client import (
-    App, ConnectionLostError, Image, SandboxInfo, SandboxState, SbtuiError, TerminationReason,
-)
+from sbtui.client import ConnectionLostError, SandboxInfo, SandboxState, SbtuiError, TerminationReason
 from sbtui.printable import printable
 from sbtui.tui.columns import age, state_style, state_text
 from sbtui.tui.keymap import DETAIL_KEYS, bindings
 from sbtui.tui.messages import SandboxesChanged
-from sbtui.tui.params import UNSET, create_kwargs, param_rows
+from sbtui.tui.params import UNSET, param_rows
 from sbtui.tui.screens.sandbox_actions import SandboxActions
 from sbtui.tui.state import ConnectionStatus
 from sbtui.tui.tags import TagsError, format_tags, parse_tags
@@ -294,8 +292,6 @@ class SandboxDetailScreen(SandboxActions, Screen):
 
     @work(group="snapshot", exclusive=True)
     async def _snapshot(self) -> None:
-        from sbtui.tui.screens.snapshot import SnapshotScreen
-
         try:
             sandbox = await self.app.sandbox(self.sandbox_id)
             image = await sandbox.snapshot_filesystem()
@@ -304,24 +300,10 @@ class SandboxDetailScreen(SandboxActions, Screen):
             return
         self.app.snapshot_taken()
         source = self.info
-        answer = await self.app.push_screen_wait(SnapshotScreen(self.sandbox_id, image))
+        answer = await self.app.offer_start_from_snapshot(self.sandbox_id, image)
         if answer and source is not None:
-            await self._start_from(image, source)
-
-    async def _start_from(self, image: Image, source: SandboxInfo) -> None:
-        try:
-            app = App(source.app_id, source.app_name, source.environment)
-            created = await self.app.client.sandboxes.create(app, image, **create_kwargs(source))
-        except SbtuiError as err:
-            self.notify(f"could not start a sandbox from the snapshot: {err}", severity="error")
-            return
-        from sbtui.tui.screens.sandbox_list import SandboxListScreen
-
-        self.notify(f"started {created.sandbox_id} from the snapshot of {self.sandbox_id}")
-        list_screen = self.app.screen_stack[0]
-        if isinstance(list_screen, SandboxListScreen):
-            list_screen.select_sandbox(created.sandbox_id)
-        self.app.push_screen(SandboxDetailScreen(created.sandbox_id))
+            if (created := await self.app.start_from_snapshot(image, source)) is not None:
+                self.app.show_sandbox(created)
 
     # ---- back ---------------------------------------------------------------------------
 

@@ -136,13 +136,8 @@ class SandboxListScreen(SandboxActions, Screen):
         self.app.open_create({"app": apps[0]} if len(apps) == 1 else {})
 
     def action_apps(self) -> None:
-        from sbtui.tui.screens.app_picker import AppPicker
-
         current = sorted(named_apps(self.query_one(FilterBar).value))
-        self.app.push_screen(
-            AppPicker(self.app.store.app_names(), current[0] if len(current) == 1 else None),
-            callback=self._app_chosen,
-        )
+        self.app.pick_app(current[0] if len(current) == 1 else None, self._app_chosen)
 
     def _app_chosen(self, app_name: str | None) -> None:
         if app_name is None:
@@ -180,11 +175,7 @@ class SandboxListScreen(SandboxActions, Screen):
         self._open(message.sandbox_id)
 
     def _open(self, sandbox_id: str) -> None:
-        from sbtui.tui.screens.sandbox_detail import SandboxDetailScreen
-
-        self.app.push_screen(SandboxDetailScreen(sandbox_id))
+        self.app.show_sandbox(sandbox_id)
 
     def action_snapshots(self) -> None:
-        from sbtui.tui.screens.snapshots import SnapshotsScreen
-
-        self.app.push_screen(SnapshotsScreen())
+        self.app.show_snapshots()

@@ -15,7 +15,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from sbtui.tui.keymap import SESSION_KEYS
-from sbtui.tui.screens.sessions import SessionsScreen
 from sbtui.tui.widgets.session_keys import SESSION_KEY, SessionKeys, key_name, matching
 from sbtui.tui.widgets.session_tabs import SessionTabs
 from sbtui.tui.widgets.terminal import Terminal
@@ -114,11 +113,7 @@ class ShellScreen(Screen[None]):
         self.app.close_session(session)
 
     def action_sessions(self) -> None:
-        self.app.push_screen(SessionsScreen(), callback=self._session_chosen)
-
-    def _session_chosen(self, number: int | None) -> None:
-        if number is not None:
-            self.app.enter_session(number)
+        self.app.show_sessions()
 
     def action_pass_key(self) -> None:
         self.terminal.send_key(self.terminal.escape_key.split(",")[0])

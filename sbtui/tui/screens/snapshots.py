@@ -18,11 +18,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
-from sbtui.client import App, Image, NotFoundError, SandboxInfo, SbtuiError
+from sbtui.client import Image, NotFoundError, SandboxInfo, SbtuiError
 from sbtui.tui.columns import age, size_text, state_style, state_text
 from sbtui.tui.keymap import SNAPSHOTS_KEYS, TABLE_KEYS, bindings
 from sbtui.tui.messages import SandboxesChanged, SnapshotTaken
-from sbtui.tui.params import create_kwargs
 from sbtui.tui.widgets.snapshot_table import SnapshotTable
 
 AGE_TICK = 10.0  # seconds between redraws of the AGE column
@@ -68,7 +67,6 @@ class SnapshotsScreen(Screen):
         self.loaded = False
         self.problem = ""
         self._fetched: dict[str, SandboxInfo | None] = {}  # sources the store lacks; None: gone
-        self._starting = False
         self._rows: list[SnapshotRow] = []  # as shown
 
     def compose(self) -> ComposeResult:
@@ -270,8 +268,6 @@ class SnapshotsScreen(Screen):
             self.dismiss()
 
     def action_open_source(self) -> None:
-        from sbtui.tui.screens.sandbox_detail import SandboxDetailScreen
-
         if (row := self.selected()) is None:
             self.notify("no snapshot selected", severity="warning")
             return
@@ -279,7 +275,7 @@ class SnapshotsScreen(Screen):
         if self.app.store.get(source_id) is None:
             self.notify(f"{source_id} is not in the list any more", severity="warning")
             return
-        self.app.push_screen(SandboxDetailScreen(source_id))
+        self.app.show_sandbox(source_id)
 
     def action_start(self) -> None:
         if self.app.refuse_readonly("start"):
@@ -291,9 +287,6 @@ class SnapshotsScreen(Screen):
             self.notify(f"{row.image.source_sandbox_id} is gone, so the app and parameters to start "
                         "the copy with are unknown: e opens the create form with this image",
                         severity="error")
-            return
-        if self._starting:
-            self.notify("a sandbox is already being started", severity="warning")
             return
         self._start(row.image, row.source)
 
@@ -312,23 +305,7 @@ class SnapshotsScreen(Screen):
 
     @work(group="start")
     async def _start(self, image: Image, source: SandboxInfo) -> None:
-        """A sandbox from `image` in the source's app, with the source's parameters (as the
-        snapshot dialog offers), then the list with the new sandbox selected."""
-        from sbtui.tui.screens.sandbox_list import SandboxListScreen
-
-        self._starting = True
-        self.notify(f"starting a sandbox from {image.image_id} in app {source.app_name}…")
-        try:
-            app = App(source.app_id, source.app_name, source.environment)
-            created = await self.app.client.sandboxes.create(app, image, **create_kwargs(source))
-        except SbtuiError as err:
-            self.notify(f"could not start a sandbox from {image.image_id}: {err}", severity="error")
-            return
-        finally:
-            self._starting = False
-        self.notify(f"started {created.sandbox_id} from {image.image_id}")
-        list_screen = self.app.screen_stack[0]
-        if isinstance(list_screen, SandboxListScreen):
-            list_screen.select_sandbox(created.sandbox_id)
-        while len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
+        """A sandbox from `image` like its source (as the snapshot dialog offers), then the list
+        with the new sandbox selected."""
+        if await self.app.start_from_snapshot(image, source) is not None:
+            self.app.show_list()
