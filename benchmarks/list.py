@@ -1,7 +1,7 @@
 """The sandbox list with 10,000 sandboxes: filter keystrokes, watch events, memory.
 
 Runs the real dashboard (SbtuiApp, headless, 160x40) on the fixed sample data of
-sbtui.tui.sample (a client that serves N sandboxes over the same watch API), and times:
+tests.tui.sample (a client that serves N sandboxes over the same watch API), and times:
 
 - a filter keystroke: from the key press (through Textual's key dispatch, the filter Input, the
   parse, the re-filtered rows) to the table's visible lines rendered again, over a typed-then-
@@ -38,10 +38,10 @@ from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
 from sbtui.client import EventKind, SandboxEvent, SandboxState  # noqa: E402
-from sbtui.tui import sample  # noqa: E402
 from sbtui.tui.app import SbtuiApp  # noqa: E402
 from sbtui.tui.columns import COLUMNS  # noqa: E402
 from sbtui.tui.filters import parse_filter, search_text  # noqa: E402
+from tests.tui import sample  # noqa: E402
 
 SIZE = (160, 40)
 FILTER = "tag:env=prod app:app-03 worker"

@@ -9,11 +9,11 @@ import pytest
 from sbtui.client import CloudBucketMount
 from sbtui.client.sandboxes import Sandboxes
 from sbtui.proto import sandbox_pb2 as pb
-from sbtui.tui import sample
 from sbtui.tui.create_fields import (
     BY_KEY, CALL_FIELDS, FIELD_OF_WIRE, FIELDS, GROUPS, check, texts_of, unsupported_fields,
 )
 from sbtui.tui.params import create_kwargs
+from tests.tui import sample
 
 BASE = {"app": "web", "image": "python:3.11"}
 

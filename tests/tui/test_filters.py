@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sbtui.client import SandboxState
-from sbtui.tui import sample
 from sbtui.tui.filters import FilterError, parse_filter, search_text, with_app
+from tests.tui import sample
 
 
 def matching(text: str) -> list[int]:

@@ -8,10 +8,10 @@ terminal, Textual's own escape sequences included.
 
 from __future__ import annotations
 
-from sbtui.tui import sample
 from sbtui.tui.app import SbtuiApp
-from sbtui.tui.screenshots import KEYMAP
 from tests.escapes import HOSTILE
+from tests.tui import sample
+from tests.tui.screenshots import KEYMAP
 from tests.tui.waiting import until
 
 # The parts of HOSTILE a terminal would act on; Textual itself writes none of them in a frame.

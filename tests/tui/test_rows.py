@@ -6,11 +6,11 @@ import dataclasses
 import random
 
 from sbtui.client import EventKind, SandboxEvent, SandboxState
-from sbtui.tui import sample
 from sbtui.tui.columns import COLUMNS
 from sbtui.tui.filters import parse_filter
 from sbtui.tui.rows import SandboxRows
 from sbtui.tui.state import SandboxStore
+from tests.tui import sample
 
 
 def store_of(infos) -> SandboxStore:

@@ -1,6 +1,6 @@
 """SVG snapshots of every screen, drawn from the fixed sample data at a fixed time and size.
 
-The scenes are those of `python -m sbtui.tui.screenshots`. After an intended change of look,
+The scenes are those of `python -m tests.tui.screenshots`. After an intended change of look,
 regenerate with `--snapshot-update` and look at the SVGs before committing them.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from sbtui.tui.screenshots import SCENES, SIZE, make_app
+from tests.tui.screenshots import SCENES, SIZE, make_app
 
 
 @pytest.mark.parametrize("scene", SCENES, ids=[scene.name for scene in SCENES])

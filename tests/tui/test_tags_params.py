@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sbtui.tui import sample
 from sbtui.tui.params import create_kwargs, param_rows
 from sbtui.tui.tags import TagsError, format_tags, parse_tags
+from tests.tui import sample
 
 
 def test_tags_round_trip_through_text():

@@ -1,6 +1,6 @@
 """Regenerate screenshots/*.svg: every dashboard screen, drawn from the fixed sample data.
 
-    .venv/bin/python -m sbtui.tui.screenshots [--out screenshots] [--only NAME...]
+    .venv/bin/python -m tests.tui.screenshots [--out screenshots] [--only NAME...]
 
 The scenes here are also what tests/tui/test_snapshots.py compares against its SVG snapshots.
 """
@@ -18,9 +18,9 @@ from typing import Awaitable, Callable
 from textual.pilot import Pilot
 
 from sbtui.client import Image
-from sbtui.tui import sample
 from sbtui.tui.app import SbtuiApp
 from sbtui.tui.state import ConnectionStatus
+from tests.tui import sample
 
 SIZE = (160, 40)
 # A keys.toml that does not exist: screenshots show the default keys, and a stable path.
@@ -325,7 +325,7 @@ async def shoot(scene: Scene) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sbtui.tui.screenshots", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.tui.screenshots", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
     parser.add_argument("--only", nargs="*", metavar="NAME", help="only these scenes")
     args = parser.parse_args(argv)
