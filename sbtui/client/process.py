@@ -3,12 +3,99 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 import grpc
 
 from sbtui.client.errors import ConnectionLostError, ExecTimeoutError, from_rpc_error
 from sbtui.client.streams import BUFFER_LIMIT, PTY_BUFFER_LIMIT, EndWaits, StreamReader, StreamWriter
 from sbtui.proto import sandbox_pb2 as pb
+
+
+# Receivers still running. The loop holds its tasks only weakly, and a receiver held back by
+# output nobody reads waits on nothing but its own reader: without this, dropping the handle
+# would destroy its receiver while pending.
+_RUNNING: set[asyncio.Task] = set()
+
+
+class _Receiver:
+    """The receiving side of an exec stream: output into the readers, then the exit into `exit`.
+
+    It holds no reference to its ContainerProcess, so that a handle dropped unclosed can be
+    collected, and its finalizer then stops this.
+    """
+
+    def __init__(self, call, stdout: StreamReader, stderr: StreamReader) -> None:
+        self._call = call
+        self._stdout, self._stderr = stdout, stderr
+        self.exit: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.returncode: int | None = None
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._receive())
+        _RUNNING.add(self._task)
+        self._task.add_done_callback(_RUNNING.discard)
+
+    def cancel(self) -> None:
+        """End the call (the server kills the process if it still runs) and the receiving,
+        which may be held in a feed, waiting for output to be read."""
+        self._call.cancel()
+        if self._task is not None:
+            self._task.cancel()
+
+    async def stop(self) -> None:
+        self.cancel()
+        if self._task is not None:
+            await asyncio.wait([self._task])
+            if not self._task.cancelled() and self._task.exception() is not None:
+                raise self._task.exception()
+
+    async def _receive(self) -> None:
+        error: BaseException | None = None
+        try:
+            while True:
+                reply = await self._call.read()
+                if reply is grpc.aio.EOF:
+                    error = ConnectionLostError("the exec stream ended without an exit code")
+                    break
+                kind = reply.WhichOneof("kind")
+                if kind == "stdout":
+                    await self._stdout.feed(reply.stdout)
+                elif kind == "stderr":
+                    await self._stderr.feed(reply.stderr)
+                elif kind == "exit":
+                    self.returncode = reply.exit.exit_code
+                    if reply.exit.timed_out:
+                        error = ExecTimeoutError(
+                            f"the command timed out and was killed (exit code {self.returncode})",
+                            self.returncode,
+                        )
+                    break
+        except grpc.aio.AioRpcError as err:
+            error = from_rpc_error(err)
+        except asyncio.CancelledError:
+            error = ConnectionLostError("the process handle was closed")
+            raise
+        finally:
+            stream_error = error if not isinstance(error, ExecTimeoutError) else None
+            self._stdout.feed_eof(stream_error)
+            self._stderr.feed_eof(stream_error)
+            if not self.exit.done():
+                if error is not None:
+                    self.exit.set_exception(error)
+                    # Marked retrieved: the readers raise it too, and a caller that never
+                    # waits shouldn't get "Future exception was never retrieved" for it.
+                    self.exit.exception()
+                else:
+                    self.exit.set_result(self.returncode)
+
+
+def _stop_dropped(loop: asyncio.AbstractEventLoop, receiver: _Receiver) -> None:
+    """The finalizer of a dropped handle. The collector may run it in any thread, so the
+    receiver is stopped from the loop's; a closed loop has nothing left to stop."""
+    if not loop.is_closed():
+        loop.call_soon_threadsafe(receiver.cancel)
 
 
 class ContainerProcess:
@@ -23,7 +110,7 @@ class ContainerProcess:
     while it waits (or a `read()` to EOF of the other stream does), each stream keeps only its
     newest 8 MiB (256 KiB) unread and drops the oldest, counted in `stdout.dropped` and
     `stderr.dropped`; read the output before or while waiting to have it all. `close()`
-    always returns at once.
+    always returns at once; a handle dropped without it is closed when it is collected.
     """
 
     def __init__(
@@ -37,9 +124,12 @@ class ContainerProcess:
         self._end_waits = EndWaits()
         self.stdout = StreamReader(text, ignored=stdout_ignored, limit=limit, end_waits=self._end_waits)
         self.stderr = StreamReader(text, ignored=stderr_ignored, limit=limit, end_waits=self._end_waits)
-        self._exit: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._receiver: asyncio.Task | None = None
-        self.returncode: int | None = None
+        self._receiver = _Receiver(call, self.stdout, self.stderr)
+        self._exit = self._receiver.exit
+
+    @property
+    def returncode(self) -> int | None:
+        return self._receiver.returncode
 
     @classmethod
     async def start(cls, stub, start: pb.ExecStart, metadata, text: bool) -> "ContainerProcess":
@@ -63,47 +153,12 @@ class ContainerProcess:
             call.cancel()
             raise ConnectionLostError("the server closed the exec stream before the command started")
         process.exec_id = first.started
-        process._receiver = asyncio.create_task(process._receive())
+        process._receiver.start()
+        # A handle dropped without close() ends its stream as close() would: otherwise its
+        # receiver, held back by output nobody will read, would wait for ever.
+        dropped = weakref.finalize(process, _stop_dropped, asyncio.get_running_loop(), process._receiver)
+        dropped.atexit = False  # at exit the loop has gone
         return process
-
-    async def _receive(self) -> None:
-        error: BaseException | None = None
-        try:
-            while True:
-                reply = await self._call.read()
-                if reply is grpc.aio.EOF:
-                    error = ConnectionLostError("the exec stream ended without an exit code")
-                    break
-                kind = reply.WhichOneof("kind")
-                if kind == "stdout":
-                    await self.stdout.feed(reply.stdout)
-                elif kind == "stderr":
-                    await self.stderr.feed(reply.stderr)
-                elif kind == "exit":
-                    self.returncode = reply.exit.exit_code
-                    if reply.exit.timed_out:
-                        error = ExecTimeoutError(
-                            f"the command timed out and was killed (exit code {self.returncode})",
-                            self.returncode,
-                        )
-                    break
-        except grpc.aio.AioRpcError as err:
-            error = from_rpc_error(err)
-        except asyncio.CancelledError:
-            error = ConnectionLostError("the process handle was closed")
-            raise
-        finally:
-            stream_error = error if not isinstance(error, ExecTimeoutError) else None
-            self.stdout.feed_eof(stream_error)
-            self.stderr.feed_eof(stream_error)
-            if not self._exit.done():
-                if error is not None:
-                    self._exit.set_exception(error)
-                    # Marked retrieved: the readers raise it too, and a caller that never
-                    # waits shouldn't get "Future exception was never retrieved" for it.
-                    self._exit.exception()
-                else:
-                    self._exit.set_result(self.returncode)
 
     async def _write(self, request: pb.ExecRequest) -> None:
         if self._exit.done():
@@ -156,13 +211,7 @@ class ContainerProcess:
     async def close(self) -> None:
         """Stop following the process; the server kills it if it still runs. If it did, the
         output already received stays readable, then the readers raise ConnectionLostError."""
-        self._call.cancel()
-        if self._receiver is not None:
-            # Cancelled too: it may be held in a feed, waiting for output to be read.
-            self._receiver.cancel()
-            await asyncio.wait([self._receiver])
-            if not self._receiver.cancelled() and self._receiver.exception() is not None:
-                raise self._receiver.exception()
+        await self._receiver.stop()
 
     async def __aenter__(self) -> "ContainerProcess":
         return self
