@@ -61,7 +61,8 @@ async def ensure_server() -> str:
         with open(log_path, "ab") as log:
             offset = log.tell()
             process = subprocess.Popen(
-                [sys.executable, "-m", "sbtui", "server", "--daemon"],
+                # -P: not the current directory's `sbtui` (a checkout) but the caller's own.
+                [sys.executable, "-P", "-m", "sbtui", "server", "--daemon"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True, close_fds=True,
             )

@@ -5,7 +5,9 @@ a real server and its dashboard starts with its stylesheet."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT
+from tests.servers import ROOT, wait_for
 
 # Run by the new virtualenv's Python in isolated mode (-I: neither PYTHONPATH nor the current
 # directory is on sys.path), so everything of sbtui comes from the installed wheel.
@@ -89,8 +91,8 @@ def venv(wheel, tmp_path_factory) -> Path:
     return root
 
 
-def run_in(venv: Path, *argv: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+def run_in(venv: Path, *argv: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")} | env
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -117,3 +119,24 @@ async def test_the_installed_wheel_runs_sbtui_and_its_dashboard(venv, server, cl
         assert f"listed {sb.sandbox_id}" in dashboard.stdout
     finally:
         await sb.terminate()
+
+
+@pytest.mark.engine
+def test_the_local_server_it_starts_is_its_own_even_in_a_checkout(venv, engine, tmp_path):
+    # `sbtui` run inside a folder holding another sbtui (a checkout of another version) starts
+    # its local server from its own installation, not from that folder.
+    decoy = tmp_path / "checkout" / "sbtui"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise SystemExit('the sbtui of the current directory ran')\n")
+    (decoy / "__main__.py").write_text("")
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    info = run_in(venv, str(venv / "bin" / "sbtui"), "info", cwd=decoy.parent, SBTUI_ENGINE=engine,
+                  XDG_RUNTIME_DIR=str(runtime), XDG_STATE_HOME=str(tmp_path / "state"))
+    found = re.search(r"pid (\d+)", info.stdout)
+    if found:  # the local server it started: stopped by its pid
+        pid = int(found.group(1))
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not Path(f"/proc/{pid}").exists(), 60, "the local server to stop")
+    assert info.returncode == 0, info.stderr
+    assert f"engine      {engine}" in info.stdout
