@@ -16,7 +16,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from sbtui.cli_args import DURATION_FORMS, parse_duration, split_pair
+from sbtui.cli.args import DURATION_FORMS, parse_duration, split_pair
 from sbtui.client import CloudBucketMount, SandboxInfo
 from sbtui.tui.params import create_kwargs
 

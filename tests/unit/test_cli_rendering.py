@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from sbtui import cli
+from sbtui.cli import command as cli
 from sbtui.client import (
     App, Image, NotFoundError, SandboxInfo, SandboxState, SandboxTimeoutError, Secret,
     TerminationReason, Token, Tunnel, Volume,

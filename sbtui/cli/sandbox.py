@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from sbtui import cli_image, cli_tunnel
-from sbtui import cli_output as out
-from sbtui.cli_args import (
-    ENV_HELP, DurationAction, PortAction, UsageError, add_connection_options, command_words, pairs_option,
-    whole_number,
+from sbtui.cli import image as image_verbs, output as out, tunnel as tunnel_verbs
+from sbtui.cli.args import (
+    ENV_HELP, DurationAction, PortAction, UsageError, command_words, pairs_option, verb, whole_number,
 )
-from sbtui.cli_exec import run_exec
-from sbtui.client import Client, CloudBucketMount, NotFoundError, Sandbox, SandboxTimeoutError
+from sbtui.cli.exec import run_exec
+from sbtui.cli.target import add_target, resolve
+from sbtui.client import (
+    Client, CloudBucketMount, NotFoundError, SandboxInfo, SandboxState, SandboxTimeoutError, TerminationReason,
+)
 from sbtui.client.models import INT64_MAX as MAX_MIB
 
+SANDBOX_COLUMNS = ("ID", "NAME", "APP", "IMAGE", "STATE", "AGE", "TAGS")
 DEFAULT_IMAGE = "localhost/sbtui/busybox:latest"
-SANDBOX_REF = "sandbox id (sb-...) or APP/NAME of a running named sandbox"
 EXEC_EPILOG = (
     "Options go before SANDBOX_ID; everything after it is the command. Exit code: the command's; "
     "124 if --timeout killed it; 128+N if sbtui got signal N (the command is then killed); "
@@ -29,38 +31,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     verbs = verbs.add_subparsers(dest="sandbox_command", metavar="VERB", required=True)
     for add in (_list_parser, _create_parser, _exec_parser, _terminate_parser, _wait_parser, _tags_parser):
         add(verbs)
-    cli_image.add_sandbox_verbs(verbs, _verb, _target)
-    cli_tunnel.add_sandbox_verbs(verbs, _verb, _target)
-
-
-def _verb(verbs, name: str, help: str, **kw) -> argparse.ArgumentParser:
-    parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".", **kw)
-    add_connection_options(parser, suppress=True)
-    parser.set_defaults(parser=parser)  # for a UsageError raised once the verb runs
-    return parser
-
-
-def _target(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sandbox", metavar="SANDBOX_ID", help=SANDBOX_REF)
-    parser.add_argument("--env-name", metavar="ENV", help="environment of APP in APP/NAME")
+    image_verbs.add_sandbox_verbs(verbs)
+    tunnel_verbs.add_sandbox_verbs(verbs)
 
 
 def _repeated(parser, flag: str, metavar: str, dest: str, help: str) -> None:
     parser.add_argument(flag, metavar=metavar, action="append", dest=dest, help=f"{help} (repeatable)")
-
-
-async def resolve(client: Client, ref: str, environment: str | None = None) -> Sandbox:
-    """The sandbox named by an id, or by APP/NAME."""
-    app_name, slash, name = ref.partition("/")
-    if not slash:
-        return await client.sandboxes.from_id(ref)
-    if not app_name or not name:
-        raise UsageError(f"{ref}: expected a sandbox id or APP/NAME")
-    try:
-        return await client.sandboxes.from_name(app_name, name, environment=environment)
-    except NotFoundError:
-        # The server's message for a missing app speaks of API parameters; this one fits a CLI.
-        raise NotFoundError(f"no running sandbox named {name!r} in app {app_name!r}") from None
 
 
 async def _app_id(client: Client, name: str, environment: str | None) -> str:
@@ -74,8 +50,40 @@ async def _app_id(client: Client, name: str, environment: str | None) -> str:
 
 # list
 
+def state_text(info: SandboxInfo) -> str:
+    if info.state == SandboxState.FINISHED and info.exit_code is not None:
+        return f"finished ({info.exit_code})"
+    return str(info.state)
+
+
+def sandbox_row(info: SandboxInfo) -> list[str]:
+    return [
+        info.sandbox_id, info.name or "-", info.app_name, info.image_tag or info.image_id,
+        state_text(info), out.age(info.created_at), out.format_tags(info.tags),
+    ]
+
+
+def sandbox_json(info: SandboxInfo) -> dict[str, Any]:
+    """A sandbox for programs: ids, state, times (Unix seconds) and resources; never env values."""
+    params = info.params
+    reason = info.termination_reason
+    return {
+        "sandbox_id": info.sandbox_id, "name": info.name or None, "app_id": info.app_id,
+        "app_name": info.app_name, "environment": info.environment, "image_id": info.image_id,
+        "image_tag": info.image_tag, "state": str(info.state), "exit_code": info.exit_code,
+        "termination_reason": None if reason == TerminationReason.NONE else str(reason),
+        "tags": dict(info.tags), "created_at": info.created_at,
+        "started_at": info.started_at or None, "finished_at": info.finished_at or None,
+        "deadline": info.deadline or None, "command": list(params.command),
+        "cpu": params.cpu if params.HasField("cpu") else None,
+        "memory_mib": params.memory_mib if params.HasField("memory_mib") else None,
+        "pty": params.pty,
+        "secrets": list(params.secret_ids), "volumes": dict(params.volumes),  # names only
+    }
+
+
 def _list_parser(verbs) -> None:
-    p = _verb(verbs, "list", "list running sandboxes, newest first")
+    p = verb(verbs, "list", "list running sandboxes, newest first")
     p.add_argument("--app", metavar="NAME", help="only sandboxes of this app")
     pairs_option(p, "--tag", dest="tags", help="only sandboxes with this tag (repeatable; all must match)")
     p.add_argument("--env", metavar="ENV", help=ENV_HELP)
@@ -90,15 +98,15 @@ async def list_sandboxes(client: Client, args) -> int:
         app_id=app_id, tags=args.tags, environment=args.env, include_finished=args.all
     )
     infos = [sandbox.info async for sandbox in found]
-    out.print_listing(args.json, infos, out.sandbox_json, out.SANDBOX_COLUMNS, out.sandbox_row)
+    out.print_listing(args.json, infos, sandbox_json, SANDBOX_COLUMNS, sandbox_row)
     return 0
 
 
 # create
 
 def _create_parser(verbs) -> None:
-    p = _verb(verbs, "create", "create a sandbox and print its id",
-              usage="%(prog)s --app NAME [options] [-- COMMAND...]")
+    p = verb(verbs, "create", "create a sandbox and print its id",
+             usage="%(prog)s --app NAME [options] [-- COMMAND...]")
     p.add_argument("--app", metavar="NAME", required=True, help="app to create it in (made if missing)")
     p.add_argument("--image", metavar="TAG", default=DEFAULT_IMAGE,
                    help=f"registry reference or image id (im-...); default: {DEFAULT_IMAGE}")
@@ -168,7 +176,7 @@ async def create_sandbox(client: Client, args) -> int:
             await sandbox.terminate()
             raise
     if args.json:
-        out.print_json(out.sandbox_json(sandbox.info))
+        out.print_json(sandbox_json(sandbox.info))
     else:
         out.line(sandbox.sandbox_id)
     return 0
@@ -177,15 +185,15 @@ async def create_sandbox(client: Client, args) -> int:
 # exec
 
 def _exec_parser(verbs) -> None:
-    p = _verb(verbs, "exec", "run a command in a running sandbox; exits with its exit code",
-              usage="%(prog)s [-i] [-t] [options] SANDBOX_ID [--] COMMAND...", epilog=EXEC_EPILOG)
+    p = verb(verbs, "exec", "run a command in a running sandbox; exits with its exit code",
+             usage="%(prog)s [-i] [-t] [options] SANDBOX_ID [--] COMMAND...", epilog=EXEC_EPILOG)
     p.add_argument("-i", "--interactive", action="store_true", help="send local stdin to the command")
     p.add_argument("-t", "--tty", action="store_true", help="use a pseudo-terminal; -it: interactive session")
     p.add_argument("--workdir", metavar="PATH", help="working directory (absolute)")
     pairs_option(p, "--env", help="environment variable (repeatable)")
     _repeated(p, "--secret", "NAME", "secrets", "secret whose variables the command gets")
     p.add_argument("--timeout", action=DurationAction, metavar="DUR", help="kill it after this long (exit 124)")
-    _target(p)
+    add_target(p)
     p.add_argument("remote_command", metavar="COMMAND", nargs=argparse.REMAINDER, help="program and arguments")
     p.set_defaults(verb=exec_in_sandbox)
 
@@ -204,8 +212,8 @@ async def exec_in_sandbox(client: Client, args) -> int:
 # terminate, wait, tags
 
 def _terminate_parser(verbs) -> None:
-    p = _verb(verbs, "terminate", "stop a sandbox")
-    _target(p)
+    p = verb(verbs, "terminate", "stop a sandbox")
+    add_target(p)
     p.add_argument("--wait", action="store_true", help="wait until it has exited; print its exit code")
     p.set_defaults(verb=terminate_sandbox)
 
@@ -219,8 +227,8 @@ async def terminate_sandbox(client: Client, args) -> int:
 
 
 def _wait_parser(verbs) -> None:
-    p = _verb(verbs, "wait", "wait until a sandbox exits; its exit code becomes ours")
-    _target(p)
+    p = verb(verbs, "wait", "wait until a sandbox exits; its exit code becomes ours")
+    add_target(p)
     p.set_defaults(verb=wait_for_sandbox)
 
 
@@ -236,8 +244,8 @@ async def wait_for_sandbox(client: Client, args) -> int:
 
 
 def _tags_parser(verbs) -> None:
-    p = _verb(verbs, "tags", "show a sandbox's tags, or replace them with the pairs given")
-    _target(p)
+    p = verb(verbs, "tags", "show a sandbox's tags, or replace them with the pairs given")
+    add_target(p)
     pairs_option(p, "tag", nargs="*", help="the new tags, replacing all others")
     p.add_argument("--clear", action="store_true", help="remove every tag")
     p.add_argument("--json", action="store_true", help="print the tags as one JSON object")

@@ -111,6 +111,19 @@ def pairs_option(parser, *flags: str, metavar: str = "KEY=VALUE", **kw: Any) -> 
     parser.add_argument(*flags, action=PairsAction, metavar=metavar, default={}, **kw)
 
 
+def verb(
+    verbs: argparse._SubParsersAction, name: str, help: str, *, env: bool = False, **kw: Any
+) -> argparse.ArgumentParser:
+    """The parser of one verb of a group (`sandbox list`, `secret create`...): its help, a
+    description made of it, the connection options and, with `env`, --env."""
+    parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".", **kw)
+    add_connection_options(parser, suppress=True)
+    if env:
+        parser.add_argument("--env", metavar="ENV", help=ENV_HELP)
+    parser.set_defaults(parser=parser)  # for a UsageError raised once the verb runs
+    return parser
+
+
 def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """--server and --token; on verbs `suppress` keeps a value given before the verb."""
     default = argparse.SUPPRESS if suppress else None
