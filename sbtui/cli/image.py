@@ -11,6 +11,7 @@ from sbtui.cli.args import DurationAction, verb, whole_number
 from sbtui.cli.target import add_target, resolve
 from sbtui.client import Client, Image
 from sbtui.client.models import INT32_MAX
+from sbtui.text import age, size_text
 
 IMAGE_COLUMNS = ("ID", "TAG", "SIZE", "AGE", "SNAPSHOT OF")
 
@@ -42,14 +43,6 @@ def add_sandbox_verbs(verbs: argparse._SubParsersAction) -> None:
     p.set_defaults(verb=snapshot_sandbox)
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
-        n /= 1000
-    return f"{n}"
-
-
 def image_json(image: Image) -> dict:
     return {
         "image_id": image.image_id, "tag": image.tag, "size_bytes": image.size_bytes,
@@ -60,7 +53,7 @@ def image_json(image: Image) -> dict:
 async def list_images(client: Client, args) -> int:
     images = await client.images.list(snapshots_only=args.snapshots)
     out.print_listing(args.json, images, image_json, IMAGE_COLUMNS, lambda i: [
-        i.image_id, i.tag, _size(i.size_bytes), out.age(i.created_at), i.source_sandbox_id or "-",
+        i.image_id, i.tag, size_text(i.size_bytes), age(i.created_at), i.source_sandbox_id or "-",
     ])
     return 0
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any, Callable, Iterable, Sequence
 
 from sbtui.printable import printable
@@ -43,19 +42,6 @@ def print_listing(
 def print_json(value: Any) -> None:
     """One value on one line, so a list of them is JSON Lines (`jq` reads it as a stream)."""
     print(json.dumps(value, sort_keys=True))
-
-
-def age(since: float, now: float | None = None) -> str:
-    """'42s', '5m', '3h', '2d': the largest unit, like kubectl."""
-    elapsed = max(0, int((now or time.time()) - since))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if elapsed >= size:
-            return f"{elapsed // size}{unit}"
-    return f"{elapsed}s"
-
-
-def format_tags(tags: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(tags.items())) or "-"
 
 
 def warn(message: str) -> None:

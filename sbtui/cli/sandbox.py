@@ -12,9 +12,10 @@ from sbtui.cli.args import (
 from sbtui.cli.exec import run_exec
 from sbtui.cli.target import add_target, resolve
 from sbtui.client import (
-    Client, CloudBucketMount, NotFoundError, SandboxInfo, SandboxState, SandboxTimeoutError, TerminationReason,
+    Client, CloudBucketMount, NotFoundError, SandboxInfo, SandboxTimeoutError, TerminationReason,
 )
 from sbtui.client.models import INT64_MAX as MAX_MIB
+from sbtui.text import age, state_text, tags_text
 
 SANDBOX_COLUMNS = ("ID", "NAME", "APP", "IMAGE", "STATE", "AGE", "TAGS")
 DEFAULT_IMAGE = "localhost/sbtui/busybox:latest"
@@ -50,16 +51,10 @@ async def _app_id(client: Client, name: str, environment: str | None) -> str:
 
 # list
 
-def state_text(info: SandboxInfo) -> str:
-    if info.state == SandboxState.FINISHED and info.exit_code is not None:
-        return f"finished ({info.exit_code})"
-    return str(info.state)
-
-
 def sandbox_row(info: SandboxInfo) -> list[str]:
     return [
         info.sandbox_id, info.name or "-", info.app_name, info.image_tag or info.image_id,
-        state_text(info), out.age(info.created_at), out.format_tags(info.tags),
+        state_text(info), age(info.created_at), tags_text(info.tags),
     ]
 
 
@@ -149,11 +144,7 @@ def _passthrough_options(group) -> None:
 
 
 async def create_sandbox(client: Client, args) -> int:
-    # An image id (a snapshot, say) or a registry reference.
-    if args.image.startswith("im-"):
-        image = await client.images.from_id(args.image)
-    else:
-        image = client.images.from_registry(args.image)
+    image = await client.images.from_ref(args.image)  # an image id (a snapshot, say) or a reference
     app = await client.apps.from_name(args.app, create_if_missing=True, environment=args.env_name)
     sandbox = await client.sandboxes.create(
         app, image,

@@ -13,6 +13,7 @@ from pathlib import Path
 from sbtui.cli import output as out
 from sbtui.cli.args import UsageError, verb
 from sbtui.client import Client, Secret
+from sbtui.text import age
 
 SECRET_COLUMNS = ("NAME", "ID", "KEYS", "AGE")
 CREATE_EPILOG = (
@@ -107,7 +108,7 @@ def _list_parser(verbs) -> None:
 async def list_secrets(client: Client, args) -> int:
     secrets = await client.secrets.list(environment=args.env)
     out.print_listing(args.json, secrets, secret_json, SECRET_COLUMNS, lambda s: [
-        s.name, s.secret_id, ",".join(s.keys), out.age(s.created_at),
+        s.name, s.secret_id, ",".join(s.keys), age(s.created_at),
     ])
     return 0
 

@@ -12,6 +12,7 @@ import argparse
 from sbtui.cli import output as out
 from sbtui.cli.args import verb
 from sbtui.client import Client, Token
+from sbtui.text import age
 
 TOKEN_COLUMNS = ("ID", "ENVIRONMENT", "DESCRIPTION", "AGE")
 CREATE_EPILOG = (
@@ -69,7 +70,7 @@ def _list_parser(verbs) -> None:
 async def list_tokens(client: Client, args) -> int:
     tokens = await client.tokens.list(environment=args.environment)
     out.print_listing(args.json, tokens, token_json, TOKEN_COLUMNS, lambda t: [
-        t.token_id, t.environment, t.description or "-", out.age(t.created_at),
+        t.token_id, t.environment, t.description or "-", age(t.created_at),
     ])
     return 0
 

@@ -8,6 +8,7 @@ import argparse
 from sbtui.cli import output as out
 from sbtui.cli.args import verb
 from sbtui.client import AlreadyExistsError, Client, NotFoundError, Volume
+from sbtui.text import age
 
 VOLUME_COLUMNS = ("NAME", "ID", "AGE")
 
@@ -35,7 +36,7 @@ def _list_parser(verbs) -> None:
 async def list_volumes(client: Client, args) -> int:
     volumes = await client.volumes.list(environment=args.env)
     out.print_listing(args.json, volumes, volume_json, VOLUME_COLUMNS, lambda v: [
-        v.name, v.volume_id, out.age(v.created_at),
+        v.name, v.volume_id, age(v.created_at),
     ])
     return 0
 

@@ -18,7 +18,7 @@ from sbtui.client.errors import (
     ServerError,
     UnimplementedError,
 )
-from sbtui.client.images import Image, PullProgress
+from sbtui.client.images import Image, PullProgress, is_image_id
 from sbtui.client.models import (
     App,
     Capabilities,
@@ -47,5 +47,5 @@ __all__ = [
     "FailedPreconditionError", "Image", "InvalidArgumentError", "LogChunk", "NewToken", "NoTcpSocketError", "NotFoundError",
     "PermissionDeniedError", "Proxy", "PullProgress", "ResourceExhaustedError", "Sandbox", "SandboxEvent", "SandboxInfo", "SandboxState",
     "SandboxTimeoutError", "SbtuiError", "Secret", "ServerError", "TerminationReason", "Token", "Tunnel",
-    "UnimplementedError", "Volume",
+    "UnimplementedError", "Volume", "is_image_id",
 ]

@@ -10,6 +10,13 @@ from sbtui.proto import sandbox_pb2 as pb
 if TYPE_CHECKING:
     from sbtui.client.connection import Connection
 
+IMAGE_ID_PREFIX = "im-"  # the server's image ids; registry references are told apart by it
+
+
+def is_image_id(ref: str) -> bool:
+    """Whether `ref` names an image by the server's id (im-...) rather than a registry reference."""
+    return ref.startswith(IMAGE_ID_PREFIX)
+
 
 class Image:
     """An image to start sandboxes from.
@@ -59,6 +66,13 @@ class Images:
         if not isinstance(tag, str) or not tag.strip():
             raise ValueError("an image tag like 'python:3.11' is required")
         return Image(tag=tag, connection=self._connection)
+
+    async def from_ref(self, ref: str) -> Image:
+        """An image named either way a person may name one: by id (im-..., looked up now) or
+        by registry reference (resolved when first used, as with `from_registry`)."""
+        if is_image_id(ref):
+            return await self.from_id(ref)
+        return self.from_registry(ref)
 
     async def from_id(self, image_id: str) -> Image:
         reply = await self._connection.call(

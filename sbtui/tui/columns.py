@@ -6,43 +6,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from sbtui.client import SandboxInfo, SandboxState, TerminationReason
+from sbtui.text import age, mebibytes, state_text, tags_text
 
 # Sort order of states: live ones first when ascending.
 _STATE_ORDER = {
     SandboxState.RUNNING: 0, SandboxState.CREATING: 1, SandboxState.TERMINATING: 2,
     SandboxState.FINISHED: 3, SandboxState.UNKNOWN: 4,
 }
-
-
-def age(since: float, now: float) -> str:
-    """'42s', '5m', '3h', '2d': the largest unit, like kubectl (and `sbtui sandbox list`)."""
-    if not since:
-        return "-"
-    elapsed = max(0, int(now - since))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if elapsed >= size:
-            return f"{elapsed // size}{unit}"
-    return f"{elapsed}s"
-
-
-def mebibytes(mib: int) -> str:
-    if mib >= 1024 and mib % 1024 == 0:
-        return f"{mib // 1024}Gi"
-    if mib >= 1024:
-        return f"{mib / 1024:.1f}Gi"
-    return f"{mib}Mi"
-
-
-def size_text(size: int) -> str:
-    """'812Ki', '148Mi', '1.2Gi': binary units, like the memory column."""
-    value, unit = float(size), "B"
-    for unit in ("B", "Ki", "Mi", "Gi", "Ti"):
-        if value < 1024 or unit == "Ti":
-            break
-        value /= 1024
-    if unit == "B":
-        return f"{size}B" if size else "-"
-    return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
 
 
 def _number(value: float) -> str:
@@ -68,10 +38,6 @@ def memory_text(info: SandboxInfo) -> str:
                   mebibytes(p.memory_limit_mib) if p.HasField("memory_limit_mib") else "")
 
 
-def tags_text(tags: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(tags.items())) or "-"
-
-
 def ports_text(info: SandboxInfo) -> str:
     """Ports declared at create, by kind: 443/tls, 8443/h2, 8080/tcp (plain TCP as well)."""
     p = info.params
@@ -83,16 +49,6 @@ def ports_text(info: SandboxInfo) -> str:
 
 def image_text(info: SandboxInfo) -> str:
     return info.image_tag or info.image_id
-
-
-def state_text(info: SandboxInfo) -> str:
-    if info.state != SandboxState.FINISHED:
-        return str(info.state)
-    reason = info.termination_reason
-    code = "" if info.exit_code is None else f" ({info.exit_code})"
-    if reason in (TerminationReason.NONE, TerminationReason.EXITED, TerminationReason.TERMINATED):
-        return f"finished{code}"
-    return f"{reason}{code}"
 
 
 def state_style(info: SandboxInfo) -> str:

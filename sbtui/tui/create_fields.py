@@ -16,7 +16,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from sbtui.cli.args import DURATION_FORMS, parse_duration, split_pair
+from sbtui.text import DURATION_FORMS, duration_text, parse_duration, split_pair
 from sbtui.client import CloudBucketMount, SandboxInfo
 from sbtui.tui.params import create_kwargs
 
@@ -356,13 +356,6 @@ def check(texts: dict[str, str], unsupported: Mapping[str, str] | None = None) -
 # ---- an existing sandbox's parameters as the form's text ------------------------------------
 
 
-def _seconds_text(value: float) -> str:
-    for unit, size in (("h", 3600), ("m", 60)):
-        if value >= size and value % size == 0:
-            return f"{int(value // size)}{unit}"
-    return f"{value:g}s"
-
-
 def _mebibytes_text(mib: int) -> str:
     # Exact, unlike the list's rounded "1.5Gi": a copy must ask for the same amount.
     return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
@@ -389,7 +382,7 @@ def texts_of(info: SandboxInfo) -> dict[str, str]:
     for key in ("memory_mib", "memory_limit_mib"):
         text[key] = _mebibytes_text(kw[key]) if key in kw else ""
     for key in ("timeout", "idle_timeout"):
-        text[key] = _seconds_text(kw[key]) if key in kw else ""
+        text[key] = duration_text(kw[key]) if key in kw else ""
     for key in ("pty", "verbose", "block_network"):
         text[key] = "1" if kw[key] else ""
     for key in ("encrypted_ports", "h2_ports", "unencrypted_ports", "cidr_allowlist", "secrets", "regions"):

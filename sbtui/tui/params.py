@@ -10,18 +10,9 @@ import shlex
 from typing import Any
 
 from sbtui.client import CloudBucketMount, SandboxInfo
-from sbtui.tui.columns import mebibytes
+from sbtui.text import duration_text, mebibytes
 
 UNSET = "-"
-
-
-def _seconds(value: float) -> str:
-    value = float(value)
-    if value >= 3600 and value % 3600 == 0:
-        return f"{int(value // 3600)}h"
-    if value >= 60 and value % 60 == 0:
-        return f"{int(value // 60)}m"
-    return f"{value:g}s"
 
 
 def _cores(value: float) -> str:
@@ -70,8 +61,8 @@ def param_rows(info: SandboxInfo) -> list[tuple[str, str]]:
         ("memory", mebibytes(p.memory_mib) if opt("memory_mib") else UNSET),
         ("memory limit", mebibytes(p.memory_limit_mib) if opt("memory_limit_mib") else UNSET),
         ("gpu", p.gpu or UNSET),
-        ("timeout", _seconds(p.timeout) if opt("timeout") else "5m (default)"),
-        ("idle timeout", _seconds(p.idle_timeout) if opt("idle_timeout") else UNSET),
+        ("timeout", duration_text(p.timeout) if opt("timeout") else "5m (default)"),
+        ("idle timeout", duration_text(p.idle_timeout) if opt("idle_timeout") else UNSET),
         ("pty", "yes" if p.pty else "no"),
         ("encrypted ports", _list(p.encrypted_ports)),
         ("h2 ports", _list(p.h2_ports)),

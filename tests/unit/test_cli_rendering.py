@@ -97,7 +97,7 @@ def stand_in_client(handle: Handle):
         sandboxes=Listing(list=lambda **kw: sandboxes(), from_id=lambda ref: value(handle),
                           create=lambda *a, **kw: value(handle)),
         images=Listing(list=lambda snapshots_only=False: value([Image(h("tag-"), h("im-"))]),
-                       from_registry=lambda tag: Image(tag), pull=pull),
+                       from_ref=lambda ref: value(Image(ref)), pull=pull),
         secrets=Listing(list=lambda environment=None: value([secret]),
                         create=lambda *a, **kw: value(secret)),
         volumes=Listing(list=lambda environment=None: value([volume]),

@@ -20,7 +20,8 @@ from sbtui.client import (
     App, ConnectionLostError, Image, SandboxInfo, SandboxState, SbtuiError, TerminationReason,
 )
 from sbtui.printable import printable
-from sbtui.tui.columns import age, state_style, state_text
+from sbtui.text import age, state_text
+from sbtui.tui.columns import state_style
 from sbtui.tui.keymap import DETAIL_KEYS, bindings
 from sbtui.tui.messages import SandboxesChanged
 from sbtui.tui.params import UNSET, create_kwargs, param_rows
