@@ -7,7 +7,7 @@ import time
 
 from sbtui.cli import output as out
 from sbtui.cli.args import add_connection_options
-from sbtui.client import Client, EngineStatus, UnimplementedError
+from sbtui.client import Client, UnimplementedError
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 async def _show_info(client: Client, args) -> int:
     info = await client.server_info()
-    engine = EngineStatus.from_pb(info)
+    engine = info.engine_status
     try:
         unsupported: dict[str, str] | None = dict(sorted(
             (await client.capabilities()).unsupported_create_fields.items()

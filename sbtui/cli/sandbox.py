@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 from typing import Any
 
 from sbtui.cli import image as image_verbs, output as out, tunnel as tunnel_verbs
@@ -12,7 +13,8 @@ from sbtui.cli.args import (
 from sbtui.cli.exec import run_exec
 from sbtui.cli.target import add_target, resolve
 from sbtui.client import (
-    Client, CloudBucketMount, NotFoundError, SandboxInfo, SandboxTimeoutError, TerminationReason,
+    Client, CloudBucketMount, NotFoundError, SandboxInfo, SandboxParams, SandboxTimeoutError,
+    TerminationReason,
 )
 from sbtui.client.models import INT64_MAX as MAX_MIB
 from sbtui.text import age, state_text, tags_text
@@ -69,11 +71,9 @@ def sandbox_json(info: SandboxInfo) -> dict[str, Any]:
         "termination_reason": None if reason == TerminationReason.NONE else str(reason),
         "tags": dict(info.tags), "created_at": info.created_at,
         "started_at": info.started_at or None, "finished_at": info.finished_at or None,
-        "deadline": info.deadline or None, "command": list(params.command),
-        "cpu": params.cpu if params.HasField("cpu") else None,
-        "memory_mib": params.memory_mib if params.HasField("memory_mib") else None,
-        "pty": params.pty,
-        "secrets": list(params.secret_ids), "volumes": dict(params.volumes),  # names only
+        "deadline": info.deadline or None, "command": list(params.command), "cpu": params.cpu,
+        "memory_mib": params.memory_mib, "pty": params.pty,
+        "secrets": list(params.secrets), "volumes": dict(params.volumes),  # names only
     }
 
 
@@ -108,8 +108,10 @@ def _create_parser(verbs) -> None:
     p.add_argument("--name", metavar="N", help="name, unique among the app's running sandboxes")
     p.add_argument("--cpu", type=float, metavar="CORES", help="CPU request in cores")
     p.add_argument("--cpu-limit", type=float, metavar="CORES", help="hard CPU limit in cores")
-    p.add_argument("--memory", type=whole_number(1, MAX_MIB), metavar="MiB", help="memory request in MiB")
-    p.add_argument("--memory-limit", type=whole_number(1, MAX_MIB), metavar="MiB", help="hard memory limit in MiB")
+    p.add_argument("--memory", type=whole_number(1, MAX_MIB), metavar="MiB", dest="memory_mib",
+                   help="memory request in MiB")
+    p.add_argument("--memory-limit", type=whole_number(1, MAX_MIB), metavar="MiB", dest="memory_limit_mib",
+                   help="hard memory limit in MiB")
     p.add_argument("--timeout", action=DurationAction, metavar="DUR", help="lifetime (default: 5m)")
     p.add_argument("--idle-timeout", action=DurationAction, metavar="DUR", help="stop after this long idle")
     p.add_argument("--workdir", metavar="PATH", help="working directory (absolute)")
@@ -125,16 +127,18 @@ def _create_parser(verbs) -> None:
 
 
 def _passthrough_options(group) -> None:
-    """The rest of SandboxCreateParams, so that a refusal names the field instead of a flag missing."""
+    """The rest of the create parameters, so that a refusal names the field instead of a flag missing."""
     group.add_argument("--gpu", metavar="SPEC", help="GPU, e.g. T4 or A100:2")
     _repeated(group, "--secret", "NAME", "secrets", "secret to inject")
     pairs_option(group, "--volume", metavar="PATH=VOLUME", dest="volumes", help="volume mount (repeatable)")
     pairs_option(
-        group, "--cloud-bucket", metavar="PATH=BUCKET", dest="buckets", help="bucket mount (repeatable)",
+        group, "--cloud-bucket", metavar="PATH=BUCKET", dest="cloud_bucket_mounts",
+        help="bucket mount (repeatable)",
     )
-    for flag, how in (("--encrypted-port", "TLS"), ("--h2-port", "HTTP/2"), ("--unencrypted-port", "TCP")):
+    for kind, how in (("encrypted", "TLS"), ("h2", "HTTP/2"), ("unencrypted", "TCP")):
         tunnel = f"port to tunnel over {how} (repeatable)"
-        group.add_argument(flag, metavar="PORT", action=PortAction, help=tunnel)
+        group.add_argument(f"--{kind}-port", metavar="PORT", action=PortAction, dest=f"{kind}_ports",
+                           help=tunnel)
     _repeated(group, "--cidr-allow", "CIDR", "cidr_allowlist", "range the sandbox may reach")
     group.add_argument("--cloud", metavar="PROVIDER", help="cloud provider")
     _repeated(group, "--region", "REGION", "regions", "preferred region")
@@ -146,19 +150,7 @@ def _passthrough_options(group) -> None:
 async def create_sandbox(client: Client, args) -> int:
     image = await client.images.from_ref(args.image)  # an image id (a snapshot, say) or a reference
     app = await client.apps.from_name(args.app, create_if_missing=True, environment=args.env_name)
-    sandbox = await client.sandboxes.create(
-        app, image,
-        cpu=args.cpu, cpu_limit=args.cpu_limit, memory_mib=args.memory,
-        memory_limit_mib=args.memory_limit, gpu=args.gpu, timeout=args.timeout,
-        idle_timeout=args.idle_timeout, workdir=args.workdir,
-        command=command_words(args.remote_command) or None, env=args.env, secrets=args.secrets,
-        volumes=args.volumes,
-        cloud_bucket_mounts={path: CloudBucketMount(bucket) for path, bucket in args.buckets.items()},
-        pty=args.pty, encrypted_ports=args.encrypted_port, h2_ports=args.h2_port,
-        unencrypted_ports=args.unencrypted_port, block_network=args.block_network,
-        cidr_allowlist=args.cidr_allowlist, cloud=args.cloud, regions=args.regions,
-        verbose=args.verbose, proxy=args.proxy, name=args.name, custom_domain=args.custom_domain,
-    )
+    sandbox = await client.sandboxes.create(app, image, **create_keywords(args))
     if args.tags:
         try:
             await sandbox.set_tags(args.tags)
@@ -171,6 +163,18 @@ async def create_sandbox(client: Client, args) -> int:
     else:
         out.line(sandbox.sandbox_id)
     return 0
+
+
+def create_keywords(args: argparse.Namespace) -> dict[str, Any]:
+    """The create parameters given: each option's dest is its SandboxParams field; the COMMAND
+    comes after the options, and a bucket mount names only its bucket."""
+    keywords = {f.name: getattr(args, f.name) for f in fields(SandboxParams)
+                if f.name not in ("command", "cloud_bucket_mounts")}
+    keywords["command"] = command_words(args.remote_command) or None
+    keywords["cloud_bucket_mounts"] = {
+        path: CloudBucketMount(bucket) for path, bucket in args.cloud_bucket_mounts.items()
+    }
+    return keywords
 
 
 # exec

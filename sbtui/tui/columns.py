@@ -15,8 +15,12 @@ _STATE_ORDER = {
 }
 
 
-def _number(value: float) -> str:
-    return f"{value:g}"
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _mebibytes(value: int | None) -> str:
+    return "" if value is None else mebibytes(value)
 
 
 def _range(request: str, limit: str) -> str:
@@ -28,14 +32,12 @@ def _range(request: str, limit: str) -> str:
 
 def cpu_text(info: SandboxInfo) -> str:
     p = info.params
-    return _range(_number(p.cpu) if p.HasField("cpu") else "",
-                  _number(p.cpu_limit) if p.HasField("cpu_limit") else "")
+    return _range(_number(p.cpu), _number(p.cpu_limit))
 
 
 def memory_text(info: SandboxInfo) -> str:
     p = info.params
-    return _range(mebibytes(p.memory_mib) if p.HasField("memory_mib") else "",
-                  mebibytes(p.memory_limit_mib) if p.HasField("memory_limit_mib") else "")
+    return _range(_mebibytes(p.memory_mib), _mebibytes(p.memory_limit_mib))
 
 
 def ports_text(info: SandboxInfo) -> str:
@@ -75,8 +77,8 @@ class Column:
 
 
 def _pmax(info: SandboxInfo, field: str) -> float:
-    p = info.params
-    return float(getattr(p, field)) if p.HasField(field) else -1.0
+    value = getattr(info.params, field)
+    return -1.0 if value is None else float(value)
 
 
 COLUMNS: tuple[Column, ...] = (
