@@ -20,11 +20,11 @@ from sbtui.proto import sandbox_pb2 as pb
 E = TypeVar("E", bound=enum.Enum)
 
 
-def _members(ours: type[E], wire, prefix: str, unspecified: E | None) -> dict[int, E]:
+def _members(ours: type[E], wire_enum, prefix: str, unspecified: E | None) -> dict[int, E]:
     """Wire number -> our member, matched by name (SANDBOX_STATE_RUNNING -> RUNNING); the wire's
     UNSPECIFIED is `unspecified`. A wire name we lack fails at import, not on some reply."""
     table: dict[int, E] = {}
-    for name, number in wire.items():
+    for name, number in wire_enum.items():
         if name.endswith("UNSPECIFIED"):
             if unspecified is not None:
                 table[number] = unspecified
