@@ -18,7 +18,7 @@ from sbtui.client.errors import (
     ServerError,
     UnimplementedError,
 )
-from sbtui.client.images import Image, PullProgress
+from sbtui.client.images import is_image_id
 from sbtui.client.models import (
     App,
     Capabilities,
@@ -26,13 +26,17 @@ from sbtui.client.models import (
     EngineState,
     EngineStatus,
     EventKind,
+    Image,
     LogChunk,
     NewToken,
     Proxy,
+    PullProgress,
     SandboxEvent,
     SandboxInfo,
+    SandboxParams,
     SandboxState,
     Secret,
+    ServerInfo,
     TerminationReason,
     Token,
     Tunnel,
@@ -45,7 +49,7 @@ __all__ = [
     "AlreadyExistsError", "App", "AuthenticationError", "Capabilities", "Client", "CloudBucketMount",
     "ConnectionLostError", "ContainerProcess", "EngineState", "EngineStatus", "EngineUnavailableError", "EventKind", "ExecTimeoutError",
     "FailedPreconditionError", "Image", "InvalidArgumentError", "LogChunk", "NewToken", "NoTcpSocketError", "NotFoundError",
-    "PermissionDeniedError", "Proxy", "PullProgress", "ResourceExhaustedError", "Sandbox", "SandboxEvent", "SandboxInfo", "SandboxState",
-    "SandboxTimeoutError", "SbtuiError", "Secret", "ServerError", "TerminationReason", "Token", "Tunnel",
-    "UnimplementedError", "Volume",
+    "PermissionDeniedError", "Proxy", "PullProgress", "ResourceExhaustedError", "Sandbox", "SandboxEvent", "SandboxInfo",
+    "SandboxParams", "SandboxState", "SandboxTimeoutError", "SbtuiError", "Secret", "ServerError", "ServerInfo",
+    "TerminationReason", "Token", "Tunnel", "UnimplementedError", "Volume", "is_image_id",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sbtui.client import wire
 from sbtui.client.models import App
 from sbtui.proto import sandbox_pb2 as pb
 
@@ -25,10 +26,10 @@ class Apps:
             ),
             safe=True,
         )
-        return App.from_pb(reply)
+        return wire.app(reply)
 
     async def list(self, *, environment: str | None = None) -> list[App]:
         reply = await self._connection.call(
             "AppList", pb.AppListRequest(environment=environment or ""), safe=True
         )
-        return [App.from_pb(a) for a in reply.apps]
+        return [wire.app(a) for a in reply.apps]

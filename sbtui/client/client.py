@@ -9,7 +9,8 @@ from sbtui.client.apps import Apps
 from sbtui.client.connection import Connection
 from sbtui.client.embedded import ensure_server
 from sbtui.client.images import Images
-from sbtui.client.models import App, Capabilities, EngineStatus
+from sbtui.client import wire
+from sbtui.client.models import App, Capabilities, EngineStatus, ServerInfo
 from sbtui.client.sandboxes import Sandboxes
 from sbtui.client.secrets import Secrets
 from sbtui.client.tokens import Tokens
@@ -41,17 +42,20 @@ class Client:
     ) -> "_Connecting":
         return _Connecting(address, token, ca_cert)
 
-    async def server_info(self) -> pb.ServerInfo:
-        return await self._connection.call("GetServerInfo", pb.ServerInfoRequest(), safe=True)
+    async def server_info(self) -> ServerInfo:
+        """The server's version, its engine and how it is doing; for an admin caller, where."""
+        return wire.server_info(
+            await self._connection.call("GetServerInfo", pb.ServerInfoRequest(), safe=True)
+        )
 
     async def engine_status(self) -> EngineStatus:
         """How the server's container engine is doing: ok, restarting or down."""
-        return EngineStatus.from_pb(await self.server_info())
+        return (await self.server_info()).engine_status
 
     async def capabilities(self) -> Capabilities:
         """What the server can honour: the create parameters it would refuse, with why.
         UnimplementedError from a server older than this call."""
-        return Capabilities.from_pb(
+        return wire.capabilities(
             await self._connection.call("GetCapabilities", pb.CapabilitiesRequest(), safe=True)
         )
 

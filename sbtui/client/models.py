@@ -1,13 +1,15 @@
-"""Plain data the client hands out: apps, images, sandbox descriptions, events, tunnels, tokens."""
+"""Plain data the client hands out and takes: apps, images, sandbox parameters and descriptions,
+events, tunnels, tokens, the server's state. Converted to and from the wire in sbtui.client.wire
+only."""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from typing import Any, Awaitable, Callable, Mapping
 
 from sbtui.client.errors import InvalidArgumentError, NoTcpSocketError
-from sbtui.proto import sandbox_pb2 as pb
 
 Duration = float | int | timedelta
 INT32_MAX = 2**31 - 1
@@ -37,40 +39,40 @@ def seconds(value: Duration | None, name: str) -> float | None:
 
 
 class SandboxState(enum.Enum):
-    CREATING = pb.SANDBOX_STATE_CREATING
-    RUNNING = pb.SANDBOX_STATE_RUNNING
-    TERMINATING = pb.SANDBOX_STATE_TERMINATING
-    FINISHED = pb.SANDBOX_STATE_FINISHED
-    UNKNOWN = pb.SANDBOX_STATE_UNSPECIFIED
+    CREATING = "creating"
+    RUNNING = "running"
+    TERMINATING = "terminating"
+    FINISHED = "finished"
+    UNKNOWN = "unknown"
 
     def __str__(self) -> str:
-        return self.name.lower()
+        return self.value
 
 
 class TerminationReason(enum.Enum):
-    NONE = pb.TERMINATION_REASON_UNSPECIFIED
-    EXITED = pb.TERMINATION_REASON_EXITED
-    TERMINATED = pb.TERMINATION_REASON_TERMINATED
-    TIMEOUT = pb.TERMINATION_REASON_TIMEOUT
-    IDLE_TIMEOUT = pb.TERMINATION_REASON_IDLE_TIMEOUT
-    OUT_OF_MEMORY = pb.TERMINATION_REASON_OUT_OF_MEMORY
-    LOST = pb.TERMINATION_REASON_LOST
-    FAILED_TO_START = pb.TERMINATION_REASON_FAILED_TO_START
-    DISK_LIMIT = pb.TERMINATION_REASON_DISK_LIMIT
-    ENGINE_STOPPED = pb.TERMINATION_REASON_ENGINE_STOPPED
+    NONE = "none"
+    EXITED = "exited"
+    TERMINATED = "terminated"
+    TIMEOUT = "timeout"
+    IDLE_TIMEOUT = "idle timeout"
+    OUT_OF_MEMORY = "out of memory"
+    LOST = "lost"
+    FAILED_TO_START = "failed to start"
+    DISK_LIMIT = "disk limit"
+    ENGINE_STOPPED = "engine stopped"
 
     def __str__(self) -> str:
-        return self.name.lower().replace("_", " ")
+        return self.value
 
 
 class EngineState(enum.Enum):
-    OK = pb.ENGINE_STATE_OK
-    RESTARTING = pb.ENGINE_STATE_RESTARTING  # the server restarts the engine service it runs
-    DOWN = pb.ENGINE_STATE_DOWN  # the engine (one the server does not run) does not answer
-    UNKNOWN = pb.ENGINE_STATE_UNSPECIFIED  # a server too old to say
+    OK = "ok"
+    RESTARTING = "restarting"  # the server restarts the engine service it runs
+    DOWN = "down"  # the engine (one the server does not run) does not answer
+    UNKNOWN = "unknown"  # a server too old to say
 
     def __str__(self) -> str:
-        return self.name.lower()
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -84,12 +86,6 @@ class EngineStatus:
     since: float = 0.0
     restarts: int = 0  # restarts by the server since it started
     service_pid: int = 0  # the engine service the server runs (admin callers only)
-
-    @classmethod
-    def from_pb(cls, info: pb.ServerInfo) -> "EngineStatus":
-        status = info.engine_status
-        return cls(info.engine, EngineState(status.state), status.attempt, status.last_error,
-                   status.since, status.restarts, status.service_pid)
 
     def summary(self) -> str:
         """A few words: 'ok', 'ok, restarted 2 times', 'restarting (attempt 3)', 'down'."""
@@ -108,6 +104,19 @@ class EngineStatus:
 
 
 @dataclass(frozen=True)
+class ServerInfo:
+    """The server a client talks to (Client.server_info)."""
+
+    version: str
+    engine: str  # "docker" or "podman"
+    engine_version: str
+    engine_status: EngineStatus
+    pid: int = 0  # 0 for a caller scoped to one environment, as state_dir: host details are the operator's
+    state_dir: str = ""
+    environment: str = ""  # the caller's token scope; "" for every environment (the admin)
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What the server can honour (Client.capabilities).
 
@@ -117,10 +126,6 @@ class Capabilities:
     """
 
     unsupported_create_fields: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_pb(cls, reply: pb.Capabilities) -> "Capabilities":
-        return cls(dict(reply.unsupported_create_fields))
 
     def unsupported(self, field: str) -> str | None:
         """Why the create parameter `field` (wire name) can't be honoured; None if it can."""
@@ -133,10 +138,6 @@ class App:
     name: str
     environment: str
 
-    @classmethod
-    def from_pb(cls, app: pb.App) -> "App":
-        return cls(app.app_id, app.name, app.environment)
-
 
 @dataclass(frozen=True)
 class CloudBucketMount:
@@ -146,6 +147,43 @@ class CloudBucketMount:
     secret: str = ""
     read_only: bool = False
     requester_pays: bool = False
+
+
+class Image:
+    """An image to start sandboxes from.
+
+    `images.from_registry(tag)` gives one whose `image_id` is None until it is resolved,
+    either by `await image.resolve()` or by the first sandbox created from it.
+    """
+
+    def __init__(self, tag: str = "", image_id: str | None = None,
+                 resolver: Callable[[Image], Awaitable[None]] | None = None) -> None:
+        self.tag = tag
+        self.image_id = image_id
+        self.created_at = 0.0
+        self.size_bytes = 0
+        self.source_sandbox_id = ""  # set for snapshots
+        self._resolver = resolver  # asks the server (Images), which fills in the rest
+
+    def __repr__(self) -> str:
+        source = f", source_sandbox_id={self.source_sandbox_id!r}" if self.source_sandbox_id else ""
+        return f"Image(tag={self.tag!r}, image_id={self.image_id!r}{source})"
+
+    async def resolve(self) -> Image:
+        """Make sure the engine has the image (pulling it if needed) and learn its id."""
+        if self.image_id is None:
+            assert self._resolver is not None
+            await self._resolver(self)
+        return self
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    status: str
+    layer: str = ""
+    current: int = 0
+    total: int = 0
+    image: Image | None = None
 
 
 @dataclass(frozen=True)
@@ -161,11 +199,6 @@ class Secret:
     keys: tuple[str, ...] = ()
     created_at: float = 0.0
 
-    @classmethod
-    def from_pb(cls, secret: pb.Secret) -> "Secret":
-        return cls(secret.name, secret.secret_id, secret.environment, tuple(secret.keys),
-                   secret.created_at)
-
 
 @dataclass(frozen=True)
 class Volume:
@@ -176,10 +209,6 @@ class Volume:
     environment: str = ""
     created_at: float = 0.0
 
-    @classmethod
-    def from_pb(cls, volume: pb.Volume) -> "Volume":
-        return cls(volume.name, volume.volume_id, volume.environment, volume.created_at)
-
 
 @dataclass(frozen=True)
 class Token:
@@ -189,10 +218,6 @@ class Token:
     environment: str
     description: str = ""
     created_at: float = 0.0
-
-    @classmethod
-    def from_pb(cls, token: pb.TokenInfo) -> "Token":
-        return cls(token.token_id, token.environment, token.description, token.created_at)
 
 
 @dataclass(frozen=True)
@@ -216,6 +241,63 @@ class Proxy:
     proxy_id: str
 
 
+@dataclass(frozen=True)
+class SandboxParams:
+    """Every create parameter of a sandbox: what `Sandboxes.create` takes, by the same names,
+    and what `SandboxInfo.params` gives back, as the server keeps them.
+
+    None is "not set" where the server tells it from a value (cpu, memory, timeouts): its
+    default applies, e.g. a timeout of 5 minutes. Durations are seconds. Secrets, volumes and
+    the proxy are names (or ids): a secret's values never leave the server. Sequences are
+    tuples (a list given is made one), so equal parameters compare equal.
+    """
+
+    cpu: float | None = None  # request, fractional cores
+    cpu_limit: float | None = None  # hard limit, fractional cores
+    memory_mib: int | None = None  # request
+    memory_limit_mib: int | None = None  # hard limit
+    gpu: str = ""  # "T4", "A100:2"
+    timeout: float | None = None  # seconds; None: 5 minutes
+    idle_timeout: float | None = None  # seconds; None: none
+    workdir: str = ""
+    command: tuple[str, ...] = ()  # empty: the image's own
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = field(default=(), metadata={"wire": "secret_ids"})
+    volumes: dict[str, str] = field(default_factory=dict)  # mount path -> volume name
+    cloud_bucket_mounts: dict[str, CloudBucketMount] = field(default_factory=dict)
+    pty: bool = False
+    encrypted_ports: tuple[int, ...] = ()
+    h2_ports: tuple[int, ...] = ()
+    unencrypted_ports: tuple[int, ...] = ()
+    block_network: bool = False
+    cidr_allowlist: tuple[str, ...] = ()
+    cloud: str = ""
+    regions: tuple[str, ...] = ()
+    verbose: bool = False
+    proxy: str = field(default="", metadata={"wire": "proxy_id"})  # a proxy id
+    name: str = ""
+    custom_domain: str = ""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                object.__setattr__(self, f.name, tuple(value))
+            elif isinstance(value, Mapping) and not isinstance(value, dict):
+                object.__setattr__(self, f.name, dict(value))
+
+    def keywords(self) -> dict[str, Any]:
+        """These parameters as keywords of `Sandboxes.create`:
+        `create(app, image, **params.keywords())` makes a sandbox with the same ones."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @staticmethod
+    def wire_name(name: str) -> str:
+        """The server's name of the field `name` (errors' `field` and Capabilities use it):
+        'secrets' is 'secret_ids' and 'proxy' is 'proxy_id'; the others are the same."""
+        return {f.name: f.metadata.get("wire", f.name) for f in fields(SandboxParams)}[name]
+
+
 @dataclass
 class SandboxInfo:
     """What the server knows of a sandbox, as of the call that returned it."""
@@ -236,29 +318,16 @@ class SandboxInfo:
     finished_at: float
     deadline: float
     last_activity: float
-    params: pb.SandboxCreateParams = field(repr=False, default_factory=pb.SandboxCreateParams)
-
-    @classmethod
-    def from_pb(cls, info: pb.SandboxInfo) -> "SandboxInfo":
-        return cls(
-            sandbox_id=info.sandbox_id, app_id=info.app_id, app_name=info.app_name,
-            environment=info.environment, name=info.name, image_id=info.image_id,
-            image_tag=info.image_tag, state=SandboxState(info.state),
-            exit_code=info.exit_code if info.HasField("exit_code") else None,
-            termination_reason=TerminationReason(info.termination_reason),
-            tags=dict(info.tags), created_at=info.created_at, started_at=info.started_at,
-            finished_at=info.finished_at, deadline=info.deadline,
-            last_activity=info.last_activity, params=info.params,
-        )
+    params: SandboxParams = field(repr=False, default_factory=SandboxParams)
 
 
 class EventKind(enum.Enum):
-    EXISTING = pb.SandboxEvent.EXISTING
-    SYNCED = pb.SandboxEvent.SYNCED
-    CREATED = pb.SandboxEvent.CREATED
-    STATE_CHANGED = pb.SandboxEvent.STATE_CHANGED
-    EXITED = pb.SandboxEvent.EXITED
-    TAGS_CHANGED = pb.SandboxEvent.TAGS_CHANGED
+    EXISTING = "existing"
+    SYNCED = "synced"
+    CREATED = "created"
+    STATE_CHANGED = "state changed"
+    EXITED = "exited"
+    TAGS_CHANGED = "tags changed"
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, AsyncIterator, Literal
 
+from sbtui.client import wire
 from sbtui.client.errors import FailedPreconditionError, SandboxTimeoutError
 from sbtui.client.models import (
-    INT32_MAX, Duration, LogChunk, SandboxInfo, Secret, TerminationReason, Tunnel, seconds, whole,
+    INT32_MAX, Duration, Image, LogChunk, SandboxInfo, Secret, TerminationReason, Tunnel, seconds,
+    whole,
 )
 from sbtui.client.process import ContainerProcess
 from sbtui.proto import sandbox_pb2 as pb
 
 if TYPE_CHECKING:
     from sbtui.client.connection import Connection
-    from sbtui.client.images import Image
 
 StdioBehavior = Literal["pipe", "ignore"]
 _STDIO = {"pipe": pb.STDIO_PIPE, "ignore": pb.STDIO_IGNORE}
@@ -27,6 +28,7 @@ def _stdio(name: str, value: str) -> int:
 
 
 def secret_names(secrets) -> list[str]:
+    """Secrets given as Secret objects or names, by name."""
     names = []
     for secret in secrets or ():
         names.append(secret.name if isinstance(secret, Secret) else str(secret))
@@ -53,7 +55,7 @@ class Sandbox:
         reply = await self._check().call(
             "SandboxFromId", pb.SandboxFromIdRequest(sandbox_id=self.sandbox_id), safe=True
         )
-        self.info = SandboxInfo.from_pb(reply)
+        self.info = wire.sandbox_info(reply)
         return self.info
 
     async def exec(
@@ -96,7 +98,7 @@ class Sandbox:
             "SandboxTerminate", pb.SandboxTerminateRequest(sandbox_id=self.sandbox_id, wait=wait),
             safe=True,
         )
-        return reply.exit_code if reply.HasField("exit_code") else None
+        return wire.exit_code(reply)
 
     async def wait(self, *, raise_on_timeout: bool = True) -> int:
         """Block until the sandbox exits and return its exit code.
@@ -112,7 +114,7 @@ class Sandbox:
             )
             if reply.done:
                 break
-        reason = TerminationReason(reply.termination_reason)
+        reason = wire.termination_reason(reply.termination_reason)
         if raise_on_timeout and reason in (TerminationReason.TIMEOUT, TerminationReason.IDLE_TIMEOUT):
             raise SandboxTimeoutError(
                 f"sandbox {self.sandbox_id} was stopped by its {reason} "
@@ -126,7 +128,7 @@ class Sandbox:
         reply = await self._check().call(
             "SandboxPoll", pb.SandboxPollRequest(sandbox_id=self.sandbox_id), safe=True
         )
-        return reply.exit_code if reply.HasField("exit_code") else None
+        return wire.exit_code(reply)
 
     async def tunnels(self, timeout: Duration = 50) -> dict[int, Tunnel]:
         """Tunnels of the declared ports, keyed by container port, once they are ready:
@@ -143,16 +145,9 @@ class Sandbox:
             "SandboxTunnels", pb.SandboxTunnelsRequest(sandbox_id=self.sandbox_id, timeout=limit),
             safe=True, timeout=limit + 10,
         )
-        return {
-            t.container_port: Tunnel(
-                t.host, t.port, t.unencrypted_host, t.unencrypted_port, t.container_port, t.kind
-            )
-            for t in reply.tunnels
-        }
+        return wire.tunnels(reply)
 
-    async def snapshot_filesystem(self, timeout: Duration = 300) -> "Image":
-        from sbtui.client.images import Image
-
+    async def snapshot_filesystem(self, timeout: Duration = 300) -> Image:
         limit = seconds(timeout, "timeout")
         try:
             reply = await self._check().call(
@@ -162,7 +157,7 @@ class Sandbox:
             )
         except asyncio.TimeoutError:
             raise SandboxTimeoutError(f"the snapshot did not finish within {limit} s") from None
-        return Image.from_pb(reply)
+        return wire.image(reply)
 
     async def logs(self, *, follow: bool = False, tail: int = 0) -> AsyncIterator[LogChunk]:
         """The main command's output (the last `tail` lines if > 0); with follow, new output
@@ -171,8 +166,7 @@ class Sandbox:
             sandbox_id=self.sandbox_id, follow=follow, tail_lines=whole(tail, "tail", 0, INT32_MAX)
         )
         async for chunk in self._check().stream("SandboxLogs", request):
-            kind = chunk.WhichOneof("kind")
-            yield LogChunk(kind or "stdout", getattr(chunk, kind) if kind else b"", chunk.time)
+            yield wire.log_chunk(chunk)
 
     async def set_tags(self, tags: dict[str, str]) -> None:
         """Replace the sandbox's tags."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping
 
+from sbtui.client import wire
 from sbtui.client.models import Secret
 from sbtui.proto import sandbox_pb2 as pb
 
@@ -36,21 +37,21 @@ class Secrets:
             name=name, environment=environment or "", values=_values(values), overwrite=overwrite
         )
         # Replacing is idempotent, so only then is a retry after a lost connection safe.
-        return Secret.from_pb(await self._connection.call("SecretCreate", request, safe=overwrite))
+        return wire.secret(await self._connection.call("SecretCreate", request, safe=overwrite))
 
     async def from_name(self, name: str, *, environment: str | None = None) -> Secret:
         reply = await self._connection.call(
             "SecretFromName", pb.SecretFromNameRequest(name=name, environment=environment or ""),
             safe=True,
         )
-        return Secret.from_pb(reply)
+        return wire.secret(reply)
 
     async def list(self, environment: str | None = None) -> list[Secret]:
         """The secrets of an environment by name, with the names of their keys."""
         reply = await self._connection.call(
             "SecretList", pb.SecretListRequest(environment=environment or ""), safe=True
         )
-        return [Secret.from_pb(s) for s in reply.secrets]
+        return [wire.secret(s) for s in reply.secrets]
 
     async def delete(self, name: str, environment: str | None = None) -> None:
         await self._connection.call(

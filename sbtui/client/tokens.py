@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sbtui.client import wire
 from sbtui.client.models import NewToken, Token
 from sbtui.proto import sandbox_pb2 as pb
 
@@ -25,14 +26,14 @@ class Tokens:
         reply = await self._connection.call(
             "TokenCreate", pb.TokenCreateRequest(environment=environment, description=description)
         )
-        return NewToken(Token.from_pb(reply.token), reply.value)
+        return NewToken(wire.token(reply.token), reply.value)
 
     async def list(self, *, environment: str | None = None) -> list[Token]:
         """Tokens by age, oldest first: of `environment`, or of every environment."""
         reply = await self._connection.call(
             "TokenList", pb.TokenListRequest(environment=environment or ""), safe=True
         )
-        return [Token.from_pb(t) for t in reply.tokens]
+        return [wire.token(t) for t in reply.tokens]
 
     async def revoke(self, token_id: str) -> None:
         """Revoke a token: the next call with it is refused. NotFoundError if there is none."""

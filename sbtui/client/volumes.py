@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sbtui.client import wire
 from sbtui.client.models import Volume
 from sbtui.proto import sandbox_pb2 as pb
 
@@ -26,13 +27,13 @@ class Volumes:
             ),
             safe=True,
         )
-        return Volume.from_pb(reply)
+        return wire.volume(reply)
 
     async def list(self, environment: str | None = None) -> list[Volume]:
         reply = await self._connection.call(
             "VolumeList", pb.VolumeListRequest(environment=environment or ""), safe=True
         )
-        return [Volume.from_pb(v) for v in reply.volumes]
+        return [wire.volume(v) for v in reply.volumes]
 
     async def delete(self, name: str, environment: str | None = None) -> None:
         """Remove the volume and its data; FailedPreconditionError while a sandbox mounts it."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from sbtui.client import SandboxInfo, SandboxState, TerminationReason
+from sbtui.text import age, mebibytes, state_text, tags_text
 
 # Sort order of states: live ones first when ascending.
 _STATE_ORDER = {
@@ -14,39 +15,12 @@ _STATE_ORDER = {
 }
 
 
-def age(since: float, now: float) -> str:
-    """'42s', '5m', '3h', '2d': the largest unit, like kubectl (and `sbtui sandbox list`)."""
-    if not since:
-        return "-"
-    elapsed = max(0, int(now - since))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if elapsed >= size:
-            return f"{elapsed // size}{unit}"
-    return f"{elapsed}s"
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
-def mebibytes(mib: int) -> str:
-    if mib >= 1024 and mib % 1024 == 0:
-        return f"{mib // 1024}Gi"
-    if mib >= 1024:
-        return f"{mib / 1024:.1f}Gi"
-    return f"{mib}Mi"
-
-
-def size_text(size: int) -> str:
-    """'812Ki', '148Mi', '1.2Gi': binary units, like the memory column."""
-    value, unit = float(size), "B"
-    for unit in ("B", "Ki", "Mi", "Gi", "Ti"):
-        if value < 1024 or unit == "Ti":
-            break
-        value /= 1024
-    if unit == "B":
-        return f"{size}B" if size else "-"
-    return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
+def _mebibytes(value: int | None) -> str:
+    return "" if value is None else mebibytes(value)
 
 
 def _range(request: str, limit: str) -> str:
@@ -58,18 +32,12 @@ def _range(request: str, limit: str) -> str:
 
 def cpu_text(info: SandboxInfo) -> str:
     p = info.params
-    return _range(_number(p.cpu) if p.HasField("cpu") else "",
-                  _number(p.cpu_limit) if p.HasField("cpu_limit") else "")
+    return _range(_number(p.cpu), _number(p.cpu_limit))
 
 
 def memory_text(info: SandboxInfo) -> str:
     p = info.params
-    return _range(mebibytes(p.memory_mib) if p.HasField("memory_mib") else "",
-                  mebibytes(p.memory_limit_mib) if p.HasField("memory_limit_mib") else "")
-
-
-def tags_text(tags: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(tags.items())) or "-"
+    return _range(_mebibytes(p.memory_mib), _mebibytes(p.memory_limit_mib))
 
 
 def ports_text(info: SandboxInfo) -> str:
@@ -83,16 +51,6 @@ def ports_text(info: SandboxInfo) -> str:
 
 def image_text(info: SandboxInfo) -> str:
     return info.image_tag or info.image_id
-
-
-def state_text(info: SandboxInfo) -> str:
-    if info.state != SandboxState.FINISHED:
-        return str(info.state)
-    reason = info.termination_reason
-    code = "" if info.exit_code is None else f" ({info.exit_code})"
-    if reason in (TerminationReason.NONE, TerminationReason.EXITED, TerminationReason.TERMINATED):
-        return f"finished{code}"
-    return f"{reason}{code}"
 
 
 def state_style(info: SandboxInfo) -> str:
@@ -119,8 +77,8 @@ class Column:
 
 
 def _pmax(info: SandboxInfo, field: str) -> float:
-    p = info.params
-    return float(getattr(p, field)) if p.HasField(field) else -1.0
+    value = getattr(info.params, field)
+    return -1.0 if value is None else float(value)
 
 
 COLUMNS: tuple[Column, ...] = (

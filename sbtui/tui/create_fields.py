@@ -1,5 +1,6 @@
-"""The create form's fields: what each one accepts, how its text becomes a create keyword, and
-the text that shows an existing sandbox's parameters again (to duplicate it).
+"""The create form's fields: what each one accepts, how its text becomes a create keyword
+(a SandboxParams field), and back: the text that shows an existing sandbox's parameters again
+(to duplicate it).
 
 Checks here run on every keystroke, before anything is sent; they catch what can be known without
 the server (forms of values, limits below requests, a port in two lists). The server checks again
@@ -13,12 +14,11 @@ import ipaddress
 import math
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any, Callable, Mapping
 
-from sbtui.cli_args import DURATION_FORMS, parse_duration, split_pair
-from sbtui.client import CloudBucketMount, SandboxInfo
-from sbtui.tui.params import create_kwargs
+from sbtui.client import CloudBucketMount, SandboxInfo, SandboxParams
+from sbtui.text import DURATION_FORMS, duration_text, parse_duration, split_pair
 
 MAX_DURATION = 24 * 3600.0
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -30,12 +30,13 @@ _SPLIT = re.compile(r"[\s,]+")
 
 @dataclass(frozen=True)
 class Field:
-    key: str  # the keyword of `client.sandboxes.create` (app, image, environment: of the call)
+    key: str  # a SandboxParams field, a keyword of `sandboxes.create` (app, image, environment: of the call)
     label: str
     group: str
     kind: str  # "text", "lines" (one entry per line), "switch" or "image"
     hint: str  # the placeholder: an example of what is accepted
     parse: Callable[[str], Any]  # text -> value, None when left empty; ValueError says why
+    show: Callable[[Any], str] = str  # a sandbox's value -> text that `parse` reads back as it
 
 
 # ---- parsers: text -> create keyword value ---------------------------------------------------
@@ -233,6 +234,53 @@ def _switch(text: str) -> bool:
     return text == "1"
 
 
+# ---- values -> text that their parsers read back as the same values ---------------------------
+
+
+def _number_text(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _mebibytes_text(mib: int | None) -> str:
+    # Exact, unlike the list's rounded "1.5Gi": a copy must ask for the same amount.
+    if mib is None:
+        return ""
+    return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
+
+
+def _duration_text(seconds: float | None) -> str:
+    return "" if seconds is None else duration_text(seconds)
+
+
+def _command_text(words: tuple[str, ...]) -> str:
+    return shlex.join(words)
+
+
+def _switch_text(on: bool) -> str:
+    return "1" if on else ""
+
+
+def _words_text(values: tuple[Any, ...]) -> str:
+    return ", ".join(str(x) for x in values)
+
+
+def _pairs_text(pairs: Mapping[str, str]) -> str:
+    return "\n".join(f"{k}={v}" for k, v in sorted(pairs.items()))
+
+
+def _bucket_text(path: str, m: CloudBucketMount) -> str:
+    words = [f"{path}={m.bucket_name}"]
+    words += [f"key_prefix={m.key_prefix}"] if m.key_prefix else []
+    words += [f"endpoint={m.bucket_endpoint_url}"] if m.bucket_endpoint_url else []
+    words += [f"secret={m.secret}"] if m.secret else []
+    words += [flag for flag in ("read_only", "requester_pays") if getattr(m, flag)]
+    return " ".join(words)
+
+
+def _bucket_mounts_text(mounts: Mapping[str, CloudBucketMount]) -> str:
+    return "\n".join(_bucket_text(path, m) for path, m in sorted(mounts.items()))
+
+
 # ---- the fields, grouped as the form shows them ---------------------------------------------
 
 BASICS, RESOURCES, LIFECYCLE, NETWORK = "Basics", "Resources", "Lifecycle", "Network & ports"
@@ -245,42 +293,52 @@ FIELDS = (
     Field("environment", "environment", BASICS, "text", "the server's default", _optional(_name)),
     Field("name", "name", BASICS, "text", "unique among the app's running sandboxes", _optional(_name)),
     Field("command", "command", BASICS, "text", "the image's default, e.g. python -m http.server 8000",
-          _optional(_command)),
+          _optional(_command), _command_text),
     Field("workdir", "workdir", BASICS, "text", "the image's default, e.g. /app", _optional(_workdir)),
-    Field("pty", "pty", BASICS, "switch", "run the main command on a terminal", _switch),
-    Field("verbose", "verbose", BASICS, "switch", "log the sandbox's life in detail", _switch),
-    Field("cpu", "cpu", RESOURCES, "text", "cores requested, e.g. 0.5, 2 or 500m", _optional(_cores)),
-    Field("cpu_limit", "cpu limit", RESOURCES, "text", "at most this many cores, ≥ cpu", _optional(_cores)),
-    Field("memory_mib", "memory", RESOURCES, "text", "MiB requested, e.g. 512, 512Mi, 2Gi", _optional(_mebibytes)),
+    Field("pty", "pty", BASICS, "switch", "run the main command on a terminal", _switch, _switch_text),
+    Field("verbose", "verbose", BASICS, "switch", "log the sandbox's life in detail", _switch, _switch_text),
+    Field("cpu", "cpu", RESOURCES, "text", "cores requested, e.g. 0.5, 2 or 500m", _optional(_cores),
+          _number_text),
+    Field("cpu_limit", "cpu limit", RESOURCES, "text", "at most this many cores, ≥ cpu", _optional(_cores),
+          _number_text),
+    Field("memory_mib", "memory", RESOURCES, "text", "MiB requested, e.g. 512, 512Mi, 2Gi", _optional(_mebibytes),
+          _mebibytes_text),
     Field("memory_limit_mib", "memory limit", RESOURCES, "text", "hard limit, ≥ memory, e.g. 1Gi",
-          _optional(_mebibytes)),
+          _optional(_mebibytes), _mebibytes_text),
     Field("gpu", "gpu", RESOURCES, "text", "T4 or A100:2", _optional(_gpu)),
-    Field("timeout", "timeout", LIFECYCLE, "text", f"5m when empty; {DURATION_FORMS}", _optional(_duration)),
-    Field("idle_timeout", "idle timeout", LIFECYCLE, "text", "none when empty; e.g. 10m", _optional(_duration)),
-    Field("encrypted_ports", "encrypted ports", NETWORK, "text", "TLS tunnels, e.g. 443, 8443", _optional(_ports)),
-    Field("h2_ports", "h2 ports", NETWORK, "text", "HTTP/2 (TLS) tunnels, e.g. 50051", _optional(_ports)),
+    Field("timeout", "timeout", LIFECYCLE, "text", f"5m when empty; {DURATION_FORMS}", _optional(_duration),
+          _duration_text),
+    Field("idle_timeout", "idle timeout", LIFECYCLE, "text", "none when empty; e.g. 10m", _optional(_duration),
+          _duration_text),
+    Field("encrypted_ports", "encrypted ports", NETWORK, "text", "TLS tunnels, e.g. 443, 8443", _optional(_ports),
+          _words_text),
+    Field("h2_ports", "h2 ports", NETWORK, "text", "HTTP/2 (TLS) tunnels, e.g. 50051", _optional(_ports),
+          _words_text),
     Field("unencrypted_ports", "unencrypted ports", NETWORK, "text", "TLS and plain TCP tunnels, e.g. 8000",
-          _optional(_ports)),
-    Field("block_network", "block network", NETWORK, "switch", "loopback only: no way in or out", _switch),
+          _optional(_ports), _words_text),
+    Field("block_network", "block network", NETWORK, "switch", "loopback only: no way in or out", _switch,
+          _switch_text),
     Field("cidr_allowlist", "cidr allowlist", NETWORK, "text", "reach only these, e.g. 10.0.0.0/8",
-          _optional(_cidrs)),
+          _optional(_cidrs), _words_text),
     Field("custom_domain", "custom domain", NETWORK, "text", "host name in tunnel URLs", _optional(_domain)),
-    Field("env", "env", ENVIRONMENT, "lines", "KEY=VALUE, one per line", _optional(_env)),
-    Field("secrets", "secrets", ENVIRONMENT, "text", "secret names, e.g. db-creds, api-key", _optional(_words)),
-    Field("volumes", "volumes", VOLUMES, "lines", "/PATH=VOLUME, one per line", _optional(_volumes)),
+    Field("env", "env", ENVIRONMENT, "lines", "KEY=VALUE, one per line", _optional(_env), _pairs_text),
+    Field("secrets", "secrets", ENVIRONMENT, "text", "secret names, e.g. db-creds, api-key", _optional(_words),
+          _words_text),
+    Field("volumes", "volumes", VOLUMES, "lines", "/PATH=VOLUME, one per line", _optional(_volumes), _pairs_text),
     Field("cloud_bucket_mounts", "bucket mounts", VOLUMES, "lines", "/PATH=BUCKET [read_only] …",
-          _optional(_bucket_mounts)),
+          _optional(_bucket_mounts), _bucket_mounts_text),
     Field("cloud", "cloud", PLACEMENT, "text", "e.g. aws", _optional(_name)),
-    Field("regions", "regions", PLACEMENT, "text", "e.g. us-east-1, eu-west-1", _optional(_words)),
+    Field("regions", "regions", PLACEMENT, "text", "e.g. us-east-1, eu-west-1", _optional(_words), _words_text),
     Field("proxy", "proxy", PLACEMENT, "text", "a proxy id, e.g. pr-…", _optional(_name)),
 )
 BY_KEY = {f.key: f for f in FIELDS}
 CALL_FIELDS = ("app", "image", "environment")  # arguments of the call, not create keywords
 
-# Server error fields (SandboxCreateParams on the wire, and the call's own) -> form fields.
+# Fields as the server names them (in errors and capabilities) -> the form's fields: the
+# create parameters by their wire names, and the call's own.
 FIELD_OF_WIRE = {
-    **{f.key: f.key for f in FIELDS}, "secret_ids": "secrets", "proxy_id": "proxy", "tag": "image",
-    "image_id": "image",
+    **{SandboxParams.wire_name(f.name): f.name for f in fields(SandboxParams)},
+    **{key: key for key in CALL_FIELDS}, "tag": "image", "image_id": "image",
 }
 
 
@@ -356,50 +414,12 @@ def check(texts: dict[str, str], unsupported: Mapping[str, str] | None = None) -
 # ---- an existing sandbox's parameters as the form's text ------------------------------------
 
 
-def _seconds_text(value: float) -> str:
-    for unit, size in (("h", 3600), ("m", 60)):
-        if value >= size and value % size == 0:
-            return f"{int(value // size)}{unit}"
-    return f"{value:g}s"
-
-
-def _mebibytes_text(mib: int) -> str:
-    # Exact, unlike the list's rounded "1.5Gi": a copy must ask for the same amount.
-    return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
-
-
-def _bucket_text(path: str, m: CloudBucketMount) -> str:
-    words = [f"{path}={m.bucket_name}"]
-    words += [f"key_prefix={m.key_prefix}"] if m.key_prefix else []
-    words += [f"endpoint={m.bucket_endpoint_url}"] if m.bucket_endpoint_url else []
-    words += [f"secret={m.secret}"] if m.secret else []
-    words += [flag for flag in ("read_only", "requester_pays") if getattr(m, flag)]
-    return " ".join(words)
-
-
 def texts_of(info: SandboxInfo) -> dict[str, str]:
-    """The form's text for a copy of `info`: same app, image and parameters, no name."""
-    kw = create_kwargs(info)
-    text: dict[str, str] = {
-        "app": info.app_name, "image": info.image_id or info.image_tag,
-        "environment": info.environment,
-    }
-    for key in ("cpu", "cpu_limit"):
-        text[key] = f"{kw[key]:g}" if key in kw else ""
-    for key in ("memory_mib", "memory_limit_mib"):
-        text[key] = _mebibytes_text(kw[key]) if key in kw else ""
-    for key in ("timeout", "idle_timeout"):
-        text[key] = _seconds_text(kw[key]) if key in kw else ""
-    for key in ("pty", "verbose", "block_network"):
-        text[key] = "1" if kw[key] else ""
-    for key in ("encrypted_ports", "h2_ports", "unencrypted_ports", "cidr_allowlist", "secrets", "regions"):
-        text[key] = ", ".join(str(x) for x in kw[key])
-    for key in ("gpu", "workdir", "cloud", "proxy", "custom_domain"):
-        text[key] = kw[key] or ""
-    text["command"] = shlex.join(kw["command"]) if kw["command"] else ""
-    text["env"] = "\n".join(f"{k}={v}" for k, v in sorted(kw["env"].items()))
-    text["volumes"] = "\n".join(f"{p}={v}" for p, v in sorted(kw["volumes"].items()))
-    text["cloud_bucket_mounts"] = "\n".join(
-        _bucket_text(p, m) for p, m in sorted(kw["cloud_bucket_mounts"].items())
-    )
+    """The form's text for a copy of `info`: same app, image and parameters, no name (a name
+    is unique among an app's running sandboxes)."""
+    params = replace(info.params, name="")
+    text = {"app": info.app_name, "image": info.image_id or info.image_tag, "environment": info.environment}
+    for f in FIELDS:
+        if f.key not in CALL_FIELDS:
+            text[f.key] = f.show(getattr(params, f.key))
     return text

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from datetime import timedelta
 
 import pytest
+from google.protobuf.message import Message
 
 import sbtui
 from sbtui.client import (
@@ -52,6 +54,41 @@ async def test_create_sets_every_basic_parameter(client, app, image):
         found = await client.sandboxes.from_name(app.name, "basic")
         assert found.sandbox_id == sb.sandbox_id
         assert (await client.sandboxes.from_id(sb.sandbox_id)).info.name == "basic"
+    finally:
+        await sb.terminate()
+
+
+def _messages_in(value, path: str = "value") -> list[str]:
+    """Where in `value` (dataclasses, mappings, sequences, at any depth) a protobuf message is."""
+    if isinstance(value, Message):
+        return [f"{path}: {type(value).__name__}"]
+    if dataclasses.is_dataclass(value):
+        return [m for f in dataclasses.fields(value)
+                for m in _messages_in(getattr(value, f.name), f"{path}.{f.name}")]
+    if isinstance(value, dict):
+        return [m for k, v in value.items() for m in _messages_in(v, f"{path}[{k!r}]")]
+    if isinstance(value, (list, tuple)):
+        return [m for i, v in enumerate(value) for m in _messages_in(v, f"{path}[{i}]")]
+    return []
+
+
+async def test_the_client_hands_out_its_own_types(client, app, image):
+    """What a caller gets (a sandbox's description and create parameters, as created, looked
+    up, listed and watched; the server's info) holds no wire message at any depth."""
+    sb = await client.sandboxes.create(
+        app, image, cpu=0.25, memory_mib=32, timeout=120, env={"A": "1"}, command=["sleep", "300"],
+    )
+    try:
+        listed = [s.info async for s in client.sandboxes.list(app_id=app.app_id)]
+        watched = client.sandboxes.watch(app_id=app.app_id)
+        first = await anext(watched)
+        await watched.aclose()
+        found = {
+            "created": sb.info, "from_id": (await client.sandboxes.from_id(sb.sandbox_id)).info,
+            "listed": listed, "watched": first, "server_info": await client.server_info(),
+        }
+        assert _messages_in(found, "found") == []
+        assert sb.info.params.cpu == 0.25 and sb.info.params.cpu_limit is None  # unset is None
     finally:
         await sb.terminate()
 

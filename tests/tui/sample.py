@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import fields
 from typing import AsyncIterator
 
 from sbtui.client import (
     Capabilities, EngineState, EngineStatus, EventKind, FailedPreconditionError, Image, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
-    SandboxState, TerminationReason, Tunnel,
+    SandboxParams, SandboxState, TerminationReason, Tunnel,
 )
 from sbtui.client.reachability import Reach, TunnelReach
 from sbtui.server.runtime.gpu import NO_GPU
@@ -22,10 +21,6 @@ from sbtui.server.validation import LOCAL_ENGINE_UNSUPPORTED
 
 NOW = 1764130000.0  # 2025-11-26 04:06:40Z: ages in screenshots are computed from this
 ADDRESS = "unix:///run/user/1000/sbtui/server.sock"
-
-# SandboxInfo.params is the wire's SandboxCreateParams message; make one through the field's own
-# factory, since the dashboard talks to sbtui.client and not to the generated code.
-CreateParams = next(f for f in fields(SandboxInfo) if f.name == "params").default_factory
 
 
 def clock() -> float:
@@ -49,7 +44,7 @@ def sandbox(
         finished_at=created + age / 2 if finished else 0.0,
         deadline=created + params.get("timeout", 300.0),
         last_activity=NOW - 12 if not finished else created + age / 2,
-        params=CreateParams(name=name, **params),  # the name is a create parameter too
+        params=SandboxParams(name=name, **params),  # the name is a create parameter too
     )
 
 
@@ -60,7 +55,7 @@ def sandboxes() -> list[SandboxInfo]:
         sandbox(1, "web", name="api-preview", image="python:3.11-slim", age=3 * 3600, cpu=1.0,
                 cpu_limit=2.0, memory_mib=1024, memory_limit_mib=2048, timeout=86400.0,
                 command=["python", "-m", "http.server", "8080"], workdir="/srv",
-                env={"PORT": "8080", "LOG_LEVEL": "info"}, secret_ids=["db-password"],
+                env={"PORT": "8080", "LOG_LEVEL": "info"}, secrets=["db-password"],
                 encrypted_ports=[8080], unencrypted_ports=[9090], idle_timeout=1800.0,
                 volumes={"/data": "web-cache"}, tags={"env": "prod", "team": "web"}),
         sandbox(2, "web", name="api-canary", age=42 * 60, cpu=0.5, memory_mib=512, timeout=7200.0,

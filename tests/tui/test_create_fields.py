@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import fields, replace
 
 import pytest
 
-from sbtui.client import CloudBucketMount
+from sbtui.client import CloudBucketMount, SandboxParams
 from sbtui.client.sandboxes import Sandboxes
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.tui.create_fields import (
     BY_KEY, CALL_FIELDS, FIELD_OF_WIRE, FIELDS, GROUPS, check, texts_of, unsupported_fields,
 )
-from sbtui.tui.params import create_kwargs
 from tests.tui import sample
 
 BASE = {"app": "web", "image": "python:3.11"}
@@ -20,7 +20,7 @@ BASE = {"app": "web", "image": "python:3.11"}
 
 def test_every_create_keyword_has_a_field_in_a_group():
     keywords = set(inspect.signature(Sandboxes.create).parameters) - {"self", "app", "image"}
-    assert keywords == {f.key for f in FIELDS} - set(CALL_FIELDS)
+    assert keywords == {f.key for f in FIELDS} - set(CALL_FIELDS) == {f.name for f in fields(SandboxParams)}
     assert {f.group for f in FIELDS} == set(GROUPS)
 
 
@@ -122,15 +122,14 @@ def test_duplicating_repeats_every_parameter(n):
     texts = texts_of(info)
     checked = check(texts)
     assert checked.ok, checked.errors
-    expected = {k: v for k, v in create_kwargs(info).items() if v not in (None, False, [], {})}
-    assert {k: v for k, v in checked.create_keywords().items() if v not in ([], {})} == expected
+    assert SandboxParams(**checked.create_keywords()) == replace(info.params, name="")
     assert checked.values["app"] == info.app_name and checked.values["image"] == info.image_id
     assert checked.values["name"] is None  # names are unique among running sandboxes
 
 
 def test_duplicating_keeps_odd_amounts_exact():
     info = sample.sandbox(99, "web", memory_mib=1500, memory_limit_mib=2048, timeout=5400.0, cpu=0.25,
-                          cloud_bucket_mounts={"/b": pb.CloudBucketMount(
+                          cloud_bucket_mounts={"/b": CloudBucketMount(
                               bucket_name="logs", key_prefix="p/", read_only=True)})
     kw = check(texts_of(info)).create_keywords()
     assert kw["memory_mib"] == 1500 and kw["memory_limit_mib"] == 2048

@@ -4,6 +4,7 @@ where the server can't honour a field, duplicated from a sandbox, and kept by es
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -190,10 +191,7 @@ async def test_duplicate_fills_the_form_with_the_sandboxes_parameters(client, ap
             copy_id = await created_and_selected(pilot, ui)
         copy = await client.sandboxes.from_id(copy_id)
         assert copy_id != source.sandbox_id and copy.info.name == ""
-        original = source.info.params
-        assert copy.info.params == type(original)(**{
-            f.name: getattr(original, f.name) for f, _ in original.ListFields() if f.name != "name"
-        })
+        assert copy.info.params == replace(source.info.params, name="")
         assert copy.info.image_id == source.info.image_id
     finally:
         await source.terminate()

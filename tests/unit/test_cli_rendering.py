@@ -14,14 +14,11 @@ import time
 
 import pytest
 
-from sbtui import cli
+from sbtui.cli import command as cli
 from sbtui.client import (
-    App, Image, NotFoundError, SandboxInfo, SandboxState, SandboxTimeoutError, Secret,
-    TerminationReason, Token, Tunnel, Volume,
+    App, Image, NewToken, NotFoundError, PullProgress, SandboxInfo, SandboxParams, SandboxState,
+    SandboxTimeoutError, Secret, TerminationReason, Token, Tunnel, Volume,
 )
-from sbtui.client.images import PullProgress
-from sbtui.client.models import NewToken
-from sbtui.proto import sandbox_pb2 as pb
 from tests.escapes import HOSTILE, SHOWN, assert_inert
 
 
@@ -59,7 +56,7 @@ class Handle:
 
 
 def sandbox_info() -> SandboxInfo:
-    params = pb.SandboxCreateParams(command=["sh", "-c", HOSTILE])
+    params = SandboxParams(command=("sh", "-c", HOSTILE))
     return SandboxInfo(
         sandbox_id=h("sb-"), app_id="ap-1", app_name=h("app-"), environment=h("env-"),
         name=h("name-"), image_id=h("im-"), image_tag=h("image-"), state=SandboxState.RUNNING,
@@ -97,7 +94,7 @@ def stand_in_client(handle: Handle):
         sandboxes=Listing(list=lambda **kw: sandboxes(), from_id=lambda ref: value(handle),
                           create=lambda *a, **kw: value(handle)),
         images=Listing(list=lambda snapshots_only=False: value([Image(h("tag-"), h("im-"))]),
-                       from_registry=lambda tag: Image(tag), pull=pull),
+                       from_ref=lambda ref: value(Image(ref)), pull=pull),
         secrets=Listing(list=lambda environment=None: value([secret]),
                         create=lambda *a, **kw: value(secret)),
         volumes=Listing(list=lambda environment=None: value([volume]),

@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static, TextArea
 
-from sbtui.client import Image, SbtuiError
-from sbtui.tui.columns import age, size_text
+from sbtui.client import Image, SbtuiError, is_image_id
+from sbtui.text import age, size_text
 from sbtui.tui.create_fields import (
     BY_KEY, FIELD_OF_WIRE, FIELDS, GROUPS, Checked, check, unsupported_fields,
 )
@@ -231,7 +231,7 @@ class CreateScreen(Screen[str | None]):
         about = self.query_one("#image-about", Static)
         if known is not None:
             about.update(describe_image(known, self.app.clock()))
-        elif text and not text.startswith("im-"):
+        elif text and not is_image_id(text):
             about.update("pulled from its registry when the sandbox is created, unless the server has it")
         else:
             about.update("")
@@ -291,9 +291,7 @@ class CreateScreen(Screen[str | None]):
                 values["app"], environment=values["environment"], create_if_missing=True
             )
             step = "image"
-            text = values["image"]
-            image = await client.images.from_id(text) if text.startswith("im-") \
-                else client.images.from_registry(text)
+            image = await client.images.from_ref(values["image"])
             step = "params"
             sandbox = await client.sandboxes.create(app, image, **checked.create_keywords())
         except SbtuiError as err:

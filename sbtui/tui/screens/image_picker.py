@@ -8,7 +8,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from sbtui.client import Image
-from sbtui.tui.columns import age, size_text
+from sbtui.text import age, size_text
 from sbtui.tui.keymap import PICKER_KEYS
 from sbtui.tui.screens.picker import Picker
 

@@ -18,7 +18,8 @@ from textual.widgets import Footer, Input, Log, Static
 
 from sbtui.client import ConnectionLostError, SandboxInfo, SandboxState, SbtuiError, TerminationReason
 from sbtui.printable import printable
-from sbtui.tui.columns import age, state_style, state_text
+from sbtui.text import age, state_text
+from sbtui.tui.columns import state_style
 from sbtui.tui.keymap import DETAIL_KEYS, bindings
 from sbtui.tui.messages import SandboxesChanged
 from sbtui.tui.params import UNSET, param_rows

@@ -19,7 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from sbtui.client import Image, NotFoundError, SandboxInfo, SbtuiError
-from sbtui.tui.columns import age, size_text, state_style, state_text
+from sbtui.text import age, size_text, state_text
+from sbtui.tui.columns import state_style
 from sbtui.tui.keymap import SNAPSHOTS_KEYS, TABLE_KEYS, bindings
 from sbtui.tui.messages import SandboxesChanged, SnapshotTaken
 from sbtui.tui.widgets.snapshot_table import SnapshotTable

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
+from typing import Any
 
-from sbtui import cli_image, cli_tunnel
-from sbtui import cli_output as out
-from sbtui.cli_args import (
-    ENV_HELP, DurationAction, PortAction, UsageError, add_connection_options, command_words, pairs_option,
-    whole_number,
+from sbtui.cli import image as image_verbs, output as out, tunnel as tunnel_verbs
+from sbtui.cli.args import (
+    ENV_HELP, DurationAction, PortAction, UsageError, command_words, pairs_option, verb, whole_number,
 )
-from sbtui.cli_exec import run_exec
-from sbtui.client import Client, CloudBucketMount, NotFoundError, Sandbox, SandboxTimeoutError
+from sbtui.cli.exec import run_exec
+from sbtui.cli.target import add_target, resolve
+from sbtui.client import (
+    Client, CloudBucketMount, NotFoundError, SandboxInfo, SandboxParams, SandboxTimeoutError,
+    TerminationReason,
+)
 from sbtui.client.models import INT64_MAX as MAX_MIB
+from sbtui.text import age, state_text, tags_text
 
+SANDBOX_COLUMNS = ("ID", "NAME", "APP", "IMAGE", "STATE", "AGE", "TAGS")
 DEFAULT_IMAGE = "localhost/sbtui/busybox:latest"
-SANDBOX_REF = "sandbox id (sb-...) or APP/NAME of a running named sandbox"
 EXEC_EPILOG = (
     "Options go before SANDBOX_ID; everything after it is the command. Exit code: the command's; "
     "124 if --timeout killed it; 128+N if sbtui got signal N (the command is then killed); "
@@ -29,38 +34,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     verbs = verbs.add_subparsers(dest="sandbox_command", metavar="VERB", required=True)
     for add in (_list_parser, _create_parser, _exec_parser, _terminate_parser, _wait_parser, _tags_parser):
         add(verbs)
-    cli_image.add_sandbox_verbs(verbs, _verb, _target)
-    cli_tunnel.add_sandbox_verbs(verbs, _verb, _target)
-
-
-def _verb(verbs, name: str, help: str, **kw) -> argparse.ArgumentParser:
-    parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".", **kw)
-    add_connection_options(parser, suppress=True)
-    parser.set_defaults(parser=parser)  # for a UsageError raised once the verb runs
-    return parser
-
-
-def _target(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sandbox", metavar="SANDBOX_ID", help=SANDBOX_REF)
-    parser.add_argument("--env-name", metavar="ENV", help="environment of APP in APP/NAME")
+    image_verbs.add_sandbox_verbs(verbs)
+    tunnel_verbs.add_sandbox_verbs(verbs)
 
 
 def _repeated(parser, flag: str, metavar: str, dest: str, help: str) -> None:
     parser.add_argument(flag, metavar=metavar, action="append", dest=dest, help=f"{help} (repeatable)")
-
-
-async def resolve(client: Client, ref: str, environment: str | None = None) -> Sandbox:
-    """The sandbox named by an id, or by APP/NAME."""
-    app_name, slash, name = ref.partition("/")
-    if not slash:
-        return await client.sandboxes.from_id(ref)
-    if not app_name or not name:
-        raise UsageError(f"{ref}: expected a sandbox id or APP/NAME")
-    try:
-        return await client.sandboxes.from_name(app_name, name, environment=environment)
-    except NotFoundError:
-        # The server's message for a missing app speaks of API parameters; this one fits a CLI.
-        raise NotFoundError(f"no running sandbox named {name!r} in app {app_name!r}") from None
 
 
 async def _app_id(client: Client, name: str, environment: str | None) -> str:
@@ -74,8 +53,32 @@ async def _app_id(client: Client, name: str, environment: str | None) -> str:
 
 # list
 
+def sandbox_row(info: SandboxInfo) -> list[str]:
+    return [
+        info.sandbox_id, info.name or "-", info.app_name, info.image_tag or info.image_id,
+        state_text(info), age(info.created_at), tags_text(info.tags),
+    ]
+
+
+def sandbox_json(info: SandboxInfo) -> dict[str, Any]:
+    """A sandbox for programs: ids, state, times (Unix seconds) and resources; never env values."""
+    params = info.params
+    reason = info.termination_reason
+    return {
+        "sandbox_id": info.sandbox_id, "name": info.name or None, "app_id": info.app_id,
+        "app_name": info.app_name, "environment": info.environment, "image_id": info.image_id,
+        "image_tag": info.image_tag, "state": str(info.state), "exit_code": info.exit_code,
+        "termination_reason": None if reason == TerminationReason.NONE else str(reason),
+        "tags": dict(info.tags), "created_at": info.created_at,
+        "started_at": info.started_at or None, "finished_at": info.finished_at or None,
+        "deadline": info.deadline or None, "command": list(params.command), "cpu": params.cpu,
+        "memory_mib": params.memory_mib, "pty": params.pty,
+        "secrets": list(params.secrets), "volumes": dict(params.volumes),  # names only
+    }
+
+
 def _list_parser(verbs) -> None:
-    p = _verb(verbs, "list", "list running sandboxes, newest first")
+    p = verb(verbs, "list", "list running sandboxes, newest first")
     p.add_argument("--app", metavar="NAME", help="only sandboxes of this app")
     pairs_option(p, "--tag", dest="tags", help="only sandboxes with this tag (repeatable; all must match)")
     p.add_argument("--env", metavar="ENV", help=ENV_HELP)
@@ -90,23 +93,25 @@ async def list_sandboxes(client: Client, args) -> int:
         app_id=app_id, tags=args.tags, environment=args.env, include_finished=args.all
     )
     infos = [sandbox.info async for sandbox in found]
-    out.print_listing(args.json, infos, out.sandbox_json, out.SANDBOX_COLUMNS, out.sandbox_row)
+    out.print_listing(args.json, infos, sandbox_json, SANDBOX_COLUMNS, sandbox_row)
     return 0
 
 
 # create
 
 def _create_parser(verbs) -> None:
-    p = _verb(verbs, "create", "create a sandbox and print its id",
-              usage="%(prog)s --app NAME [options] [-- COMMAND...]")
+    p = verb(verbs, "create", "create a sandbox and print its id",
+             usage="%(prog)s --app NAME [options] [-- COMMAND...]")
     p.add_argument("--app", metavar="NAME", required=True, help="app to create it in (made if missing)")
     p.add_argument("--image", metavar="TAG", default=DEFAULT_IMAGE,
                    help=f"registry reference or image id (im-...); default: {DEFAULT_IMAGE}")
     p.add_argument("--name", metavar="N", help="name, unique among the app's running sandboxes")
     p.add_argument("--cpu", type=float, metavar="CORES", help="CPU request in cores")
     p.add_argument("--cpu-limit", type=float, metavar="CORES", help="hard CPU limit in cores")
-    p.add_argument("--memory", type=whole_number(1, MAX_MIB), metavar="MiB", help="memory request in MiB")
-    p.add_argument("--memory-limit", type=whole_number(1, MAX_MIB), metavar="MiB", help="hard memory limit in MiB")
+    p.add_argument("--memory", type=whole_number(1, MAX_MIB), metavar="MiB", dest="memory_mib",
+                   help="memory request in MiB")
+    p.add_argument("--memory-limit", type=whole_number(1, MAX_MIB), metavar="MiB", dest="memory_limit_mib",
+                   help="hard memory limit in MiB")
     p.add_argument("--timeout", action=DurationAction, metavar="DUR", help="lifetime (default: 5m)")
     p.add_argument("--idle-timeout", action=DurationAction, metavar="DUR", help="stop after this long idle")
     p.add_argument("--workdir", metavar="PATH", help="working directory (absolute)")
@@ -122,16 +127,18 @@ def _create_parser(verbs) -> None:
 
 
 def _passthrough_options(group) -> None:
-    """The rest of SandboxCreateParams, so that a refusal names the field instead of a flag missing."""
+    """The rest of the create parameters, so that a refusal names the field instead of a flag missing."""
     group.add_argument("--gpu", metavar="SPEC", help="GPU, e.g. T4 or A100:2")
     _repeated(group, "--secret", "NAME", "secrets", "secret to inject")
     pairs_option(group, "--volume", metavar="PATH=VOLUME", dest="volumes", help="volume mount (repeatable)")
     pairs_option(
-        group, "--cloud-bucket", metavar="PATH=BUCKET", dest="buckets", help="bucket mount (repeatable)",
+        group, "--cloud-bucket", metavar="PATH=BUCKET", dest="cloud_bucket_mounts",
+        help="bucket mount (repeatable)",
     )
-    for flag, how in (("--encrypted-port", "TLS"), ("--h2-port", "HTTP/2"), ("--unencrypted-port", "TCP")):
+    for kind, how in (("encrypted", "TLS"), ("h2", "HTTP/2"), ("unencrypted", "TCP")):
         tunnel = f"port to tunnel over {how} (repeatable)"
-        group.add_argument(flag, metavar="PORT", action=PortAction, help=tunnel)
+        group.add_argument(f"--{kind}-port", metavar="PORT", action=PortAction, dest=f"{kind}_ports",
+                           help=tunnel)
     _repeated(group, "--cidr-allow", "CIDR", "cidr_allowlist", "range the sandbox may reach")
     group.add_argument("--cloud", metavar="PROVIDER", help="cloud provider")
     _repeated(group, "--region", "REGION", "regions", "preferred region")
@@ -141,25 +148,9 @@ def _passthrough_options(group) -> None:
 
 
 async def create_sandbox(client: Client, args) -> int:
-    # An image id (a snapshot, say) or a registry reference.
-    if args.image.startswith("im-"):
-        image = await client.images.from_id(args.image)
-    else:
-        image = client.images.from_registry(args.image)
+    image = await client.images.from_ref(args.image)  # an image id (a snapshot, say) or a reference
     app = await client.apps.from_name(args.app, create_if_missing=True, environment=args.env_name)
-    sandbox = await client.sandboxes.create(
-        app, image,
-        cpu=args.cpu, cpu_limit=args.cpu_limit, memory_mib=args.memory,
-        memory_limit_mib=args.memory_limit, gpu=args.gpu, timeout=args.timeout,
-        idle_timeout=args.idle_timeout, workdir=args.workdir,
-        command=command_words(args.remote_command) or None, env=args.env, secrets=args.secrets,
-        volumes=args.volumes,
-        cloud_bucket_mounts={path: CloudBucketMount(bucket) for path, bucket in args.buckets.items()},
-        pty=args.pty, encrypted_ports=args.encrypted_port, h2_ports=args.h2_port,
-        unencrypted_ports=args.unencrypted_port, block_network=args.block_network,
-        cidr_allowlist=args.cidr_allowlist, cloud=args.cloud, regions=args.regions,
-        verbose=args.verbose, proxy=args.proxy, name=args.name, custom_domain=args.custom_domain,
-    )
+    sandbox = await client.sandboxes.create(app, image, **create_keywords(args))
     if args.tags:
         try:
             await sandbox.set_tags(args.tags)
@@ -168,24 +159,36 @@ async def create_sandbox(client: Client, args) -> int:
             await sandbox.terminate()
             raise
     if args.json:
-        out.print_json(out.sandbox_json(sandbox.info))
+        out.print_json(sandbox_json(sandbox.info))
     else:
         out.line(sandbox.sandbox_id)
     return 0
 
 
+def create_keywords(args: argparse.Namespace) -> dict[str, Any]:
+    """The create parameters given: each option's dest is its SandboxParams field; the COMMAND
+    comes after the options, and a bucket mount names only its bucket."""
+    keywords = {f.name: getattr(args, f.name) for f in fields(SandboxParams)
+                if f.name not in ("command", "cloud_bucket_mounts")}
+    keywords["command"] = command_words(args.remote_command) or None
+    keywords["cloud_bucket_mounts"] = {
+        path: CloudBucketMount(bucket) for path, bucket in args.cloud_bucket_mounts.items()
+    }
+    return keywords
+
+
 # exec
 
 def _exec_parser(verbs) -> None:
-    p = _verb(verbs, "exec", "run a command in a running sandbox; exits with its exit code",
-              usage="%(prog)s [-i] [-t] [options] SANDBOX_ID [--] COMMAND...", epilog=EXEC_EPILOG)
+    p = verb(verbs, "exec", "run a command in a running sandbox; exits with its exit code",
+             usage="%(prog)s [-i] [-t] [options] SANDBOX_ID [--] COMMAND...", epilog=EXEC_EPILOG)
     p.add_argument("-i", "--interactive", action="store_true", help="send local stdin to the command")
     p.add_argument("-t", "--tty", action="store_true", help="use a pseudo-terminal; -it: interactive session")
     p.add_argument("--workdir", metavar="PATH", help="working directory (absolute)")
     pairs_option(p, "--env", help="environment variable (repeatable)")
     _repeated(p, "--secret", "NAME", "secrets", "secret whose variables the command gets")
     p.add_argument("--timeout", action=DurationAction, metavar="DUR", help="kill it after this long (exit 124)")
-    _target(p)
+    add_target(p)
     p.add_argument("remote_command", metavar="COMMAND", nargs=argparse.REMAINDER, help="program and arguments")
     p.set_defaults(verb=exec_in_sandbox)
 
@@ -204,8 +207,8 @@ async def exec_in_sandbox(client: Client, args) -> int:
 # terminate, wait, tags
 
 def _terminate_parser(verbs) -> None:
-    p = _verb(verbs, "terminate", "stop a sandbox")
-    _target(p)
+    p = verb(verbs, "terminate", "stop a sandbox")
+    add_target(p)
     p.add_argument("--wait", action="store_true", help="wait until it has exited; print its exit code")
     p.set_defaults(verb=terminate_sandbox)
 
@@ -219,8 +222,8 @@ async def terminate_sandbox(client: Client, args) -> int:
 
 
 def _wait_parser(verbs) -> None:
-    p = _verb(verbs, "wait", "wait until a sandbox exits; its exit code becomes ours")
-    _target(p)
+    p = verb(verbs, "wait", "wait until a sandbox exits; its exit code becomes ours")
+    add_target(p)
     p.set_defaults(verb=wait_for_sandbox)
 
 
@@ -236,8 +239,8 @@ async def wait_for_sandbox(client: Client, args) -> int:
 
 
 def _tags_parser(verbs) -> None:
-    p = _verb(verbs, "tags", "show a sandbox's tags, or replace them with the pairs given")
-    _target(p)
+    p = verb(verbs, "tags", "show a sandbox's tags, or replace them with the pairs given")
+    add_target(p)
     pairs_option(p, "tag", nargs="*", help="the new tags, replacing all others")
     p.add_argument("--clear", action="store_true", help="remove every tag")
     p.add_argument("--json", action="store_true", help="print the tags as one JSON object")

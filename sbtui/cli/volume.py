@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-from sbtui import cli_output as out
-from sbtui.cli_args import ENV_HELP, add_connection_options
+from sbtui.cli import output as out
+from sbtui.cli.args import verb
 from sbtui.client import AlreadyExistsError, Client, NotFoundError, Volume
+from sbtui.text import age
 
 VOLUME_COLUMNS = ("NAME", "ID", "AGE")
 
@@ -19,14 +20,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         add(verbs)
 
 
-def _verb(verbs, name: str, help: str) -> argparse.ArgumentParser:
-    parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".")
-    add_connection_options(parser, suppress=True)
-    parser.add_argument("--env", metavar="ENV", help=ENV_HELP)
-    parser.set_defaults(parser=parser)
-    return parser
-
-
 def volume_json(volume: Volume) -> dict:
     return {
         "volume_id": volume.volume_id, "name": volume.name, "environment": volume.environment,
@@ -35,7 +28,7 @@ def volume_json(volume: Volume) -> dict:
 
 
 def _list_parser(verbs) -> None:
-    p = _verb(verbs, "list", "list volumes")
+    p = verb(verbs, "list", "list volumes", env=True)
     p.add_argument("--json", action="store_true", help="print JSON Lines: one object per volume")
     p.set_defaults(verb=list_volumes)
 
@@ -43,13 +36,13 @@ def _list_parser(verbs) -> None:
 async def list_volumes(client: Client, args) -> int:
     volumes = await client.volumes.list(environment=args.env)
     out.print_listing(args.json, volumes, volume_json, VOLUME_COLUMNS, lambda v: [
-        v.name, v.volume_id, out.age(v.created_at),
+        v.name, v.volume_id, age(v.created_at),
     ])
     return 0
 
 
 def _create_parser(verbs) -> None:
-    p = _verb(verbs, "create", "create an empty volume and print its id")
+    p = verb(verbs, "create", "create an empty volume and print its id", env=True)
     p.add_argument("name", metavar="NAME")
     p.add_argument("--json", action="store_true", help="print the volume as one JSON object")
     p.set_defaults(verb=create_volume)
@@ -72,7 +65,8 @@ async def create_volume(client: Client, args) -> int:
 
 
 def _delete_parser(verbs) -> None:
-    p = _verb(verbs, "delete", "delete a volume and its data (refused while a sandbox mounts it)")
+    p = verb(verbs, "delete", "delete a volume and its data (refused while a sandbox mounts it)",
+             env=True)
     p.add_argument("name", metavar="NAME")
     p.set_defaults(verb=delete_volume)
 

@@ -7,14 +7,11 @@ and the form expected, under the usage of the verb that was mistyped (exit code 
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Any, NoReturn, Sequence
 
 from sbtui.printable import printable
+from sbtui.text import parse_duration, split_pair
 
-_SECONDS = re.compile(r"\d+(?:\.\d+)?")
-_UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
-DURATION_FORMS = "seconds (90) or units: 90s, 10m, 1h, 1h30m"
 ENV_HELP = "environment (default: the token's, for a token scoped to one; else 'main')"
 
 
@@ -30,22 +27,6 @@ class UsageError(Exception):
     """Input the parser could not check by itself; reported like a parser error (exit code 2)."""
 
 
-def parse_duration(text: str) -> float:
-    """Seconds from '90', '90s', '10m', '1h' or '1h30m'; ValueError says what is accepted."""
-    text = text.strip()
-    if _SECONDS.fullmatch(text):
-        value = float(text)
-    else:
-        match = _UNITS.fullmatch(text)
-        if not text or not match:
-            raise ValueError(f"not a duration; use {DURATION_FORMS}")
-        hours, minutes, secs = (float(part or 0) for part in match.groups())
-        value = hours * 3600 + minutes * 60 + secs
-    if value <= 0:
-        raise ValueError("must be more than zero")
-    return value
-
-
 def whole_number(low: int, high: int):
     """An argparse type: a whole number from `low` to `high`, else a message saying so."""
 
@@ -59,16 +40,6 @@ def whole_number(low: int, high: int):
         return value
 
     return parse
-
-
-def split_pair(text: str) -> tuple[str, str]:
-    """('KEY', 'VALUE') from 'KEY=VALUE'; the value may be empty or hold more '='."""
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise ValueError(f"there is no '=', e.g. {text}=value")
-    if not key:
-        raise ValueError("the part before '=' is empty")
-    return key, value
 
 
 class DurationAction(argparse.Action):
@@ -109,6 +80,19 @@ class PortAction(argparse.Action):
 
 def pairs_option(parser, *flags: str, metavar: str = "KEY=VALUE", **kw: Any) -> None:
     parser.add_argument(*flags, action=PairsAction, metavar=metavar, default={}, **kw)
+
+
+def verb(
+    verbs: argparse._SubParsersAction, name: str, help: str, *, env: bool = False, **kw: Any
+) -> argparse.ArgumentParser:
+    """The parser of one verb of a group (`sandbox list`, `secret create`...): its help, a
+    description made of it, the connection options and, with `env`, --env."""
+    parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".", **kw)
+    add_connection_options(parser, suppress=True)
+    if env:
+        parser.add_argument("--env", metavar="ENV", help=ENV_HELP)
+    parser.set_defaults(parser=parser)  # for a UsageError raised once the verb runs
+    return parser
 
 
 def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:

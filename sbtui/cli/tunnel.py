@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from sbtui import cli_output as out
-from sbtui.cli_args import DurationAction, add_connection_options
+from sbtui.cli import output as out
+from sbtui.cli.args import DurationAction, add_connection_options, verb
+from sbtui.cli.target import add_target, resolve
 from sbtui.client import Client, Tunnel
 
 TUNNEL_COLUMNS = ("PORT", "KIND", "URL", "TLS SOCKET", "TCP SOCKET")
@@ -18,9 +19,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(verb=print_ca, parser=p)
 
 
-def add_sandbox_verbs(verbs: argparse._SubParsersAction, verb, target) -> None:
+def add_sandbox_verbs(verbs: argparse._SubParsersAction) -> None:
     p = verb(verbs, "tunnels", "show how to reach a sandbox's declared ports, once they are ready")
-    target(p)
+    add_target(p)
     p.add_argument("--timeout", action=DurationAction, default=30.0, metavar="DUR",
                    help="how long to wait for the ports to be ready (default 30s)")
     p.add_argument("--json", action="store_true", help="print JSON Lines: one object per port")
@@ -33,8 +34,6 @@ async def print_ca(client: Client, args) -> int:
 
 
 async def sandbox_tunnels(client: Client, args) -> int:
-    from sbtui.cli_sandbox import resolve  # cli_sandbox imports this module
-
     sandbox = await resolve(client, args.sandbox, args.env_name)
     tunnels = await sandbox.tunnels(timeout=args.timeout)
     out.print_listing(args.json, [tunnels[port] for port in sorted(tunnels)], tunnel_json,

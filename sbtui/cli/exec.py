@@ -16,7 +16,7 @@ import termios
 import tty
 from typing import Iterator
 
-from sbtui import cli_output as out
+from sbtui.cli import output as out
 from sbtui.client import ContainerProcess, ExecTimeoutError, Sandbox, SbtuiError
 from sbtui.client.streams import StreamReader
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from sbtui import cli_output as out
-from sbtui.cli_args import add_connection_options
+from sbtui.cli import output as out
+from sbtui.cli.args import verb
 from sbtui.client import Client, Token
+from sbtui.text import age
 
 TOKEN_COLUMNS = ("ID", "ENVIRONMENT", "DESCRIPTION", "AGE")
 CREATE_EPILOG = (
@@ -28,13 +29,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         add(verbs)
 
 
-def _verb(verbs, name: str, help: str, **kw) -> argparse.ArgumentParser:
-    parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".", **kw)
-    add_connection_options(parser, suppress=True)
-    parser.set_defaults(parser=parser)
-    return parser
-
-
 def token_json(token: Token) -> dict:
     return {
         "token_id": token.token_id, "environment": token.environment,
@@ -43,8 +37,8 @@ def token_json(token: Token) -> dict:
 
 
 def _create_parser(verbs) -> None:
-    p = _verb(verbs, "create", "make a token that sees and touches only one environment",
-              epilog=CREATE_EPILOG)
+    p = verb(verbs, "create", "make a token that sees and touches only one environment",
+             epilog=CREATE_EPILOG)
     p.add_argument("--environment", "--env", dest="environment", metavar="ENV", required=True,
                    help="the environment the token is for")
     p.add_argument("--description", default="", metavar="TEXT",
@@ -66,7 +60,7 @@ async def create_token(client: Client, args) -> int:
 
 
 def _list_parser(verbs) -> None:
-    p = _verb(verbs, "list", "list tokens (never their values)")
+    p = verb(verbs, "list", "list tokens (never their values)")
     p.add_argument("--environment", "--env", dest="environment", metavar="ENV",
                    help="only the tokens of this environment (default: every environment)")
     p.add_argument("--json", action="store_true", help="print JSON Lines: one object per token")
@@ -76,13 +70,13 @@ def _list_parser(verbs) -> None:
 async def list_tokens(client: Client, args) -> int:
     tokens = await client.tokens.list(environment=args.environment)
     out.print_listing(args.json, tokens, token_json, TOKEN_COLUMNS, lambda t: [
-        t.token_id, t.environment, t.description or "-", out.age(t.created_at),
+        t.token_id, t.environment, t.description or "-", age(t.created_at),
     ])
     return 0
 
 
 def _revoke_parser(verbs) -> None:
-    p = _verb(verbs, "revoke", "revoke a token: the next call made with it is refused")
+    p = verb(verbs, "revoke", "revoke a token: the next call made with it is refused")
     p.add_argument("token_id", metavar="ID", help="the token's id (tk-...), from `token list`")
     p.set_defaults(verb=revoke_token)
 

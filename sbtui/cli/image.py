@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sbtui import cli_output as out
-from sbtui.cli_args import DurationAction, add_connection_options, whole_number
+from sbtui.cli import output as out
+from sbtui.cli.args import DurationAction, verb, whole_number
+from sbtui.cli.target import add_target, resolve
 from sbtui.client import Client, Image
 from sbtui.client.models import INT32_MAX
+from sbtui.text import age, size_text
 
 IMAGE_COLUMNS = ("ID", "TAG", "SIZE", "AGE", "SNAPSHOT OF")
 
@@ -17,43 +19,28 @@ IMAGE_COLUMNS = ("ID", "TAG", "SIZE", "AGE", "SNAPSHOT OF")
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     verbs = sub.add_parser("image", help="pull and list images and snapshots")
     verbs = verbs.add_subparsers(dest="image_command", metavar="VERB", required=True)
-    p = _verb(verbs, "list", "list the images this server knows, newest first")
+    p = verb(verbs, "list", "list the images this server knows, newest first")
     p.add_argument("--snapshots", action="store_true", help="only snapshots of sandboxes")
     p.add_argument("--json", action="store_true", help="print JSON Lines: one object per image")
     p.set_defaults(verb=list_images)
-    p = _verb(verbs, "pull", "pull an image from its registry, showing progress")
+    p = verb(verbs, "pull", "pull an image from its registry, showing progress")
     p.add_argument("tag", metavar="TAG", help="image reference, e.g. python:3.11")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the image id")
     p.set_defaults(verb=pull_image)
 
 
-def add_sandbox_verbs(verbs: argparse._SubParsersAction, verb, target) -> None:
+def add_sandbox_verbs(verbs: argparse._SubParsersAction) -> None:
     """`sandbox logs` and `sandbox snapshot`, added to the sandbox verbs."""
     p = verb(verbs, "logs", "print the output of a sandbox's main command")
-    target(p)
+    add_target(p)
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new output until it exits")
     p.add_argument("--tail", type=whole_number(0, INT32_MAX), default=0, metavar="N", help="only the last N lines")
     p.set_defaults(verb=sandbox_logs)
     p = verb(verbs, "snapshot", "snapshot a running sandbox's filesystem to an image; print its id")
-    target(p)
+    add_target(p)
     p.add_argument("--timeout", action=DurationAction, default=300.0, metavar="DUR",
                    help="give up after this long (default 5m)")
     p.set_defaults(verb=snapshot_sandbox)
-
-
-def _verb(verbs, name: str, help: str) -> argparse.ArgumentParser:
-    parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".")
-    add_connection_options(parser, suppress=True)
-    parser.set_defaults(parser=parser)
-    return parser
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
-        n /= 1000
-    return f"{n}"
 
 
 def image_json(image: Image) -> dict:
@@ -66,7 +53,7 @@ def image_json(image: Image) -> dict:
 async def list_images(client: Client, args) -> int:
     images = await client.images.list(snapshots_only=args.snapshots)
     out.print_listing(args.json, images, image_json, IMAGE_COLUMNS, lambda i: [
-        i.image_id, i.tag, _size(i.size_bytes), out.age(i.created_at), i.source_sandbox_id or "-",
+        i.image_id, i.tag, size_text(i.size_bytes), age(i.created_at), i.source_sandbox_id or "-",
     ])
     return 0
 
@@ -90,8 +77,6 @@ async def pull_image(client: Client, args) -> int:
 
 
 async def sandbox_logs(client: Client, args) -> int:
-    from sbtui.cli_sandbox import resolve  # cli_sandbox imports this module
-
     sandbox = await resolve(client, args.sandbox, args.env_name)
     async for chunk in sandbox.logs(follow=args.follow, tail=args.tail):
         stream = sys.stdout.buffer if chunk.stream == "stdout" else sys.stderr.buffer
@@ -101,8 +86,6 @@ async def sandbox_logs(client: Client, args) -> int:
 
 
 async def snapshot_sandbox(client: Client, args) -> int:
-    from sbtui.cli_sandbox import resolve
-
     sandbox = await resolve(client, args.sandbox, args.env_name)
     image = await sandbox.snapshot_filesystem(timeout=args.timeout)
     out.line(image.image_id)

@@ -10,9 +10,10 @@ import argparse
 import os
 from pathlib import Path
 
-from sbtui import cli_output as out
-from sbtui.cli_args import ENV_HELP, UsageError, add_connection_options
+from sbtui.cli import output as out
+from sbtui.cli.args import UsageError, verb
 from sbtui.client import Client, Secret
+from sbtui.text import age
 
 SECRET_COLUMNS = ("NAME", "ID", "KEYS", "AGE")
 CREATE_EPILOG = (
@@ -29,19 +30,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         add(verbs)
 
 
-def _verb(verbs, name: str, help: str, **kw) -> argparse.ArgumentParser:
-    parser = verbs.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".", **kw)
-    add_connection_options(parser, suppress=True)
-    parser.add_argument("--env", metavar="ENV", help=ENV_HELP)
-    parser.set_defaults(parser=parser)
-    return parser
-
-
 # create
 
 def _create_parser(verbs) -> None:
-    p = _verb(verbs, "create", "store a secret: named KEY=VALUE pairs injected as environment variables",
-              epilog=CREATE_EPILOG)
+    p = verb(verbs, "create", "store a secret: named KEY=VALUE pairs injected as environment variables",
+             env=True, epilog=CREATE_EPILOG)
     p.add_argument("name", metavar="NAME")
     # Raw strings, parsed by the verb: argparse's own errors would echo a value back.
     p.add_argument("pairs", metavar="KEY=VALUE", nargs="*", help="a variable (or KEY=@FILE)")
@@ -107,7 +100,7 @@ async def create_secret(client: Client, args) -> int:
 # list, delete
 
 def _list_parser(verbs) -> None:
-    p = _verb(verbs, "list", "list secrets with the names of their keys")
+    p = verb(verbs, "list", "list secrets with the names of their keys", env=True)
     p.add_argument("--json", action="store_true", help="print JSON Lines: one object per secret")
     p.set_defaults(verb=list_secrets)
 
@@ -115,13 +108,14 @@ def _list_parser(verbs) -> None:
 async def list_secrets(client: Client, args) -> int:
     secrets = await client.secrets.list(environment=args.env)
     out.print_listing(args.json, secrets, secret_json, SECRET_COLUMNS, lambda s: [
-        s.name, s.secret_id, ",".join(s.keys), out.age(s.created_at),
+        s.name, s.secret_id, ",".join(s.keys), age(s.created_at),
     ])
     return 0
 
 
 def _delete_parser(verbs) -> None:
-    p = _verb(verbs, "delete", "delete a secret (sandboxes that have it keep their variables)")
+    p = verb(verbs, "delete", "delete a secret (sandboxes that have it keep their variables)",
+             env=True)
     p.add_argument("name", metavar="NAME")
     p.set_defaults(verb=delete_secret)
 
