@@ -9,8 +9,8 @@ import pytest
 
 from sbtui.cli import command
 from sbtui.client import Image, TerminationReason
-from sbtui.tui import sample
 from sbtui.tui.columns import COLUMN_BY_KEY
+from tests.tui import sample
 
 
 class Listing:
