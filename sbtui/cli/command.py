@@ -76,15 +76,16 @@ async def _with_client(args) -> int:
 
 def _run_verb(args) -> int:
     """Run a client verb; expected failures become a one-line message and an exit code."""
+    parser: argparse.ArgumentParser = args.parser  # the verb's own; its error() exits
     if args.server:
         try:
             parse_address(args.server)
         except InvalidArgumentError as err:
-            args.parser.error(str(err))
+            parser.error(str(err))
     try:
         return asyncio.run(_with_client(args))
     except UsageError as err:
-        args.parser.error(str(err))
+        parser.error(str(err))
     except SbtuiError as err:
         out.line(f"sbtui: error: {err}", file=sys.stderr)
         return _exit_code(err)

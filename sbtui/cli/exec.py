@@ -49,7 +49,9 @@ async def run_exec(
         except asyncio.CancelledError:
             if not received:
                 raise
-            asyncio.current_task().uncancel()
+            task = asyncio.current_task()
+            assert task is not None  # a coroutine's code runs in a task
+            task.uncancel()
             return 128 + received[0]
 
 
@@ -58,6 +60,7 @@ def _ended_by_signals() -> Iterator[list[int]]:
     """Turn ENDING_SIGNALS into a cancellation of this task, so `finally` blocks run."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
+    assert task is not None  # entered in a coroutine, which runs in a task
     received: list[int] = []
 
     def end(signum: int) -> None:
@@ -125,6 +128,7 @@ async def _cancel(task: asyncio.Task | None) -> None:
 async def _copy(reader: StreamReader, fd: int) -> None:
     """Remote output to a local fd as it arrives, so progress shows and pipes stream."""
     while chunk := await reader.read(CHUNK):
+        assert isinstance(chunk, bytes)  # the command was started without text=True
         _write_all(fd, chunk)
 
 
@@ -154,7 +158,7 @@ async def _read_some(fd: int) -> bytes:
     loop = asyncio.get_running_loop()
     ready = loop.create_future()
     try:
-        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+        loop.add_reader(fd, _wake, ready)
     except PermissionError:
         # Regular files and /dev/null can't be polled, and reading them never waits.
         return _read(fd)
@@ -163,6 +167,11 @@ async def _read_some(fd: int) -> bytes:
     finally:
         loop.remove_reader(fd)
     return _read(fd)
+
+
+def _wake(ready: asyncio.Future) -> None:
+    if not ready.done():  # the fd may be ready again before the waiter has run
+        ready.set_result(None)
 
 
 def _read(fd: int) -> bytes:

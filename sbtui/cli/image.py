@@ -62,7 +62,7 @@ async def pull_image(client: Client, args) -> int:
     layers: dict[str, str] = {}
     async for event in client.images.pull(args.tag):
         if event.image is not None:
-            out.line(event.image.image_id)
+            out.line(event.image.image_id or "")
             return 0
         if args.quiet:
             continue
@@ -88,5 +88,5 @@ async def sandbox_logs(client: Client, args) -> int:
 async def snapshot_sandbox(client: Client, args) -> int:
     sandbox = await resolve(client, args.sandbox, args.env_name)
     image = await sandbox.snapshot_filesystem(timeout=args.timeout)
-    out.line(image.image_id)
+    out.line(image.image_id or "")
     return 0

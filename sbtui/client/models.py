@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, overload
 
 from sbtui.client.errors import InvalidArgumentError, NoTcpSocketError
 
@@ -28,6 +28,10 @@ def whole(value: int, name: str, low: int, high: int) -> int:
     return value
 
 
+@overload
+def seconds(value: Duration, name: str) -> float: ...
+@overload
+def seconds(value: Duration | None, name: str) -> float | None: ...
 def seconds(value: Duration | None, name: str) -> float | None:
     if value is None:
         return None

@@ -48,8 +48,8 @@ class _Receiver:
         self.cancel()
         if self._task is not None:
             await asyncio.wait([self._task])
-            if not self._task.cancelled() and self._task.exception() is not None:
-                raise self._task.exception()
+            if not self._task.cancelled() and (error := self._task.exception()) is not None:
+                raise error
 
     async def _receive(self) -> None:
         error: BaseException | None = None
@@ -182,8 +182,8 @@ class ContainerProcess:
     def _input_lost(self) -> None:
         """Input for a process whose stream ended on an error (the connection lost, the token
         revoked, the exec's timeout) can reach nothing: say why instead of dropping it."""
-        if self._exit.done() and not self._exit.cancelled() and self._exit.exception() is not None:
-            raise self._exit.exception()
+        if self._exit.done() and not self._exit.cancelled() and (error := self._exit.exception()) is not None:
+            raise error
 
     async def resize(self, rows: int, cols: int) -> None:
         """Tell the PTY its new size; the program gets SIGWINCH."""

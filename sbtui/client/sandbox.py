@@ -21,7 +21,7 @@ StdioBehavior = Literal["pipe", "ignore"]
 _STDIO = {"pipe": pb.STDIO_PIPE, "ignore": pb.STDIO_IGNORE}
 
 
-def _stdio(name: str, value: str) -> int:
+def _stdio(name: str, value: str) -> pb.StdioBehavior:
     if value not in _STDIO:
         raise ValueError(f"{name} must be 'pipe' or 'ignore', not {value!r}")
     return _STDIO[value]

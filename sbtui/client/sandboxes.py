@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from sbtui.client.connection import Connection
 
 
-def _ports(name: str, ports) -> list[int]:
-    values = list(ports or ())
+def _ports(name: str, ports) -> tuple[int, ...]:
+    values = tuple(ports or ())
     for port in values:
         if isinstance(port, bool) or not isinstance(port, int):
             raise TypeError(f"{name} must be a list of port numbers, got {port!r}")
@@ -77,14 +77,14 @@ class Sandboxes:
             memory_limit_mib=_mebibytes(memory_limit_mib, "memory_limit_mib"),
             gpu=gpu or "", timeout=seconds(timeout, "timeout"),
             idle_timeout=seconds(idle_timeout, "idle_timeout"), workdir=workdir or "",
-            command=list(command or ()), env=dict(env or {}), secrets=secret_names(secrets),
+            command=tuple(command or ()), env=dict(env or {}), secrets=tuple(secret_names(secrets)),
             volumes={path: v.name if isinstance(v, Volume) else str(v) for path, v in (volumes or {}).items()},
             cloud_bucket_mounts=dict(cloud_bucket_mounts or {}), pty=pty,
             encrypted_ports=_ports("encrypted_ports", encrypted_ports),
             h2_ports=_ports("h2_ports", h2_ports),
             unencrypted_ports=_ports("unencrypted_ports", unencrypted_ports),
-            block_network=block_network, cidr_allowlist=list(cidr_allowlist or ()),
-            cloud=cloud or "", regions=list(regions or ()), verbose=verbose,
+            block_network=block_network, cidr_allowlist=tuple(cidr_allowlist or ()),
+            cloud=cloud or "", regions=tuple(regions or ()), verbose=verbose,
             proxy=proxy.proxy_id if isinstance(proxy, Proxy) else (proxy or ""),
             name=name or "", custom_domain=custom_domain or "",
         )
