@@ -381,7 +381,7 @@ def check(texts: dict[str, str], unsupported: Mapping[str, str] | None = None) -
             values[f.key] = f.parse(texts.get(f.key, ""))
         except ValueError as err:
             errors[f.key] = str(err)
-    v = values.get
+    v: Callable[[str], Any] = values.get  # None for a field left empty or in error
 
     def between(field: str, problem: str) -> None:
         errors.setdefault(field, problem)

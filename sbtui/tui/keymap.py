@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.keys import REPLACED_KEYS, Keys, key_to_character
 
 
@@ -149,7 +149,7 @@ KNOWN_IDS = {k.id for k in ALL_KEYS}
 WRITE_ACTIONS = {k.action for k in ALL_KEYS if k.writes}
 
 
-def bindings(keys: tuple[Key, ...]) -> list[Binding]:
+def bindings(keys: tuple[Key, ...]) -> list[BindingType]:  # as Textual types BINDINGS
     return [
         Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority, id=k.id)
         for k in keys

@@ -57,6 +57,7 @@ async def pump(session: Session, output: Output) -> None:
     """Program output to `output` until the program ends; then record how it ended."""
     try:
         while chunk := await session.process.stdout.read(READ_SIZE):
+            assert isinstance(chunk, bytes)  # the program was started without text=True
             await output(chunk)
         session.exit_code = await session.process.wait()
     except SbtuiError as err:

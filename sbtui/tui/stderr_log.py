@@ -34,18 +34,18 @@ def stderr_to_log(path: Path | None = None) -> Iterator[Path]:
         path = Path(os.devnull)  # nowhere to keep them, and still never on the screen
         log_fd = os.open(path, os.O_WRONLY)
     sys.stderr.flush()
-    terminal = open(os.dup(2), "w", encoding=sys.__stderr__.encoding, errors="replace")
+    terminal = open(os.dup(2), "w", encoding=getattr(sys.__stderr__, "encoding", None), errors="replace")
     saved_fd = os.dup(2)
     saved = (sys.stderr, sys.__stderr__)
     os.dup2(log_fd, 2)
     os.close(log_fd)
-    sys.__stderr__ = terminal
+    sys.__stderr__ = terminal  # type: ignore[misc]  # typeshed calls it Final; Textual draws on it
     sys.stderr = open(2, "w", closefd=False, buffering=1, errors="backslashreplace")
     try:
         yield path
     finally:
         sys.stderr.flush()
-        sys.stderr, sys.__stderr__ = saved
+        sys.stderr, sys.__stderr__ = saved  # type: ignore[misc]  # as above
         os.dup2(saved_fd, 2)
         os.close(saved_fd)
         terminal.close()

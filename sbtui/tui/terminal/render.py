@@ -11,7 +11,7 @@ widget's own colours, which is also what reverse video swaps with.
 from __future__ import annotations
 
 from itertools import groupby
-from typing import Sequence
+from typing import Literal, Sequence
 
 from rich.cells import cell_len
 from rich.color import Color, ColorTriplet, ColorType
@@ -85,7 +85,7 @@ class StyleCache:
         return style
 
     def _color(self, name: str) -> Color | None:
-        color = self._colors.get(name, False)
+        color: Color | None | Literal[False] = self._colors.get(name, False)
         if color is False:
             if len(self._colors) >= _CACHE_LIMIT:
                 self._colors.clear()
@@ -132,7 +132,7 @@ def render_row(
     if attrs.count(first) == columns:  # one style for the whole row: the usual case
         return Strip([_segment(Segment, (_fit("".join(text), text), styles.get(first), None))],
                      columns)
-    segments = []
+    segments: list[Segment] = []
     append = segments.append
     style_for = styles.get
     x = 0

@@ -93,6 +93,9 @@ class TerminalScreen(pyte.Screen):
     output arrives.
     """
 
+    # Rows, not pyte's dict of dicts (hence the ignore): each method of pyte's reading it is replaced.
+    buffer: list[Row]  # type: ignore[assignment]
+
     def __init__(
         self,
         columns: int,
@@ -124,7 +127,7 @@ class TerminalScreen(pyte.Screen):
     # -- state ---------------------------------------------------------------------------
 
     def reset(self) -> None:
-        self.buffer: list[Row] = [Row.blank(self.columns) for _ in range(self.lines)]
+        self.buffer = [Row.blank(self.columns) for _ in range(self.lines)]
         self._main_buffer: list[Row] | None = None  # the main rows while alt shows
         self._alt_buffer: list[Row] | None = None  # kept for ?47, which doesn't clear
         self._alt_savepoint: Savepoint | None = None  # ?1048 / ?1049's own save slot
@@ -382,7 +385,7 @@ class TerminalScreen(pyte.Screen):
             # attribute tuple, and map/zip build the rows without a Python step per line
             # (a flood of `yes` is a million lines a second).
             runs = {n: (attrs,) * n for n in set(map(len, texts))}
-            new: list[Row | HistoryRow] = list(map(
+            new: list[HistoryRow] = list(map(
                 _new_char, repeat(HistoryRow), zip(texts, map(runs.__getitem__, map(len, texts)))
             ))
         else:
@@ -792,7 +795,7 @@ class TerminalScreen(pyte.Screen):
         if lines == self.lines and columns == self.columns:
             return
         in_alt = self._main_buffer is not None
-        main = self._main_buffer if in_alt else self.buffer
+        main = self.buffer if self._main_buffer is None else self._main_buffer
         main_cursor_y = (
             self._alt_savepoint.cursor.y if in_alt and self._alt_savepoint else self.cursor.y
         )

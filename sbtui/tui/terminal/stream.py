@@ -28,7 +28,7 @@ import codecs
 import functools
 import logging
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import pyte
 
@@ -52,6 +52,8 @@ MAX_PENDING = 1 << 20
 # Distinct handler errors logged per stream; a program repeating a bad sequence logs it once.
 MAX_LOGGED_ERRORS = 32
 _CACHE_LIMIT = 4096
+# A CSI sequence parsed: (handler number, parameters), or None to ignore it.
+_Parsed = tuple[int, tuple[int, ...]] | None
 _INTERMEDIATE = "".join(map(chr, range(0x20, 0x30)))
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class TerminalStream(pyte.Stream):
     events = pyte.Stream.events | frozenset(escape.values()) | frozenset(csi.values()) | {
         "soft_reset"
     }
+    listener: pyte.Screen  # None (pyte's default) only until a screen is attached: feed checks
 
     def __init__(self, screen: Any = None, strict: bool = True) -> None:
         self.utf8_decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -109,9 +112,9 @@ class TerminalStream(pyte.Stream):
         # garbage collector untracks (a bound method in each entry kept it walking them).
         self._handlers: list[Callable[..., None]] = []
         self._handler_index: dict[tuple[str, bool, bool], int] = {}
-        self._csi_cache: dict[str, tuple[int, tuple[int, ...]] | None] = {}
+        self._csi_cache: dict[str, _Parsed] = {}
 
-    def feed_bytes(self, data: bytes) -> None:
+    def feed_bytes(self, data: bytes | memoryview) -> None:
         self.feed(self.utf8_decoder.decode(data))
 
     def feed(self, data: str) -> None:
@@ -134,7 +137,7 @@ class TerminalStream(pyte.Stream):
             elif kind == _CSI:
                 # _csi, inlined for the cache hit: a call less on the busiest path.
                 sequence = match[_CSI]
-                parsed = csi_cache.get(sequence, False)
+                parsed: _Parsed | Literal[False] = csi_cache.get(sequence, False)
                 if parsed is False:
                     self._csi(sequence)
                 elif parsed is not None:
@@ -173,7 +176,7 @@ class TerminalStream(pyte.Stream):
             screen.linefeed()
 
     def _csi(self, sequence: str) -> None:
-        parsed = self._csi_cache.get(sequence, False)
+        parsed: _Parsed | Literal[False] = self._csi_cache.get(sequence, False)
         if parsed is False:
             if len(self._csi_cache) >= _CACHE_LIMIT:
                 self._csi_cache.clear()
@@ -185,7 +188,7 @@ class TerminalStream(pyte.Stream):
                 # A program's output must never take the terminal down; the count shows in tests.
                 self._failed(error, f"CSI {sequence}")
 
-    def _parse_csi(self, sequence: str) -> tuple[int, tuple[int, ...]] | None:
+    def _parse_csi(self, sequence: str) -> _Parsed:
         """(handler number, parameters) for a CSI sequence, or None to ignore it."""
         final = sequence[-1]
         body = sequence[:-1]

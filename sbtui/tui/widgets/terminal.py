@@ -41,6 +41,7 @@ from time import perf_counter
 from typing import Awaitable, Callable, ClassVar
 
 from pyte import modes as mo
+from rich.color import Color
 from textual import events
 from textual.geometry import Region
 from textual.message import Message
@@ -282,7 +283,7 @@ class Terminal(Widget, can_focus=True):
         self._strips = [None] * self.vt.lines
         self.refresh()
 
-    def _default_colors(self):
+    def _default_colors(self) -> tuple[Color | None, Color | None]:
         style = self.rich_style
         return style.color, style.bgcolor
 
@@ -293,6 +294,7 @@ class Terminal(Widget, can_focus=True):
         width = self.size.width
         if y >= vt.lines:
             return Strip.blank(width, self.rich_style)
+        strip: Strip | None
         if self._scroll_offset:
             history = vt.history
             index = len(history) - self._scroll_offset + y
@@ -352,7 +354,7 @@ class Terminal(Widget, can_focus=True):
         # One call at a time, always with the latest size: a drag that resizes the widget
         # twenty times sends as many resizes as the process can take, ending on the last.
         while (callback := self._on_resize_process) is not None and (
-            (size := self._wanted_size) != self._reported_size
+            (size := self._wanted_size) is not None and size != self._reported_size
         ):
             try:
                 await callback(*size)
