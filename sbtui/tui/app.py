@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Iterable
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -28,7 +28,7 @@ from sbtui.tui.typeahead import TypeAhead
 ENGINE_POLL = 2.0  # seconds between looks at the server's engine state (ServerInfo)
 
 
-class SbtuiApp(Navigation, App[None], inherit_bindings=False):
+class SbtuiApp(Navigation, inherit_bindings=False):
     CSS_PATH = "app.tcss"
     TITLE = "sbtui"
     BINDINGS = bindings(APP_KEYS)
@@ -122,7 +122,7 @@ class SbtuiApp(Navigation, App[None], inherit_bindings=False):
             old, self.client = self.client, await self._connect()
             if old is not None:
                 await old.close()
-        async for event in self.client.sandboxes.watch(**options):
+        async for event in self.connected_client().sandboxes.watch(**options):
             yield event
 
     async def _follow_engine(self) -> None:
@@ -185,10 +185,14 @@ class SbtuiApp(Navigation, App[None], inherit_bindings=False):
         for screen in self.screen_stack:
             screen.post_message(SnapshotTaken())
 
-    async def sandbox(self, sandbox_id: str) -> Sandbox:
+    def connected_client(self) -> Client:
+        """The client; SbtuiError until there is one (the dashboard connects in the background)."""
         if self.client is None:
             raise SbtuiError("not connected to a server yet")
-        return await self.client.sandboxes.from_id(sandbox_id)
+        return self.client
+
+    async def sandbox(self, sandbox_id: str) -> Sandbox:
+        return await self.connected_client().sandboxes.from_id(sandbox_id)
 
     def allows(self, action: str) -> bool:
         """False for actions that change sandboxes when the dashboard is read-only."""

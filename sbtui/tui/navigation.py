@@ -2,8 +2,8 @@
 
 Screens ask the app for what they want shown (a sandbox, the snapshots, the create form, a
 question for the operator), never for a screen class: so no screen imports another, and a flow
-that runs across screens (a sandbox started from a snapshot) is written once. SbtuiApp mixes
-this in.
+that runs across screens (a sandbox started from a snapshot) is written once. SbtuiApp is built
+on it.
 
 Each screen's module is imported when the screen is first shown: the dashboard starts without
 loading the screens it may never show (importing them all adds some 50 ms to its start).
@@ -16,37 +16,20 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from textual.screen import Screen
 
 from sbtui.client import App, Image, SandboxInfo, SbtuiError
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.params import create_kwargs
 from sbtui.tui.sessions import SHELL, Session
 
 if TYPE_CHECKING:
-    from textual.app import App as TextualApp
-
-    from sbtui.client import Client, Sandbox
     from sbtui.tui.screens.sandbox_list import SandboxListScreen
     from sbtui.tui.screens.shell import ShellScreen
-    from sbtui.tui.sessions import Sessions
-    from sbtui.tui.state import SandboxStore
-
-    _AppBase = TextualApp[None]  # what a type checker sees; at run time the app is SbtuiApp
-else:
-    _AppBase = object
 
 
-class Navigation(_AppBase):
+class Navigation(Dashboard):
     """The screens of SbtuiApp: what it shows, on whose request, and where a flow ends."""
 
     _sandbox_list: SandboxListScreen
     _starting_from_snapshot = False
-
-    if TYPE_CHECKING:  # SbtuiApp's own, used here
-        client: Client | None
-        store: SandboxStore
-        sessions: Sessions
-        clock: Callable[[], float]
-        create_draft: dict[str, str] | None
-
-        async def sandbox(self, sandbox_id: str) -> Sandbox: ...
 
     # ---- the list, a sandbox, the snapshots ---------------------------------------------
 
@@ -143,7 +126,7 @@ class Navigation(_AppBase):
         self.notify(f"starting a sandbox from {image.image_id} in app {source.app_name}…")
         try:
             app = App(source.app_id, source.app_name, source.environment)
-            created = await self.client.sandboxes.create(app, image, **create_kwargs(source))
+            created = await self.connected_client().sandboxes.create(app, image, **create_kwargs(source))
         except SbtuiError as err:
             self.notify(f"could not start a sandbox from {image.image_id}: {err}", severity="error")
             return None

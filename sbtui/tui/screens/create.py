@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -19,6 +19,7 @@ from sbtui.text import age, size_text
 from sbtui.tui.create_fields import (
     BY_KEY, FIELD_OF_WIRE, FIELDS, GROUPS, Checked, check, unsupported_fields,
 )
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.keymap import CREATE_KEYS, bindings
 from sbtui.tui.typeahead import Hold
 from sbtui.tui.widgets.connection_banner import ConnectionBanner
@@ -42,6 +43,7 @@ WIDE = 140  # columns from which the groups are shown in two columns
 class CreateScreen(Screen[str | None]):
     """Dismisses with the new sandbox's id, or None when cancelled (the draft is kept)."""
 
+    app = getters.app(Dashboard)
     BINDINGS = bindings(CREATE_KEYS)
     HELP = (("New sandbox", CREATE_KEYS),)
 
@@ -192,8 +194,8 @@ class CreateScreen(Screen[str | None]):
 
     async def _load_capabilities(self) -> None:
         try:
-            capabilities = await self.app.client.capabilities()
-        except (SbtuiError, AttributeError):  # AttributeError: no client yet
+            capabilities = await self.app.connected_client().capabilities()
+        except SbtuiError:
             return  # an older server, or none: every field stays open, and a create still says
         self.unsupported = unsupported_fields(capabilities.unsupported_create_fields)
         self._show_unsupported()
@@ -220,8 +222,8 @@ class CreateScreen(Screen[str | None]):
 
     async def _load_images(self) -> None:
         try:
-            self.images = await self.app.client.images.list()
-        except (SbtuiError, AttributeError):  # AttributeError: no client yet
+            self.images = await self.app.connected_client().images.list()
+        except SbtuiError:
             self.images = []  # the picker says so when opened; typing a tag still works
         self._show_image()
 
@@ -280,7 +282,7 @@ class CreateScreen(Screen[str | None]):
 
     @work(group="create", exclusive=True)
     async def _create(self, checked: Checked) -> None:
-        values, client = checked.values, self.app.client
+        values, client = checked.values, self.app.connected_client()
         self._creating = True
         self._problem("")
         self.query_one("#create-submit", Button).disabled = True

@@ -6,12 +6,14 @@ from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Static
 
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.keymap import APP_KEYS, HELP_KEYS, Key, bindings
 
 
@@ -23,6 +25,7 @@ def _home_relative(path: Path) -> str:
 
 
 class HelpScreen(ModalScreen[None]):
+    app = getters.app(Dashboard)
     BINDINGS = bindings(HELP_KEYS)
 
     def __init__(self, screen: Screen) -> None:

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
-from textual import work
+from textual import getters, work
 
 from sbtui.client import SandboxInfo, SandboxState, SbtuiError
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.typeahead import Hold
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    _Screen = Screen  # what the checker sees: the screens it is mixed into
+else:
+    _Screen = object
 
 
 _NEEDS_LIVE = frozenset({"terminate", "exec", "shell"})
 _NEEDS_TARGET = _NEEDS_LIVE | {"tunnels", "duplicate"}
 
 
-class SandboxActions:
+class SandboxActions(_Screen):
     """Mixed into a Screen that says which sandbox its actions are for."""
+
+    app = getters.app(Dashboard)
 
     def target_sandbox_id(self) -> str | None:
         """The sandbox the actions apply to; screens mixing this in say which."""

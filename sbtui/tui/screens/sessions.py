@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.keymap import PICKER_KEYS, bindings
 
 
 class SessionsScreen(ModalScreen[int | None]):
     """Dismisses with the number of the chosen session, or None."""
 
+    app = getters.app(Dashboard)
     BINDINGS = bindings(PICKER_KEYS)
     HELP = (("Sessions", PICKER_KEYS),)
 

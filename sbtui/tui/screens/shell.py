@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.keymap import SESSION_KEYS
 from sbtui.tui.widgets.session_keys import SESSION_KEY, SessionKeys, key_name, matching
 from sbtui.tui.widgets.session_tabs import SessionTabs
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 
 class ShellScreen(Screen[None]):
+    app = getters.app(Dashboard)
     HELP = (("Shell session", SESSION_KEYS),)
     HELP_APP_KEYS = False  # the terminal passes q, ? and the rest to its program
 

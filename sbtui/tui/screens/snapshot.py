@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
 from sbtui.client import Image
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.keymap import SNAPSHOT_KEYS, bindings
 
 
 class SnapshotScreen(ModalScreen[bool]):
     """Dismisses with True to start a sandbox from the image."""
 
+    app = getters.app(Dashboard)
     BINDINGS = bindings(SNAPSHOT_KEYS)
     HELP = (("Snapshot", SNAPSHOT_KEYS),)
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Label, Static
 from sbtui.client import Image, NotFoundError, SandboxInfo, SbtuiError
 from sbtui.text import age, size_text, state_text
 from sbtui.tui.columns import state_style
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.keymap import SNAPSHOTS_KEYS, TABLE_KEYS, bindings
 from sbtui.tui.messages import SandboxesChanged, SnapshotTaken
 from sbtui.tui.widgets.snapshot_table import SnapshotTable
@@ -58,6 +59,7 @@ class SnapshotRow:
 
 
 class SnapshotsScreen(Screen):
+    app = getters.app(Dashboard)
     BINDINGS = bindings(SNAPSHOTS_KEYS)
     HELP = (("Snapshots", SNAPSHOTS_KEYS), ("Table", TABLE_KEYS))
     AUTO_FOCUS = "SnapshotTable"

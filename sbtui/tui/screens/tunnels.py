@@ -4,7 +4,7 @@ that each port can be reached through its tunnel right now."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from sbtui.client import FailedPreconditionError, SandboxTimeoutError, SbtuiError, Tunnel
 from sbtui.client.reachability import TunnelReach, check_tunnels
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.keymap import TUNNEL_KEYS, bindings
 
 WAIT_SECONDS = 2  # how long a port may take to accept connections before we say so
@@ -39,6 +40,7 @@ def describe(result: TunnelReach) -> str:
 
 
 class TunnelsScreen(ModalScreen[None]):
+    app = getters.app(Dashboard)
     BINDINGS = bindings(TUNNEL_KEYS)
     HELP = (("Tunnels", TUNNEL_KEYS),)
 
@@ -123,7 +125,7 @@ class TunnelsScreen(ModalScreen[None]):
             table.update_cell(str(tunnel.container_port), self._columns[-1], CHECKING)
         status.update(f"checking {len(tunnels)} port(s) (up to {CHECK_SECONDS} s)…")
         try:
-            pem = await self.app.client.ca_certificate()
+            pem = await self.app.connected_client().ca_certificate()
         except SbtuiError as err:
             for tunnel in tunnels:
                 table.update_cell(str(tunnel.container_port), self._columns[-1], READY)

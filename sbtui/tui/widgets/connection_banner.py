@@ -4,14 +4,18 @@ that the server's container engine is (so creates and execs are refused for now)
 from __future__ import annotations
 
 from rich.text import Text
+from textual import getters
 from textual.widgets import Static
 
 from sbtui.client import EngineState
+from sbtui.tui.dashboard import Dashboard
 
 
 class ConnectionBanner(Static):
     """Follows the app's `connection` and `engine` reactives; hidden while both are well (or
     while first connecting)."""
+
+    app = getters.app(Dashboard)
 
     DEFAULT_CSS = """
     ConnectionBanner {

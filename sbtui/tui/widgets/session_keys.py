@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import App
+from textual import getters
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.widget import Widget
 
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.keymap import SESSION_KEYS, Key
 
 SESSION_KEY, *COMMAND_KEYS = SESSION_KEYS
@@ -15,18 +16,18 @@ _BY_ID = {k.id: k for k in SESSION_KEYS}
 _DIGITS = [k for k in COMMAND_KEYS if k.id.removeprefix("session.").isdigit()]
 
 
-def key_names(app: App, key: Key) -> list[str]:
+def key_names(app: Dashboard, key: Key) -> list[str]:
     """The keys `key` is bound to now (keys.toml included), as the footer shows them."""
     keys = app.effective_keys(key.id, key.keys).split(",")
     return [app.get_key_display(Binding(k, key.action)) for k in keys]
 
 
-def key_name(app: App, binding_id: str) -> str:
+def key_name(app: Dashboard, binding_id: str) -> str:
     """The first key of the session binding `binding_id`, for hints."""
     return key_names(app, _BY_ID[binding_id])[0]
 
 
-def matching(app: App, key: str, character: str | None) -> Key | None:
+def matching(app: Dashboard, key: str, character: str | None) -> Key | None:
     """The command bound to the key pressed after the session key, if any.
 
     Bound keys are Textual names ("question_mark") or, as keys.toml allows, the character
@@ -42,6 +43,8 @@ def matching(app: App, key: str, character: str | None) -> Key | None:
 
 class SessionKeys(Widget):
     """Drawn over the terminal's last rows (never resizing it, which the program would feel)."""
+
+    app = getters.app(Dashboard)
 
     DEFAULT_CSS = """
     SessionKeys {

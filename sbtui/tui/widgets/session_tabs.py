@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import getters
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.widgets.session_keys import key_name
 
 if TYPE_CHECKING:
@@ -36,6 +38,8 @@ def visible(widths: list[int], current: int, room: int) -> range:
 
 
 class SessionTabs(Widget):
+    app = getters.app(Dashboard)
+
     DEFAULT_CSS = """
     SessionTabs {
         height: 1;
