@@ -131,7 +131,7 @@ class CreateScreen(Screen[str | None]):
                 texts[field.key] = "1" if widget.value else ""
             elif isinstance(widget, TextArea):
                 texts[field.key] = widget.text
-            else:
+            elif isinstance(widget, Input):
                 texts[field.key] = widget.value
         return texts
 
@@ -141,7 +141,7 @@ class CreateScreen(Screen[str | None]):
             widget.value = text == "1"
         elif isinstance(widget, TextArea):
             widget.text = text
-        else:
+        elif isinstance(widget, Input):
             widget.value = text
 
     def _key_of(self, widget: Widget) -> str | None:
@@ -228,7 +228,7 @@ class CreateScreen(Screen[str | None]):
         self._show_image()
 
     def _show_image(self) -> None:
-        text = self.editor("image").value.strip()
+        text = self.query_one("#field-image", Input).value.strip()
         known = next((i for i in self.images if text and text in (i.image_id, i.tag)), None)
         about = self.query_one("#image-about", Static)
         if known is not None:
@@ -308,6 +308,7 @@ class CreateScreen(Screen[str | None]):
 
     def _refused(self, step: str, err: SbtuiError) -> None:
         """Put the server's message next to its field; what names no field goes on top."""
+        key: str | None
         if step == "app":
             key = "environment" if err.field == "environment" else "app"
         elif step == "image":

@@ -4,6 +4,7 @@ pickers. A subclass defines `_fill(query)`, which lists the options for what is 
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import ClassVar, TypeVar
 
 from textual.app import ComposeResult
@@ -24,6 +25,12 @@ class Picker(ModalScreen[T | None]):
     PLACEHOLDER: ClassVar[str] = "type to search"
     KIND: ClassVar[str] = ""  # the ids: KIND-search and KIND-options
     DIALOG_CLASSES: ClassVar[str] = ""
+
+    @abstractmethod
+    def _fill(self, query: str) -> None: ...
+
+    @abstractmethod
+    def _choose(self, option_id: str | None) -> None: ...
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=self.DIALOG_CLASSES):

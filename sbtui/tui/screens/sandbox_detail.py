@@ -125,7 +125,7 @@ class SandboxDetailScreen(SandboxActions, Screen):
                 self._fetch()
             return
         # A tenant's strings (names, command, tags) are drawn with their control characters escaped.
-        heading = [(info.sandbox_id, "bold")]
+        heading: list[str | tuple[str, str]] = [(info.sandbox_id, "bold")]
         if info.name:
             heading.append((f"  {printable(info.name)}", "bold"))
         heading += [f"  ·  app {printable(info.app_name)}  ·  ",

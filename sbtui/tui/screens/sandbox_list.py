@@ -25,7 +25,7 @@ class SandboxListScreen(SandboxActions, Screen):
 
     def __init__(self) -> None:
         super().__init__(id="sandbox-list")
-        self.rows: SandboxRows | None = None
+        self.rows: SandboxRows  # made in compose, from the app's store
         self._select_when_seen: str | None = None
         self._offered: frozenset[str] | None = None
 

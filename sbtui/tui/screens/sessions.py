@@ -37,7 +37,8 @@ class SessionsScreen(ModalScreen[int | None]):
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id))
+        if (number := event.option.id) is not None:  # each option's id is its session's number
+            self.dismiss(int(number))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -190,7 +190,7 @@ class SnapshotsScreen(Screen):
         now = self.app.clock()
         table = self.table
         for image in self.images:
-            if image.image_id in table.rows:
+            if image.image_id is not None and image.image_id in table.rows:
                 table.update_cell(image.image_id, "age", Text(age(image.created_at, now), justify="right"))
 
     def _show_title(self, shown: int) -> None:

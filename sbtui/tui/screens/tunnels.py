@@ -55,7 +55,7 @@ class TunnelsScreen(ModalScreen[None]):
             yield Label(f"Tunnels of {self.sandbox_id}", id="dialog-title")
             yield Static(f"waiting up to {WAIT_SECONDS} s for the ports to accept connections…",
                          id="tunnels-status")
-            table = DataTable(id="tunnels-table", cursor_type="row", zebra_stripes=False)
+            table: DataTable[str | Text] = DataTable(id="tunnels-table", cursor_type="row", zebra_stripes=False)
             self._columns = table.add_columns("PORT", "KIND", "URL", "TLS SOCKET", "TCP SOCKET", "STATE")
             yield table
         yield Footer()
