@@ -18,7 +18,7 @@ ALL_APPS = ""  # the option that removes the app filter
 class AppPicker(Picker[str]):
     """Dismisses with the app name, ALL_APPS for every app, or None when cancelled."""
 
-    HELP = (("Apps", PICKER_KEYS),)
+    HELP_SECTIONS = (("Apps", PICKER_KEYS),)
     PROMPT = "Show the sandboxes of app…"
     KIND = "app"
 

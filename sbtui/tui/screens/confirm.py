@@ -13,7 +13,7 @@ from sbtui.tui.keymap import CONFIRM_KEYS, bindings
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = bindings(CONFIRM_KEYS)
-    HELP = (("Confirm", CONFIRM_KEYS),)
+    HELP_SECTIONS = (("Confirm", CONFIRM_KEYS),)
 
     def __init__(self, title: str, question: str, yes: str) -> None:
         super().__init__()

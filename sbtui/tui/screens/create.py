@@ -45,7 +45,7 @@ class CreateScreen(Screen[str | None]):
 
     app = getters.app(Dashboard)
     BINDINGS = bindings(CREATE_KEYS)
-    HELP = (("New sandbox", CREATE_KEYS),)
+    HELP_SECTIONS = (("New sandbox", CREATE_KEYS),)
 
     def __init__(self, texts: dict[str, str] | None = None, title: str = "New sandbox") -> None:
         super().__init__(id="create")

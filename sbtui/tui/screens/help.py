@@ -30,7 +30,8 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, screen: Screen) -> None:
         super().__init__()
-        self.sections: tuple[tuple[str, tuple[Key, ...]], ...] = getattr(screen, "HELP", ())
+        # Each screen's key groups (not under HELP: Textual's help panel reads that as markdown).
+        self.sections: tuple[tuple[str, tuple[Key, ...]], ...] = getattr(screen, "HELP_SECTIONS", ())
         # A screen whose keys go to a program (a shell) has none of the app's keys.
         if getattr(screen, "HELP_APP_KEYS", True):
             self.sections += (("Everywhere", APP_KEYS),)

@@ -20,7 +20,7 @@ def _searched(image: Image) -> str:
 class ImagePicker(Picker[Image]):
     """Dismisses with the image chosen, or None when cancelled."""
 
-    HELP = (("Images", PICKER_KEYS),)
+    HELP_SECTIONS = (("Images", PICKER_KEYS),)
     PROMPT = "Start the sandbox from…"
     PLACEHOLDER = "type to search tags, ids and source sandboxes"
     KIND = "image"

@@ -60,7 +60,7 @@ def when(at: float, now: float) -> str:
 
 class SandboxDetailScreen(SandboxActions, Screen):
     BINDINGS = bindings(DETAIL_KEYS)
-    HELP = (("Sandbox", DETAIL_KEYS),)
+    HELP_SECTIONS = (("Sandbox", DETAIL_KEYS),)
 
     def __init__(self, sandbox_id: str) -> None:
         super().__init__()

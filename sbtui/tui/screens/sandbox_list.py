@@ -20,7 +20,7 @@ from sbtui.tui.widgets.status_bar import StatusBar
 
 class SandboxListScreen(SandboxActions, Screen):
     BINDINGS = bindings(LIST_KEYS)
-    HELP = (("Sandbox list", LIST_KEYS), ("Table", TABLE_KEYS))
+    HELP_SECTIONS = (("Sandbox list", LIST_KEYS), ("Table", TABLE_KEYS))
     AUTO_FOCUS = "SandboxTable"
 
     def __init__(self) -> None:

@@ -18,7 +18,7 @@ class SessionsScreen(ModalScreen[int | None]):
 
     app = getters.app(Dashboard)
     BINDINGS = bindings(PICKER_KEYS)
-    HELP = (("Sessions", PICKER_KEYS),)
+    HELP_SECTIONS = (("Sessions", PICKER_KEYS),)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 class ShellScreen(Screen[None]):
     app = getters.app(Dashboard)
-    HELP = (("Shell session", SESSION_KEYS),)
+    HELP_SECTIONS = (("Shell session", SESSION_KEYS),)
     HELP_APP_KEYS = False  # the terminal passes q, ? and the rest to its program
 
     def __init__(self) -> None:

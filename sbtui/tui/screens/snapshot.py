@@ -20,7 +20,7 @@ class SnapshotScreen(ModalScreen[bool]):
 
     app = getters.app(Dashboard)
     BINDINGS = bindings(SNAPSHOT_KEYS)
-    HELP = (("Snapshot", SNAPSHOT_KEYS),)
+    HELP_SECTIONS = (("Snapshot", SNAPSHOT_KEYS),)
 
     def __init__(self, sandbox_id: str, image: Image) -> None:
         super().__init__()

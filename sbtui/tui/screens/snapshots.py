@@ -61,7 +61,7 @@ class SnapshotRow:
 class SnapshotsScreen(Screen):
     app = getters.app(Dashboard)
     BINDINGS = bindings(SNAPSHOTS_KEYS)
-    HELP = (("Snapshots", SNAPSHOTS_KEYS), ("Table", TABLE_KEYS))
+    HELP_SECTIONS = (("Snapshots", SNAPSHOTS_KEYS), ("Table", TABLE_KEYS))
     AUTO_FOCUS = "SnapshotTable"
 
     def __init__(self) -> None:

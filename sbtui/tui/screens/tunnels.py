@@ -42,7 +42,7 @@ def describe(result: TunnelReach) -> str:
 class TunnelsScreen(ModalScreen[None]):
     app = getters.app(Dashboard)
     BINDINGS = bindings(TUNNEL_KEYS)
-    HELP = (("Tunnels", TUNNEL_KEYS),)
+    HELP_SECTIONS = (("Tunnels", TUNNEL_KEYS),)
 
     def __init__(self, sandbox_id: str) -> None:
         super().__init__()
