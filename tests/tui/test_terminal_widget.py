@@ -148,18 +148,18 @@ async def test_scrollback_view_and_back_to_live_on_a_key():
         await shown(pilot, terminal, b"".join(b"line %d\r\n" % n for n in range(1, 101)))
         assert terminal.render_line(0).text.rstrip() == "line 92"
         await pilot.press("shift+pageup")
-        assert terminal.scroll_offset == 9
+        assert terminal.history_offset == 9
         assert terminal.render_line(0).text.rstrip() == "line 83"
         assert terminal.has_class("-scrolled-back")
         await shown(pilot, terminal, b"more\r\n")  # output doesn't move the view
         assert terminal.render_line(0).text.rstrip() == "line 83"
         await pilot.press("shift+pagedown")
-        assert terminal.scroll_offset == 1
+        assert terminal.history_offset == 1
         terminal.post_message(events.MouseScrollUp(terminal, 0, 0, 0, -1, 0, False, False, False))
         await pilot.pause()
-        assert terminal.scroll_offset == 1 + Terminal.WHEEL_LINES
+        assert terminal.history_offset == 1 + Terminal.WHEEL_LINES
         await pilot.press("x")
-        assert terminal.scroll_offset == 0
+        assert terminal.history_offset == 0
         assert app.sent == [b"x"]
         assert terminal.render_line(8).text.rstrip() == "more"
 
@@ -172,7 +172,7 @@ async def test_the_wheel_sends_arrows_on_the_alternate_screen():
         terminal.post_message(events.MouseScrollDown(terminal, 0, 0, 0, 1, 0, False, False, False))
         await pilot.pause()
         assert app.sent == [b"\x1bOB" * Terminal.WHEEL_LINES]
-        assert terminal.scroll_offset == 0
+        assert terminal.history_offset == 0
 
 
 async def test_a_flood_never_keeps_a_key_waiting():

@@ -1,12 +1,15 @@
 """Names Textual itself reads on a screen or widget keep Textual's meaning there: its help panel
-reads a widget's HELP (markdown) up the focus chain. A screen of ours that gave it a meaning of
-its own broke the Textual feature that reads it, with a crash of the dashboard."""
+reads a widget's HELP (markdown) up the focus chain, its text selection a widget's scroll_offset
+(an Offset). A screen or widget of ours that gave either name a meaning of its own broke the
+Textual feature that reads it, with a crash of the dashboard."""
 
 from __future__ import annotations
 
 from textual.widgets import HelpPanel
 
+from sbtui.tui.widgets.terminal import Terminal
 from tests.tui.screenshots import SIZE, make_app
+from tests.tui.terminal_host import TerminalHost, shown
 from tests.tui.waiting import until
 
 
@@ -20,3 +23,14 @@ async def test_the_palettes_keys_command_shows_textuals_help_panel():
         await pilot.pause()
         assert app.is_running
 
+
+async def test_a_mouse_drag_over_the_terminal_leaves_it_working():
+    app = TerminalHost()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await shown(pilot, app.terminal, b"first line\r\nsecond line\r\n")
+        await pilot.mouse_down(Terminal, offset=(1, 0))
+        await pilot.hover(Terminal, offset=(8, 1))
+        await pilot.mouse_up(Terminal, offset=(8, 1))
+        await shown(pilot, app.terminal, b"third line\r\n")
+        assert app.is_running
+        assert "third line" in app.terminal.vt.display[2]

@@ -195,8 +195,9 @@ class Terminal(Widget, can_focus=True):
         return self.vt.lines, self.vt.columns
 
     @property
-    def scroll_offset(self) -> int:
-        """How many rows the view is scrolled back into the history (0: live)."""
+    def history_offset(self) -> int:
+        """How many rows the view is scrolled back into the history (0: live). Not named
+        scroll_offset: Textual reads that of any widget as its scroll position, an Offset."""
         return self._scroll_offset
 
     def _schedule_frame(self) -> None:
