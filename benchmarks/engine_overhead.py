@@ -42,7 +42,7 @@ from aiodocker.exceptions import DockerError
 import sbtui
 from sbtui.client import SandboxState
 from sbtui.server.runtime.docker import API_VERSION
-from sbtui.server.runtime.engine import DOCKER_SOCKET, _ulimits_of
+from sbtui.server.runtime.engine import DOCKER_SOCKET, ulimits_of
 from sbtui.server.runtime.hijack import HijackedStream
 from sbtui.server.sandboxes import DEFAULT_COMMAND
 from tests.servers import STOP_WAIT, remove_what_it_made
@@ -418,7 +418,7 @@ async def bench_engine(engine: str, args) -> EngineResult:
     try:
         print(f"[{engine}] starting sbtui server (state in {server.state_dir})", flush=True)
         await server.start()
-        ulimits = _ulimits_of(server.podman_pid) if engine == "podman" else []
+        ulimits = ulimits_of(server.podman_pid) if engine == "podman" else []
         raw = RawEngine(server.engine_url, ulimits, run_token)
         result.version = await raw.prepare()
         client = await sbtui.Client.connect(server.address)

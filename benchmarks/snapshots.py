@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sbtui  # noqa: E402
 from benchmarks.engine_overhead import IMAGE, RawEngine, Server, interleaved, p90  # noqa: E402
-from sbtui.server.runtime.engine import _ulimits_of  # noqa: E402
+from sbtui.server.runtime.engine import ulimits_of  # noqa: E402
 
 TARGET = 1.15
 
@@ -38,7 +38,7 @@ async def bench(
     made_images: list[str] = []
     try:
         await server.start()
-        raw = RawEngine(server.engine_url, _ulimits_of(server.podman_pid) if engine == "podman" else [],
+        raw = RawEngine(server.engine_url, ulimits_of(server.podman_pid) if engine == "podman" else [],
                         secrets.token_hex(6))
         version = await raw.prepare()
         client = await sbtui.Client.connect(server.address)

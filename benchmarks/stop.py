@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sbtui  # noqa: E402
 from benchmarks.engine_overhead import IMAGE, RawEngine, Server  # noqa: E402
-from sbtui.server.runtime.engine import _ulimits_of  # noqa: E402
+from sbtui.server.runtime.engine import ulimits_of  # noqa: E402
 from tests.servers import STOP_WAIT  # noqa: E402
 
 CARRIED_OUT = re.compile(r"carried out (\d+) terminations in ([\d.]+) s before stopping")
@@ -61,7 +61,7 @@ async def one_run(engine: str, n: int, figures: Figures) -> None:
     raw = None
     try:
         await server.start()
-        raw = RawEngine(server.engine_url, _ulimits_of(server.podman_pid) if engine == "podman" else [],
+        raw = RawEngine(server.engine_url, ulimits_of(server.podman_pid) if engine == "podman" else [],
                         secrets.token_hex(6))
         await raw.prepare()
         figures.raw.append(await raw_removal(raw, n))
