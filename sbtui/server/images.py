@@ -19,6 +19,7 @@ from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import validation
 from sbtui.server.errors import ServiceError, invalid, not_found, precondition
 from sbtui.server.ids import new_id
+from sbtui.server.runtime.naming import LABEL_SNAPSHOT_SOURCE, SNAPSHOT_REPO
 from sbtui.server.runtime.base import (
     BadImageReference, EngineError, EngineNotFound, RegistryUnreachable,
 )
@@ -27,8 +28,6 @@ from sbtui.server.store import ImageRecord, SandboxRecord
 if TYPE_CHECKING:
     from sbtui.server.sandboxes import SandboxManager
 
-SNAPSHOT_REPO = "localhost/sbtui/snapshot"
-LABEL_SOURCE = "io.sbtui.snapshot.source"
 
 
 # The reference grammar of the distribution spec: [domain[:port]/]path[:tag][@digest].
@@ -154,7 +153,7 @@ async def snapshot(
     try:
         engine_id = await asyncio.wait_for(
             manager.runtime.commit(
-                record.container_id, SNAPSHOT_REPO, image_id.lower(), {LABEL_SOURCE: sandbox_id},
+                record.container_id, SNAPSHOT_REPO, image_id.lower(), {LABEL_SNAPSHOT_SOURCE: sandbox_id},
                 env,
             ),
             timeout or None,

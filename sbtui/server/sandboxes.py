@@ -23,7 +23,8 @@ from sbtui.server.events import EventBus
 from sbtui.server.ids import new_id
 from sbtui.server.lifecycle import Scheduler
 from sbtui.server.limits import Limits
-from sbtui.server.runtime import egress, networks
+from sbtui.server.runtime import naming, networks
+from sbtui.server.runtime.naming import LABEL_APP, LABEL_NETWORK_OF, LABEL_SANDBOX, LABEL_SERVER
 from sbtui.server.runtime.base import (
     ContainerSpec, EngineError, EngineNotFound, GpuUnavailable, Runtime,
 )
@@ -36,10 +37,6 @@ from sbtui.server.store import AppRecord, ImageRecord, SandboxRecord, Store
 log = logging.getLogger("sbtui.server")
 
 DEFAULT_COMMAND = ["sleep", "infinity"]
-LABEL_SERVER = "io.sbtui.server"
-LABEL_SANDBOX = "io.sbtui.sandbox"
-LABEL_APP = "io.sbtui.app"
-LABEL_NETWORK_OF = "io.sbtui.network-of"  # on the container holding a sandbox's network namespace
 ACTIVITY_SAVED_EVERY = 1.0  # seconds between saves of the activity of open sessions
 _ACTIVE = (pb.SANDBOX_STATE_CREATING, pb.SANDBOX_STATE_RUNNING, pb.SANDBOX_STATE_TERMINATING)
 # How a stopping engine ends a container: SIGTERM, then SIGKILL once its grace period is over.
@@ -273,7 +270,7 @@ class SandboxManager:
         log.info("removing container %s that no live sandbox owns", container_id[:12])
         if LABEL_NETWORK_OF in labels:
             # Podman refuses to remove a network namespace that a container still shares.
-            await self.runtime.remove(f"sbtui-{labels[LABEL_NETWORK_OF]}")
+            await self.runtime.remove(naming.sandbox_container(labels[LABEL_NETWORK_OF]))
         await self.runtime.remove(container_id)
 
     def _resubscribed(self) -> None:
@@ -464,7 +461,7 @@ class SandboxManager:
         self.store.save_sandbox(record)
         self.events.publish(pb.SandboxEvent.CREATED, self.info(record))
         spec = ContainerSpec(
-            name=f"sbtui-{record.sandbox_id}",
+            name=naming.sandbox_container(record.sandbox_id),
             image=image.engine_id,
             command=list(params.command) or DEFAULT_COMMAND,
             env={**secret_env, **params.env},  # an explicit env variable wins over a secret's
@@ -722,7 +719,7 @@ class SandboxManager:
         try:
             await self.runtime.remove(container_id)
             if record.params.cidr_allowlist:
-                await self.runtime.remove(f"sbtui-{record.sandbox_id}{egress.HOLDER_SUFFIX}")
+                await self.runtime.remove(naming.network_holder(record.sandbox_id))
         except EngineError as err:
             log.warning("removing container %s failed: %s", container_id[:12], err)
 

@@ -21,10 +21,9 @@ from __future__ import annotations
 import hashlib
 
 from sbtui.server.runtime.base import NetworkSpec
+from sbtui.server.runtime.naming import LABEL_ENVIRONMENT, LABEL_SERVER
 
 PREFIX = "sbtui-env-"
-LABEL_SERVER = "io.sbtui.server"  # as on every container and volume of the server
-LABEL_ENVIRONMENT = "io.sbtui.environment"
 
 
 def for_environment(server_id: str, environment: str) -> NetworkSpec:
