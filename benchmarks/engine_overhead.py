@@ -44,7 +44,7 @@ from sbtui.client import SandboxState
 from sbtui.server.runtime.docker import API_VERSION
 from sbtui.server.runtime.engine import DOCKER_SOCKET, _ulimits_of
 from sbtui.server.runtime.hijack import HijackedStream
-from sbtui.server.sandboxes import DEFAULT_COMMAND
+from sbtui.server.creation import DEFAULT_COMMAND
 from tests.servers import STOP_WAIT, remove_what_it_made
 
 ROOT = Path(__file__).resolve().parent.parent
