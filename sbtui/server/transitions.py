@@ -219,8 +219,9 @@ class Transitions:
         if not await self._runtime.answers():
             # The engine is stopping: it takes no new connection but still serves those it has.
             # Its output may not have been kept, and what is removed now can leave the engine's
-            # own state broken (see DockerRuntime._remove_network_if_unused): the container
-            # stays, and the reconcile once the engine is back keeps the output, then removes it.
+            # own state broken (see EnvironmentNetworks.remove_if_unused, runtime/networks.py):
+            # the container stays, and the reconcile once the engine is back keeps the output,
+            # then removes it.
             log.info("sandbox %s ended as the engine stopped; its container stays until the "
                      "engine is back", record.sandbox_id)
             return

@@ -1,18 +1,18 @@
 """The Docker Engine API runtime (aiodocker), serving Docker and Podman alike.
 
 What is not one engine's is shared with any other runtime: the Engine API's conventions
-(engine_api.py), the container config a ContainerSpec becomes (container_config.py), names and
-labels (naming.py), processes seen from this host (host_processes.py), GPUs (gpu.py), the
-seccomp profile (seccomp.py) and the tail of a log (log_tail.py).
+(engine_api.py), the container config a ContainerSpec becomes (container_config.py), execs
+(engine_exec.py), names and labels (naming.py), processes seen from this host
+(host_processes.py), GPUs (gpu.py), the seccomp profile (seccomp.py) and the tail of a log
+(log_tail.py).
 
 Where the two engines differ, the difference is handled here, or in the module named:
 - Podman reports a container's exit as the event `died`, Docker as `die`;
 - Podman applies its own default rlimits, which runc cannot set without CAP_SYS_RESOURCE,
   so containers get explicit ulimits no higher than the engine's own;
-- Podman ignores the console size given at exec start, so a PTY is resized again after start;
 - Podman on cgroup v1 does not report OOMKilled (see _state);
-- when an exec's program can't be started, Docker writes its error to stdout with exit code
-  126 and Podman to stderr with 127: both become stderr and the shell's 127 or 126;
+- execs differ in their console size and in how a program that can't start fails
+  (engine_exec.py);
 - Podman's default seccomp profile lets a sandbox create user namespaces and use the kernel's
   keyrings, and Docker's does not: on Podman a sandbox gets Podman's default profile with
   Docker's rules added (seccomp.py),
@@ -31,7 +31,6 @@ Where the two engines differ, the difference is handled here, or in the module n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -45,8 +44,8 @@ import aiodocker
 from aiodocker.exceptions import DockerError
 
 from sbtui.server.runtime import (
-    container_config, egress, gpu, host_processes, image_archive, log_tail, naming, networks,
-    seccomp,
+    container_config, egress, engine_exec, gpu, host_processes, image_archive, log_tail, naming,
+    networks, seccomp,
 )
 from sbtui.server.runtime.base import (
     BadImageReference,
@@ -58,20 +57,17 @@ from sbtui.server.runtime.base import (
     EngineNotFound,
     ExecSpec,
     ImageInfo,
-    NetworkSpec,
     WritablePaths,
 )
 from sbtui.server.runtime.engine_api import (
     API_VERSION, address, engine_error, missing, pull_error, take_frames, timestamp,
 )
-from sbtui.server.runtime.hijack import HijackedStream, answers
+from sbtui.server.runtime.hijack import answers
 
 log = logging.getLogger("sbtui.server.runtime")
 
-LIBPOD_API = "v4.0.0"  # Podman's own API, for what its compat API lacks
 _EXIT_ACTIONS = {"die", "died"}
 _NEW_ACTIONS = {"create", "start"}
-_START_FAILED = b"OCI runtime exec failed"
 
 
 def _gpu_error(err: DockerError, spec: ContainerSpec) -> EngineError | None:
@@ -99,8 +95,6 @@ class DockerRuntime:
         self._state_dir = state_dir  # where files the engine reads by path are written
         self._seccomp_profile: str | None = None
         self._seccomp_lock = asyncio.Lock()
-        self._network_locks: dict[str, asyncio.Lock] = {}
-        self._network_joins: dict[str, int] = {}  # network -> creates in flight that join it
         self._docker = aiodocker.Docker(url=url, api_version=API_VERSION)
         self._background: set[asyncio.Task] = set()
         # A followed log holds its connection for as long as it lasts; taken from the pool above
@@ -112,6 +106,7 @@ class DockerRuntime:
             else aiohttp.TCPConnector(limit=0)
         ))
         self._streams = aiodocker.Docker(url=url, api_version=API_VERSION, session=self._streams_session)
+        self._networks = networks.EnvironmentNetworks(self._docker, name, self.answers)
 
     async def version(self) -> str:
         try:
@@ -334,7 +329,7 @@ class DockerRuntime:
 
     async def create_and_start(self, spec: ContainerSpec) -> str:
         network = None if spec.network_disabled else spec.network
-        async with self._joining(network):
+        async with self._networks.joining(network):
             return await self._create_and_start(spec)
 
     async def _create_and_start(self, spec: ContainerSpec) -> str:
@@ -515,7 +510,7 @@ class DockerRuntime:
                 return  # gone, or going: Docker answers 409 while another removal runs
             raise engine_error(err, f"removing container {container_id[:12]}") from None
         for name in joined:
-            await self._remove_network_if_unused(name)
+            await self._networks.remove_if_unused(name)
 
     async def list_managed(self, label: str) -> list[ContainerState]:
         try:
@@ -583,130 +578,13 @@ class DockerRuntime:
                 raise EngineInUse(f"volume {name} is in use: {message}", err.status) from None
             raise engine_error(err, f"removing volume {name}") from None
 
-    # ---- environment networks (runtime/networks.py) ---------------------------
-
-    @contextlib.asynccontextmanager
-    async def _joining(self, network: NetworkSpec | None):
-        """Make `network` if it is missing, and keep it from removal while a create that
-        joins it is in flight (a created container that has not started is no endpoint yet)."""
-        if network is None:
-            yield
-            return
-        async with self._network_locks.setdefault(network.name, asyncio.Lock()):
-            await self._create_network(network)
-            self._network_joins[network.name] = self._network_joins.get(network.name, 0) + 1
-        try:
-            yield
-        except BaseException:
-            self._network_joins[network.name] -= 1
-            # A create that failed left nothing on the network: it goes unless others are there.
-            with contextlib.suppress(EngineError):
-                await self._remove_network_if_unused(network.name)
-            raise
-        self._network_joins[network.name] -= 1
-
-    async def _create_network(self, network: NetworkSpec) -> None:
-        if self.name == "podman":
-            path = f"{LIBPOD_API}/libpod/networks/create"
-            body = {"name": network.name, "driver": "bridge", "labels": network.labels,
-                    "options": {"isolate": "true"}}
-        else:
-            path = f"{API_VERSION}/networks/create"
-            body = {"Name": network.name, "Driver": "bridge", "Labels": network.labels,
-                    "CheckDuplicate": True}
-        try:
-            reply = await self._docker._query_json(path, method="POST", data=body, versioned_api=False)
-        except DockerError as err:
-            message = str(err.message)
-            if err.status == 409 or "already exists" in message.lower():
-                return
-            advice = networks.pools_used_up(message)
-            raise EngineError(
-                f"making the environment's network: {advice or message}", err.status
-            ) from None
-        if self.name == "podman" and (reply or {}).get("options", {}).get("isolate") != "true":
-            await self._delete_network(network.name)
-            raise EngineError(
-                "Podman made the environment's network without its isolate option, so other "
-                "environments could reach it; use a Podman whose `network create` takes `--opt "
-                "isolate=true`"
-            )
-
-    async def _remove_network_if_unused(self, name: str) -> None:
-        async with self._network_locks.setdefault(name, asyncio.Lock()):
-            if self._network_joins.get(name):
-                return
-            if not await self.answers():
-                # A stopping dockerd (no new connections, old ones still served) fails a network
-                # delete half-way, its store left with a network it can't read back: Docker 20.10
-                # then panics at its next start (libnetwork reservePools). Left for later: the
-                # next start of this server removes unused networks.
-                return
-            # Deleted only once the engine lists no container on it (it would refuse anyway),
-            # to keep deletes out of races with containers leaving: Docker has been seen to
-            # keep counting an endpoint that no container had, leaving the network undeletable.
-            try:
-                data = await self._docker._query_json(f"networks/{name}")
-            except DockerError as err:
-                if missing(err):
-                    return
-                raise engine_error(err, f"inspecting network {name}") from None
-            if not data.get("Containers"):
-                await self._delete_network(name)
-
-    async def _delete_network(self, name: str) -> None:
-        """Delete the network; nothing when it is in use (the engine refuses) or gone."""
-        try:
-            async with self._docker._query(f"networks/{name}", method="DELETE"):
-                pass
-        except DockerError as err:
-            message = str(err.message).lower()
-            if missing(err) or "active endpoints" in message or "being used" in message:
-                return
-            raise engine_error(err, f"removing network {name}") from None
-
     async def remove_unused_networks(self, label: str) -> None:
-        try:
-            found = await self._docker._query_json(
-                "networks", params={"filters": json.dumps({"label": [label]})}
-            )
-        except DockerError as err:
-            raise engine_error(err, "listing networks") from None
-        for network in found or []:
-            if networks.is_environment_network(network.get("Name", "")):
-                await self._remove_network_if_unused(network["Name"])
+        await self._networks.remove_unused(label)
 
     # ---- exec -----------------------------------------------------------------
 
-    async def exec(self, container_id: str, spec: ExecSpec) -> "DockerExec":
-        body = {
-            "AttachStdin": spec.stdin,
-            "AttachStdout": spec.stdout,
-            "AttachStderr": spec.stderr,
-            "Tty": spec.tty,
-            "Cmd": spec.command,
-            "Env": [f"{k}={v}" for k, v in spec.env.items()],
-            "WorkingDir": spec.workdir,
-        }
-        if spec.tty:
-            body["ConsoleSize"] = [spec.rows, spec.cols]
-        try:
-            created = await self._docker._query_json(
-                f"containers/{container_id}/exec", method="POST", data=body
-            )
-        except DockerError as err:
-            raise engine_error(err, "starting the command") from None
-        exec_id = created["Id"]
-        start = {"Detach": False, "Tty": spec.tty}
-        if spec.tty:
-            start["ConsoleSize"] = [spec.rows, spec.cols]
-        stream = await HijackedStream.start(
-            self.url, f"/{API_VERSION}/exec/{exec_id}/start", start, spec.tty
-        )
-        session = DockerExec(self, exec_id, stream)
-        if spec.tty:
-            await session.resize(spec.rows, spec.cols)
-        return session
+    async def exec(self, container_id: str, spec: ExecSpec) -> engine_exec.EngineExec:
+        return await engine_exec.start(self._docker, self.url, container_id, spec)
 
     async def kill_execs(self, container_ids: list[str]) -> None:
         """SIGKILL every process an exec started in these containers, with its children;
@@ -722,87 +600,8 @@ class DockerRuntime:
             inits.append(int((data.get("State") or {}).get("Pid") or 0))
         await host_processes.kill_exec_trees(inits)
 
-    async def exec_inspect(self, exec_id: str) -> dict:
-        try:
-            return await self._docker.containers.exec(exec_id).inspect()
-        except DockerError as err:
-            raise engine_error(err, "inspecting the command") from None
-
-    async def exec_resize(self, exec_id: str, rows: int, cols: int) -> None:
-        try:
-            await self._docker.containers.exec(exec_id).resize(h=rows, w=cols)
-        except DockerError as err:
-            raise engine_error(err, "resizing the terminal") from None
-
     async def close(self) -> None:
         await self._docker.close()
         await self._streams.close()
         await self._streams_session.close()
-
-
-class DockerExec:
-    def __init__(self, runtime: DockerRuntime, exec_id: str, stream: HijackedStream) -> None:
-        self.exec_id = exec_id
-        self._runtime = runtime
-        self._stream = stream
-        self._pid = 0
-        self._first_read = True
-        self._start_failed = 0
-
-    async def read(self) -> tuple[int, bytes] | None:
-        chunk = await self._stream.read()
-        if chunk is not None and self._first_read:
-            self._first_read = False
-            if chunk[1].startswith(_START_FAILED):
-                # Shell convention: 127 when the program is missing, 126 when it can't run.
-                self._start_failed = 127 if b"not found" in chunk[1] else 126
-                return 2, chunk[1]
-        return chunk
-
-    async def write(self, data: bytes) -> None:
-        await self._stream.write(data)
-
-    async def close_stdin(self) -> None:
-        await self._stream.close_stdin()
-
-    async def resize(self, rows: int, cols: int) -> None:
-        await self._runtime.exec_resize(self.exec_id, rows, cols)
-
-    async def signal(self, signum: int) -> None:
-        """Signal the process and everything it started.
-
-        The Engine API has no call to signal an exec, so the host pid from exec inspect is
-        used; this needs the engine on this host, which is how sbtui runs it.
-        """
-        # Docker fills in the pid a moment after the stream starts.
-        deadline = time.monotonic() + 5
-        while not self._pid and time.monotonic() < deadline:
-            info = await self._runtime.exec_inspect(self.exec_id)
-            self._pid = int(info.get("Pid") or 0)
-            if not self._pid:
-                if not info.get("Running", True) and info.get("ExitCode") is not None:
-                    return
-                await asyncio.sleep(0.01)
-        if self._pid:
-            host_processes.signal_tree(self._pid, signum)
-
-    async def exit_code(self) -> int:
-        # The stream can end a moment before the engine records the exit.
-        deadline = time.monotonic() + 10
-        delay = 0.002
-        while True:
-            info = await self._runtime.exec_inspect(self.exec_id)
-            if not info.get("Running"):
-                code = info.get("ExitCode")
-                if self._start_failed:
-                    return self._start_failed
-                return int(code) if code is not None else -1
-            if time.monotonic() > deadline:
-                # Its output ended, not the command: the stream broke. No code to tell.
-                raise EngineError("the engine still runs the command after its output ended")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.1)
-
-    async def close(self) -> None:
-        await self._stream.close()
 

@@ -17,6 +17,7 @@ from sbtui.server.runtime.base import (
 )
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
+LIBPOD_API = "v4.0.0"  # Podman's own API, for what its compat API lacks
 FRAME = struct.Struct(">BxxxL")  # stdout/stderr framing of non-TTY output: stream, length
 
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
