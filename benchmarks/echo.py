@@ -58,7 +58,7 @@ from textual._compositor import CompositorUpdate  # noqa: E402
 
 import sbtui  # noqa: E402
 from benchmarks.engine_overhead import IMAGE, Server  # noqa: E402
-from sbtui.server.runtime.docker import API_VERSION  # noqa: E402
+from sbtui.server.runtime.engine_api import API_VERSION  # noqa: E402
 from sbtui.tui.app import SbtuiApp  # noqa: E402
 from sbtui.tui.screens.shell import ShellScreen  # noqa: E402
 from sbtui.tui.terminal.cells import row_text  # noqa: E402

@@ -41,7 +41,7 @@ from aiodocker.exceptions import DockerError
 
 import sbtui
 from sbtui.client import SandboxState
-from sbtui.server.runtime.docker import API_VERSION
+from sbtui.server.runtime.engine_api import API_VERSION
 from sbtui.server.runtime.engine import DOCKER_SOCKET, _ulimits_of
 from sbtui.server.runtime.hijack import HijackedStream
 from sbtui.server.creation import DEFAULT_COMMAND

@@ -1,4 +1,5 @@
-"""The gRPC servicer: translates wire messages to SandboxManager calls and errors to status codes.
+"""The gRPC servicer: translates wire messages to calls on the server's model (sandboxes.py and
+its parts) and errors to status codes.
 
 Every call runs for a caller (sbtui.server.scope): an admin sees every environment; a caller
 with a scoped token names its own environment or none, and whatever belongs to another
