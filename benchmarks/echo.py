@@ -55,7 +55,7 @@ from textual import events
 from textual._compositor import CompositorUpdate
 
 import sbtui
-from sbtui.server.runtime.docker import API_VERSION
+from sbtui.server.runtime.engine_api import API_VERSION
 from sbtui.tui.app import SbtuiApp
 from sbtui.tui.screens.shell import ShellScreen
 from sbtui.tui.terminal.cells import row_text

@@ -37,10 +37,10 @@ from aiodocker.exceptions import DockerError
 
 import sbtui
 from sbtui.client import SandboxState
-from sbtui.server.runtime.docker import API_VERSION
+from sbtui.server.creation import DEFAULT_COMMAND
 from sbtui.server.runtime.engine import ulimits_of
+from sbtui.server.runtime.engine_api import API_VERSION
 from sbtui.server.runtime.hijack import HijackedStream
-from sbtui.server.sandboxes import DEFAULT_COMMAND
 from tests.servers import IMAGE, ServerProcess, new_state_dir
 
 TARGETS = {"create": 1.15, "exec": 1.30}
