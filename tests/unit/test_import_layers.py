@@ -21,21 +21,6 @@ import sbtui
 
 ROOT = Path(sbtui.__file__).parent
 
-# Import edges (importer, imported) that close cycles outside sbtui/server today, left to the
-# refit of those packages (issue 12): the graph without them must have no cycle, and each must
-# still be there (once one is gone, remove it here). The server has none and gets none.
-KNOWN: set[tuple[str, str]] = {
-    # The CLI's verb modules: cli_sandbox imports both, both import its `resolve` back.
-    ("sbtui.cli_image", "sbtui.cli_sandbox"),
-    ("sbtui.cli_tunnel", "sbtui.cli_sandbox"),
-    # The dashboard's screens open one another; the Session model names its screen.
-    ("sbtui.tui.screens.sandbox_detail", "sbtui.tui.screens.sandbox_list"),
-    ("sbtui.tui.screens.snapshots", "sbtui.tui.screens.sandbox_detail"),
-    ("sbtui.tui.screens.snapshots", "sbtui.tui.screens.sandbox_list"),
-    ("sbtui.tui.sessions", "sbtui.tui.screens.shell"),
-}
-
-
 def module_name(path: Path, root: Path) -> str:
     parts = list(path.relative_to(root.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -139,23 +124,10 @@ def _one_cycle(graph: dict[str, set[str]], part: set[str]) -> list[str]:
 
 
 def test_no_import_cycle():
-    graph = import_graph()
-    for importer, imported in KNOWN:
-        graph[importer].discard(imported)
-    found = cycles(graph)
+    found = cycles(import_graph())
     assert not found, "import cycles in sbtui/ (each module imports the next):\n" + "\n".join(
         " -> ".join(cycle) for cycle in found
     )
-
-
-def test_known_cycles_are_still_there():
-    graph = import_graph()
-    gone = sorted(edge for edge in KNOWN if edge[1] not in graph.get(edge[0], set()))
-    assert not gone, f"these imports are gone: remove them from KNOWN: {gone}"
-
-
-def test_the_server_has_no_known_cycle():
-    assert not [edge for edge in KNOWN if edge[0].startswith("sbtui.server")]
 
 
 def test_the_graph_sees_every_kind_of_import(tmp_path: Path):
