@@ -7,7 +7,7 @@ layers hold F files each (made with `seq | xargs touch`). The difference, per sa
 minute, is the watcher's cost: idle sandboxes cost the server nothing else. It also times one
 measure of such a layer in this process against `du -s` of the same directory.
 
-    .venv/bin/python benchmarks/disk_watch.py [--engine podman|docker|both] [--sandboxes 10]
+    .venv/bin/python -m benchmarks.disk_watch [--engine podman|docker|both] [--sandboxes 10]
         [--files 0,1000,10000,100000] [--seconds 60]
 """
 
@@ -18,19 +18,16 @@ import asyncio
 import os
 import statistics
 import subprocess
-import sys
 import time
 import traceback
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import aiodocker
 
-import aiodocker  # noqa: E402
-
-import sbtui  # noqa: E402
-from benchmarks.engine_overhead import IMAGE, Server  # noqa: E402
-from sbtui.server import disk  # noqa: E402
-from sbtui.server.runtime.base import WritablePaths  # noqa: E402
+import sbtui
+from sbtui.server import disk
+from sbtui.server.runtime.base import WritablePaths
+from tests.servers import IMAGE, ServerProcess, new_state_dir
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -41,7 +38,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime, every thread
 
 
-async def server_cpu(server: Server, seconds: float) -> float:
+async def server_cpu(server: ServerProcess, seconds: float) -> float:
     start = cpu_seconds(server.process.pid)
     await asyncio.sleep(seconds)
     return cpu_seconds(server.process.pid) - start
@@ -57,8 +54,8 @@ def timed(fn, runs: int = 5) -> float:
 
 
 async def one_engine(engine: str, sandboxes: int, file_counts: list[int], seconds: float) -> None:
-    server = Server(engine, None, keep_state=False)
-    await server.start()
+    server = ServerProcess(engine, new_state_dir(f"bench-{engine}"))
+    server.start()
     try:
         async with sbtui.Client.connect(server.address) as client, \
                 aiodocker.Docker(url=server.engine_url) as docker:
@@ -88,7 +85,7 @@ async def one_engine(engine: str, sandboxes: int, file_counts: list[int], second
                     for sb in made:
                         await sb.terminate(wait=True)
     finally:
-        server.stop()
+        server.dispose(tell=True)
 
 
 async def main() -> int:

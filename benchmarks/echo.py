@@ -28,7 +28,7 @@ typed into the flood, so the keys never reach the shell. The dashboard's CPU use
 flood is printed too: on a shared machine a stall with the dashboard well under a core is the
 other processes' doing.
 
-    .venv/bin/python benchmarks/echo.py [--engine podman|docker|both] [--samples 200]
+    .venv/bin/python -m benchmarks.echo [--engine podman|docker|both] [--samples 200]
         [--floods 5] [--flood-seconds 1] [--flood CMD ...] [--profile-dir DIR]
 
 A MISS is reported, not an error: the exit status is 1 only if something failed.
@@ -50,18 +50,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import aiodocker
+from textual import events
+from textual._compositor import CompositorUpdate
 
-import aiodocker  # noqa: E402
-from textual import events  # noqa: E402
-from textual._compositor import CompositorUpdate  # noqa: E402
-
-import sbtui  # noqa: E402
-from benchmarks.engine_overhead import IMAGE, Server  # noqa: E402
-from sbtui.server.runtime.docker import API_VERSION  # noqa: E402
-from sbtui.tui.app import SbtuiApp  # noqa: E402
-from sbtui.tui.screens.shell import ShellScreen  # noqa: E402
-from sbtui.tui.terminal.cells import row_text  # noqa: E402
+import sbtui
+from sbtui.server.runtime.engine_api import API_VERSION
+from sbtui.tui.app import SbtuiApp
+from sbtui.tui.screens.shell import ShellScreen
+from sbtui.tui.terminal.cells import row_text
+from tests.servers import IMAGE, ServerProcess, new_state_dir
 
 SIZE = (100, 30)  # the dashboard's window; its terminal gets one row less (the title line)
 PTY_SIZE = (SIZE[1] - 1, SIZE[0])
@@ -409,14 +407,14 @@ async def bench_engine(engine: str, args) -> EngineResult:
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
         profile = (args.profile_dir / f"server-{engine}.prof").resolve()
-    server = Server(engine, profile, keep_state=False)
+    server = ServerProcess(engine, new_state_dir(f"bench-{engine}"), profile=profile)
     load_start = os.getloadavg()[0]
     docker = None
     sandbox = None
     raw = client_session = None
     try:
         print(f"[{engine}] starting sbtui server (state in {server.state_dir})", flush=True)
-        await server.start()
+        server.start()
         docker = aiodocker.Docker(url=server.engine_url, api_version=API_VERSION)
         version = await docker.version()
         result.version = f"{version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
@@ -455,7 +453,7 @@ async def bench_engine(engine: str, args) -> EngineResult:
     finally:
         if docker is not None:
             await docker.close()
-        server.stop()
+        server.dispose(tell=True)
     result.load = (load_start, os.getloadavg()[0])
     return result
 

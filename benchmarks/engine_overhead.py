@@ -10,7 +10,7 @@ For each engine, this starts its own `sbtui server` and talks to the same engine
 - N sandboxes created, exec'd (`echo ok`) and terminated concurrently through sbtui, with the
   same done on the raw engine for reference.
 
-    .venv/bin/python benchmarks/engine_overhead.py [--engine podman|docker|both] [--runs 20]
+    .venv/bin/python -m benchmarks.engine_overhead [--engine podman|docker|both] [--runs 20]
         [--concurrent 50] [--warmup 2] [--profile-dir DIR] [--keep-state]
 
 It exits 0 when a target is missed (it measures, it doesn't judge) and 1 when anything errored.
@@ -24,159 +24,27 @@ import argparse
 import asyncio
 import os
 import secrets
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable, Sequence
+from typing import Awaitable, Callable
 
 import aiodocker
 from aiodocker.exceptions import DockerError
 
 import sbtui
 from sbtui.client import SandboxState
-from sbtui.server.runtime.docker import API_VERSION
-from sbtui.server.runtime.engine import DOCKER_SOCKET, _ulimits_of
+from sbtui.server.creation import DEFAULT_COMMAND
+from sbtui.server.runtime.engine import ulimits_of
+from sbtui.server.runtime.engine_api import API_VERSION
 from sbtui.server.runtime.hijack import HijackedStream
-from sbtui.server.sandboxes import DEFAULT_COMMAND
-from tests.servers import STOP_WAIT, remove_what_it_made
+from tests.servers import IMAGE, ServerProcess, new_state_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-IMAGE = "localhost/sbtui/busybox:latest"
 TARGETS = {"create": 1.15, "exec": 1.30}
-SERVER_START_TIMEOUT = 120.0
 GONE_TIMEOUT = 30.0
-
-
-# ---- the sbtui server under test ------------------------------------------------------------
-
-
-class Server:
-    """One `sbtui server` subprocess with its own state dir; stopped by its pid only."""
-
-    def __init__(
-        self, engine: str, profile: Path | None, keep_state: bool, extra: Sequence[str] = ()
-    ) -> None:
-        self.engine = engine
-        self.profile = profile
-        self.keep_state = keep_state
-        self.extra = list(extra)  # more `sbtui server` options
-        self.state_dir = Path(tempfile.mkdtemp(prefix=f"sbtui-bench-{engine}-"))
-        self.log_path = self.state_dir / "bench-server.log"
-        self.process: subprocess.Popen | None = None
-        self.address = ""
-
-    @property
-    def engine_url(self) -> str:
-        if self.engine == "podman":
-            return f"unix://{self.state_dir / 'podman.sock'}"
-        return f"unix://{DOCKER_SOCKET}"
-
-    @property
-    def podman_pid(self) -> int | None:
-        pid_file = self.state_dir / "podman.pid"
-        return int(pid_file.read_text()) if pid_file.exists() else None
-
-    @property
-    def server_id(self) -> str:
-        return (self.state_dir / "server-id").read_text().strip()
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    async def start(self) -> None:
-        cmd = [sys.executable]
-        if self.profile is not None:
-            cmd += ["-m", "cProfile", "-o", str(self.profile)]
-        cmd += ["-m", "sbtui", "server", "--engine", self.engine,
-                "--state-dir", str(self.state_dir), "--socket", str(self.state_dir / "sbtui.sock"),
-                *self.extra]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=ROOT,
-            )
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the sbtui server exited with code {self.process.returncode}:\n{self.log_tail()}"
-                )
-            for line in self.log_path.read_text(errors="replace").splitlines():
-                if line.startswith("sbtui server listening on "):
-                    self.address = line.split(" on ", 1)[1].strip()
-                    return
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"the sbtui server did not listen within {SERVER_START_TIMEOUT:.0f} s:\n"
-                    f"{self.log_tail()}"
-                )
-            await asyncio.sleep(0.05)
-
-    def stop(self) -> list[str]:
-        """SIGTERM our server by pid and wait for its graceful stop, which finishes the
-        terminations it acknowledged; then the Podman service it started, by its pid. Whatever
-        of its making is still on the engine then (sandboxes a failed run did not terminate)
-        is named and removed; returns those containers' ids."""
-        podman_pid = self.podman_pid
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_WAIT)
-            except subprocess.TimeoutExpired:
-                print(f"[{self.engine}] the sbtui server did not stop within {STOP_WAIT} s: "
-                      "killing it", file=sys.stderr)
-                self.process.kill()
-                self.process.wait(10)
-        if podman_pid is not None:
-            _stop_pid(podman_pid, b"podman")
-        left = []
-        if (self.state_dir / "server-id").exists():
-            left = remove_what_it_made(self.engine, self.server_id)
-            for cid in left:
-                print(f"[{self.engine}] cleanup: removed leftover container {cid[:12]}",
-                      file=sys.stderr)
-        if not self.keep_state:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-        return left
-
-
-def _stop_pid(pid: int, expected: bytes) -> None:
-    """SIGTERM `pid` if it is still the process we started (checked by its command line)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return  # already gone
-    if expected not in cmdline:
-        return  # the pid was reused by something that isn't ours
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists():
-            return
-        try:
-            # Reap it if it happens to be our child; otherwise just wait for it to vanish.
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            pass
-        time.sleep(0.05)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 # ---- the raw engine -----------------------------------------------------------------------
@@ -410,15 +278,16 @@ async def bench_engine(engine: str, args) -> EngineResult:
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
         profile = (args.profile_dir / f"server-{engine}.prof").resolve()
-    server = Server(engine, profile, args.keep_state)
+    server = ServerProcess(engine, new_state_dir(f"bench-{engine}"), profile=profile,
+                           keep_state=args.keep_state)
     raw: RawEngine | None = None
     client = None
     run_token = secrets.token_hex(6)
     load_start = os.getloadavg()[0]
     try:
         print(f"[{engine}] starting sbtui server (state in {server.state_dir})", flush=True)
-        await server.start()
-        ulimits = _ulimits_of(server.podman_pid) if engine == "podman" else []
+        server.start()
+        ulimits = ulimits_of(server.podman_pid) if engine == "podman" else []
         raw = RawEngine(server.engine_url, ulimits, run_token)
         result.version = await raw.prepare()
         client = await sbtui.Client.connect(server.address)
@@ -483,7 +352,7 @@ async def bench_engine(engine: str, args) -> EngineResult:
             await client.close()
         if raw is not None:
             await raw.close()
-        server.stop()
+        server.dispose(tell=True)
     result.load = (load_start, os.getloadavg()[0])
     return result
 

@@ -2,7 +2,7 @@
 same exec with no flood: at the server's default limits, and with the limits lifted (as before
 there were any).
 
-    .venv/bin/python benchmarks/fairness.py [--engine podman|docker|both] [--flood 1000]
+    .venv/bin/python -m benchmarks.fairness [--engine podman|docker|both] [--flood 1000]
         [--runs 20] [--skip-unlimited]
 
 Sandboxes A and B are in one environment, D in another. The flood is FLOOD execs of `sleep`
@@ -18,13 +18,10 @@ import asyncio
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import sbtui  # noqa: E402
-from benchmarks.engine_overhead import IMAGE, Server  # noqa: E402
-from sbtui.client import ContainerProcess, ResourceExhaustedError  # noqa: E402
+import sbtui
+from sbtui.client import ContainerProcess, ResourceExhaustedError
+from tests.servers import IMAGE, ServerProcess, new_state_dir
 
 UNLIMITED = ["--max-streams-per-sandbox", "1000000", "--max-streams-per-environment", "1000000"]
 GIVE_UP = 120.0  # one exec of B or D taking this long counts as failed
@@ -43,10 +40,10 @@ def figures(samples: list[float]) -> str:
 
 
 async def bench(engine: str, flood_size: int, runs: int, extra: list[str], label: str) -> bool:
-    server = Server(engine, None, keep_state=False, extra=extra)
+    server = ServerProcess(engine, new_state_dir(f"bench-{engine}"), extra=extra)
     ok = True
     try:
-        await server.start()
+        server.start()
         async with sbtui.Client.connect(server.address) as tenant, \
                 sbtui.Client.connect(server.address) as others:
             image = await tenant.images.from_registry(IMAGE).resolve()
@@ -96,7 +93,7 @@ async def bench(engine: str, flood_size: int, runs: int, extra: list[str], label
                 print("   ", line)
             ok &= not errors
     finally:
-        server.stop()
+        server.dispose(tell=True)
     return ok
 
 

@@ -13,7 +13,7 @@ tests.tui.sample (a client that serves N sandboxes over the same watch API), and
 The same operations are timed on Textual's stock DataTable holding the same rows (clear and
 re-add the matching rows for a keystroke, `update_cell` for an event), as the library baseline.
 
-    .venv/bin/python benchmarks/list.py [--sandboxes 10000] [--rounds 2] [--baseline-keys 6]
+    .venv/bin/python -m benchmarks.list [--sandboxes 10000] [--rounds 2] [--baseline-keys 6]
 
 Targets: filter keystroke median and p99 <= 50 ms; RSS <= 150 MB.
 """
@@ -31,17 +31,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from textual import events
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
 
-from textual import events  # noqa: E402
-from textual.app import App, ComposeResult  # noqa: E402
-from textual.widgets import DataTable  # noqa: E402
-
-from sbtui.client import EventKind, SandboxEvent, SandboxState  # noqa: E402
-from sbtui.tui.app import SbtuiApp  # noqa: E402
-from sbtui.tui.columns import COLUMNS  # noqa: E402
-from sbtui.tui.filters import parse_filter, search_text  # noqa: E402
-from tests.tui import sample  # noqa: E402
+from sbtui.client import EventKind, SandboxEvent, SandboxState
+from sbtui.tui.app import SbtuiApp
+from sbtui.tui.columns import COLUMNS
+from sbtui.tui.filters import parse_filter, search_text
+from tests.tui import sample
 
 SIZE = (160, 40)
 FILTER = "tag:env=prod app:app-03 worker"

@@ -1,7 +1,7 @@
 """Load on a 2-core machine: N PTY sessions typing and reading for a while, and M sandboxes
 created at once, through one sbtui server; reports errors and keystroke-echo latency.
 
-    .venv/bin/python benchmarks/load.py [--engine podman|docker|both] [--sessions 50]
+    .venv/bin/python -m benchmarks.load [--engine podman|docker|both] [--sessions 50]
         [--seconds 60] [--sandboxes 100]
 
 A session types one character every 100 ms into `sh` on a PTY and times how long until the
@@ -16,12 +16,9 @@ import statistics
 import string
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import sbtui  # noqa: E402
-from benchmarks.engine_overhead import IMAGE, Server  # noqa: E402
+import sbtui
+from tests.servers import IMAGE, ServerProcess, new_state_dir
 
 TYPING_INTERVAL = 0.1
 SANDBOXES_FOR_SESSIONS = 10
@@ -54,10 +51,10 @@ async def session(sb, seconds: float, latencies: list[float], errors: list[str])
 
 
 async def bench(engine: str, sessions: int, seconds: float, sandboxes: int) -> bool:
-    server = Server(engine, None, keep_state=False)
+    server = ServerProcess(engine, new_state_dir(f"bench-{engine}"))
     ok = True
     try:
-        await server.start()
+        server.start()
         async with sbtui.Client.connect(server.address) as client:
             app = await client.apps.from_name("bench-load", create_if_missing=True)
             image = await client.images.from_registry(IMAGE).resolve()
@@ -98,7 +95,7 @@ async def bench(engine: str, sessions: int, seconds: float, sandboxes: int) -> b
                 print("   ", line)
             ok &= not errors
     finally:
-        server.stop()
+        server.dispose(tell=True)
     return ok
 
 

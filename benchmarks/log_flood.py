@@ -2,7 +2,7 @@
 next to the same server idle. Prints the server's memory (RSS) and `sandbox list` latency in
 both, side by side, and what the followers and the kept tail cost.
 
-    .venv/bin/python benchmarks/log_flood.py [--engine podman|docker|both] [--mib 1024]
+    .venv/bin/python -m benchmarks.log_flood [--engine podman|docker|both] [--mib 1024]
         [--followers 5] [--log-limit 32Mi]
 
 Targets: server RSS at most +50 MB over idle, and `sandbox list` p99 at most 100 ms, during the
@@ -20,10 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import sbtui  # noqa: E402
-from benchmarks.engine_overhead import IMAGE, Server  # noqa: E402
+import sbtui
+from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
 
 LIST_EVERY = 0.05  # seconds between `sandbox list` calls
 IDLE_SECONDS = 10.0
@@ -93,8 +91,8 @@ async def followers(address: str, sandbox_id: str, count: int) -> None:
 
 async def run_followers(address: str, sandbox_id: str, count: int) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--follow", address, sandbox_id, str(count),
-        stdout=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "benchmarks.log_flood", "--follow", address, sandbox_id, str(count),
+        stdout=asyncio.subprocess.PIPE, cwd=ROOT,
     )
     if await process.stdout.readline() != b"ready\n":
         raise RuntimeError("the followers' process did not start")
@@ -102,10 +100,10 @@ async def run_followers(address: str, sandbox_id: str, count: int) -> asyncio.su
 
 
 async def bench(engine: str, mib: int, count: int, log_limit: str) -> bool:
-    server = Server(engine, None, keep_state=False, extra=["--log-limit", log_limit])
+    server = ServerProcess(engine, new_state_dir(f"bench-{engine}"), extra=["--log-limit", log_limit])
     following = None
     try:
-        await server.start()
+        server.start()
         pid = server.process.pid
         async with sbtui.Client.connect(server.address) as client, \
                 sbtui.Client.connect(server.address) as lister:
@@ -161,7 +159,7 @@ async def bench(engine: str, mib: int, count: int, log_limit: str) -> bool:
         if following is not None and following.returncode is None:
             following.terminate()  # ours, by its pid
             await following.wait()
-        server.stop()
+        server.dispose(tell=True)
 
 
 def main() -> int:

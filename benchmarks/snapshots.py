@@ -7,7 +7,7 @@ With --secret the sandbox is created with a secret, whose value its snapshots mu
 they are then saved, rewritten and loaded by the engine after the commit (see
 DockerRuntime._commit_with_env), and the figures show what that costs.
 
-    .venv/bin/python benchmarks/snapshots.py [--engine podman|docker|both] [--runs 10] [--mib 8] [--secret]
+    .venv/bin/python -m benchmarks.snapshots [--engine podman|docker|both] [--runs 10] [--mib 8] [--secret]
 """
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ import secrets
 import statistics
 import sys
 import traceback
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import sbtui  # noqa: E402
-from benchmarks.engine_overhead import IMAGE, RawEngine, Server, interleaved, p90  # noqa: E402
-from sbtui.server.runtime.engine import _ulimits_of  # noqa: E402
+import sbtui
+from benchmarks.engine_overhead import RawEngine, interleaved, p90
+from sbtui.server.runtime.engine import ulimits_of
+from tests.servers import IMAGE, ServerProcess, new_state_dir
 
 TARGET = 1.15
 
@@ -33,12 +31,12 @@ TARGET = 1.15
 async def bench(
     engine: str, runs: int, mib: int, secret: bool
 ) -> tuple[str, list[float], list[float]] | None:
-    server = Server(engine, None, keep_state=False)
+    server = ServerProcess(engine, new_state_dir(f"bench-{engine}"))
     raw = client = None
     made_images: list[str] = []
     try:
-        await server.start()
-        raw = RawEngine(server.engine_url, _ulimits_of(server.podman_pid) if engine == "podman" else [],
+        server.start()
+        raw = RawEngine(server.engine_url, ulimits_of(server.podman_pid) if engine == "podman" else [],
                         secrets.token_hex(6))
         version = await raw.prepare()
         client = await sbtui.Client.connect(server.address)
@@ -87,7 +85,7 @@ async def bench(
             await raw.close()
         if client is not None:
             await client.close()
-        server.stop()
+        server.dispose(tell=True)
 
 
 async def _nothing() -> None:

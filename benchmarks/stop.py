@@ -9,7 +9,7 @@ the server's left behind: there must be none. For reference, N containers of the
 directly on the engine are removed at once (`delete(force=True)`, kill included), against the
 time from sending the terminates to the server's exit.
 
-    .venv/bin/python benchmarks/stop.py [--engine podman|docker|both] [--sandboxes 30] [--runs 3]
+    .venv/bin/python -m benchmarks.stop [--engine podman|docker|both] [--sandboxes 30] [--runs 3]
 
 Exit code 1 if anything errored or a container was left behind.
 """
@@ -27,14 +27,11 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import sbtui  # noqa: E402
-from benchmarks.engine_overhead import IMAGE, RawEngine, Server  # noqa: E402
-from sbtui.server.runtime.engine import _ulimits_of  # noqa: E402
-from tests.servers import STOP_WAIT  # noqa: E402
+import sbtui
+from benchmarks.engine_overhead import RawEngine
+from sbtui.server.runtime.engine import ulimits_of
+from tests.servers import IMAGE, STOP_WAIT, ServerProcess, new_state_dir
 
 CARRIED_OUT = re.compile(r"carried out (\d+) terminations in ([\d.]+) s before stopping")
 
@@ -57,11 +54,11 @@ async def raw_removal(raw: RawEngine, n: int) -> float:
 
 
 async def one_run(engine: str, n: int, figures: Figures) -> None:
-    server = Server(engine, None, keep_state=False)
+    server = ServerProcess(engine, new_state_dir(f"bench-{engine}"))
     raw = None
     try:
-        await server.start()
-        raw = RawEngine(server.engine_url, _ulimits_of(server.podman_pid) if engine == "podman" else [],
+        server.start()
+        raw = RawEngine(server.engine_url, ulimits_of(server.podman_pid) if engine == "podman" else [],
                         secrets.token_hex(6))
         await raw.prepare()
         figures.raw.append(await raw_removal(raw, n))
@@ -99,7 +96,7 @@ async def one_run(engine: str, n: int, figures: Figures) -> None:
     finally:
         if raw is not None:
             await raw.close()
-        figures.left += len(server.stop())
+        figures.left += len(server.dispose(tell=True))
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ and prints MB/s, best of `--runs`. The target (issue 4) is ours+R >= 3x stock on
 with 8 MB/s (xterm's rate on this kind of benchmark) as the horizon. A MISS is reported, not
 an error: the exit status is 1 only if something failed.
 
-    .venv/bin/python benchmarks/terminal.py [--runs 3] [--mb 2] [--no-widget]
+    .venv/bin/python -m benchmarks.terminal [--runs 3] [--mb 2] [--no-widget]
 """
 
 from __future__ import annotations
@@ -36,16 +36,13 @@ import importlib.metadata
 import random
 import sys
 import time
-from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import pyte
+from rich.color import Color
 
-import pyte  # noqa: E402
-from rich.color import Color  # noqa: E402
-
-from sbtui.tui.terminal import TerminalScreen, TerminalStream  # noqa: E402
-from sbtui.tui.terminal.render import StyleCache, render_row  # noqa: E402
+from sbtui.tui.terminal import TerminalScreen, TerminalStream
+from sbtui.tui.terminal.render import StyleCache, render_row
 
 COLUMNS, LINES = 120, 40
 CHUNK = 16 * 1024

@@ -12,7 +12,7 @@ Each is reached three ways, interleaved with the order rotated every round so no
 directly at the container's address on the engine's network (looked up with the engine API),
 through the plain TCP tunnel, and through the TLS tunnel (verified against the server's CA).
 
-    .venv/bin/python benchmarks/tunnels.py [--engine podman|docker|both] [--mib 64] [--runs 5]
+    .venv/bin/python -m benchmarks.tunnels [--engine podman|docker|both] [--mib 64] [--runs 5]
         [--connects 30] [--warmup 1] [--keep-state]
 
 Throughput ratios are tunnel/direct (1.00 = as fast as direct, lower is slower); latency ratios
@@ -30,15 +30,12 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Awaitable, Callable
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` importable
-
-import sbtui  # noqa: E402
-from benchmarks.engine_overhead import IMAGE, Server, p90  # noqa: E402
-from sbtui.server.runtime.docker import DockerRuntime  # noqa: E402
+import sbtui
+from benchmarks.engine_overhead import p90
+from sbtui.server.runtime.docker import DockerRuntime
+from tests.servers import IMAGE, ServerProcess, new_state_dir
 
 SOURCE, SINK, GREETER = 9000, 9001, 9002
 PATHS = ("direct", "tcp", "tls")
@@ -146,13 +143,13 @@ class EngineResult:
 
 async def bench_engine(engine: str, args) -> EngineResult:
     result = EngineResult(engine, mib=args.mib)
-    server = Server(engine, None, args.keep_state)
+    server = ServerProcess(engine, new_state_dir(f"bench-{engine}"), keep_state=args.keep_state)
     runtime: DockerRuntime | None = None
     client = None
     load_start = os.getloadavg()[0]
     try:
         print(f"[{engine}] starting sbtui server (state in {server.state_dir})", flush=True)
-        await server.start()
+        server.start()
         runtime = DockerRuntime(server.engine_url, engine)
         result.version = await runtime.version()
         client = await sbtui.Client.connect(server.address)
@@ -190,7 +187,7 @@ async def bench_engine(engine: str, args) -> EngineResult:
             await client.close()
         if runtime is not None:
             await runtime.close()
-        server.stop()
+        server.dispose(tell=True)
     result.load = (load_start, os.getloadavg()[0])
     return result
 

@@ -25,8 +25,7 @@ import pytest
 
 import sbtui
 from sbtui.client import EventKind
-from tests.servers import IMAGE, ROOT, ServerProcess, available_engines, new_state_dir
-from tests.tls import certificate
+from tests.servers import IMAGE, ROOT, ServerProcess, available_engines, new_state_dir, new_tls_server
 
 QUIET = float(os.environ.get("SBTUI_QUIET_SECONDS", "600"))
 TOKEN = "tok-" + "quiet" * 8
@@ -36,15 +35,7 @@ QUIET_RUN = pytest.StashKey["QuietRun"]()
 
 def _servers(engine: str) -> dict[str, ServerProcess]:
     unix = ServerProcess(engine, new_state_dir(f"{engine}-quiet-unix"))
-    state = new_state_dir(f"{engine}-quiet-tls")
-    cert, key = certificate(state)
-    (state / "token-in").write_text(TOKEN)
-    tls = ServerProcess(engine, state, extra=[
-        "--listen", "127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key),
-        "--token-file", str(state / "token-in"),
-    ])
-    tls.ca = cert
-    return {"unix": unix, "tls": tls}
+    return {"unix": unix, "tls": new_tls_server(engine, "quiet-tls", TOKEN)}
 
 
 async def _timed(what, started: float) -> dict:

@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 def docker_archive(path: Path, marker: str) -> None:
     """A docker-archive image: the busybox base plus /marker holding `marker`."""
-    base = io.BytesIO(busybox_image.build_tar(busybox_image._find_busybox()))
+    base = io.BytesIO(busybox_image.build_tar(busybox_image.find_busybox()))
     layer = io.BytesIO()
     with tarfile.open(fileobj=base) as src, tarfile.open(fileobj=layer, mode="w") as dst:
         for member in src.getmembers():

@@ -1,4 +1,7 @@
-"""Real sbtui servers for tests: each a `sbtui server` process on a real engine."""
+"""Real sbtui servers for tests and benchmarks: each a `sbtui server` process on a real engine.
+
+Benchmarks import this module too: run them from the repository's root as modules
+(`.venv/bin/python -m benchmarks.echo`), so `tests` and `benchmarks` are importable as they are."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.tls import certificate
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "localhost/sbtui/busybox:latest"
@@ -61,12 +66,19 @@ async def until(condition, timeout: float, what: str, pause=lambda: asyncio.slee
 
 @dataclass
 class ServerProcess:
-    engine: str
+    """One `sbtui server` process on a real engine, for a test or a benchmark: started with
+    `start()` (which waits until it listens), stopped gracefully by its pid with `stop()`, and
+    with `dispose()` stopped and rid of everything it made."""
+
+    engine: str  # the engine it runs on ("auto" only for a server that must refuse to start)
     state_dir: Path
-    extra: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # more `sbtui server` options
     env: dict[str, str] = field(default_factory=dict)
     choice: str = ""  # the --engine given, when not `engine` itself ("auto": the server chooses)
     wrapper: list[str] = field(default_factory=list)  # a command the server runs under
+    profile: Path | None = None  # run under cProfile, which writes here when the server stops
+    keep_state: bool = False  # dispose() leaves the state directory, to be looked at
+    ca: Path | None = None  # the certificate a client verifies this server's TLS with
     process: subprocess.Popen | None = None
     address: str = ""
 
@@ -76,12 +88,19 @@ class ServerProcess:
 
     @property
     def log_path(self) -> Path:
-        return self.state_dir / "test-server.log"
+        """What the server printed (not `server.log`: that is the embedded daemon's own)."""
+        return self.state_dir / "server-output.log"
 
     @property
     def server_id(self) -> str:
         """The id this server puts in the io.sbtui.server label of its containers."""
         return (self.state_dir / "server-id").read_text().strip()
+
+    @property
+    def podman_pid(self) -> int | None:
+        """The pid of the Podman service this server started, if it started one."""
+        pid_file = self.state_dir / "podman.pid"
+        return int(pid_file.read_text()) if pid_file.exists() else None
 
     @property
     def engine_url(self) -> str:
@@ -93,16 +112,21 @@ class ServerProcess:
             return f"unix://{self.state_dir / 'podman.sock'}"
         return "unix:///var/run/docker.sock"
 
-    def start(self, timeout: float = 90) -> "ServerProcess":
-        cmd = [*self.wrapper, sys.executable, "-m", "sbtui", "server",
-               "--engine", self.choice or self.engine, "--state-dir", str(self.state_dir)]
-        if not any(arg == "--listen" for arg in self.extra):
+    def command(self) -> list[str]:
+        cmd = [*self.wrapper, sys.executable]
+        if self.profile is not None:
+            cmd += ["-m", "cProfile", "-o", str(self.profile)]
+        cmd += ["-m", "sbtui", "server", "--engine", self.choice or self.engine,
+                "--state-dir", str(self.state_dir)]
+        if not any(arg in ("--listen", "--socket") for arg in self.extra):
             cmd += ["--socket", str(self.socket)]
-        cmd += self.extra
+        return cmd + self.extra
+
+    def start(self, timeout: float = 120) -> "ServerProcess":
         log = open(self.log_path, "ab")
         offset = log.tell()
         self.process = subprocess.Popen(
-            cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=ROOT,
+            self.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=ROOT,
             env=dict(os.environ, **self.env),
         )
         log.close()
@@ -115,13 +139,30 @@ class ServerProcess:
                     return line.split(" on ", 1)[1].strip()
             return None
 
-        self.address = wait_for(listening, timeout, "the sbtui server to listen", 0.05)
+        try:
+            self.address = wait_for(listening, timeout, "the sbtui server to listen", 0.05)
+        except TimeoutError as err:
+            raise TimeoutError(f"{err}; it printed:\n{self.log_tail()}") from None
         return self
+
+    def run_refused(self, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run the server in the foreground, for one that must refuse to start: its exit
+        status and what it printed, as text."""
+        return subprocess.run(
+            self.command(), capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+            env=dict(os.environ, **self.env),
+        )
 
     def log_text(self, offset: int = 0) -> str:
         with open(self.log_path, "rb") as f:
             f.seek(offset)
             return f.read().decode(errors="replace")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_text().splitlines()[-lines:])
+        except OSError:
+            return ""
 
     def kill(self) -> None:
         """kill -9: no chance to clean up."""
@@ -137,27 +178,77 @@ class ServerProcess:
             try:
                 self.process.wait(STOP_WAIT)
             except subprocess.TimeoutExpired:
+                print(f"[{self.engine}] the sbtui server did not stop within {STOP_WAIT} s: "
+                      "killing it", file=sys.stderr)
                 self.kill()
         return self.process.returncode if self.process else None
 
-    def dispose(self) -> None:
-        """The end of a test's server: stop it and the Podman service it started, remove what
-        it made on the engine (sandboxes outlive their server by design), delete its state."""
+    def dispose(self, tell: bool = False) -> list[str]:
+        """The end of a server: stop it and the Podman service it started, remove what it made
+        on the engine (sandboxes outlive their server by design), delete its state unless
+        `keep_state`. Returns the ids of the containers it left; `tell` names each on stderr
+        (a benchmark's sandboxes should all be gone: one left is worth seeing)."""
         self.stop()
         self.stop_engine_service()
+        left = []
         if (self.state_dir / "server-id").exists():
-            remove_what_it_made(self.engine, self.server_id)
-        shutil.rmtree(self.state_dir, ignore_errors=True)
+            left = remove_what_it_made(self.engine, self.server_id)
+        if tell:
+            for cid in left:
+                print(f"[{self.engine}] cleanup: removed leftover container {cid[:12]}",
+                      file=sys.stderr)
+        if not self.keep_state:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        return left
 
     def stop_engine_service(self) -> None:
         """Stop the Podman service this server started (by its recorded pid), if still running."""
-        pid_file = self.state_dir / "podman.pid"
-        if pid_file.exists():
-            pid = int(pid_file.read_text())
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        if self.podman_pid is not None:
+            stop_pid(self.podman_pid, b"podman")
+
+
+def new_tls_server(engine: str, name: str, token: str) -> ServerProcess:
+    """A server (not started) on 127.0.0.1 over TCP with TLS, verified with its self-signed
+    certificate (`.ca`), whose admin token is `token`."""
+    state = new_state_dir(f"{engine}-{name}")
+    cert, key = certificate(state)
+    token_file = state / "token-in"
+    token_file.write_text(token)
+    return ServerProcess(
+        engine, state, ca=cert,
+        extra=["--listen", "127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key),
+               "--token-file", str(token_file)],
+    )
+
+
+def stop_pid(pid: int, expected: bytes) -> None:
+    """SIGTERM `pid` if it is still the process meant (its command line holds `expected`) and
+    wait for it to go; kill -9 past 10 s."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return  # already gone
+    if expected not in cmdline:
+        return  # gone (a zombie has no command line), or the pid went to something else
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists():
+            return
+        try:
+            # Reap it if it happens to be our child; otherwise just wait for it to vanish.
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def remove_what_it_made(engine: str, server_id: str) -> list[str]:

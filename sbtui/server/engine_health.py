@@ -24,6 +24,10 @@ class EngineHealth:
         self.service_pid = 0  # the engine service the server runs, if it runs one
         # Counts the losses of the engine: a stream opened before a loss was cut by it.
         self.losses = 0
+        # Set when the engine's event stream broke and the engine stopped answering, until a
+        # reconcile has caught up once it is back (reconcile.py): the exits found until then
+        # happened while it was away, and may be its own stop's.
+        self.catching_up = False
 
     @property
     def ok(self) -> bool:

@@ -38,7 +38,7 @@ async def _pump_requests(
         kind = request.WhichOneof("kind")
         try:
             if kind == "stdin":
-                manager.touch(sandbox_id, save=False)
+                manager.activity.touch(sandbox_id, save=False)
                 await session.write(request.stdin)
             elif kind == "stdin_eof":
                 await session.close_stdin()
@@ -60,14 +60,14 @@ async def run(
 ) -> AsyncIterator[pb.ExecResponse]:
     start = await _first(requests)
     validation.check_exec(start)
-    record = manager.get(start.sandbox_id, scope)
+    record = manager.catalog.get(start.sandbox_id, scope)
     if record.state != pb.SANDBOX_STATE_RUNNING:
         ended = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
         raise precondition(
             f"sandbox {record.sandbox_id} is not running{ended}; exec needs a running sandbox"
         )
     # The sandbox's own environment: an exec can't reach another's secrets.
-    environment = manager.environment(record)
+    environment = manager.catalog.environment(record)
     # Counted before the engine is asked for anything: a refused exec costs it nothing.
     with limits.hold("exec", environment, record.sandbox_id):
         async for reply in _session(manager, requests, start, record, environment):
@@ -94,7 +94,7 @@ async def _session(
         session = await manager.runtime.exec(record.container_id, spec)
     except EngineError as err:
         raise precondition(f"could not start {start.command[0]!r}: {err}") from None
-    manager.exec_started(record.sandbox_id)
+    manager.activity.exec_started(record.sandbox_id)
     timed_out = False
 
     async def enforce_timeout() -> None:
@@ -150,4 +150,4 @@ async def _end(session: ExecSession, manager: SandboxManager, sandbox_id: str, k
     try:
         await session.close()
     finally:
-        manager.exec_ended(sandbox_id)
+        manager.activity.exec_ended(sandbox_id)

@@ -11,24 +11,20 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import AsyncIterator
 
 import grpc
 
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import validation
+from sbtui.server.catalog import Catalog
 from sbtui.server.errors import ServiceError, invalid, not_found, precondition
 from sbtui.server.ids import new_id
 from sbtui.server.runtime.base import (
-    BadImageReference, EngineError, EngineNotFound, RegistryUnreachable,
+    BadImageReference, EngineError, EngineNotFound, RegistryUnreachable, Runtime,
 )
+from sbtui.server.runtime.naming import LABEL_SNAPSHOT_SOURCE, SNAPSHOT_REPO
 from sbtui.server.store import ImageRecord, SandboxRecord
-
-if TYPE_CHECKING:
-    from sbtui.server.sandboxes import SandboxManager
-
-SNAPSHOT_REPO = "localhost/sbtui/snapshot"
-LABEL_SOURCE = "io.sbtui.snapshot.source"
 
 
 # The reference grammar of the distribution spec: [domain[:port]/]path[:tag][@digest].
@@ -50,39 +46,12 @@ def check_reference(tag: str) -> None:
         )
 
 
-def environment_of_image(manager: "SandboxManager", image: ImageRecord) -> str | None:
-    """None for a registry image (shared); a snapshot's environment ("" if its source is unknown)."""
-    if not image.source_sandbox_id:
-        return None
-    source = manager.sandboxes.get(image.source_sandbox_id)
-    return manager.environment(source) if source else ""
-
-
-def visible(manager: "SandboxManager", image: ImageRecord, scope: str | None) -> bool:
-    if scope is None:
-        return True
-    environment = environment_of_image(manager, image)
-    return environment is None or environment == scope
-
-
 def missing_tag(tag: str) -> ServiceError:
     return not_found(f"image {tag!r} does not exist on this server", field="tag")
 
 
 def _names_snapshot(tag: str) -> bool:
     return tag == SNAPSHOT_REPO or tag.startswith((SNAPSHOT_REPO + ":", SNAPSHOT_REPO + "@"))
-
-
-def check_snapshot_tag(manager: "SandboxManager", tag: str, scope: str | None) -> None:
-    """A scoped caller names a snapshot by tag only if it is one of its environment's.
-
-    Checked before the engine is asked, so another environment's snapshot and one that never
-    existed get the same answer.
-    """
-    if scope is None or not _names_snapshot(tag):
-        return
-    if not any(i.tag == tag and visible(manager, i, scope) for i in manager.images.values()):
-        raise missing_tag(tag)
 
 
 def pull_failure(tag: str, err: EngineError) -> ServiceError:
@@ -96,91 +65,145 @@ def pull_failure(tag: str, err: EngineError) -> ServiceError:
     return precondition(f"image {tag!r} could not be pulled: {err}")
 
 
-async def pull(
-    manager: "SandboxManager", tag: str, scope: str | None = None
-) -> AsyncIterator[pb.ImagePullEvent]:
-    """Progress of a pull as the engine reports it, then one event carrying the image."""
-    check_reference(tag)
-    check_snapshot_tag(manager, tag, scope)
-    if await manager.runtime.inspect_image(tag) is None:
+class Images:
+    def __init__(self, catalog: Catalog, runtime: Runtime) -> None:
+        self._catalog = catalog
+        self._runtime = runtime
+
+    # ---- who sees which --------------------------------------------------------------
+
+    def environment_of(self, image: ImageRecord) -> str | None:
+        """None for a registry image (shared); a snapshot's environment ("" if its source is unknown)."""
+        if not image.source_sandbox_id:
+            return None
+        source = self._catalog.sandboxes.get(image.source_sandbox_id)
+        return self._catalog.environment(source) if source else ""
+
+    def visible(self, image: ImageRecord, scope: str | None) -> bool:
+        if scope is None:
+            return True
+        environment = self.environment_of(image)
+        return environment is None or environment == scope
+
+    def _check_snapshot_tag(self, tag: str, scope: str | None) -> None:
+        """A scoped caller names a snapshot by tag only if it is one of its environment's.
+
+        Checked before the engine is asked, so another environment's snapshot and one that never
+        existed get the same answer.
+        """
+        if scope is None or not _names_snapshot(tag):
+            return
+        if not any(i.tag == tag and self.visible(i, scope) for i in self._catalog.images.values()):
+            raise missing_tag(tag)
+
+    # ---- finding and pulling -------------------------------------------------------
+
+    async def from_registry(self, tag: str, scope: str | None = None) -> ImageRecord:
+        check_reference(tag)
+        self._check_snapshot_tag(tag, scope)
         try:
-            async for event in manager.runtime.pull(tag):
-                detail = event.get("progressDetail") or {}
-                yield pb.ImagePullEvent(
-                    status=str(event.get("status", "")), layer=str(event.get("id", "")),
-                    current=int(detail.get("current") or 0), total=int(detail.get("total") or 0),
-                )
+            found = await self._runtime.resolve_image(tag)
         except EngineError as err:
             raise pull_failure(tag, err) from None
-    image = await manager.image_from_registry(tag, scope)
-    yield pb.ImagePullEvent(status="ready", image=image.to_pb())
-
-
-async def snapshot_env(manager: "SandboxManager", record: SandboxRecord) -> list[str]:
-    """A snapshot's environment: its source image's, with the sandbox's own `env` set over it.
-
-    Never a secret's value: a sandbox started from the snapshot gets secrets from its own
-    `secrets` only, so a deleted or replaced secret is not carried on by its snapshots.
-    """
-    image = manager.images.get(record.image_id)
-    info = await manager.runtime.inspect_image(image.engine_id) if image else None
-    if info is None:
-        raise precondition(
-            f"the image sandbox {record.sandbox_id} was started from is gone from the engine, so "
-            "its snapshot's environment can't be told apart from its secrets'"
+        for image in self._catalog.images.values():
+            if image.engine_id == found.engine_id:
+                if not self.visible(image, scope):
+                    # Another name for another environment's snapshot.
+                    raise missing_tag(tag)
+                return image
+        image = ImageRecord(
+            new_id("im"), found.engine_id, tag, found.created_at, found.size_bytes
         )
-    own = dict(record.params.env)
-    env = []
-    for entry in info.env:
-        key = entry.partition("=")[0]
-        env.append(f"{key}={own.pop(key)}" if key in own else entry)
-    return env + [f"{key}={value}" for key, value in own.items()]
+        self._catalog.add_image(image)
+        return image
 
+    async def from_id(self, image_id: str, scope: str | None = None) -> ImageRecord:
+        image = self._catalog.images.get(image_id)
+        if (
+            image is None or not self.visible(image, scope)
+            or await self._runtime.inspect_image(image.engine_id) is None
+        ):
+            raise not_found(f"image {image_id!r} does not exist on this server")
+        return image
 
-async def snapshot(
-    manager: "SandboxManager", sandbox_id: str, timeout: float, scope: str | None = None
-) -> ImageRecord:
-    record = manager.get(sandbox_id, scope)
-    validation.check_seconds("timeout", timeout)
-    if record.state != pb.SANDBOX_STATE_RUNNING:
-        ended = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
-        raise precondition(
-            f"sandbox {sandbox_id} is not running{ended}; snapshot a running sandbox"
+    async def pull(self, tag: str, scope: str | None = None) -> AsyncIterator[pb.ImagePullEvent]:
+        """Progress of a pull as the engine reports it, then one event carrying the image."""
+        check_reference(tag)
+        self._check_snapshot_tag(tag, scope)
+        if await self._runtime.inspect_image(tag) is None:
+            try:
+                async for event in self._runtime.pull(tag):
+                    detail = event.get("progressDetail") or {}
+                    yield pb.ImagePullEvent(
+                        status=str(event.get("status", "")), layer=str(event.get("id", "")),
+                        current=int(detail.get("current") or 0), total=int(detail.get("total") or 0),
+                    )
+            except EngineError as err:
+                raise pull_failure(tag, err) from None
+        image = await self.from_registry(tag, scope)
+        yield pb.ImagePullEvent(status="ready", image=image.to_pb())
+
+    def listing(self, snapshots_only: bool, scope: str | None = None) -> list[pb.Image]:
+        images = [
+            i for i in self._catalog.images.values()
+            if (i.source_sandbox_id or not snapshots_only) and self.visible(i, scope)
+        ]
+        images.sort(key=lambda i: i.created_at, reverse=True)
+        return [i.to_pb() for i in images]
+
+    # ---- snapshots -----------------------------------------------------------------
+
+    async def snapshot(self, sandbox_id: str, timeout: float, scope: str | None = None) -> ImageRecord:
+        record = self._catalog.get(sandbox_id, scope)
+        validation.check_seconds("timeout", timeout)
+        if record.state != pb.SANDBOX_STATE_RUNNING:
+            ended = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
+            raise precondition(
+                f"sandbox {sandbox_id} is not running{ended}; snapshot a running sandbox"
+            )
+        now = time.time()
+        image_id = new_id("im")
+        # The container's environment holds its secrets' values, which engines copy into a commit.
+        env = await self._snapshot_env(record) if record.params.secret_ids else None
+        try:
+            engine_id = await asyncio.wait_for(
+                self._runtime.commit(
+                    record.container_id, SNAPSHOT_REPO, image_id.lower(),
+                    {LABEL_SNAPSHOT_SOURCE: sandbox_id}, env,
+                ),
+                timeout or None,
+            )
+        except asyncio.TimeoutError:
+            raise ServiceError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"the snapshot of {sandbox_id} did not finish within {timeout:g} s",
+            ) from None
+        except EngineError as err:
+            raise precondition(f"the engine could not snapshot {sandbox_id}: {err}") from None
+        info = await self._runtime.inspect_image(engine_id)
+        image = ImageRecord(
+            image_id=image_id, engine_id=engine_id, tag=f"{SNAPSHOT_REPO}:{image_id.lower()}",
+            created_at=now, size_bytes=info.size_bytes if info else 0, source_sandbox_id=sandbox_id,
         )
-    now = time.time()
-    image_id = new_id("im")
-    # The container's environment holds its secrets' values, which engines copy into a commit.
-    env = await snapshot_env(manager, record) if record.params.secret_ids else None
-    try:
-        engine_id = await asyncio.wait_for(
-            manager.runtime.commit(
-                record.container_id, SNAPSHOT_REPO, image_id.lower(), {LABEL_SOURCE: sandbox_id},
-                env,
-            ),
-            timeout or None,
-        )
-    except asyncio.TimeoutError:
-        raise ServiceError(
-            grpc.StatusCode.DEADLINE_EXCEEDED,
-            f"the snapshot of {sandbox_id} did not finish within {timeout:g} s",
-        ) from None
-    except EngineError as err:
-        raise precondition(f"the engine could not snapshot {sandbox_id}: {err}") from None
-    info = await manager.runtime.inspect_image(engine_id)
-    image = ImageRecord(
-        image_id=image_id, engine_id=engine_id, tag=f"{SNAPSHOT_REPO}:{image_id.lower()}",
-        created_at=now, size_bytes=info.size_bytes if info else 0, source_sandbox_id=sandbox_id,
-    )
-    manager.add_image(image)
-    return image
+        self._catalog.add_image(image)
+        return image
 
+    async def _snapshot_env(self, record: SandboxRecord) -> list[str]:
+        """A snapshot's environment: its source image's, with the sandbox's own `env` set over it.
 
-def listing(
-    manager: "SandboxManager", snapshots_only: bool, scope: str | None = None
-) -> list[pb.Image]:
-    images = [
-        i for i in manager.images.values()
-        if (i.source_sandbox_id or not snapshots_only) and visible(manager, i, scope)
-    ]
-    images.sort(key=lambda i: i.created_at, reverse=True)
-    return [i.to_pb() for i in images]
+        Never a secret's value: a sandbox started from the snapshot gets secrets from its own
+        `secrets` only, so a deleted or replaced secret is not carried on by its snapshots.
+        """
+        image = self._catalog.images.get(record.image_id)
+        info = await self._runtime.inspect_image(image.engine_id) if image else None
+        if info is None:
+            raise precondition(
+                f"the image sandbox {record.sandbox_id} was started from is gone from the engine, so "
+                "its snapshot's environment can't be told apart from its secrets'"
+            )
+        own = dict(record.params.env)
+        env = []
+        for entry in info.env:
+            key = entry.partition("=")[0]
+            env.append(f"{key}={own.pop(key)}" if key in own else entry)
+        return env + [f"{key}={value}" for key, value in own.items()]

@@ -155,8 +155,7 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
     except (EngineError, state_engine.EngineChoiceError) as err:
         store.close()
         raise StartupError(str(err)) from None
-    manager = SandboxManager(store, engine.runtime, _server_id(state_dir), options.limits)
-    manager.custom_domains = custom_domains
+    manager = SandboxManager(store, engine.runtime, _server_id(state_dir), options.limits, custom_domains)
     tunnel_manager = None
     loop = asyncio.get_running_loop()
     stop_by = None  # when a stop must be done by, once one began
@@ -172,7 +171,7 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         # Before serving, so that the first client finds the base image there.
         await _ensure_base_image(engine.runtime)
         await manager.start()
-        engine.supervise(manager.engine_health, manager.engine_service_restarted)
+        engine.supervise(manager.engine_health, manager.reconciler.engine_service_restarted)
         tunnel_manager = tunnels.TunnelManager(
             manager,
             CertificateAuthority(state_dir, names=[tunnel_host.name, *custom_domains.all_suffixes()]),
@@ -233,7 +232,7 @@ async def _idle_exit(limit: float, service: SandboxService, manager: SandboxMana
         await asyncio.sleep(min(limit, 5.0) / 2)
         activity = service.activity
         idle_for = time.monotonic() - activity.last
-        if activity.in_flight == 0 and manager.running_count() == 0 and idle_for >= limit:
+        if activity.in_flight == 0 and manager.catalog.running_count() == 0 and idle_for >= limit:
             log.info("idle for %.0f s with no sandbox running: exiting", idle_for)
             stop.set()
             return

@@ -1,4 +1,5 @@
-"""The gRPC servicer: translates wire messages to SandboxManager calls and errors to status codes.
+"""The gRPC servicer: translates wire messages to calls on the server's model (sandboxes.py and
+its parts) and errors to status codes.
 
 Every call runs for a caller (sbtui.server.scope): an admin sees every environment; a caller
 with a scoped token names its own environment or none, and whatever belongs to another
@@ -18,7 +19,7 @@ import grpc
 from sbtui import __version__
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
-from sbtui.server import execs, images, logs, validation
+from sbtui.server import execs, logs, validation
 from sbtui.server.errors import ServiceError, clip
 from sbtui.server.events import EventBus, WatcherFellBehind
 from sbtui.server.runtime.base import EngineError
@@ -125,27 +126,27 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     @unary
     async def GetCapabilities(self, request, context):
         # Answered for every caller: what the server can honour is no secret of the operator's.
-        return pb.Capabilities(unsupported_create_fields=self.manager.unsupported_create_fields())
+        return pb.Capabilities(unsupported_create_fields=self.manager.creator.unsupported_fields())
 
     @unary
     async def AppFromName(self, request, context):
-        return self.manager.app_from_name(
+        return self.manager.catalog.app_from_name(
             request.name, _environment(request), request.create_if_missing
         ).to_pb()
 
     @unary
     async def AppList(self, request, context):
         environment = _environment(request)
-        apps = [a.to_pb() for a in self.manager.apps.values() if a.environment == environment]
+        apps = [a.to_pb() for a in self.manager.catalog.apps.values() if a.environment == environment]
         return pb.AppListResponse(apps=sorted(apps, key=lambda a: a.name))
 
     @unary
     async def ImageFromRegistry(self, request, context):
-        return (await self.manager.image_from_registry(request.tag, _scope())).to_pb()
+        return (await self.manager.images.from_registry(request.tag, _scope())).to_pb()
 
     @unary
     async def ImageFromId(self, request, context):
-        return (await self.manager.image_from_id(request.image_id, _scope())).to_pb()
+        return (await self.manager.images.from_id(request.image_id, _scope())).to_pb()
 
     # ---- secrets (names and key names go out, never values) and volumes ----------
 
@@ -183,52 +184,51 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def VolumeDelete(self, request, context):
-        manager = self.manager
+        catalog = self.manager.catalog
 
         def live():
-            for record in list(manager.sandboxes.values()):
+            for record in list(catalog.sandboxes.values()):
                 if not record.finished:
-                    yield record, manager.apps[record.app_id].environment
+                    yield record, catalog.environment(record)
 
-        await manager.volumes.delete(request.name, _environment(request), live)
+        await self.manager.volumes.delete(request.name, _environment(request), live)
         return pb.VolumeDeleteResponse()
 
     # ---- sandboxes: calls by id answer NOT_FOUND for another environment's -------
 
     def _sandbox(self, sandbox_id: str):
-        return self.manager.get(sandbox_id, _scope())
+        return self.manager.catalog.get(sandbox_id, _scope())
 
     @unary
     async def SandboxCreate(self, request, context):
-        return self.manager.info(await self.manager.create(request, _scope()))
+        return self.manager.catalog.info(await self.manager.creator.create(request, _scope()))
 
     @unary
     async def SandboxFromId(self, request, context):
-        return self.manager.info(self._sandbox(request.sandbox_id))
+        return self.manager.catalog.info(self._sandbox(request.sandbox_id))
 
     @unary
     async def SandboxFromName(self, request, context):
-        record = self.manager.from_name(request.app_name, request.name, _environment(request))
-        return self.manager.info(record)
+        catalog = self.manager.catalog
+        return catalog.info(catalog.from_name(request.app_name, request.name, _environment(request)))
 
     @streaming
     async def SandboxList(self, request, context):
         environment = _environment(request)
+        catalog = self.manager.catalog
         if request.app_id:
-            self.manager.app(request.app_id, _scope())
+            catalog.app(request.app_id, _scope())
         records = list(
-            self.manager.matching(
-                request.app_id, dict(request.tags), environment, request.include_finished
-            )
+            catalog.matching(request.app_id, dict(request.tags), environment, request.include_finished)
         )
         records.sort(key=lambda r: r.created_at, reverse=True)
         for record in records:
-            yield self.manager.info(record)
+            yield catalog.info(record)
 
     @unary
     async def SandboxTerminate(self, request, context):
         self._sandbox(request.sandbox_id)
-        code = await self.manager.terminate(request.sandbox_id, request.wait)
+        code = await self.manager.transitions.terminate(request.sandbox_id, request.wait)
         reply = pb.SandboxTerminateResponse()
         if code is not None:
             reply.exit_code = code
@@ -239,10 +239,10 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
         validation.check_seconds("timeout", request.timeout)
         limit = min(request.timeout or MAX_WAIT, MAX_WAIT)
         self._sandbox(request.sandbox_id)
-        done = await self.manager.wait(request.sandbox_id, limit)
+        done = await self.manager.transitions.wait(request.sandbox_id, limit)
         if not done:
             return pb.SandboxWaitResponse(done=False)
-        record = self.manager.get(request.sandbox_id)
+        record = self.manager.catalog.get(request.sandbox_id)
         return pb.SandboxWaitResponse(
             done=True, exit_code=record.exit_code if record.exit_code is not None else -1,
             termination_reason=record.reason,
@@ -273,26 +273,26 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def SandboxSnapshotFilesystem(self, request, context):
-        snapshot = await images.snapshot(self.manager, request.sandbox_id, request.timeout, _scope())
+        snapshot = await self.manager.images.snapshot(request.sandbox_id, request.timeout, _scope())
         return snapshot.to_pb()
 
     @streaming
     async def ImagePull(self, request, context):
-        async for event in images.pull(self.manager, request.tag, _scope()):
+        async for event in self.manager.images.pull(request.tag, _scope()):
             yield event
 
     @unary
     async def ImageList(self, request, context):
-        found = images.listing(self.manager, request.snapshots_only, _scope())
+        found = self.manager.images.listing(request.snapshots_only, _scope())
         return pb.ImageListResponse(images=found)
 
     @streaming
     async def SandboxLogs(self, request, context):
         record = self._sandbox(request.sandbox_id)
-        environment = self.manager.environment(record)
+        environment = self.manager.catalog.environment(record)
         with self.stream_limits.hold("log read", environment, record.sandbox_id), \
                 self.manager.output_readers.reading(record.sandbox_id):
-            await self.manager.output_kept(record.sandbox_id)
+            await self.manager.transitions.output_kept(record.sandbox_id)
             async for chunk in logs.stream(
                 self.manager.runtime, self.manager.kept_output, record, request.follow, request.tail_lines,
                 self.manager.limits.log_bytes,
@@ -302,7 +302,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     @unary
     async def SandboxSetTags(self, request, context):
         self._sandbox(request.sandbox_id)
-        record = self.manager.set_tags(request.sandbox_id, dict(request.tags))
+        record = self.manager.catalog.set_tags(request.sandbox_id, dict(request.tags))
         return pb.SandboxTagsResponse(tags=record.tags)
 
     @unary
@@ -311,10 +311,10 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @streaming
     async def Watch(self, request, context) -> AsyncIterator[pb.SandboxEvent]:
-        manager = self.manager
+        manager, catalog = self.manager, self.manager.catalog
         environment = _environment(request)
         if request.app_id:
-            manager.app(request.app_id, _scope())
+            catalog.app(request.app_id, _scope())
 
         def wanted(info: pb.SandboxInfo) -> bool:
             if request.app_id and info.app_id != request.app_id:
@@ -325,11 +325,11 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
             queue = manager.events.subscribe()
             try:
                 if request.initial:
-                    for record in manager.matching(
+                    for record in catalog.matching(
                         request.app_id, {}, environment, request.include_finished
                     ):
                         yield pb.SandboxEvent(
-                            kind=pb.SandboxEvent.EXISTING, sandbox=manager.info(record), time=time.time()
+                            kind=pb.SandboxEvent.EXISTING, sandbox=catalog.info(record), time=time.time()
                         )
                     yield pb.SandboxEvent(kind=pb.SandboxEvent.SYNCED, time=time.time())
                 while True:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 from sbtui.server.runtime import engine as engines
+from sbtui.server.runtime import naming
 from sbtui.server.runtime.base import EngineUnavailable
-from sbtui.server.sandboxes import LABEL_SERVER
 from sbtui.server.store import Store
 
 log = logging.getLogger("sbtui.server")
@@ -154,7 +154,7 @@ async def _holds(engine: engines.Engine, containers: set[str], server_id: Callab
     """Whether `engine` holds any of `containers` (made by this state's server); an engine
     that does not is closed."""
     try:
-        found = await engine.runtime.list_managed(f"{LABEL_SERVER}={server_id()}")
+        found = await engine.runtime.list_managed(naming.owned_by(server_id()))
     except BaseException:
         await engine.close()
         raise

@@ -25,6 +25,7 @@ import grpc
 
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import validation
+from sbtui.server.background import Background
 from sbtui.server.ca import CertificateAuthority
 from sbtui.server.errors import ServiceError, precondition
 from sbtui.server.events import EventBus, WatcherFellBehind
@@ -260,7 +261,7 @@ class TunnelManager:
         self._book = PortBook(state_dir / PORTS_FILE)
         self._open: dict[str, SandboxListeners] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks = Background("tunnel task")
 
     # ---- start and stop ---------------------------------------------------------------
 
@@ -268,31 +269,20 @@ class TunnelManager:
         queue = self.manager.events.subscribe()
         # Subscribed first, so nothing that starts or ends from here on goes unseen.
         await self._sync()
-        self._spawn(self._follow(queue), "tunnel-events")
-        self._spawn(self._renew(), "tunnel-certificates")
+        self._tasks.spawn(self._follow(queue), "tunnel-events")
+        self._tasks.spawn(self._renew(), "tunnel-certificates")
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.cancel()
+        await asyncio.gather(*self._tasks.tasks, return_exceptions=True)
         pending = [task for opened in self._open.values() for task in opened.close()]
         self._open.clear()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    def _spawn(self, coro, name: str | None = None) -> None:
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("tunnel task failed: %s", task.exception())
-
     async def _sync(self) -> None:
         """Listen for every running sandbox with ports; close what belongs to no running one."""
         live = {
-            r.sandbox_id: r for r in self.manager.sandboxes.values()
+            r.sandbox_id: r for r in self.manager.catalog.sandboxes.values()
             if not r.finished and declared_ports(r.params)
         }
         for sandbox_id in [s for s in self._open if s not in live]:
@@ -321,9 +311,9 @@ class TunnelManager:
                 and info.state == pb.SANDBOX_STATE_RUNNING
                 and declared_ports(info.params)
             ):
-                record = self.manager.sandboxes.get(info.sandbox_id)
+                record = self.manager.catalog.sandboxes.get(info.sandbox_id)
                 if record is not None:
-                    self._spawn(self._ensure_logged(record))
+                    self._tasks.spawn(self._ensure_logged(record))
 
     async def _renew(self) -> None:
         while True:
@@ -417,7 +407,7 @@ class TunnelManager:
     ) -> None:
         task = asyncio.current_task()
         opened.connections.add(task)
-        self.manager.tunnel_connection_opened(opened.sandbox_id)
+        self.manager.activity.tunnel_connection_opened(opened.sandbox_id)
         upstream_writer = None
         try:
             _keepalive(client_writer)
@@ -437,7 +427,7 @@ class TunnelManager:
                 if writer is not None:
                     writer.close()
             opened.connections.discard(task)
-            self.manager.tunnel_connection_closed(opened.sandbox_id)
+            self.manager.activity.tunnel_connection_closed(opened.sandbox_id)
 
     # ---- SandboxTunnels ---------------------------------------------------------------
 
@@ -454,7 +444,7 @@ class TunnelManager:
 
         `timeout` is how long to wait for that; 0 checks once without waiting.
         """
-        record = self.manager.get(sandbox_id)
+        record = self.manager.catalog.get(sandbox_id)
         validation.check_seconds("timeout", timeout)
         ports = declared_ports(record.params)
         if not ports:

@@ -17,13 +17,12 @@ from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server import validation
 from sbtui.server.errors import invalid, not_found, precondition
 from sbtui.server.ids import new_id
+from sbtui.server.runtime import naming
 from sbtui.server.runtime.base import EngineError, EngineInUse, Runtime
 from sbtui.server.store import Store
 
 log = logging.getLogger("sbtui.server")
 
-LABEL_SERVER = "io.sbtui.server"
-LABEL_VOLUME = "io.sbtui.volume"
 _TABLE = "volumes"
 # A sandbox that just finished may still have its container, being removed, on the volume.
 IN_USE_GRACE = 15.0
@@ -38,7 +37,7 @@ class VolumeRecord:
 
     @property
     def engine_name(self) -> str:
-        return f"sbtui-{self.volume_id}"
+        return naming.volume(self.volume_id)
 
     def to_pb(self) -> pb.Volume:
         return pb.Volume(
@@ -83,7 +82,7 @@ class Volumes:
             try:
                 await self._runtime.create_volume(
                     record.engine_name,
-                    {LABEL_SERVER: self._server_id, LABEL_VOLUME: record.volume_id},
+                    {naming.LABEL_SERVER: self._server_id, naming.LABEL_VOLUME: record.volume_id},
                 )
             except EngineError as err:
                 raise precondition(f"the engine could not create volume {name!r}: {err}") from None

@@ -4,33 +4,20 @@ environment may do is in test_environments.py.)"""
 
 from __future__ import annotations
 
-import shutil
 import stat
-import subprocess
-import sys
 
 import pytest
 
 import sbtui
 from sbtui.client import AuthenticationError
-from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
-from tests.tls import certificate
+from tests.servers import IMAGE, ServerProcess, new_state_dir, new_tls_server
 
 TOKEN = "tok-" + "s3cr3t" * 6
 
 
 def serve_tls(engine: str, name: str, token: str):
     """A server on TCP with TLS (its certificate as `.ca`) and `token`; stopped when resumed."""
-    state = new_state_dir(f"{engine}-{name}")
-    cert, key = certificate(state)
-    token_file = state / "token-in"
-    token_file.write_text(token)
-    proc = ServerProcess(
-        engine, state,
-        extra=["--listen", "127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key),
-               "--token-file", str(token_file)],
-    ).start()
-    proc.ca = cert
+    proc = new_tls_server(engine, name, token).start()
     yield proc
     proc.dispose()
 
@@ -80,18 +67,13 @@ async def test_token_never_appears_in_the_log(tls_server):
 
 
 def test_plaintext_tcp_needs_an_explicit_insecure_flag(engine):
-    state = new_state_dir(engine + "-plain")
+    server = ServerProcess(engine, new_state_dir(engine + "-plain"), extra=["--listen", "127.0.0.1:0"])
     try:
-        out = subprocess.run(
-            [sys.executable, "-m", "sbtui", "server", "--engine", engine, "--state-dir", str(state),
-             "--listen", "127.0.0.1:0"],
-            capture_output=True, text=True, timeout=60, cwd=ROOT,
-        )
+        out = server.run_refused()
         assert out.returncode == 1
         assert "refusing to serve plaintext TCP" in out.stderr and "--insecure" in out.stderr
     finally:
-        ServerProcess(engine, state).stop_engine_service()
-        shutil.rmtree(state, ignore_errors=True)
+        server.dispose()
 
 
 async def test_insecure_tcp_still_requires_the_generated_token(engine):

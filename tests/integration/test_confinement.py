@@ -72,7 +72,7 @@ async def test_privileged_operations_fail(sandbox, programs, tmp_path, what):
     program = programs / attempt.program
     # The control: on the host the same call succeeds, or fails for another reason.
     (tmp_path / "bin").mkdir()
-    shutil.copy(busybox_image._find_busybox(), tmp_path / "bin" / "true")
+    shutil.copy(busybox_image.find_busybox(), tmp_path / "bin" / "true")
     code, out = _on_the_host(program, [a.format(dir=tmp_path) for a in attempt.args])
     assert code in attempt.on_the_host, f"{what} on the host gave {_outcome(code)}: {out!r}"
 

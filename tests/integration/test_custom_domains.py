@@ -15,7 +15,6 @@ import secrets as random
 import shutil
 import ssl
 import subprocess
-import sys
 
 import pytest
 from cryptography import x509
@@ -23,7 +22,7 @@ from cryptography import x509
 import sbtui
 from sbtui.client import InvalidArgumentError
 from tests.integration.test_tunnels import READY, echo, running, verifying
-from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
+from tests.servers import IMAGE, ServerProcess, new_state_dir
 
 ADMIN = "admin-" + random.token_hex(24)
 SUFFIXES = ["dev=dev.tunnels.test", "shared.test"]
@@ -145,11 +144,7 @@ async def test_an_allowed_custom_domain_is_served_with_a_certificate_that_verifi
 def test_a_bad_suffix_stops_the_server_at_start(value, words):
     state = new_state_dir("bad-suffix")
     try:
-        out = subprocess.run(
-            [sys.executable, "-m", "sbtui", "server", "--state-dir", str(state),
-             "--socket", str(state / "s.sock"), "--custom-domain-suffix", value],
-            capture_output=True, text=True, timeout=60, cwd=ROOT,
-        )
+        out = ServerProcess("auto", state, extra=["--custom-domain-suffix", value]).run_refused()
         assert out.returncode == 1
         assert out.stderr.startswith(f"sbtui server: error: --custom-domain-suffix {value!r}: ")
         assert words in out.stderr

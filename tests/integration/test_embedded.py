@@ -15,7 +15,7 @@ import pytest
 
 import sbtui
 from sbtui.client import ConnectionLostError, TerminationReason
-from tests.servers import ROOT, STOP_WAIT, available_engines, remove_what_it_made, wait_for
+from tests.servers import ROOT, STOP_WAIT, ServerProcess, available_engines, wait_for
 
 STARTER = """
 import asyncio, sbtui
@@ -55,12 +55,8 @@ def embedded_env(tmp_path, monkeypatch, engine):
         if not _gone(pid):
             os.kill(pid, signal.SIGTERM)
             wait_for(lambda: _gone(pid), STOP_WAIT, f"daemon {pid} to stop")
-    state = tmp_path / "state" / "sbtui"
-    podman_pid = state / "podman.pid"
-    if podman_pid.exists() and not _gone(int(podman_pid.read_text())):
-        os.kill(int(podman_pid.read_text()), signal.SIGTERM)
-    if (state / "server-id").exists():
-        remove_what_it_made(engine, (state / "server-id").read_text().strip())
+    # What the daemons left (their Podman service, sandboxes, images): as a test server's.
+    ServerProcess(engine, tmp_path / "state" / "sbtui").dispose()
 
 
 async def test_daemon_outlives_its_starter_enforces_timeouts_and_exits_when_idle(embedded_env, engine):

@@ -27,7 +27,7 @@ import pytest
 import sbtui
 from sbtui.client import SbtuiError
 from sbtui.server.runtime import networks
-from sbtui.server.runtime.docker import LIBPOD_API
+from sbtui.server.runtime.engine_api import LIBPOD_API
 from tests.servers import IMAGE, ServerProcess, new_state_dir, until
 
 HIDDEN, PLAIN, TLS = 7000, 7001, 7002  # undeclared, unencrypted, encrypted

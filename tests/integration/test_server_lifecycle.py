@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 
 import pytest
 
 import sbtui
 from sbtui.client import ConnectionLostError, SandboxState, TerminationReason
-from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
+from tests.servers import IMAGE, ServerProcess, new_state_dir
 
 
 @pytest.fixture
@@ -96,10 +94,8 @@ async def test_client_raises_when_the_server_dies_mid_call(own_server):
 
 
 def test_a_second_server_on_the_same_state_dir_is_refused(own_server):
-    out = subprocess.run(
-        [sys.executable, "-m", "sbtui", "server", "--engine", own_server.engine,
-         "--state-dir", str(own_server.state_dir), "--socket", str(own_server.state_dir / "b.sock")],
-        capture_output=True, text=True, timeout=60, cwd=ROOT,
-    )
+    out = ServerProcess(
+        own_server.engine, own_server.state_dir, extra=["--socket", str(own_server.state_dir / "b.sock")]
+    ).run_refused()
     assert out.returncode == 1
     assert f"another sbtui server (pid {own_server.process.pid}) is using" in out.stderr

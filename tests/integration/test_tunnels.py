@@ -13,8 +13,6 @@ import os
 import shutil
 import ssl
 import stat
-import subprocess
-import sys
 import time
 
 import grpc
@@ -30,7 +28,7 @@ from sbtui.client.reachability import check_tcp, check_tls, check_tunnels
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
 from sbtui.server.ca import CertificateAuthority
-from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir, until
+from tests.servers import IMAGE, ServerProcess, new_state_dir, until
 
 READY = 30  # seconds a tunnel may take to become ready; they take milliseconds
 
@@ -403,11 +401,7 @@ def test_a_tunnel_host_that_cannot_be_bound_stops_the_server_at_start():
     state_dir = new_state_dir("bad-tunnel-host")
     try:
         # 192.0.2.1 is TEST-NET-1: no interface here has it, so binding fails (nothing is sent).
-        out = subprocess.run(
-            [sys.executable, "-m", "sbtui", "server", "--state-dir", str(state_dir),
-             "--socket", str(state_dir / "s.sock"), "--tunnel-host", "192.0.2.1"],
-            capture_output=True, text=True, timeout=60, cwd=ROOT,
-        )
+        out = ServerProcess("auto", state_dir, extra=["--tunnel-host", "192.0.2.1"]).run_refused()
         assert out.returncode == 1
         assert "cannot listen on tunnel host '192.0.2.1'" in out.stderr
         assert "pass another --tunnel-host" in out.stderr

@@ -6,7 +6,7 @@ import pytest
 
 from sbtui.server.runtime import gpu
 from sbtui.server.runtime.base import GpuUnavailable
-from sbtui.server.runtime.docker import PODMAN_GPU, assign_gpus, gpu_host_config
+from sbtui.server.runtime.gpu import PODMAN_GPU, assign_gpus, gpu_host_config
 
 T4 = gpu.HostGpu(0, "Tesla T4", "GPU-1111")
 A100_A = gpu.HostGpu(1, "NVIDIA A100-SXM4-40GB", "GPU-2222")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sbtui.server.runtime.base import EngineError
-from sbtui.server.runtime.docker import check_created, mount_config
+from sbtui.server.runtime.container_config import check_created, mount_config
 
 
 @pytest.mark.parametrize(

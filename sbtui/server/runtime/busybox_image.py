@@ -17,7 +17,7 @@ VERSION_LABEL = "io.sbtui.base-version"
 LAYOUT = "2"  # bump when build_tar changes what goes into the image
 
 
-def _find_busybox() -> str | None:
+def find_busybox() -> str | None:
     """A statically linked busybox: the image has no C library for a dynamic one."""
     for candidate in ("/bin/busybox", "/usr/bin/busybox"):
         try:
@@ -70,7 +70,7 @@ def _version(busybox: str) -> str:
 
 async def ensure(runtime: Runtime) -> bool:
     """Import the image if it is missing or stale; False when this host has no busybox."""
-    busybox = _find_busybox()
+    busybox = find_busybox()
     found = await runtime.inspect_image(REF)
     if busybox is None:
         return found is not None

@@ -1,13 +1,18 @@
 """The Docker Engine API runtime (aiodocker), serving Docker and Podman alike.
 
-Where the two engines differ, the difference is handled here and nowhere else:
+What is not one engine's is shared with any other runtime: the Engine API's conventions
+(engine_api.py), the container config a ContainerSpec becomes (container_config.py), execs
+(engine_exec.py), names and labels (naming.py), processes seen from this host
+(host_processes.py), GPUs (gpu.py), the seccomp profile (seccomp.py) and the tail of a log
+(log_tail.py).
+
+Where the two engines differ, the difference is handled here, or in the module named:
 - Podman reports a container's exit as the event `died`, Docker as `die`;
 - Podman applies its own default rlimits, which runc cannot set without CAP_SYS_RESOURCE,
   so containers get explicit ulimits no higher than the engine's own;
-- Podman ignores the console size given at exec start, so a PTY is resized again after start;
 - Podman on cgroup v1 does not report OOMKilled (see _state);
-- when an exec's program can't be started, Docker writes its error to stdout with exit code
-  126 and Podman to stderr with 127: both become stderr and the shell's 127 or 126;
+- execs differ in their console size and in how a program that can't start fails
+  (engine_exec.py);
 - Podman's default seccomp profile lets a sandbox create user namespaces and use the kernel's
   keyrings, and Docker's does not: on Podman a sandbox gets Podman's default profile with
   Docker's rules added (seccomp.py),
@@ -17,24 +22,19 @@ Where the two engines differ, the difference is handled here and nowhere else:
   `isolate` option, which its compat API sets unasked (and, asked, warns it does not know):
   environment networks (networks.py) are made through Podman's own API there, which names it;
 - Docker attaches NVIDIA GPUs through a device request; Podman's compat API ignores device
-  requests and mangles CDI device names, so there a sandbox asking for a GPU is refused;
+  requests and mangles CDI device names, so there a sandbox asking for a GPU is refused (gpu.py);
 - the log of a sandbox's output is bounded by json-file's max-size and max-file on Docker, and
   on Podman by k8s-file's max-size (conmon's --log-size-max), which empties the file when full
-  (Podman's compat inspect reports json-file whatever the driver).
+  (Podman's compat inspect reports json-file whatever the driver; container_config.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
-import re
-import signal
-import struct
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import AsyncIterator, Callable
 
@@ -43,6 +43,10 @@ import aiohttp
 import aiodocker
 from aiodocker.exceptions import DockerError
 
+from sbtui.server.runtime import (
+    container_config, egress, engine_exec, gpu, host_processes, image_archive, log_tail, naming,
+    networks, seccomp,
+)
 from sbtui.server.runtime.base import (
     BadImageReference,
     ContainerExit,
@@ -52,191 +56,23 @@ from sbtui.server.runtime.base import (
     EngineInUse,
     EngineNotFound,
     ExecSpec,
-    GpuUnavailable,
     ImageInfo,
-    NetworkSpec,
-    RegistryUnreachable,
     WritablePaths,
 )
-from sbtui.server.runtime import egress, gpu, image_archive, log_tail, networks, seccomp
-from sbtui.server.runtime.hijack import HijackedStream, answers
+from sbtui.server.runtime.engine_api import (
+    API_VERSION, address, engine_error, missing, pull_error, take_frames, timestamp,
+)
+from sbtui.server.runtime.hijack import answers
 
 log = logging.getLogger("sbtui.server.runtime")
 
-API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
-LIBPOD_API = "v4.0.0"  # Podman's own API, for what its compat API lacks
 _EXIT_ACTIONS = {"die", "died"}
 _NEW_ACTIONS = {"create", "start"}
-CAPABILITIES = (
-    "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETFCAP",
-    "SETGID", "SETPCAP", "SETUID",
-)
-# HostConfig fields read back after create, with the parameter each one carries.
-_LIMITS = {
-    "NanoCpus": "cpu_limit", "CpuShares": "cpu", "Memory": "memory_limit_mib",
-    "MemoryReservation": "memory_mib", "PidsLimit": "the process limit",
-}
-_FRAME = struct.Struct(">BxxxL")  # stdout/stderr framing of non-TTY output
-_START_FAILED = b"OCI runtime exec failed"
-
-
-_STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
-
-
-def _timestamp(value: str | None) -> float:
-    """Engine timestamps carry nanoseconds, which datetime cannot parse; 0 for 'never'."""
-    match = _STAMP.match(value or "")
-    if not match or value.startswith("0001-"):
-        return 0.0
-    whole, frac, zone = match.groups()
-    zone = "+00:00" if zone in (None, "Z") else zone
-    return datetime.fromisoformat(whole + zone).timestamp() + float(frac or 0)
-
-
-# aiodocker's status for a call that could not reach the engine at all. Its message may well
-# say "no such file" (of the engine's socket): that is no answer about the object asked for.
-_UNREACHABLE = 900
-
-
-def _missing(err: DockerError) -> bool:
-    # Podman answers some lookups of a missing object with 500 "no such ...", not 404.
-    return err.status == 404 or (err.status != _UNREACHABLE and "no such" in str(err.message).lower())
-
-
-def _pull_error(ref: str, message: str) -> EngineError:
-    lowered = message.lower()
-    if "invalid reference" in lowered or "repository name must" in lowered:
-        return BadImageReference(f"{ref!r} is not a valid image reference: {message}")
-    if any(w in lowered for w in ("manifest unknown", "not found", "does not exist", "name unknown")):
-        return EngineNotFound(f"image {ref!r} was not found in its registry: {message}")
-    if any(w in lowered for w in ("dial tcp", "connection refused", "no such host", "pinging container registry", "timeout", "tls", "https")):
-        return RegistryUnreachable(f"the registry of {ref!r} could not be reached: {message}")
-    return EngineError(f"pulling image {ref!r}: {message}")
-
-
-def _address(settings: dict) -> str | None:
-    # Docker fills the top-level IPAddress for its default bridge; Podman leaves it empty
-    # and reports the address per network (`podman`), as Docker does for user networks.
-    if settings.get("IPAddress"):
-        return settings["IPAddress"]
-    networks = [n or {} for n in (settings.get("Networks") or {}).values()]
-    for key in ("IPAddress", "GlobalIPv6Address"):
-        for network in networks:
-            if network.get(key):
-                return network[key]
-    return None
-
-
-def _engine_error(err: DockerError, what: str) -> EngineError:
-    message = err.message if isinstance(err.message, str) else str(err.message)
-    cls = EngineNotFound if _missing(err) else EngineError
-    return cls(f"{what}: {message}", err.status)
-
-
-PODMAN_GPU = (
-    "Podman's Docker-compatible API, which this server drives, can't attach GPUs to a container "
-    "(Podman 4 ignores device requests and CDI device names there); run the server on Docker "
-    "with the NVIDIA Container Toolkit to use gpu, or create the sandbox without gpu"
-)
-
-
-def no_gpus(engine: str, host: list[gpu.HostGpu]) -> str:
-    """Why no sandbox on `engine` can have any GPU of this host, "" if some spec may be given.
-    What the host lacks is said first: no engine can change that."""
-    if not host:
-        return gpu.NO_GPU
-    return PODMAN_GPU if engine == "podman" else ""
-
-
-def assign_gpus(engine: str, spec: str, host: list[gpu.HostGpu]) -> list[str]:
-    """Device ids of the host GPUs that give `spec` on `engine`; GpuUnavailable if none can."""
-    reason = no_gpus(engine, host)
-    if reason:
-        raise GpuUnavailable(reason)
-    return [g.device_id for g in gpu.select(gpu.parse(spec), host)]
-
-
-def gpu_host_config(device_ids: list[str]) -> dict:
-    """The HostConfig fields that give a Docker container these NVIDIA GPUs: a device request
-    for the NVIDIA driver, by id rather than by count, so the GPUs given are the type asked for
-    and not merely the first ones the driver lists."""
-    return {
-        "DeviceRequests": [
-            {"Driver": "nvidia", "DeviceIDs": list(device_ids), "Capabilities": [["gpu"]]}
-        ]
-    }
 
 
 def _gpu_error(err: DockerError, spec: ContainerSpec) -> EngineError | None:
     """Docker without the NVIDIA Container Toolkit can't serve the device request."""
-    message = str(err.message)
-    if spec.gpus and "device driver" in message:
-        return GpuUnavailable(
-            f"Docker on this host has no NVIDIA device driver ({message}); install the NVIDIA "
-            "Container Toolkit (nvidia-container-toolkit) and restart dockerd, or create the "
-            "sandbox without gpu"
-        )
-    return None
-
-
-# What a volume mount may name, for the runtime's own check: Podman's compatibility API joins a
-# mount into one "type=volume,source=...,destination=..." string and parses it again, so a ','
-# or '=' in a path would become options of the mount (a bind of a host directory, say).
-# Validation refuses such paths long before; the runtime refuses them too, whoever calls it.
-_MOUNT_TARGET = re.compile(r"^(/[A-Za-z0-9._+@~-]+)+\Z")
-_VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
-
-
-def mount_config(mounts: dict[str, str]) -> list[dict]:
-    """HostConfig.Mounts for engine volumes (container path -> volume name)."""
-    for path, volume in mounts.items():
-        if not _MOUNT_TARGET.match(path) or not _VOLUME_NAME.match(volume) or "/../" in path + "/":
-            raise EngineError(
-                f"refusing to mount volume {volume!r} at {path!r}: an engine could read "
-                "characters of it as mount options"
-            )
-    return [
-        {"Type": "volume", "Source": volume, "Target": path, "ReadOnly": False}
-        for path, volume in mounts.items()
-    ]
-
-
-def check_created(data: dict, host: dict, mounts: dict[str, str]) -> None:
-    """Refuse a created container that differs from what was asked for: an engine that dropped
-    a resource limit (one on a host without the cgroup controller may ignore it) would run the
-    sandbox unlimited, and mounts other than the volumes asked for (or the image's own declared
-    volumes) would show it more than its own files."""
-    got = data.get("HostConfig") or {}
-    for key in _LIMITS:
-        if key in host and int(got.get(key) or 0) != int(host[key]):
-            raise EngineError(
-                f"the engine did not apply {_LIMITS[key]} (asked {host[key]}, got "
-                f"{got.get(key)}); refusing to run the sandbox without it"
-            )
-    declared = set((data.get("Config") or {}).get("Volumes") or {})
-    wanted = dict(mounts)
-    for mount in data.get("Mounts") or []:
-        destination = mount.get("Destination", "")
-        if mount.get("Type") != "volume":
-            raise EngineError(f"the engine mounted a {mount.get('Type')} at {destination!r}, which was not asked for")
-        if destination in wanted:
-            if mount.get("Name") != wanted.pop(destination) or not mount.get("RW", True):
-                raise EngineError(f"the engine mounted another volume at {destination!r} than asked for")
-        elif destination not in declared:
-            raise EngineError(f"the engine mounted a volume at {destination!r}, which was not asked for")
-    if wanted:
-        raise EngineError(f"the engine did not mount the volumes asked for at {', '.join(sorted(wanted))}")
-
-
-def _with_open_files(ulimits: list[dict], open_files: int) -> list[dict]:
-    """`ulimits` with nofile set to `open_files` (when given), no higher than their own nofile."""
-    if not open_files:
-        return list(ulimits)
-    ceiling = next((u["Hard"] for u in ulimits if u["Name"] == "nofile"), open_files)
-    value = min(open_files, ceiling)
-    return [u for u in ulimits if u["Name"] != "nofile"] + [
-        {"Name": "nofile", "Soft": value, "Hard": value}
-    ]
+    return gpu.drivermissing(str(err.message)) if spec.gpus else None
 
 
 class DockerRuntime:
@@ -259,8 +95,6 @@ class DockerRuntime:
         self._state_dir = state_dir  # where files the engine reads by path are written
         self._seccomp_profile: str | None = None
         self._seccomp_lock = asyncio.Lock()
-        self._network_locks: dict[str, asyncio.Lock] = {}
-        self._network_joins: dict[str, int] = {}  # network -> creates in flight that join it
         self._docker = aiodocker.Docker(url=url, api_version=API_VERSION)
         self._background: set[asyncio.Task] = set()
         # A followed log holds its connection for as long as it lasts; taken from the pool above
@@ -272,12 +106,13 @@ class DockerRuntime:
             else aiohttp.TCPConnector(limit=0)
         ))
         self._streams = aiodocker.Docker(url=url, api_version=API_VERSION, session=self._streams_session)
+        self._networks = networks.EnvironmentNetworks(self._docker, name, self.answers)
 
     async def version(self) -> str:
         try:
             info = await self._docker.version()
         except DockerError as err:
-            raise _engine_error(err, "engine version") from None
+            raise engine_error(err, "engine version") from None
         return str(info.get("Version", ""))
 
     async def answers(self) -> bool:
@@ -292,14 +127,14 @@ class DockerRuntime:
         try:
             info = await self._docker.system.info()
         except DockerError as err:
-            raise _engine_error(err, "engine info") from None
+            raise engine_error(err, "engine info") from None
         return not info.get("LiveRestoreEnabled")
 
     async def cpus(self) -> int:
         try:
             info = await self._docker.system.info()
         except DockerError as err:
-            raise _engine_error(err, "engine info") from None
+            raise engine_error(err, "engine info") from None
         return int(info.get("NCPU") or os.cpu_count() or 1)
 
     # ---- images ---------------------------------------------------------------
@@ -308,15 +143,15 @@ class DockerRuntime:
         try:
             data = await self._docker.images.inspect(ref)
         except DockerError as err:
-            if _missing(err):
+            if missing(err):
                 return None
             if "invalid reference" in str(err.message):
                 raise BadImageReference(f"{ref!r} is not a valid image reference: {err.message}") from None
-            raise _engine_error(err, f"image {ref!r}") from None
+            raise engine_error(err, f"image {ref!r}") from None
         return ImageInfo(
             engine_id=data["Id"],
             tag=ref,
-            created_at=_timestamp(data.get("Created")),
+            created_at=timestamp(data.get("Created")),
             size_bytes=int(data.get("Size") or 0),
             labels=(data.get("Config") or {}).get("Labels") or {},
             env=(data.get("Config") or {}).get("Env") or [],
@@ -337,10 +172,10 @@ class DockerRuntime:
         try:
             async for event in self._docker.images.pull(ref, stream=True):
                 if event.get("error"):
-                    raise _pull_error(ref, str(event["error"]))
+                    raise pull_error(ref, str(event["error"]))
                 yield event
         except DockerError as err:
-            raise _pull_error(ref, str(err.message)) from None
+            raise pull_error(ref, str(err.message)) from None
         except aiohttp.ClientError as err:
             raise EngineError(f"pulling image {ref!r}: the engine connection broke: {err}") from None
 
@@ -369,7 +204,7 @@ class DockerRuntime:
             # Podman's compat endpoint wants a JSON body even when there is no config to set.
             reply = await self._docker._query_json("commit", method="POST", params=params, data={})
         except DockerError as err:
-            raise _engine_error(err, f"committing container {container_id[:12]}") from None
+            raise engine_error(err, f"committing container {container_id[:12]}") from None
         return reply["Id"] if reply["Id"].startswith("sha256:") else "sha256:" + reply["Id"]
 
     async def _commit_with_env(
@@ -400,7 +235,7 @@ class DockerRuntime:
                 raise EngineError(f"the snapshot {ref} did not get the environment it was given")
             return loaded
         except DockerError as err:
-            raise _engine_error(err, f"rewriting the snapshot {ref}") from None
+            raise engine_error(err, f"rewriting the snapshot {ref}") from None
         except (image_archive.ArchiveError, aiohttp.ClientError, asyncio.IncompleteReadError) as err:
             raise EngineError(f"rewriting the snapshot {ref}: {err}") from None
         finally:
@@ -411,7 +246,7 @@ class DockerRuntime:
         try:
             await self._docker.images.delete(ref)
         except DockerError as err:
-            if not _missing(err):
+            if not missing(err):
                 log.warning("could not remove image %s: %s", ref, err.message)
 
     async def logs(
@@ -441,24 +276,15 @@ class DockerRuntime:
                     return
                 # Entries parsed out of whatever has arrived: a log of short lines is mostly
                 # headers, and reading each one on its own costs more than the engine's reply.
-                buffer, at = bytearray(), 0
+                buffer = bytearray()
                 async for data in response.content.iter_any():
                     buffer += data
-                    entries = []
-                    while len(buffer) - at >= _FRAME.size:
-                        fd, length = _FRAME.unpack_from(buffer, at)
-                        end = at + _FRAME.size + length
-                        if end > len(buffer):
-                            break
-                        entries.append(((2 if fd == 2 else 1), bytes(buffer[at + _FRAME.size:end])))
-                        at = end
-                    del buffer[:at]
-                    at = 0
+                    entries = take_frames(buffer)
                     if entries:
                         yield entries
                 # An entry cut short: the engine ended the stream inside it, the container went.
         except DockerError as err:
-            raise _engine_error(err, f"reading the output of container {container_id[:12]}") from None
+            raise engine_error(err, f"reading the output of container {container_id[:12]}") from None
         except aiohttp.ClientError as err:
             raise EngineError(f"reading the output of container {container_id[:12]}: {err}") from None
 
@@ -491,80 +317,40 @@ class DockerRuntime:
                 headers={"Content-Type": "application/x-tar"},
             )
         except DockerError as err:
-            raise _engine_error(err, f"importing image {repo}:{tag}") from None
+            raise engine_error(err, f"importing image {repo}:{tag}") from None
 
     # ---- containers -----------------------------------------------------------
 
     def no_gpus(self) -> str:
-        return no_gpus(self.name, gpu.host_gpus())
+        return gpu.no_gpus(self.name, gpu.host_gpus())
 
     def gpus_for(self, spec: str) -> list[str]:
-        return assign_gpus(self.name, spec, gpu.host_gpus())
+        return gpu.assign_gpus(self.name, spec, gpu.host_gpus())
 
     async def create_and_start(self, spec: ContainerSpec) -> str:
         network = None if spec.network_disabled else spec.network
-        async with self._joining(network):
+        async with self._networks.joining(network):
             return await self._create_and_start(spec)
 
     async def _create_and_start(self, spec: ContainerSpec) -> str:
-        host: dict = {
-            "Init": False,
-            # The same small capability set on both engines (Podman's default without
-            # SYS_CHROOT; Docker's adds NET_RAW, MKNOD and AUDIT_WRITE), no privilege gain
-            # through setuid binaries, the engine's default seccomp profile with no user
-            # namespaces or keyrings, and a bound on processes (fork bombs).
-            "CapDrop": ["ALL"],
-            "CapAdd": list(CAPABILITIES),
-            "SecurityOpt": ["no-new-privileges", *await self._seccomp_options()],
-            "PidsLimit": spec.pids_limit,
-        }
-        if spec.cpu:
-            host["CpuShares"] = max(2, int(spec.cpu * 1024))
-        if spec.cpu_limit:
-            host["NanoCpus"] = int(spec.cpu_limit * 1e9)
-        if spec.memory_mib:
-            host["MemoryReservation"] = spec.memory_mib * 1024 * 1024
-        if spec.memory_limit_mib:
-            host["Memory"] = spec.memory_limit_mib * 1024 * 1024
-        ulimits = _with_open_files(self._ulimits, spec.open_files)
-        if ulimits:
-            host["Ulimits"] = ulimits
-        if spec.log_bytes:
-            host["LogConfig"] = self._log_config(spec.log_bytes)
-        if spec.disk_bytes and await self._layer_quota(spec.image):
-            host["StorageOpt"] = {"size": str(spec.disk_bytes)}
-        if spec.gpus:
-            host.update(gpu_host_config(spec.gpus))
-        if spec.network_disabled:
-            host["NetworkMode"] = "none"
-        elif spec.network is not None:
-            host["NetworkMode"] = spec.network.name
+        seccomp_options = await self._seccomp_options()
+        layer_quota = bool(spec.disk_bytes) and await self._layer_quota(spec.image)
+        host = container_config.host_config(spec, self.name, self._ulimits, seccomp_options, layer_quota)
         holder = None
         if spec.egress_allowlist is not None:
             holder = await self._network_holder(spec, host)
             host["NetworkMode"] = f"container:{holder}"
-        if spec.mounts:
-            host["Mounts"] = mount_config(spec.mounts)
-        config = {
-            "Image": spec.image,
-            "Cmd": spec.command,
-            "Env": [f"{k}={v}" for k, v in spec.env.items()],
-            "Labels": spec.labels,
-            "WorkingDir": spec.workdir,
-            "Tty": spec.tty,
-            "OpenStdin": spec.tty,
-            "HostConfig": host,
-        }
+        config = container_config.container_config(spec, host)
         try:
             container = await self._docker.containers.create(config, name=spec.name)
         except DockerError as err:
             if holder:
                 await self.remove(holder)
-            raise _gpu_error(err, spec) or _engine_error(err, "creating the container") from None
+            raise _gpu_error(err, spec) or engine_error(err, "creating the container") from None
         try:
             # Read back before anything runs: the sandbox starts only as it was asked for.
             data = await self._show(container.id) or {}
-            check_created(data, host, spec.mounts)
+            container_config.check_created(data, host, spec.mounts)
             await container.start()
         except (DockerError, EngineError) as err:
             await self.remove(container.id)
@@ -572,16 +358,8 @@ class DockerRuntime:
                 await self.remove(holder)
             if isinstance(err, EngineError):
                 raise
-            raise _gpu_error(err, spec) or _engine_error(err, "starting the container") from None
+            raise _gpu_error(err, spec) or engine_error(err, "starting the container") from None
         return container.id
-
-    def _log_config(self, size: int) -> dict:
-        """The engine's log of the main command's output, at most `size` bytes on disk. Docker's
-        json-file rotates into one older file, so each gets half; Podman's k8s-file (conmon's
-        --log-size-max, which its compat API sets from max-size) starts anew when full."""
-        if self.name == "podman":
-            return {"Type": "k8s-file", "Config": {"max-size": str(size)}}
-        return {"Type": "json-file", "Config": {"max-size": str(size // 2), "max-file": "2"}}
 
     async def _layer_quota(self, image: str) -> bool:
         """Whether the engine can cap a container's writable layer (StorageOpt size: overlay on
@@ -595,7 +373,7 @@ class DockerRuntime:
         try:
             info = await self._docker._query_json("info")
         except DockerError as err:
-            raise _engine_error(err, "reading the engine's storage driver") from None
+            raise engine_error(err, "reading the engine's storage driver") from None
         backing = dict((pair[0], pair[1]) for pair in info.get("DriverStatus") or [] if len(pair) == 2)
         if backing.get("Backing Filesystem") != "xfs":
             return False  # the engine would refuse: the server watches the layer instead
@@ -622,30 +400,8 @@ class DockerRuntime:
         try:
             info = await self._docker._query_json("libpod/info")
         except DockerError as err:
-            raise _engine_error(err, "reading Podman's security settings") from None
-        security = (info.get("host") or {}).get("security") or {}
-        if not security.get("seccompEnabled"):
-            raise EngineError(
-                "Podman runs without seccomp on this host, so a sandbox could create user "
-                "namespaces; install libseccomp2 and a Podman built with seccomp to run sandboxes"
-            )
-        source = security.get("seccompProfilePath") or ""
-        try:
-            with open(source, encoding="utf-8") as f:
-                default = json.load(f)
-        except (OSError, ValueError) as err:
-            raise EngineError(
-                f"Podman's default seccomp profile {source!r} could not be read ({err}); sandboxes "
-                "on Podman start from it: reinstall containers-common (Debian: "
-                "golang-github-containers-common) or set seccomp_profile in containers.conf"
-            ) from None
-        if self._state_dir is None:
-            raise EngineError("this runtime has no state directory to write Podman's seccomp profile to")
-        path = self._state_dir / "podman-seccomp.json"
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(seccomp.for_sandboxes(default)))
-        os.replace(partial, path)  # a sandbox starting meanwhile never reads half a profile
-        return str(path)
+            raise engine_error(err, "reading Podman's security settings") from None
+        return seccomp.write_podman_profile((info.get("host") or {}).get("security") or {}, self._state_dir)
 
     async def _network_holder(self, spec: ContainerSpec, host: dict) -> str:
         """Start the container whose network namespace the sandbox will join, with the
@@ -657,14 +413,14 @@ class DockerRuntime:
             "HostConfig": {k: v for k, v in host.items() if k in ("Init", "Ulimits", "NetworkMode")},
         }
         try:
-            holder = await self._docker.containers.create(config, name=spec.name + egress.HOLDER_SUFFIX)
+            holder = await self._docker.containers.create(config, name=spec.name + naming.HOLDER_SUFFIX)
         except DockerError as err:
-            raise _engine_error(err, "creating the sandbox's network namespace") from None
+            raise engine_error(err, "creating the sandbox's network namespace") from None
         try:
             await holder.start()
         except DockerError as err:
             await self.remove(holder.id)  # created but never started: nothing else would remove it
-            raise _engine_error(err, "starting the sandbox's network namespace") from None
+            raise engine_error(err, "starting the sandbox's network namespace") from None
         try:
             pid = int(((await holder.show()).get("State") or {}).get("Pid") or 0)
             if not pid:
@@ -673,7 +429,7 @@ class DockerRuntime:
         except (DockerError, EngineError) as err:
             await self.remove(holder.id)
             if isinstance(err, DockerError):
-                raise _engine_error(err, "inspecting the network namespace") from None
+                raise engine_error(err, "inspecting the network namespace") from None
             raise
         return holder.id
 
@@ -691,13 +447,13 @@ class DockerRuntime:
                 oom = True
             exit_ = ContainerExit(
                 exit_code=code, oom_killed=oom,
-                finished_at=_timestamp(state.get("FinishedAt")) or time.time(),
+                finished_at=timestamp(state.get("FinishedAt")) or time.time(),
             )
         return ContainerState(
             container_id=data["Id"],
             labels=(data.get("Config") or {}).get("Labels") or {},
             running=running,
-            started_at=_timestamp(state.get("StartedAt")),
+            started_at=timestamp(state.get("StartedAt")),
             exit=exit_,
         )
 
@@ -706,9 +462,9 @@ class DockerRuntime:
         try:
             return await self._docker.containers.container(container_id).show()
         except DockerError as err:
-            if _missing(err):
+            if missing(err):
                 return None
-            raise _engine_error(err, f"inspecting container {container_id[:12]}") from None
+            raise engine_error(err, f"inspecting container {container_id[:12]}") from None
 
     async def inspect(self, container_id: str) -> ContainerState | None:
         data = await self._show(container_id)
@@ -732,16 +488,16 @@ class DockerRuntime:
         mode = (data.get("HostConfig") or {}).get("NetworkMode") or ""
         if mode.startswith("container:"):  # it shares another container's network namespace
             return await self.container_address(mode.split(":", 1)[1])
-        return _address(data.get("NetworkSettings") or {})
+        return address(data.get("NetworkSettings") or {})
 
     async def kill(self, container_id: str) -> None:
         try:
             await self._docker.containers.container(container_id).kill(signal="SIGKILL")
         except DockerError as err:
             # 409/500 "not running" means it is already gone: that is what we wanted.
-            if _missing(err) or "not running" in str(err.message):
+            if missing(err) or "not running" in str(err.message):
                 return
-            raise _engine_error(err, f"killing container {container_id[:12]}") from None
+            raise engine_error(err, f"killing container {container_id[:12]}") from None
 
     async def remove(self, container_id: str) -> None:
         data = await self._show(container_id) or {}
@@ -750,11 +506,11 @@ class DockerRuntime:
         try:
             await self._docker.containers.container(container_id).delete(force=True, v=True)
         except DockerError as err:
-            if _missing(err) or "already in progress" in str(err.message):
+            if missing(err) or "already in progress" in str(err.message):
                 return  # gone, or going: Docker answers 409 while another removal runs
-            raise _engine_error(err, f"removing container {container_id[:12]}") from None
+            raise engine_error(err, f"removing container {container_id[:12]}") from None
         for name in joined:
-            await self._remove_network_if_unused(name)
+            await self._networks.remove_if_unused(name)
 
     async def list_managed(self, label: str) -> list[ContainerState]:
         try:
@@ -762,7 +518,7 @@ class DockerRuntime:
                 all=True, filters=json.dumps({"label": [label]})
             )
         except DockerError as err:
-            raise _engine_error(err, "listing containers") from None
+            raise engine_error(err, "listing containers") from None
         states = []
         for item in found:
             state = await self.inspect(item.id)
@@ -793,7 +549,7 @@ class DockerRuntime:
                     elif action in _NEW_ACTIONS:
                         yield "new", container_id, labels
         except DockerError as err:
-            raise _engine_error(err, "following engine events") from None
+            raise engine_error(err, "following engine events") from None
         except aiohttp.ClientError as err:
             raise EngineError(f"engine event stream broke: {err}") from None
 
@@ -808,144 +564,27 @@ class DockerRuntime:
             # Docker answers an existing name with that volume, Podman with 409 or 500.
             if err.status == 409 or "already exists" in str(err.message).lower():
                 return
-            raise _engine_error(err, f"creating volume {name}") from None
+            raise engine_error(err, f"creating volume {name}") from None
 
     async def remove_volume(self, name: str) -> None:
         try:
             async with self._docker._query(f"volumes/{name}", method="DELETE"):
                 pass
         except DockerError as err:
-            if _missing(err):
+            if missing(err):
                 return
             message = str(err.message)
             if err.status == 409 or "in use" in message.lower() or "being used" in message.lower():
                 raise EngineInUse(f"volume {name} is in use: {message}", err.status) from None
-            raise _engine_error(err, f"removing volume {name}") from None
-
-    # ---- environment networks (runtime/networks.py) ---------------------------
-
-    @contextlib.asynccontextmanager
-    async def _joining(self, network: NetworkSpec | None):
-        """Make `network` if it is missing, and keep it from removal while a create that
-        joins it is in flight (a created container that has not started is no endpoint yet)."""
-        if network is None:
-            yield
-            return
-        async with self._network_locks.setdefault(network.name, asyncio.Lock()):
-            await self._create_network(network)
-            self._network_joins[network.name] = self._network_joins.get(network.name, 0) + 1
-        try:
-            yield
-        except BaseException:
-            self._network_joins[network.name] -= 1
-            # A create that failed left nothing on the network: it goes unless others are there.
-            with contextlib.suppress(EngineError):
-                await self._remove_network_if_unused(network.name)
-            raise
-        self._network_joins[network.name] -= 1
-
-    async def _create_network(self, network: NetworkSpec) -> None:
-        if self.name == "podman":
-            path = f"{LIBPOD_API}/libpod/networks/create"
-            body = {"name": network.name, "driver": "bridge", "labels": network.labels,
-                    "options": {"isolate": "true"}}
-        else:
-            path = f"{API_VERSION}/networks/create"
-            body = {"Name": network.name, "Driver": "bridge", "Labels": network.labels,
-                    "CheckDuplicate": True}
-        try:
-            reply = await self._docker._query_json(path, method="POST", data=body, versioned_api=False)
-        except DockerError as err:
-            message = str(err.message)
-            if err.status == 409 or "already exists" in message.lower():
-                return
-            advice = networks.pools_used_up(message)
-            raise EngineError(
-                f"making the environment's network: {advice or message}", err.status
-            ) from None
-        if self.name == "podman" and (reply or {}).get("options", {}).get("isolate") != "true":
-            await self._delete_network(network.name)
-            raise EngineError(
-                "Podman made the environment's network without its isolate option, so other "
-                "environments could reach it; use a Podman whose `network create` takes `--opt "
-                "isolate=true`"
-            )
-
-    async def _remove_network_if_unused(self, name: str) -> None:
-        async with self._network_locks.setdefault(name, asyncio.Lock()):
-            if self._network_joins.get(name):
-                return
-            if not await self.answers():
-                # A stopping dockerd (no new connections, old ones still served) fails a network
-                # delete half-way, its store left with a network it can't read back: Docker 20.10
-                # then panics at its next start (libnetwork reservePools). Left for later: the
-                # next start of this server removes unused networks.
-                return
-            # Deleted only once the engine lists no container on it (it would refuse anyway),
-            # to keep deletes out of races with containers leaving: Docker has been seen to
-            # keep counting an endpoint that no container had, leaving the network undeletable.
-            try:
-                data = await self._docker._query_json(f"networks/{name}")
-            except DockerError as err:
-                if _missing(err):
-                    return
-                raise _engine_error(err, f"inspecting network {name}") from None
-            if not data.get("Containers"):
-                await self._delete_network(name)
-
-    async def _delete_network(self, name: str) -> None:
-        """Delete the network; nothing when it is in use (the engine refuses) or gone."""
-        try:
-            async with self._docker._query(f"networks/{name}", method="DELETE"):
-                pass
-        except DockerError as err:
-            message = str(err.message).lower()
-            if _missing(err) or "active endpoints" in message or "being used" in message:
-                return
-            raise _engine_error(err, f"removing network {name}") from None
+            raise engine_error(err, f"removing volume {name}") from None
 
     async def remove_unused_networks(self, label: str) -> None:
-        try:
-            found = await self._docker._query_json(
-                "networks", params={"filters": json.dumps({"label": [label]})}
-            )
-        except DockerError as err:
-            raise _engine_error(err, "listing networks") from None
-        for network in found or []:
-            if networks.is_environment_network(network.get("Name", "")):
-                await self._remove_network_if_unused(network["Name"])
+        await self._networks.remove_unused(label)
 
     # ---- exec -----------------------------------------------------------------
 
-    async def exec(self, container_id: str, spec: ExecSpec) -> "DockerExec":
-        body = {
-            "AttachStdin": spec.stdin,
-            "AttachStdout": spec.stdout,
-            "AttachStderr": spec.stderr,
-            "Tty": spec.tty,
-            "Cmd": spec.command,
-            "Env": [f"{k}={v}" for k, v in spec.env.items()],
-            "WorkingDir": spec.workdir,
-        }
-        if spec.tty:
-            body["ConsoleSize"] = [spec.rows, spec.cols]
-        try:
-            created = await self._docker._query_json(
-                f"containers/{container_id}/exec", method="POST", data=body
-            )
-        except DockerError as err:
-            raise _engine_error(err, "starting the command") from None
-        exec_id = created["Id"]
-        start = {"Detach": False, "Tty": spec.tty}
-        if spec.tty:
-            start["ConsoleSize"] = [spec.rows, spec.cols]
-        stream = await HijackedStream.start(
-            self.url, f"/{API_VERSION}/exec/{exec_id}/start", start, spec.tty
-        )
-        session = DockerExec(self, exec_id, stream)
-        if spec.tty:
-            await session.resize(spec.rows, spec.cols)
-        return session
+    async def exec(self, container_id: str, spec: ExecSpec) -> engine_exec.EngineExec:
+        return await engine_exec.start(self._docker, self.url, container_id, spec)
 
     async def kill_execs(self, container_ids: list[str]) -> None:
         """SIGKILL every process an exec started in these containers, with its children;
@@ -959,163 +598,10 @@ class DockerRuntime:
         for container_id in container_ids:
             data = await self._show(container_id) or {}
             inits.append(int((data.get("State") or {}).get("Pid") or 0))
-        roots = _exec_roots([pid for pid in inits if pid])
-        for pid in roots:
-            _signal_tree(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while any(_running(pid) for pid in roots) and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-
-    async def exec_inspect(self, exec_id: str) -> dict:
-        try:
-            return await self._docker.containers.exec(exec_id).inspect()
-        except DockerError as err:
-            raise _engine_error(err, "inspecting the command") from None
-
-    async def exec_resize(self, exec_id: str, rows: int, cols: int) -> None:
-        try:
-            await self._docker.containers.exec(exec_id).resize(h=rows, w=cols)
-        except DockerError as err:
-            raise _engine_error(err, "resizing the terminal") from None
+        await host_processes.kill_exec_trees(inits)
 
     async def close(self) -> None:
         await self._docker.close()
         await self._streams.close()
         await self._streams_session.close()
 
-
-class DockerExec:
-    def __init__(self, runtime: DockerRuntime, exec_id: str, stream: HijackedStream) -> None:
-        self.exec_id = exec_id
-        self._runtime = runtime
-        self._stream = stream
-        self._pid = 0
-        self._first_read = True
-        self._start_failed = 0
-
-    async def read(self) -> tuple[int, bytes] | None:
-        chunk = await self._stream.read()
-        if chunk is not None and self._first_read:
-            self._first_read = False
-            if chunk[1].startswith(_START_FAILED):
-                # Shell convention: 127 when the program is missing, 126 when it can't run.
-                self._start_failed = 127 if b"not found" in chunk[1] else 126
-                return 2, chunk[1]
-        return chunk
-
-    async def write(self, data: bytes) -> None:
-        await self._stream.write(data)
-
-    async def close_stdin(self) -> None:
-        await self._stream.close_stdin()
-
-    async def resize(self, rows: int, cols: int) -> None:
-        await self._runtime.exec_resize(self.exec_id, rows, cols)
-
-    async def signal(self, signum: int) -> None:
-        """Signal the process and everything it started.
-
-        The Engine API has no call to signal an exec, so the host pid from exec inspect is
-        used; this needs the engine on this host, which is how sbtui runs it.
-        """
-        # Docker fills in the pid a moment after the stream starts.
-        deadline = time.monotonic() + 5
-        while not self._pid and time.monotonic() < deadline:
-            info = await self._runtime.exec_inspect(self.exec_id)
-            self._pid = int(info.get("Pid") or 0)
-            if not self._pid:
-                if not info.get("Running", True) and info.get("ExitCode") is not None:
-                    return
-                await asyncio.sleep(0.01)
-        if self._pid:
-            _signal_tree(self._pid, signum)
-
-    async def exit_code(self) -> int:
-        # The stream can end a moment before the engine records the exit.
-        deadline = time.monotonic() + 10
-        delay = 0.002
-        while True:
-            info = await self._runtime.exec_inspect(self.exec_id)
-            if not info.get("Running"):
-                code = info.get("ExitCode")
-                if self._start_failed:
-                    return self._start_failed
-                return int(code) if code is not None else -1
-            if time.monotonic() > deadline:
-                # Its output ended, not the command: the stream broke. No code to tell.
-                raise EngineError("the engine still runs the command after its output ended")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.1)
-
-    async def close(self) -> None:
-        await self._stream.close()
-
-
-def _signal_tree(root: int, signum: int) -> None:
-    """Signal a host process and everything it started."""
-    for pid in [root, *_descendants(root)]:
-        try:
-            os.kill(pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _parents() -> dict[int, int]:
-    """The parent of every process on the host."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        parents[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
-    return parents
-
-
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for pid, ppid in _parents().items():
-        children.setdefault(ppid, []).append(pid)
-    found, stack = [], [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def _pid_namespace(pid: int) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/pid")
-    except OSError:
-        return None
-
-
-def _exec_roots(inits: list[int]) -> list[int]:
-    """Processes in the PID namespace of a container process in `inits` whose parent is not:
-    those an exec entered into the container (the others descend from its init)."""
-    namespaces = {_pid_namespace(pid) for pid in inits} - {None}
-    if not namespaces:
-        return []
-    parents = _parents()
-    namespace_of = {pid: _pid_namespace(pid) for pid in parents}
-    # A parent gone since the listing is taken for one inside: better miss an exec than kill
-    # a process of the sandbox's own.
-    return [
-        pid for pid, ppid in parents.items()
-        if pid not in inits and namespace_of[pid] in namespaces
-        and (namespace_of.get(ppid) or namespace_of[pid]) != namespace_of[pid]
-    ]
-
-
-def _running(pid: int) -> bool:
-    """Whether the process exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rindex(b")") + 2 :].split()[0] not in (b"Z", b"X")

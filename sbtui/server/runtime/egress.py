@@ -14,7 +14,6 @@ import shutil
 
 from sbtui.server.runtime.base import EngineError
 
-HOLDER_SUFFIX = "-net"
 # Docker's resolver on a user network: an address of the sandbox's own loopback where dockerd
 # answers, and forwards what it doesn't know to the host's resolvers, a way out like any other.
 ENGINE_RESOLVER = ipaddress.ip_network("127.0.0.11/32")

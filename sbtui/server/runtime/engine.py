@@ -70,7 +70,7 @@ def _hard_limits(pid: int) -> dict[str, int]:
     return found
 
 
-def _ulimits_of(pid: int | None) -> list[dict]:
+def ulimits_of(pid: int | None) -> list[dict]:
     """Explicit nofile/nproc limits no higher than the engine process may grant."""
     limits = {
         "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[1],
@@ -112,7 +112,7 @@ async def _start_podman(state_dir: Path, insecure_registries: list[str]) -> Engi
         raise EngineUnavailable(f"no container engine found: {INSTALL_HINT}")
     service = PodmanService(podman, state_dir, insecure_registries)
     await service.start(_peer_pid)
-    return Engine(DockerRuntime(service.url, "podman", _ulimits_of(service.pid), state_dir), service)
+    return Engine(DockerRuntime(service.url, "podman", ulimits_of(service.pid), state_dir), service)
 
 
 async def connect(
@@ -128,7 +128,7 @@ async def connect(
         found = await _kind(url)
         if kind != "auto" and found != kind:
             raise EngineUnavailable(f"the engine at {url} is {found}, not {kind}")
-        ulimits = _ulimits_of(None) if found == "podman" else None
+        ulimits = ulimits_of(None) if found == "podman" else None
         return Engine(DockerRuntime(url, found, ulimits, state_dir, _open_files_of(_peer_pid(url))))
     if kind in ("auto", "docker"):
         docker_url = f"unix://{DOCKER_SOCKET}"

@@ -4,7 +4,10 @@ A spec is a type and a count, "T4" or "A100:2". One host can't conjure a type it
 type must name the model of GPUs the host has (as the NVIDIA driver reports it: "T4" matches
 "Tesla T4", "A100" matches "NVIDIA A100-SXM4-40GB"), and the count is how many of those the
 sandbox gets. GPUs are read from the driver's /proc files, so no NVIDIA tool is needed to tell
-whether a host has any. Which engine can attach them is runtime/docker.py's business.
+whether a host has any.
+
+Which engines can attach them: Docker, through a device request for the NVIDIA driver (which
+the NVIDIA Container Toolkit serves); not Podman, whose compat API ignores device requests.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ DRIVER_GPUS = Path("/proc/driver/nvidia/gpus")
 NO_GPU = (
     "this host has no NVIDIA GPU (no GPU under /proc/driver/nvidia/gpus or no /dev/nvidiactl); "
     "create the sandbox without gpu, or use a server on a host with NVIDIA GPUs"
+)
+PODMAN_GPU = (
+    "Podman's Docker-compatible API, which this server drives, can't attach GPUs to a container "
+    "(Podman 4 ignores device requests and CDI device names there); run the server on Docker "
+    "with the NVIDIA Container Toolkit to use gpu, or create the sandbox without gpu"
 )
 
 
@@ -97,3 +105,42 @@ def select(request: GpuRequest, gpus: list[HostGpu]) -> list[HostGpu]:
             f"{len(fitting)}; ask for at most {len(fitting)}"
         )
     return fitting[: request.count]
+
+
+def no_gpus(engine: str, host: list[HostGpu]) -> str:
+    """Why no sandbox on `engine` can have any GPU of this host, "" if some spec may be given.
+    What the host lacks is said first: no engine can change that."""
+    if not host:
+        return NO_GPU
+    return PODMAN_GPU if engine == "podman" else ""
+
+
+def assign_gpus(engine: str, spec: str, host: list[HostGpu]) -> list[str]:
+    """Device ids of the host GPUs that give `spec` on `engine`; GpuUnavailable if none can."""
+    reason = no_gpus(engine, host)
+    if reason:
+        raise GpuUnavailable(reason)
+    return [g.device_id for g in select(parse(spec), host)]
+
+
+def gpu_host_config(device_ids: list[str]) -> dict:
+    """The HostConfig fields that give a Docker container these NVIDIA GPUs: a device request
+    for the NVIDIA driver, by id rather than by count, so the GPUs given are the type asked for
+    and not merely the first ones the driver lists."""
+    return {
+        "DeviceRequests": [
+            {"Driver": "nvidia", "DeviceIDs": list(device_ids), "Capabilities": [["gpu"]]}
+        ]
+    }
+
+
+def driver_missing(message: str) -> GpuUnavailable | None:
+    """The error for an engine's refusal of the device request (`message`) when the NVIDIA
+    Container Toolkit is missing; None when the refusal is about something else."""
+    if "device driver" not in message:
+        return None
+    return GpuUnavailable(
+        f"Docker on this host has no NVIDIA device driver ({message}); install the NVIDIA "
+        "Container Toolkit (nvidia-container-toolkit) and restart dockerd, or create the "
+        "sandbox without gpu"
+    )

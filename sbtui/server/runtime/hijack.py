@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 from urllib.parse import urlsplit
 
 from sbtui.server.runtime.base import EngineError, EngineNotFound
+from sbtui.server.runtime.engine_api import FRAME
 
-_HEADER = struct.Struct(">BxxxL")
 _READ_SIZE = 1 << 16
 
 
@@ -96,12 +95,12 @@ class HijackedStream:
                 data = await self._reader.read(_READ_SIZE)
                 return (1, data) if data else None
             try:
-                header = await self._reader.readexactly(_HEADER.size)
+                header = await self._reader.readexactly(FRAME.size)
             except asyncio.IncompleteReadError as err:
                 if not err.partial:
                     return None  # the end, between two frames
                 raise
-            fd, length = _HEADER.unpack(header)
+            fd, length = FRAME.unpack(header)
             return (fd if fd in (1, 2) else 1, await self._reader.readexactly(length))
         except asyncio.IncompleteReadError:
             # Cut inside a frame: the engine never ends the output so.

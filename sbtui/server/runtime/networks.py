@@ -14,17 +14,27 @@ The first create in an environment makes its network; it is removed once no cont
 it: when the last container on it is removed, and at server start (one a killed server left).
 So the engine's address pools hold only environments that have sandboxes, which matters on
 Docker, whose default pools give about 30 bridge networks per host.
+
+Podman's compat API sets no `isolate` (and, asked, warns it does not know it): on Podman a
+network is made through Podman's own API, which names it, and refused if it came out without.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import json
+from typing import Awaitable, Callable
 
-from sbtui.server.runtime.base import NetworkSpec
+import aiodocker
+from aiodocker.exceptions import DockerError
+
+from sbtui.server.runtime.base import EngineError, NetworkSpec
+from sbtui.server.runtime.engine_api import API_VERSION, LIBPOD_API, engine_error, missing
+from sbtui.server.runtime.naming import LABEL_ENVIRONMENT, LABEL_SERVER
 
 PREFIX = "sbtui-env-"
-LABEL_SERVER = "io.sbtui.server"  # as on every container and volume of the server
-LABEL_ENVIRONMENT = "io.sbtui.environment"
 
 
 def for_environment(server_id: str, environment: str) -> NetworkSpec:
@@ -48,3 +58,107 @@ def pools_used_up(message: str) -> str | None:
             "in containers.conf for Podman"
         )
     return None
+
+
+class EnvironmentNetworks:
+    """The environment networks of one engine ("docker" or "podman"), through its Engine API
+    (`docker`); `answers` tells whether the engine takes new connections."""
+
+    def __init__(self, docker: aiodocker.Docker, engine: str, answers: Callable[[], Awaitable[bool]]) -> None:
+        self._docker = docker
+        self._engine = engine
+        self._answers = answers
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._joins: dict[str, int] = {}  # network -> creates in flight that join it
+
+    @contextlib.asynccontextmanager
+    async def joining(self, network: NetworkSpec | None):
+        """Make `network` if it is missing, and keep it from removal while a create that
+        joins it is in flight (a created container that has not started is no endpoint yet)."""
+        if network is None:
+            yield
+            return
+        async with self._locks.setdefault(network.name, asyncio.Lock()):
+            await self._create(network)
+            self._joins[network.name] = self._joins.get(network.name, 0) + 1
+        try:
+            yield
+        except BaseException:
+            self._joins[network.name] -= 1
+            # A create that failed left nothing on the network: it goes unless others are there.
+            with contextlib.suppress(EngineError):
+                await self.remove_if_unused(network.name)
+            raise
+        self._joins[network.name] -= 1
+
+    async def _create(self, network: NetworkSpec) -> None:
+        if self._engine == "podman":
+            path = f"{LIBPOD_API}/libpod/networks/create"
+            body = {"name": network.name, "driver": "bridge", "labels": network.labels,
+                    "options": {"isolate": "true"}}
+        else:
+            path = f"{API_VERSION}/networks/create"
+            body = {"Name": network.name, "Driver": "bridge", "Labels": network.labels,
+                    "CheckDuplicate": True}
+        try:
+            reply = await self._docker._query_json(path, method="POST", data=body, versioned_api=False)
+        except DockerError as err:
+            message = str(err.message)
+            if err.status == 409 or "already exists" in message.lower():
+                return
+            advice = pools_used_up(message)
+            raise EngineError(
+                f"making the environment's network: {advice or message}", err.status
+            ) from None
+        if self._engine == "podman" and (reply or {}).get("options", {}).get("isolate") != "true":
+            await self._delete(network.name)
+            raise EngineError(
+                "Podman made the environment's network without its isolate option, so other "
+                "environments could reach it; use a Podman whose `network create` takes `--opt "
+                "isolate=true`"
+            )
+
+    async def remove_if_unused(self, name: str) -> None:
+        """Remove the network once no container is on it and no create is joining it."""
+        async with self._locks.setdefault(name, asyncio.Lock()):
+            if self._joins.get(name):
+                return
+            if not await self._answers():
+                # A stopping dockerd (no new connections, old ones still served) fails a network
+                # delete half-way, its store left with a network it can't read back: Docker 20.10
+                # then panics at its next start (libnetwork reservePools). Left for later: the
+                # next start of this server removes unused networks.
+                return
+            # Deleted only once the engine lists no container on it (it would refuse anyway),
+            # to keep deletes out of races with containers leaving: Docker has been seen to
+            # keep counting an endpoint that no container had, leaving the network undeletable.
+            try:
+                data = await self._docker._query_json(f"networks/{name}")
+            except DockerError as err:
+                if missing(err):
+                    return
+                raise engine_error(err, f"inspecting network {name}") from None
+            if not data.get("Containers"):
+                await self._delete(name)
+
+    async def _delete(self, name: str) -> None:
+        """Delete the network; nothing when it is in use (the engine refuses) or gone."""
+        try:
+            async with self._docker._query(f"networks/{name}", method="DELETE"):
+                pass
+        except DockerError as err:
+            message = str(err.message).lower()
+            if missing(err) or "active endpoints" in message or "being used" in message:
+                return
+            raise engine_error(err, f"removing network {name}") from None
+
+    async def remove_unused(self, label: str) -> None:
+        try:
+            found = await self._docker._query_json(
+                "networks", params={"filters": json.dumps({"label": [label]})}
+            )
+        except DockerError as err:
+            raise engine_error(err, "listing networks") from None
+        for network in found or []:
+            if is_environment_network(network.get("Name", "")):
+                await self.remove_if_unused(network["Name"])

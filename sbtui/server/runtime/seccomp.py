@@ -14,11 +14,19 @@ default profile refuses keyctl, add_key and request_key with EPERM; Podman's all
 answers the other two ENOSYS), so all three fail with EPERM.
 
 Every other rule stays as the engine's default has it.
+
+Podman's compat API takes a profile by its path, so the profile is written as a file into the
+server's state directory, from the default profile Podman names in its security settings.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import os
+from pathlib import Path
+
+from sbtui.server.runtime.base import EngineError
 
 CLONE_NEWUSER = 0x10000000
 EPERM = 1
@@ -133,3 +141,30 @@ def without_keyrings(profile: dict) -> dict:
     })
     result["syscalls"] = kept
     return result
+
+
+def write_podman_profile(security: dict, state_dir: Path | None) -> str:
+    """Write the sandboxes' profile, made from Podman's default, into `state_dir`; return its
+    path. `security` is the `host.security` part of Podman's info (libpod/info)."""
+    if not security.get("seccompEnabled"):
+        raise EngineError(
+            "Podman runs without seccomp on this host, so a sandbox could create user "
+            "namespaces; install libseccomp2 and a Podman built with seccomp to run sandboxes"
+        )
+    source = security.get("seccompProfilePath") or ""
+    try:
+        with open(source, encoding="utf-8") as f:
+            default = json.load(f)
+    except (OSError, ValueError) as err:
+        raise EngineError(
+            f"Podman's default seccomp profile {source!r} could not be read ({err}); sandboxes "
+            "on Podman start from it: reinstall containers-common (Debian: "
+            "golang-github-containers-common) or set seccomp_profile in containers.conf"
+        ) from None
+    if state_dir is None:
+        raise EngineError("this runtime has no state directory to write Podman's seccomp profile to")
+    path = state_dir / "podman-seccomp.json"
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(for_sandboxes(default)))
+    os.replace(partial, path)  # a sandbox starting meanwhile never reads half a profile
+    return str(path)
