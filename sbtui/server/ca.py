@@ -86,10 +86,11 @@ def name_constraints(names: Iterable[str]) -> x509.NameConstraints:
             ips.add(ipaddress.ip_network(ipaddress.ip_address(name)))
         except ValueError:
             dns.add(name.lower())
-    permitted = [x509.DNSName(n) for n in sorted(dns)] + [
+    permitted: list[x509.GeneralName] = [x509.DNSName(n) for n in sorted(dns)] + [
         x509.IPAddress(n) for n in sorted(ips, key=lambda n: (n.version, n))
     ]
-    excluded = [] if dns else [x509.DNSName("")]  # the empty name matches every DNS name
+    # The empty name matches every DNS name.
+    excluded: list[x509.GeneralName] = [] if dns else [x509.DNSName("")]
     if not ips:
         excluded += [x509.IPAddress(ipaddress.ip_network(n)) for n in ("0.0.0.0/0", "::/0")]
     return x509.NameConstraints(permitted_subtrees=permitted or None,
@@ -129,14 +130,16 @@ class CertificateAuthority:
             cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
             if key_path.stat().st_mode & 0o077:
                 key_path.chmod(0o600)
-            if cert.not_valid_after_utc > _now() + LEAF_VALIDITY:
+            # An EC key: the kind this CA makes.
+            if isinstance(key, ec.EllipticCurvePrivateKey) and cert.not_valid_after_utc > _now() + LEAF_VALIDITY:
                 if _constraints_of(cert) != self.constraints:
                     cert = self._certificate(key, cert.subject, cert.not_valid_after_utc)
                     _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
                     log.info("the names the tunnel CA may certify changed: its certificate %s was "
                              "issued again (same key); clients fetch it again", cert_path)
                 return key, cert
-        # Missing, half-written or about to expire: make a new one (clients must fetch it again).
+        # Missing, half-written, of another kind or about to expire: make a new one (clients
+        # must fetch it again).
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sbtui"),

@@ -108,7 +108,7 @@ class Catalog:
     def info(self, record: SandboxRecord) -> pb.SandboxInfo:
         return record.to_pb(self.apps[record.app_id], self.images.get(record.image_id))
 
-    def publish(self, kind: int, record: SandboxRecord) -> None:
+    def publish(self, kind: pb.SandboxEvent.Kind, record: SandboxRecord) -> None:
         """Tell watchers of a change of the sandbox."""
         self.events.publish(kind, self.info(record))
 

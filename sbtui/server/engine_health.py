@@ -33,7 +33,7 @@ class EngineHealth:
     def ok(self) -> bool:
         return self.state == pb.ENGINE_STATE_OK
 
-    def _enter(self, state: int) -> None:
+    def _enter(self, state: pb.EngineState) -> None:
         if state != self.state:
             self.state, self.since = state, time.time()
 

@@ -27,7 +27,7 @@ class EventBus:
     def unsubscribe(self, queue: asyncio.Queue) -> None:
         self._queues.discard(queue)
 
-    def publish(self, kind: int, info: pb.SandboxInfo) -> None:
+    def publish(self, kind: pb.SandboxEvent.Kind, info: pb.SandboxInfo) -> None:
         event = pb.SandboxEvent(kind=kind, sandbox=info, time=time.time())
         for queue in list(self._queues):
             try:

@@ -13,9 +13,9 @@ from sbtui.server.store import SandboxRecord
 DEFAULT_STOP_TIMEOUT = 30.0  # seconds; `sbtui server --stop-timeout`
 
 
-def due(record: SandboxRecord, active_execs: int) -> tuple[float, int]:
-    """When `record` must end and why; (inf, 0) when it has no deadline."""
-    when, reason = float("inf"), 0
+def due(record: SandboxRecord, active_execs: int) -> tuple[float, pb.TerminationReason]:
+    """When `record` must end and why; (inf, UNSPECIFIED) when it has no deadline."""
+    when, reason = float("inf"), pb.TERMINATION_REASON_UNSPECIFIED
     if record.deadline:
         when, reason = record.deadline, pb.TERMINATION_REASON_TIMEOUT
     if record.params.HasField("idle_timeout") and active_execs == 0:
@@ -29,7 +29,7 @@ class Scheduler:
     def __init__(
         self,
         running: Callable[[], Iterable[tuple[SandboxRecord, int]]],
-        expire: Callable[[SandboxRecord, int], None],
+        expire: Callable[[SandboxRecord, pb.TerminationReason], None],
     ) -> None:
         self._running = running
         self._expire = expire

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import contextvars
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable, ContextManager, TypeVar
+from typing import AsyncGenerator, Awaitable, Callable, ContextManager, TypeVar
 
 import grpc
 
@@ -124,8 +124,9 @@ def bind(
                         raise  # the client left, or the call had ended already
                     asyncio.current_task().uncancel()
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, REVOKED)
+        raise AssertionError("context.abort() always raises")
 
-    async def send(replies: AsyncIterator, context) -> None:
+    async def send(replies: AsyncGenerator, context) -> None:
         async with contextlib.aclosing(replies):
             async for reply in replies:
                 await context.write(reply)

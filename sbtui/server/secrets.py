@@ -9,6 +9,7 @@ a log line or an error message (which name secrets and keys, never values).
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import time
@@ -126,7 +127,8 @@ class Secrets:
         del self._records[record.secret_id]
         log.info("secret %r deleted from environment %r", name, environment)
 
-    def resolve(self, refs: Iterable[str], environment: str) -> list[SecretRecord]:
+    # builtins.list: in the class, `list` is the method above.
+    def resolve(self, refs: Iterable[str], environment: str) -> builtins.list[SecretRecord]:
         """The secrets named (by name or id) in `environment`; NOT_FOUND names the first unknown."""
         found = []
         for ref in refs:

@@ -137,8 +137,9 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     @unary
     async def AppList(self, request, context):
         environment = _environment(request)
-        apps = [a.to_pb() for a in self.manager.catalog.apps.values() if a.environment == environment]
-        return pb.AppListResponse(apps=sorted(apps, key=lambda a: a.name))
+        apps = sorted((a for a in self.manager.catalog.apps.values() if a.environment == environment),
+                      key=lambda a: a.name)
+        return pb.AppListResponse(apps=[a.to_pb() for a in apps])
 
     @unary
     async def ImageFromRegistry(self, request, context):

@@ -89,9 +89,9 @@ class SandboxRecord:
     image_id: str
     params: pb.SandboxCreateParams
     container_id: str = ""
-    state: int = pb.SANDBOX_STATE_CREATING
+    state: pb.SandboxState = pb.SANDBOX_STATE_CREATING
     exit_code: int | None = None
-    reason: int = pb.TERMINATION_REASON_UNSPECIFIED
+    reason: pb.TerminationReason = pb.TERMINATION_REASON_UNSPECIFIED
     tags: dict[str, str] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
     started_at: float = 0.0

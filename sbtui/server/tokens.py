@@ -127,7 +127,9 @@ class Tokens:
         """Register the running task as an open stream of `token_id` while the block runs,
         for `revoke` to end. The stream is revoked from the start if the token already is
         (revoked between the call's authentication and the start of its handler)."""
-        stream = OpenStream(asyncio.current_task(), revoked=token_id not in self._by_id)
+        task = asyncio.current_task()
+        assert task is not None  # called from the call's handler, always in a task
+        stream = OpenStream(task, revoked=token_id not in self._by_id)
         if stream.revoked:
             yield stream
             return

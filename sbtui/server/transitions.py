@@ -90,7 +90,7 @@ class Transitions:
                 for end in ends:
                     end.cancel()
 
-    def expire(self, record: SandboxRecord, reason: int) -> None:
+    def expire(self, record: SandboxRecord, reason: pb.TerminationReason) -> None:
         log.info("sandbox %s reached its %s", record.sandbox_id,
                  "idle timeout" if reason == pb.TERMINATION_REASON_IDLE_TIMEOUT else "timeout")
         self._begin_termination(record, reason)
@@ -100,7 +100,7 @@ class Transitions:
                  "of %d MiB", record.sandbox_id, used, used / 2**20, limit >> 20)
         self._begin_termination(record, pb.TERMINATION_REASON_DISK_LIMIT)
 
-    def _begin_termination(self, record: SandboxRecord, reason: int) -> None:
+    def _begin_termination(self, record: SandboxRecord, reason: pb.TerminationReason) -> None:
         if record.state != pb.SANDBOX_STATE_RUNNING:
             return
         record.reason = reason  # saved with the state: a restart still knows why it ends
@@ -239,7 +239,7 @@ class Transitions:
             await kept.wait()
 
     def mark_finished(
-        self, record: SandboxRecord, exit_code: int | None, reason: int, at: float = 0.0
+        self, record: SandboxRecord, exit_code: int | None, reason: pb.TerminationReason, at: float = 0.0
     ) -> None:
         if record.finished:
             return

@@ -68,7 +68,7 @@ def resolve_host(host: str) -> TunnelHost:
     except socket.gaierror as err:
         raise TunnelHostError(f"tunnel host {host!r} does not resolve: {err.strerror}") from None
     family, _, _, _, sockaddr = infos[0]
-    bind = sockaddr[0]
+    bind = str(sockaddr[0])
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         try:
             probe.bind((bind, 0))
@@ -406,6 +406,7 @@ class TunnelManager:
         client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
     ) -> None:
         task = asyncio.current_task()
+        assert task is not None  # a connection's handler runs in a task of its own
         opened.connections.add(task)
         self.manager.activity.tunnel_connection_opened(opened.sandbox_id)
         upstream_writer = None

@@ -7,6 +7,7 @@ that mount it, so what one writes the next one reads.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import posixpath
 import time
@@ -129,7 +130,8 @@ class Volumes:
             mounts[target] = self._resolve(ref, environment).engine_name
         return mounts
 
-    def _mounted_by(self, record: VolumeRecord, sandboxes: Iterable) -> list[tuple[str, str]]:
+    # builtins.list: in the class, `list` is the method above.
+    def _mounted_by(self, record: VolumeRecord, sandboxes: Iterable) -> builtins.list[tuple[str, str]]:
         """(sandbox id, path) of each live sandbox that mounts the volume."""
         found = []
         for sandbox, environment in sandboxes:

@@ -151,6 +151,12 @@ class Runtime(Protocol):
 
     async def version(self) -> str: ...
 
+    async def answers(self) -> bool:
+        """Whether the engine takes new connections and answers on them."""
+
+    async def containers_stop_with_engine(self) -> bool:
+        """Whether the engine's containers stop when the engine stops."""
+
     async def cpus(self) -> int:
         """How many CPUs the engine's host has."""
 

@@ -36,7 +36,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable
 
 import aiohttp
 
@@ -72,7 +72,7 @@ _NEW_ACTIONS = {"create", "start"}
 
 def _gpu_error(err: DockerError, spec: ContainerSpec) -> EngineError | None:
     """Docker without the NVIDIA Container Toolkit can't serve the device request."""
-    return gpu.drivermissing(str(err.message)) if spec.gpus else None
+    return gpu.driver_missing(str(err.message)) if spec.gpus else None
 
 
 class DockerRuntime:
@@ -377,7 +377,8 @@ class DockerRuntime:
         backing = dict((pair[0], pair[1]) for pair in info.get("DriverStatus") or [] if len(pair) == 2)
         if backing.get("Backing Filesystem") != "xfs":
             return False  # the engine would refuse: the server watches the layer instead
-        config = {"Image": image, "Cmd": ["true"], "HostConfig": {"StorageOpt": {"size": "1073741824"}}}
+        config: dict[str, Any] = {"Image": image, "Cmd": ["true"],
+                                  "HostConfig": {"StorageOpt": {"size": "1073741824"}}}
         try:
             probe = await self._docker.containers.create(config, name=f"sbtui-layer-quota-{os.getpid()}")
         except DockerError:
@@ -406,7 +407,7 @@ class DockerRuntime:
     async def _network_holder(self, spec: ContainerSpec, host: dict) -> str:
         """Start the container whose network namespace the sandbox will join, with the
         allowlist already in force; returns its id."""
-        config = {
+        config: dict[str, Any] = {
             "Image": spec.image,
             "Cmd": ["sleep", "infinity"],
             "Labels": spec.network_holder_labels,

@@ -16,7 +16,7 @@ from sbtui.server.runtime.base import EngineError
 
 # Docker's resolver on a user network: an address of the sandbox's own loopback where dockerd
 # answers, and forwards what it doesn't know to the host's resolvers, a way out like any other.
-ENGINE_RESOLVER = ipaddress.ip_network("127.0.0.11/32")
+ENGINE_RESOLVER = ipaddress.IPv4Network("127.0.0.11/32")
 
 
 def ruleset(networks: list[str], version: int) -> bytes:
@@ -29,7 +29,7 @@ def ruleset(networks: list[str], version: int) -> bytes:
         ":FORWARD ACCEPT [0:0]",
         ":OUTPUT DROP [0:0]",
     ]
-    if version == 4 and not any(ENGINE_RESOLVER.subnet_of(n) for n in allowed):
+    if version == 4 and not any(isinstance(n, ipaddress.IPv4Network) and ENGINE_RESOLVER.subnet_of(n) for n in allowed):
         lines += [f"-A OUTPUT -d {ENGINE_RESOLVER} -p tcp -j REJECT --reject-with tcp-reset",
                   f"-A OUTPUT -d {ENGINE_RESOLVER} -j REJECT"]
     lines += [

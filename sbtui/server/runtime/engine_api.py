@@ -29,7 +29,7 @@ _UNREACHABLE = 900
 def timestamp(value: str | None) -> float:
     """Engine timestamps carry nanoseconds, which datetime cannot parse; 0 for 'never'."""
     match = _STAMP.match(value or "")
-    if not match or value.startswith("0001-"):
+    if not match or match.string.startswith("0001-"):
         return 0.0
     whole, frac, zone = match.groups()
     zone = "+00:00" if zone in (None, "Z") else zone

@@ -42,7 +42,7 @@ async def start(docker: aiodocker.Docker, url: str, container_id: str, spec: Exe
     except DockerError as err:
         raise engine_error(err, "starting the command") from None
     exec_id = created["Id"]
-    start = {"Detach": False, "Tty": spec.tty}
+    start: dict[str, object] = {"Detach": False, "Tty": spec.tty}
     if spec.tty:
         start["ConsoleSize"] = [spec.rows, spec.cols]
     stream = await HijackedStream.start(url, f"/{API_VERSION}/exec/{exec_id}/start", start, spec.tty)

@@ -92,6 +92,7 @@ class EnvironmentNetworks:
         self._joins[network.name] -= 1
 
     async def _create(self, network: NetworkSpec) -> None:
+        body: dict[str, object]
         if self._engine == "podman":
             path = f"{LIBPOD_API}/libpod/networks/create"
             body = {"name": network.name, "driver": "bridge", "labels": network.labels,

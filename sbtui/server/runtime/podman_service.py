@@ -154,7 +154,12 @@ class PodmanService:
             return self._reap()
         loop = asyncio.get_running_loop()
         ended = loop.create_future()
-        loop.add_reader(fd, lambda: ended.done() or ended.set_result(None))
+
+        def readable() -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        loop.add_reader(fd, readable)
         try:
             await ended
         finally:
