@@ -32,6 +32,11 @@ class Pty:
         )
         os.close(slave)
 
+    def running_a_command(self) -> bool:
+        """Whether a command the shell started holds the terminal (its own process group is
+        the foreground one), so a ctrl+c now goes to it."""
+        return os.tcgetpgrp(self.master) != self.process.pid
+
     def send(self, data: bytes) -> None:
         os.write(self.master, data)
 
@@ -88,6 +93,8 @@ async def test_a_shell_gets_keys_and_the_size(tmp_path):
             await type_line(pilot, "stty size")
             await wait_for(lambda: "20 72" in screen_text(terminal), what="stty size 20 72")
             await type_line(pilot, "sleep 30")
+            # Not before the shell has started it: a ctrl+c that comes first goes to the shell.
+            await wait_for(session.running_a_command, what="sleep to run")
             await pilot.press("ctrl+c")
             await type_line(pilot, "echo after-$?")
             await wait_for(lambda: "after-130" in screen_text(terminal), what="ctrl+c to interrupt")
