@@ -34,7 +34,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_bytes()
-    fields = stat[stat.rindex(b")") + 2:].split()
+    fields = stat[stat.rindex(b")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime, every thread
 
 
@@ -57,8 +57,10 @@ async def one_engine(engine: str, sandboxes: int, file_counts: list[int], second
     server = ServerProcess(engine, new_state_dir(f"bench-{engine}"))
     server.start()
     try:
-        async with sbtui.Client.connect(server.address) as client, \
-                aiodocker.Docker(url=server.engine_url) as docker:
+        async with (
+            sbtui.Client.connect(server.address) as client,
+            aiodocker.Docker(url=server.engine_url) as docker,
+        ):
             app = await client.apps.from_name("bench-disk", create_if_missing=True)
             image = client.images.from_registry(IMAGE)
             idle = await server_cpu(server, seconds)
@@ -68,12 +70,15 @@ async def one_engine(engine: str, sandboxes: int, file_counts: list[int], second
                 try:
                     for sb in made:
                         if files:
-                            p = await sb.exec(["sh", "-c", f"mkdir /tmp/f && cd /tmp/f && seq 1 {files} | xargs touch"])
+                            p = await sb.exec(
+                                ["sh", "-c", f"mkdir /tmp/f && cd /tmp/f && seq 1 {files} | xargs touch"]
+                            )
                             assert await p.wait() == 0
                     used = await server_cpu(server, seconds)
                     per = (used - idle) / sandboxes / seconds * 60
                     layer = (await docker.containers.container(f"sbtui-{made[0].sandbox_id}").show())[
-                        "GraphDriver"]["Data"]["UpperDir"]
+                        "GraphDriver"
+                    ]["Data"]["UpperDir"]
                     walk = timed(lambda: disk.usage(WritablePaths(layer)))
                     du = timed(lambda: subprocess.run(["du", "-s", layer], capture_output=True, check=True))
                     print(

@@ -101,7 +101,7 @@ class StreamSession(ABC):
             chunk = await asyncio.wait_for(self.read(), max(0.001, deadline - time.monotonic()))
             if not chunk:
                 raise RuntimeError(f"{self.name}: the shell ended")
-            seen = seen[-len(pattern):] + chunk
+            seen = seen[-len(pattern) :] + chunk
 
     async def start(self) -> None:
         await self.read_until(b"# ")
@@ -150,7 +150,11 @@ class RawSession(StreamSession):
     async def open(self) -> None:
         container = self.docker.containers.container(self.container)
         execution = await container.exec(
-            ["sh"], stdin=True, stdout=True, stderr=True, tty=True,
+            ["sh"],
+            stdin=True,
+            stdout=True,
+            stderr=True,
+            tty=True,
             environment={"TERM": "xterm-256color"},
         )
         self.stream = execution.start(detach=False)
@@ -278,7 +282,7 @@ class DashboardSession:
                 seen = self.received_tail + bytes(data)
                 if pattern in seen and not waiter.done():
                     waiter.set_result(time.perf_counter())
-                self.received_tail = seen[-len(pattern):]
+                self.received_tail = seen[-len(pattern) :]
             feed(data)
 
         terminal.feed = traced_feed
@@ -385,7 +389,7 @@ async def measure(result: EngineResult, sessions: list, args) -> None:
     for session in sessions:
         result.echo[session.name] = []
     for i in range(args.warmup + args.samples):
-        order = sessions[i % len(sessions):] + sessions[: i % len(sessions)]
+        order = sessions[i % len(sessions) :] + sessions[: i % len(sessions)]
         for session in order:
             elapsed = await session.echo(chars[i % len(chars)])
             if i >= args.warmup:
@@ -395,7 +399,7 @@ async def measure(result: EngineResult, sessions: list, args) -> None:
         print(f"[{result.engine}] flood `{command}`: {args.floods} rounds per side", flush=True)
         floods = result.floods[command] = {session.name: [] for session in sessions}
         for i in range(args.floods):
-            order = sessions[i % len(sessions):] + sessions[: i % len(sessions)]
+            order = sessions[i % len(sessions) :] + sessions[: i % len(sessions)]
             for session in order:
                 floods[session.name].append(await session.flood(command, args.flood_seconds))
                 await asyncio.sleep(GAP)
@@ -467,12 +471,19 @@ def _verdict(value: float, target: float) -> str:
 
 def report(result: EngineResult, args) -> None:
     print()
-    print(f"== {result.engine} {result.version}: {args.samples} echo samples per side, interleaved; "
-          f"times in ms ==")
-    print(f"   (1-min load average {result.load[0]:.1f} at start, {result.load[1]:.1f} at end, "
-          f"on {os.cpu_count()} CPUs)")
-    labels = {"raw": "raw engine exec stream", "client": "client core (stdout)",
-              "dashboard": "dashboard (on screen)"}
+    print(
+        f"== {result.engine} {result.version}: {args.samples} echo samples per side, interleaved; "
+        f"times in ms =="
+    )
+    print(
+        f"   (1-min load average {result.load[0]:.1f} at start, {result.load[1]:.1f} at end, "
+        f"on {os.cpu_count()} CPUs)"
+    )
+    labels = {
+        "raw": "raw engine exec stream",
+        "client": "client core (stdout)",
+        "dashboard": "dashboard (on screen)",
+    }
     echo = result.echo
     if all(echo.get(name) for name in labels):
         print(f"{'key -> echoed character':30}{'p50':>8}{'p99':>8}{'max':>8}")
@@ -480,38 +491,51 @@ def report(result: EngineResult, args) -> None:
             values = echo[name]
             print(f"{label:30}{statistics.median(values):8.1f}{p99(values):8.1f}{max(values):8.1f}")
         raw = echo["raw"]
-        print(f"{'above raw':30}{'p50':>8}{'p99':>8}   targets p50 <= {TARGETS['p50']:.0f}, "
-              f"p99 <= {TARGETS['p99']:.0f}")
+        print(
+            f"{'above raw':30}{'p50':>8}{'p99':>8}   targets p50 <= {TARGETS['p50']:.0f}, "
+            f"p99 <= {TARGETS['p99']:.0f}"
+        )
         for name in ("client", "dashboard"):
             d50 = statistics.median(echo[name]) - statistics.median(raw)
             d99 = p99(echo[name]) - p99(raw)
-            print(f"{labels[name]:30}{d50:+8.1f}{d99:+8.1f}   "
-                  f"{_verdict(d50, TARGETS['p50'])} {_verdict(d99, TARGETS['p99'])}")
+            print(
+                f"{labels[name]:30}{d50:+8.1f}{d99:+8.1f}   "
+                f"{_verdict(d50, TARGETS['p50'])} {_verdict(d99, TARGETS['p99'])}"
+            )
     for command, floods in result.floods.items():
         if not all(floods.get(name) for name in labels):
             continue
-        print(f"\nflood: `{command}` for {args.flood_seconds:g} s, then ctrl+c; "
-              f"{args.floods} rounds per side")
+        print(
+            f"\nflood: `{command}` for {args.flood_seconds:g} s, then ctrl+c; {args.floods} rounds per side"
+        )
         print(f"{'':30}{'p50':>8}{'max':>8}   read during the flood")
-        for name, label in labels.items():
+        for name in labels:
             rounds = floods[name]
             times = [f.prompt_received for f in rounds]
             rate = sum(f.flood_bytes for f in rounds) / sum(f.flood_seconds for f in rounds) / 1e6
-            print(f"{'ctrl+c -> prompt, ' + name:30}{statistics.median(times):8.1f}{max(times):8.1f}"
-                  f"   {rate:.2f} MB/s")
+            print(
+                f"{'ctrl+c -> prompt, ' + name:30}{statistics.median(times):8.1f}{max(times):8.1f}"
+                f"   {rate:.2f} MB/s"
+            )
         rounds = floods["dashboard"]
         shown = [f.prompt_shown for f in rounds]
         cpu = statistics.median(f.cpu for f in rounds) * 100
-        print(f"{'ctrl+c -> prompt on screen':30}{statistics.median(shown):8.1f}{max(shown):8.1f}"
-              f"   the dashboard used {cpu:.0f}% of a core")
+        print(
+            f"{'ctrl+c -> prompt on screen':30}{statistics.median(shown):8.1f}{max(shown):8.1f}"
+            f"   the dashboard used {cpu:.0f}% of a core"
+        )
         target = TARGETS["flood key"]
         handled = [f.ctrl_c_handled for f in rounds]
-        print(f"{'ctrl+c handled by the widget':30}{statistics.median(handled):8.1f}{max(handled):8.1f}"
-              f"   target <= {target:.0f}: {_verdict(max(handled), target)}")
+        print(
+            f"{'ctrl+c handled by the widget':30}{statistics.median(handled):8.1f}{max(handled):8.1f}"
+            f"   target <= {target:.0f}: {_verdict(max(handled), target)}"
+        )
         keys = [k for f in rounds for k in f.keys_handled]
-        print(f"{'key handled during the flood':30}{statistics.median(keys):8.1f}{max(keys):8.1f}"
-              f"   target <= {target:.0f}: {_verdict(max(keys), target)}"
-              f" ({len(keys)} keys, p99 {p99(keys):.1f})")
+        print(
+            f"{'key handled during the flood':30}{statistics.median(keys):8.1f}{max(keys):8.1f}"
+            f"   target <= {target:.0f}: {_verdict(max(keys), target)}"
+            f" ({len(keys)} keys, p99 {p99(keys):.1f})"
+        )
     for error in result.errors:
         print(f"ERROR: {error}")
 
@@ -521,15 +545,22 @@ def main() -> int:
     parser.add_argument("--engine", choices=("podman", "docker", "both"), default="both")
     parser.add_argument("--samples", type=int, default=200, help="echo samples per side (default 200)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed samples per side first (default 5)")
-    parser.add_argument("--flood", action="append",
-                        help=f"a command that floods the terminal, repeatable (default: "
-                             f"{' and '.join(repr(c) for c in FLOODS)})")
+    parser.add_argument(
+        "--flood",
+        action="append",
+        help=f"a command that floods the terminal, repeatable (default: "
+        f"{' and '.join(repr(c) for c in FLOODS)})",
+    )
     parser.add_argument("--floods", type=int, default=5, help="flood rounds per side (default 5)")
-    parser.add_argument("--flood-seconds", type=float, default=1.0,
-                        help="how long the flood runs before ctrl+c (default 1)")
-    parser.add_argument("--profile-dir", type=Path,
-                        help="profile with cProfile: DIR/server-ENGINE.prof (the server) and "
-                             "DIR/client-ENGINE.prof (this process: client core and dashboard)")
+    parser.add_argument(
+        "--flood-seconds", type=float, default=1.0, help="how long the flood runs before ctrl+c (default 1)"
+    )
+    parser.add_argument(
+        "--profile-dir",
+        type=Path,
+        help="profile with cProfile: DIR/server-ENGINE.prof (the server) and "
+        "DIR/client-ENGINE.prof (this process: client core and dashboard)",
+    )
     args = parser.parse_args()
     if args.samples < 2 or args.floods < 1:
         parser.error("--samples must be at least 2 and --floods at least 1")

@@ -103,7 +103,8 @@ class RawEngine:
 
     async def exec(self, container_id: str, command: list[str]) -> tuple[int, bytes]:
         created = await self.docker._query_json(
-            f"containers/{container_id}/exec", method="POST",
+            f"containers/{container_id}/exec",
+            method="POST",
             data={"AttachStdout": True, "AttachStderr": True, "Tty": False, "Cmd": command},
         )
         exec_id = created["Id"]
@@ -173,7 +174,8 @@ def p90(values: list[float]) -> float:
 
 
 async def interleaved(
-    runs: int, warmup: int,
+    runs: int,
+    warmup: int,
     ours: Callable[[], Awaitable[Callable[[], Awaitable[None]]]],
     raw: Callable[[], Awaitable[Callable[[], Awaitable[None]]]],
 ) -> Pair:
@@ -221,7 +223,9 @@ async def _phase(result: Concurrency, name: str, coros) -> list:
 
 async def concurrency_ours(client, app, image, raw: RawEngine, n: int) -> Concurrency:
     result = Concurrency(n)
-    made = await _phase(result, "create", [client.sandboxes.create(app, image, timeout=600) for _ in range(n)])
+    made = await _phase(
+        result, "create", [client.sandboxes.create(app, image, timeout=600) for _ in range(n)]
+    )
     sandboxes = [sb for sb in made if not isinstance(sb, BaseException)]
     for sb in sandboxes:
         if sb.info.state != SandboxState.RUNNING:
@@ -278,8 +282,9 @@ async def bench_engine(engine: str, args) -> EngineResult:
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
         profile = (args.profile_dir / f"server-{engine}.prof").resolve()
-    server = ServerProcess(engine, new_state_dir(f"bench-{engine}"), profile=profile,
-                           keep_state=args.keep_state)
+    server = ServerProcess(
+        engine, new_state_dir(f"bench-{engine}"), profile=profile, keep_state=args.keep_state
+    )
     raw: RawEngine | None = None
     client = None
     run_token = secrets.token_hex(6)
@@ -303,6 +308,7 @@ async def bench_engine(engine: str, args) -> EngineResult:
             async def cleanup():
                 await sb.terminate(wait=True)
                 await raw.wait_gone(f"sbtui-{sb.sandbox_id}")
+
             return cleanup
 
         async def raw_create():
@@ -316,6 +322,7 @@ async def bench_engine(engine: str, args) -> EngineResult:
         sandbox = await client.sandboxes.create(app, image, timeout=3600)
         container = await raw.create_and_start()
         try:
+
             async def ours_exec():
                 p = await sandbox.exec(["true"])
                 code = await p.wait()
@@ -367,12 +374,16 @@ async def _nothing() -> None:
 def report(result: EngineResult, runs: int) -> None:
     print()
     print(f"== {result.engine} {result.version}: {runs} runs each, interleaved; times in ms ==")
-    print(f"   (1-min load average {result.load[0]:.1f} at start, {result.load[1]:.1f} at end, "
-          f"on {os.cpu_count()} CPUs; it counts this run's containers and any other work)")
+    print(
+        f"   (1-min load average {result.load[0]:.1f} at start, {result.load[1]:.1f} at end, "
+        f"on {os.cpu_count()} CPUs; it counts this run's containers and any other work)"
+    )
     header = f"{'':26}{'ours':>9}{'raw':>9}{'ratio':>8}  {'target':>8}"
     print(header)
-    for key, label, pair in (("create", "create -> running", result.create),
-                             ("exec", "exec true -> exit", result.exec)):
+    for key, label, pair in (
+        ("create", "create -> running", result.create),
+        ("exec", "exec true -> exit", result.exec),
+    ):
         if not pair or not pair.ours or not pair.raw:
             print(f"{label:26}{'-':>9}{'-':>9}{'-':>8}  {'':>8}  (not measured)")
             continue
@@ -385,14 +396,18 @@ def report(result: EngineResult, runs: int) -> None:
             name = label if stat == "median" else ""
             print(f"{name:19}{stat:>7}{ours:9.1f}{raw:9.1f}{ratio:7.2f}x  {goal:>8}  {verdict}".rstrip())
     if result.exec is not None:
-        print(f"  (raw exec: {result.extra_inspects} extra exec inspects over all raw runs, "
-              f"as the exit was not yet recorded when the stream ended)")
+        print(
+            f"  (raw exec: {result.extra_inspects} extra exec inspects over all raw runs, "
+            f"as the exit was not yet recorded when the stream ended)"
+        )
     for name, conc in (("sbtui", result.concurrent), ("raw", result.concurrent_raw)):
         if conc is None:
             continue
         phases = ", ".join(f"{k} {v:.2f} s" for k, v in conc.phases.items())
-        print(f"concurrency {name:5}: {conc.n} x (create, exec echo ok, terminate): "
-              f"total {conc.total:.2f} s ({phases}); errors {len(conc.errors)}")
+        print(
+            f"concurrency {name:5}: {conc.n} x (create, exec echo ok, terminate): "
+            f"total {conc.total:.2f} s ({phases}); errors {len(conc.errors)}"
+        )
         for error in conc.errors:
             print(f"    error: {error}")
     if result.concurrent and result.concurrent_raw and result.concurrent_raw.total:
@@ -411,10 +426,12 @@ def main() -> int:
     parser.add_argument("--engine", choices=("podman", "docker", "both"), default="both")
     parser.add_argument("--runs", type=int, default=20, help="timed runs per side (default 20)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per side first (default 2)")
-    parser.add_argument("--concurrent", type=int, default=50,
-                        help="sandboxes in the concurrency run (default 50; 0 skips it)")
-    parser.add_argument("--profile-dir", type=Path,
-                        help="run the server under cProfile, writing DIR/server-ENGINE.prof")
+    parser.add_argument(
+        "--concurrent", type=int, default=50, help="sandboxes in the concurrency run (default 50; 0 skips it)"
+    )
+    parser.add_argument(
+        "--profile-dir", type=Path, help="run the server under cProfile, writing DIR/server-ENGINE.prof"
+    )
     parser.add_argument("--keep-state", action="store_true", help="keep the servers' state dirs")
     args = parser.parse_args()
     if args.runs < 2:

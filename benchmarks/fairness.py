@@ -44,8 +44,10 @@ async def bench(engine: str, flood_size: int, runs: int, extra: list[str], label
     ok = True
     try:
         server.start()
-        async with sbtui.Client.connect(server.address) as tenant, \
-                sbtui.Client.connect(server.address) as others:
+        async with (
+            sbtui.Client.connect(server.address) as tenant,
+            sbtui.Client.connect(server.address) as others,
+        ):
             image = await tenant.images.from_registry(IMAGE).resolve()
             app = await tenant.apps.from_name("bench-fair", create_if_missing=True)
             elsewhere = await tenant.apps.from_name("bench-fair", create_if_missing=True, environment="other")
@@ -78,17 +80,24 @@ async def bench(engine: str, flood_size: int, runs: int, extra: list[str], label
             outcomes = await asyncio.gather(*flood, return_exceptions=True)
             admitted = [o for o in outcomes if isinstance(o, ContainerProcess)]
             refused = [o for o in outcomes if isinstance(o, ResourceExhaustedError)]
-            errors += [f"flood: {type(o).__name__}: {o}" for o in outcomes
-                       if not isinstance(o, (ContainerProcess, ResourceExhaustedError))]
+            errors += [
+                f"flood: {type(o).__name__}: {o}"
+                for o in outcomes
+                if not isinstance(o, (ContainerProcess, ResourceExhaustedError))
+            ]
             await asyncio.gather(*(p.close() for p in admitted))
             await asyncio.gather(*(s.terminate(wait=True) for s in (a, b, d)))
 
-            print(f"[{engine}, {label}] flood of {flood_size} execs into A: {len(admitted)} started, "
-                  f"{len(refused)} refused, all answered in {answered:.1f} s")
+            print(
+                f"[{engine}, {label}] flood of {flood_size} execs into A: {len(admitted)} started, "
+                f"{len(refused)} refused, all answered in {answered:.1f} s"
+            )
             for name, where in (("B", "A's environment"), ("D", "another environment")):
                 ratio = statistics.median(under[name]) / statistics.median(alone[name])
-                print(f"    {name}, {where:19}: alone {figures(alone[name])} | "
-                      f"under the flood {figures(under[name])} | p50 {ratio:.1f}x")
+                print(
+                    f"    {name}, {where:19}: alone {figures(alone[name])} | "
+                    f"under the flood {figures(under[name])} | p50 {ratio:.1f}x"
+                )
             for line in errors[:5]:
                 print("   ", line)
             ok &= not errors
@@ -101,7 +110,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=("podman", "docker", "both"), default="both")
     parser.add_argument("--flood", type=int, default=1000, help="concurrent execs into A")
-    parser.add_argument("--runs", type=int, default=20, help="execs of B and D alone, and at least under the flood")
+    parser.add_argument(
+        "--runs", type=int, default=20, help="execs of B and D alone, and at least under the flood"
+    )
     parser.add_argument("--skip-unlimited", action="store_true", help="only the default limits")
     args = parser.parse_args()
     engines = ["docker", "podman"] if args.engine == "both" else [args.engine]

@@ -214,18 +214,30 @@ def main() -> int:
     base = None if args.no_baseline else asyncio.run(bench_datatable(args.sandboxes, args.baseline_keys))
 
     print(f"sandbox list, {args.sandboxes} sandboxes, {SIZE[0]}x{SIZE[1]}, Python {sys.version.split()[0]}")
-    print(f"  first load             {ours['load_s']:.2f} s"
-          + (f"   | DataTable {base['load_s']:.2f} s" if base else ""))
+    print(
+        f"  first load             {ours['load_s']:.2f} s"
+        + (f"   | DataTable {base['load_s']:.2f} s" if base else "")
+    )
     low, high = ours["rows_range"]
-    print(line(f"filter keystroke (x{len(ours['filter_ms'])})", ours["filter_ms"], base and base["filter_ms"]))
+    print(
+        line(f"filter keystroke (x{len(ours['filter_ms'])})", ours["filter_ms"], base and base["filter_ms"])
+    )
     print(f"  {'':<22} rows shown per keystroke: {low} to {high}")
     print(line(f"watch event (x{len(ours['event_ms'])})", ours["event_ms"], base and base["event_ms"]))
-    print(f"  RSS                    {ours['rss_mb']:.0f} MB after load, {ours['rss_after_mb']:.0f} MB at the end, "
-          f"peak {ours['peak_rss_mb']:.0f} MB (measured before the DataTable baseline runs)")
-    ok_filter = statistics.median(ours["filter_ms"]) <= FILTER_TARGET_MS and p99(ours["filter_ms"]) <= FILTER_TARGET_MS
+    print(
+        f"  RSS                    {ours['rss_mb']:.0f} MB after load, "
+        f"{ours['rss_after_mb']:.0f} MB at the end, "
+        f"peak {ours['peak_rss_mb']:.0f} MB (measured before the DataTable baseline runs)"
+    )
+    ok_filter = (
+        statistics.median(ours["filter_ms"]) <= FILTER_TARGET_MS
+        and p99(ours["filter_ms"]) <= FILTER_TARGET_MS
+    )
     ok_rss = ours["rss_after_mb"] <= RSS_TARGET_MB
-    print(f"  targets: filter <= {FILTER_TARGET_MS:.0f} ms {'met' if ok_filter else 'MISSED'}; "
-          f"RSS <= {RSS_TARGET_MB:.0f} MB {'met' if ok_rss else 'MISSED'}")
+    print(
+        f"  targets: filter <= {FILTER_TARGET_MS:.0f} ms {'met' if ok_filter else 'MISSED'}; "
+        f"RSS <= {RSS_TARGET_MB:.0f} MB {'met' if ok_rss else 'MISSED'}"
+    )
     return 0
 
 

@@ -42,7 +42,7 @@ async def session(sb, seconds: float, latencies: list[float], errors: list[str])
                     raise RuntimeError("the session ended")
                 buffer += chunk
             latencies.append((time.perf_counter() - started) * 1000)
-            buffer = buffer[buffer.index(char) + 1:]
+            buffer = buffer[buffer.index(char) + 1 :]
             await asyncio.sleep(TYPING_INTERVAL)
         p.stdin.write(b"\x15exit\r")  # ctrl+u clears the typed line first
         await asyncio.wait_for(p.wait(), 15)
@@ -70,7 +70,9 @@ async def bench(engine: str, sessions: int, seconds: float, sandboxes: int) -> b
             errors += [f"create: {e}" for e in made if isinstance(e, BaseException)]
             alive = [s for s in made if not isinstance(s, BaseException)]
             await asyncio.gather(*(s.terminate(wait=True) for s in alive), return_exceptions=True)
-            print(f"[{engine}] {sandboxes} sandboxes created at once in {created:.1f} s; errors {len(errors)}")
+            print(
+                f"[{engine}] {sandboxes} sandboxes created at once in {created:.1f} s; errors {len(errors)}"
+            )
             for line in errors[:5]:
                 print("   ", line)
             ok &= not errors
@@ -81,9 +83,9 @@ async def bench(engine: str, sessions: int, seconds: float, sandboxes: int) -> b
             )
             latencies: list[float] = []
             errors = []
-            await asyncio.gather(*(
-                session(hosts[i % len(hosts)], seconds, latencies, errors) for i in range(sessions)
-            ))
+            await asyncio.gather(
+                *(session(hosts[i % len(hosts)], seconds, latencies, errors) for i in range(sessions))
+            )
             await asyncio.gather(*(s.terminate(wait=True) for s in hosts))
             q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
             print(

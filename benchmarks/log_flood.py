@@ -67,8 +67,10 @@ class Watch:
         return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
     def figures(self) -> str:
-        return (f"list p50 {statistics.median(self.latencies):6.1f} ms  p99 {self.p99:6.1f} ms  "
-                f"(n={len(self.latencies):4})   RSS max {max(self.rss) / 1e6:6.1f} MB")
+        return (
+            f"list p50 {statistics.median(self.latencies):6.1f} ms  p99 {self.p99:6.1f} ms  "
+            f"(n={len(self.latencies):4})   RSS max {max(self.rss) / 1e6:6.1f} MB"
+        )
 
 
 async def follow(sb) -> int:
@@ -91,8 +93,15 @@ async def followers(address: str, sandbox_id: str, count: int) -> None:
 
 async def run_followers(address: str, sandbox_id: str, count: int) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.log_flood", "--follow", address, sandbox_id, str(count),
-        stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+        sys.executable,
+        "-m",
+        "benchmarks.log_flood",
+        "--follow",
+        address,
+        sandbox_id,
+        str(count),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
     )
     if await process.stdout.readline() != b"ready\n":
         raise RuntimeError("the followers' process did not start")
@@ -105,16 +114,25 @@ async def bench(engine: str, mib: int, count: int, log_limit: str) -> bool:
     try:
         server.start()
         pid = server.process.pid
-        async with sbtui.Client.connect(server.address) as client, \
-                sbtui.Client.connect(server.address) as lister:
+        async with (
+            sbtui.Client.connect(server.address) as client,
+            sbtui.Client.connect(server.address) as lister,
+        ):
             image = await client.images.from_registry(IMAGE).resolve()
             app = await client.apps.from_name("bench-flood", create_if_missing=True)
             # A few sandboxes for the list to show.
             others = [await client.sandboxes.create(app, image, timeout=600) for _ in range(3)]
             size = mib * 1024 * 1024
-            sb = await client.sandboxes.create(app, image, timeout=1800, command=[
-                "sh", "-c", f"while [ ! -e /tmp/go ]; do sleep 0.05; done; head -c {size} /dev/zero | tr '\\0' y",
-            ])
+            sb = await client.sandboxes.create(
+                app,
+                image,
+                timeout=1800,
+                command=[
+                    "sh",
+                    "-c",
+                    f"while [ ! -e /tmp/go ]; do sleep 0.05; done; head -c {size} /dev/zero | tr '\\0' y",
+                ],
+            )
 
             idle = Watch(lister, pid)
             task = asyncio.create_task(idle.run())
@@ -147,10 +165,15 @@ async def bench(engine: str, mib: int, count: int, log_limit: str) -> bool:
         print(f"{engine}: {mib} MiB printed, {count} followers, --log-limit {log_limit}")
         print(f"  idle   {idle.figures()}")
         print(f"  flood  {flood.figures()}")
-        print(f"  flood/idle: RSS +{grown:.1f} MB (target <= 50), list p99 {p99:.1f} ms (target <= 100): "
-              f"{'met' if grown <= 50 and p99 <= 100 else 'MISSED'}")
-        print(f"  followers got {', '.join(f'{g / 2**20:.0f}' for g in got)} MiB in {followed:.1f} s; "
-              f"server CPU {cpu:.1f} s; kept tail {kept} bytes, readable {kept_after * 1000:.0f} ms after the exit")
+        print(
+            f"  flood/idle: RSS +{grown:.1f} MB (target <= 50), list p99 {p99:.1f} ms (target <= 100): "
+            f"{'met' if grown <= 50 and p99 <= 100 else 'MISSED'}"
+        )
+        print(
+            f"  followers got {', '.join(f'{g / 2**20:.0f}' for g in got)} MiB in {followed:.1f} s; "
+            f"server CPU {cpu:.1f} s; kept tail {kept} bytes, "
+            f"readable {kept_after * 1000:.0f} ms after the exit"
+        )
         return True
     except Exception as err:  # noqa: BLE001 (a benchmark reports and goes on)
         print(f"{engine}: failed: {type(err).__name__}: {err}\n{server.log_tail()}")

@@ -36,14 +36,20 @@ async def bench(
     made_images: list[str] = []
     try:
         server.start()
-        raw = RawEngine(server.engine_url, ulimits_of(server.podman_pid) if engine == "podman" else [],
-                        secrets.token_hex(6))
+        raw = RawEngine(
+            server.engine_url,
+            ulimits_of(server.podman_pid) if engine == "podman" else [],
+            secrets.token_hex(6),
+        )
         version = await raw.prepare()
         client = await sbtui.Client.connect(server.address)
         app = await client.apps.from_name("bench-snapshots", create_if_missing=True)
         given = [await client.secrets.create("bench", {"TOKEN": secrets.token_hex(16)}, overwrite=True)]
         sandbox = await client.sandboxes.create(
-            app, client.images.from_registry(IMAGE), timeout=3600, secrets=given if secret else [],
+            app,
+            client.images.from_registry(IMAGE),
+            timeout=3600,
+            secrets=given if secret else [],
         )
         container = await raw.create_and_start()
         fill = ["sh", "-c", f"dd if=/dev/urandom of=/data.bin bs=1M count={mib} 2>/dev/null && echo ok"]
@@ -58,15 +64,24 @@ async def bench(
 
         async def raw_commit():
             reply = await raw.docker._query_json(
-                "commit", method="POST", data={},
-                params={"container": container, "repo": "localhost/sbtui-bench/raw-snapshot",
-                        "tag": secrets.token_hex(6), "pause": "true"},
+                "commit",
+                method="POST",
+                data={},
+                params={
+                    "container": container,
+                    "repo": "localhost/sbtui-bench/raw-snapshot",
+                    "tag": secrets.token_hex(6),
+                    "pause": "true",
+                },
             )
             made_images.append(reply["Id"])
             return _nothing
 
-        print(f"[{engine}] snapshot of {mib} MiB written{' with a secret' if secret else ''}: "
-              f"{runs} runs each, interleaved", flush=True)
+        print(
+            f"[{engine}] snapshot of {mib} MiB written{' with a secret' if secret else ''}: "
+            f"{runs} runs each, interleaved",
+            flush=True,
+        )
         pair = await interleaved(runs, 1, ours, raw_commit)
         await sandbox.terminate(wait=True)
         await raw.remove(container)
@@ -113,8 +128,10 @@ def main() -> int:
         verdict = "" if args.secret else f"(target <= {TARGET}x) {'PASS' if ratio <= TARGET else 'MISS'}"
         secret = ", sandbox with a secret" if args.secret else ""
         print(f"== {engine} {version}: snapshot ({args.mib} MiB written{secret}), times in ms ==")
-        print(f"   median ours {statistics.median(ours):8.1f}  raw {statistics.median(raw):8.1f}  "
-              f"ratio {ratio:.2f}x  {verdict}")
+        print(
+            f"   median ours {statistics.median(ours):8.1f}  raw {statistics.median(raw):8.1f}  "
+            f"ratio {ratio:.2f}x  {verdict}"
+        )
         print(f"   p90    ours {p90(ours):8.1f}  raw {p90(raw):8.1f}")
     return 1 if failed else 0
 

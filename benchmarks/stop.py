@@ -38,11 +38,11 @@ CARRIED_OUT = re.compile(r"carried out (\d+) terminations in ([\d.]+) s before s
 
 @dataclass
 class Figures:
-    total: list[float] = field(default_factory=list)     # terminates sent -> exited, seconds
-    stop: list[float] = field(default_factory=list)      # SIGTERM -> exited
-    finish: list[float] = field(default_factory=list)    # the server's own: terminations done
-    raw: list[float] = field(default_factory=list)       # raw engine: N containers removed
-    left: int = 0                                        # containers found after the stop
+    total: list[float] = field(default_factory=list)  # terminates sent -> exited, seconds
+    stop: list[float] = field(default_factory=list)  # SIGTERM -> exited
+    finish: list[float] = field(default_factory=list)  # the server's own: terminations done
+    raw: list[float] = field(default_factory=list)  # raw engine: N containers removed
+    left: int = 0  # containers found after the stop
     errors: list[str] = field(default_factory=list)
 
 
@@ -58,8 +58,11 @@ async def one_run(engine: str, n: int, figures: Figures) -> None:
     raw = None
     try:
         server.start()
-        raw = RawEngine(server.engine_url, ulimits_of(server.podman_pid) if engine == "podman" else [],
-                        secrets.token_hex(6))
+        raw = RawEngine(
+            server.engine_url,
+            ulimits_of(server.podman_pid) if engine == "podman" else [],
+            secrets.token_hex(6),
+        )
         await raw.prepare()
         figures.raw.append(await raw_removal(raw, n))
         await raw.close()
@@ -87,8 +90,9 @@ async def one_run(engine: str, n: int, figures: Figures) -> None:
         if found and int(found[1]) == n:
             figures.finish.append(float(found[2]))
         else:
-            figures.errors.append(f"the server did not say it carried out {n} terminations:\n"
-                                  f"{server.log_tail(10)}")
+            figures.errors.append(
+                f"the server did not say it carried out {n} terminations:\n{server.log_tail(10)}"
+            )
     except Exception as err:  # a benchmark reports every failure, of any kind
         figures.errors.append(f"{type(err).__name__}: {err}")
         traceback.print_exc()
@@ -112,15 +116,21 @@ def main() -> int:
         for run in range(args.runs):
             print(f"[{engine}] run {run + 1} of {args.runs}: {args.sandboxes} sandboxes", flush=True)
             asyncio.run(one_run(engine, args.sandboxes, figures))
-        print(f"== {engine}: {args.sandboxes} terminations acknowledged, then SIGTERM; "
-              f"medians of {len(figures.stop)} runs (1-min load {os.getloadavg()[0]:.1f}) ==")
+        print(
+            f"== {engine}: {args.sandboxes} terminations acknowledged, then SIGTERM; "
+            f"medians of {len(figures.stop)} runs (1-min load {os.getloadavg()[0]:.1f}) =="
+        )
         if figures.stop and figures.raw:
             total, raw = statistics.median(figures.total), statistics.median(figures.raw)
             finish = statistics.median(figures.finish) if figures.finish else float("nan")
-            print(f"   SIGTERM -> exited {statistics.median(figures.stop):.2f} s, of which the "
-                  f"terminations still under way {finish:.2f} s")
-            print(f"   terminates sent -> exited {total:.2f} s; the raw engine removes "
-                  f"{args.sandboxes} containers in {raw:.2f} s; ratio {total / raw:.2f}x")
+            print(
+                f"   SIGTERM -> exited {statistics.median(figures.stop):.2f} s, of which the "
+                f"terminations still under way {finish:.2f} s"
+            )
+            print(
+                f"   terminates sent -> exited {total:.2f} s; the raw engine removes "
+                f"{args.sandboxes} containers in {raw:.2f} s; ratio {total / raw:.2f}x"
+            )
         print(f"   containers left after the stop: {figures.left}")
         for error in figures.errors:
             print(f"   ERROR: {error}")

@@ -55,6 +55,7 @@ HORIZON = 8.0  # MB/s
 
 # -- streams -------------------------------------------------------------------------------
 
+
 def seq_stream(_size: int) -> bytes:
     return "".join(f"{i}\r\n" for i in range(1, 200_001)).encode()
 
@@ -113,7 +114,8 @@ def top_stream(size: int) -> bytes:
             f"%Cpu(s): \x1b[1m{rng.random() * 100:4.1f}\x1b[m us\x1b[K\r\n",
             "\x1b[K\r\n",
             "\x1b[7m    PID USER      PR  NI    VIRT    RES  %CPU  %MEM     TIME+ COMMAND"
-            + " " * 48 + "\x1b[m\r\n",
+            + " " * 48
+            + "\x1b[m\r\n",
         ]
         for row in range(6, LINES + 1):
             cpu = rng.random() * 100
@@ -133,8 +135,29 @@ def top_stream(size: int) -> bytes:
 
 def vim_stream(size: int) -> bytes:
     rng = random.Random(3)
-    words = ["def", "return", "self", "import", "class", "if", "else", "for", "in", "None",
-             "value", "items", "count", "async", "await", "print", "(", ")", ":", "=", "'text'"]
+    words = [
+        "def",
+        "return",
+        "self",
+        "import",
+        "class",
+        "if",
+        "else",
+        "for",
+        "in",
+        "None",
+        "value",
+        "items",
+        "count",
+        "async",
+        "await",
+        "print",
+        "(",
+        ")",
+        ":",
+        "=",
+        "'text'",
+    ]
     keyword = {"def", "return", "import", "class", "if", "else", "for", "in", "async", "await"}
 
     def code_line() -> str:
@@ -160,20 +183,25 @@ def vim_stream(size: int) -> bytes:
         for _ in range(30):
             action = rng.randrange(4)
             if action == 0:  # scroll down one line: index at the bottom of the region
-                out.append(f"\x1b[1;{LINES - 1}r\x1b[{LINES - 1};1H\n"
-                           f"\x1b[33m{line_no + LINES:6d} \x1b[m{code_line()}\x1b[K\x1b[r")
+                out.append(
+                    f"\x1b[1;{LINES - 1}r\x1b[{LINES - 1};1H\n"
+                    f"\x1b[33m{line_no + LINES:6d} \x1b[m{code_line()}\x1b[K\x1b[r"
+                )
                 line_no += 1
             elif action == 1:  # scroll up one line: reverse index at the top
-                out.append(f"\x1b[1;{LINES - 1}r\x1b[1;1H\x1bM"
-                           f"\x1b[33m{line_no:6d} \x1b[m{code_line()}\x1b[K\x1b[r")
+                out.append(
+                    f"\x1b[1;{LINES - 1}r\x1b[1;1H\x1bM\x1b[33m{line_no:6d} \x1b[m{code_line()}\x1b[K\x1b[r"
+                )
             elif action == 2:  # open lines in the middle
                 row = rng.randrange(2, LINES - 4)
                 out.append(f"\x1b[1;{LINES - 1}r\x1b[{row};1H\x1b[2L{code_line()}\x1b[r")
             else:  # delete lines in the middle
                 row = rng.randrange(2, LINES - 4)
                 out.append(f"\x1b[1;{LINES - 1}r\x1b[{row};1H\x1b[2M\x1b[r")
-            out.append(f"\x1b[{LINES};1H\x1b[7m-- INSERT --  {line_no},1\x1b[27m\x1b[K"
-                       f"\x1b[{rng.randrange(1, LINES)};{rng.randrange(1, 60)}H")
+            out.append(
+                f"\x1b[{LINES};1H\x1b[7m-- INSERT --  {line_no},1\x1b[27m\x1b[K"
+                f"\x1b[{rng.randrange(1, LINES)};{rng.randrange(1, 60)}H"
+            )
         if rng.random() < 0.2:  # :!cmd and back: leave and re-enter the alternate screen
             out.append("\x1b[?1049l\r\nshell output\r\n\x1b[?1049h\x1b[H\x1b[2J")
         text = "".join(out)
@@ -184,7 +212,10 @@ def vim_stream(size: int) -> bytes:
 
 
 STREAMS: dict[str, Callable[[int], bytes]] = {
-    "seq": seq_stream, "colour": colour_stream, "top": top_stream, "vim": vim_stream,
+    "seq": seq_stream,
+    "colour": colour_stream,
+    "top": top_stream,
+    "vim": vim_stream,
 }
 
 
@@ -278,12 +309,16 @@ def main() -> int:
     args = parser.parse_args()
     size = int(args.mb * 1e6)
 
-    print(f"pyte {importlib.metadata.version('pyte')}, screen {COLUMNS}x{LINES}, "
-          f"chunks {CHUNK // 1024} KiB, "
-          f"render at 60 Hz, scrollback {SCROLLBACK}, best of {args.runs}")
-    header = (f"{'stream':7} {'MB':>4} {'stock':>6} {'history':>7} "
-              f"{'ours':>6} {'ours+R':>6} {'widget':>6}  {'parse x':>7} {'ours+R x':>8} "
-              f"{'widget x':>8}  {'target ' + str(int(TARGET)) + 'x':9} {'horizon':7}")
+    print(
+        f"pyte {importlib.metadata.version('pyte')}, screen {COLUMNS}x{LINES}, "
+        f"chunks {CHUNK // 1024} KiB, "
+        f"render at 60 Hz, scrollback {SCROLLBACK}, best of {args.runs}"
+    )
+    header = (
+        f"{'stream':7} {'MB':>4} {'stock':>6} {'history':>7} "
+        f"{'ours':>6} {'ours+R':>6} {'widget':>6}  {'parse x':>7} {'ours+R x':>8} "
+        f"{'widget x':>8}  {'target ' + str(int(TARGET)) + 'x':9} {'horizon':7}"
+    )
     print(header)
     print("-" * len(header))
     for name, make in STREAMS.items():
@@ -299,15 +334,18 @@ def main() -> int:
         verdict = "PASS" if ratio >= TARGET else "MISS"
         horizon = "PASS" if ours_r >= HORIZON else "MISS"
         widget_rate, widget_ratio = (
-            ("     -", "       -") if args.no_widget
-            else (f"{widget:6.2f}", f"{widget / stock:7.1f}x")
+            ("     -", "       -") if args.no_widget else (f"{widget:6.2f}", f"{widget / stock:7.1f}x")
         )
-        print(f"{name:7} {mb:4.1f} {stock:6.2f} {history:7.2f} {ours:6.2f} "
-              f"{ours_r:6.2f} {widget_rate}  {ours / stock:6.1f}x {ratio:7.1f}x "
-              f"{widget_ratio}  {verdict:9} {horizon}")
-    print("\nMB/s. parse x = ours / stock, parsing only; ours+R x = ours+R / stock: parse + render "
-          "with scrollback\nagainst raw pyte parsing the same bytes (the target); widget x = the "
-          "widget in an app / stock.")
+        print(
+            f"{name:7} {mb:4.1f} {stock:6.2f} {history:7.2f} {ours:6.2f} "
+            f"{ours_r:6.2f} {widget_rate}  {ours / stock:6.1f}x {ratio:7.1f}x "
+            f"{widget_ratio}  {verdict:9} {horizon}"
+        )
+    print(
+        "\nMB/s. parse x = ours / stock, parsing only; ours+R x = ours+R / stock: parse + render "
+        "with scrollback\nagainst raw pyte parsing the same bytes (the target); widget x = the "
+        "widget in an app / stock."
+    )
     return 0
 
 

@@ -45,13 +45,19 @@ STEP_TIMEOUT = 120.0
 
 
 def sandbox_command(mib: int) -> list[str]:
-    return ["sh", "-c", " ".join([
-        f"nc -ll -p {SOURCE} -e sh -c 'dd if=/dev/zero bs=1048576 count={mib} 2>/dev/null' &",
-        f"nc -ll -p {SINK} -e sh -c 'dd of=/dev/null bs=1048576 count={mib} iflag=fullblock "
-        "2>/dev/null; echo ok' &",
-        f"nc -ll -p {GREETER} -e echo x &",
-        "wait",
-    ])]
+    return [
+        "sh",
+        "-c",
+        " ".join(
+            [
+                f"nc -ll -p {SOURCE} -e sh -c 'dd if=/dev/zero bs=1048576 count={mib} 2>/dev/null' &",
+                f"nc -ll -p {SINK} -e sh -c 'dd of=/dev/null bs=1048576 count={mib} iflag=fullblock "
+                "2>/dev/null; echo ok' &",
+                f"nc -ll -p {GREETER} -e echo x &",
+                "wait",
+            ]
+        ),
+    ]
 
 
 @dataclass
@@ -155,8 +161,11 @@ async def bench_engine(engine: str, args) -> EngineResult:
         client = await sbtui.Client.connect(server.address)
         app = await client.apps.from_name("bench-tunnels", create_if_missing=True)
         sb = await client.sandboxes.create(
-            app, client.images.from_registry(IMAGE), command=sandbox_command(args.mib),
-            unencrypted_ports=[SOURCE, SINK, GREETER], timeout=3600,
+            app,
+            client.images.from_registry(IMAGE),
+            command=sandbox_command(args.mib),
+            unencrypted_ports=[SOURCE, SINK, GREETER],
+            timeout=3600,
         )
         try:
             tunnels = await sb.tunnels(timeout=60)
@@ -164,18 +173,24 @@ async def bench_engine(engine: str, args) -> EngineResult:
             if not address:
                 raise RuntimeError(f"sandbox {sb.sandbox_id} has no address on the engine's network")
             context = ssl.create_default_context(cadata=await client.ca_certificate())
-            endpoints = Endpoints({
-                "direct": {p: (address, p, None) for p in tunnels},
-                "tcp": {p: (*t.tcp_socket(), None) for p, t in tunnels.items()},
-                "tls": {p: (*t.tls_socket(), context) for p, t in tunnels.items()},
-            })
+            endpoints = Endpoints(
+                {
+                    "direct": {p: (address, p, None) for p in tunnels},
+                    "tcp": {p: (*t.tcp_socket(), None) for p, t in tunnels.items()},
+                    "tls": {p: (*t.tls_socket(), context) for p, t in tunnels.items()},
+                }
+            )
             size = args.mib * 1024 * 1024
             print(f"[{engine}] download {args.mib} MiB: {args.runs} runs per path", flush=True)
-            result.download = await interleaved(args.runs, args.warmup, lambda p: download(endpoints, p, size))
+            result.download = await interleaved(
+                args.runs, args.warmup, lambda p: download(endpoints, p, size)
+            )
             print(f"[{engine}] upload {args.mib} MiB: {args.runs} runs per path", flush=True)
             result.upload = await interleaved(args.runs, args.warmup, lambda p: upload(endpoints, p, size))
             print(f"[{engine}] connect to first byte: {args.connects} runs per path", flush=True)
-            result.connect = await interleaved(args.connects, args.warmup + 2, lambda p: first_byte(endpoints, p))
+            result.connect = await interleaved(
+                args.connects, args.warmup + 2, lambda p: first_byte(endpoints, p)
+            )
         finally:
             await sb.terminate(wait=True)
     except Exception as err:
@@ -197,10 +212,14 @@ async def bench_engine(engine: str, args) -> EngineResult:
 
 def report(result: EngineResult, args) -> None:
     print()
-    print(f"== {result.engine} {result.version}: {args.mib} MiB x {args.runs} runs, "
-          f"{args.connects} connects per path, interleaved ==")
-    print(f"   (1-min load average {result.load[0]:.1f} at start, {result.load[1]:.1f} at end, "
-          f"on {os.cpu_count()} CPUs)")
+    print(
+        f"== {result.engine} {result.version}: {args.mib} MiB x {args.runs} runs, "
+        f"{args.connects} connects per path, interleaved =="
+    )
+    print(
+        f"   (1-min load average {result.load[0]:.1f} at start, {result.load[1]:.1f} at end, "
+        f"on {os.cpu_count()} CPUs)"
+    )
     print(f"{'':30}{'direct':>9}{'tcp':>9}{'tls':>9}{'tcp/direct':>12}{'tls/direct':>12}")
     for label, times in (("download MiB/s", result.download), ("upload MiB/s", result.upload)):
         if not all(times.get(p) for p in PATHS):
@@ -210,15 +229,19 @@ def report(result: EngineResult, args) -> None:
             # The slowest run gives the lowest throughput, hence max of the times.
             rate = {p: args.mib / fn(times[p]) for p in PATHS}
             name = f"{label} {stat}"
-            print(f"{name:30}{rate['direct']:9.0f}{rate['tcp']:9.0f}{rate['tls']:9.0f}"
-                  f"{rate['tcp'] / rate['direct']:11.2f}x{rate['tls'] / rate['direct']:11.2f}x")
+            print(
+                f"{name:30}{rate['direct']:9.0f}{rate['tcp']:9.0f}{rate['tls']:9.0f}"
+                f"{rate['tcp'] / rate['direct']:11.2f}x{rate['tls'] / rate['direct']:11.2f}x"
+            )
     times = result.connect
     if all(times.get(p) for p in PATHS):
         for stat, fn in (("median", statistics.median), ("p90", p90)):
             ms = {p: fn(times[p]) * 1000 for p in PATHS}
             name = f"connect+first byte ms {stat}"
-            print(f"{name:30}{ms['direct']:9.2f}{ms['tcp']:9.2f}{ms['tls']:9.2f}"
-                  f"{ms['tcp'] / ms['direct']:11.2f}x{ms['tls'] / ms['direct']:11.2f}x")
+            print(
+                f"{name:30}{ms['direct']:9.2f}{ms['tcp']:9.2f}{ms['tls']:9.2f}"
+                f"{ms['tcp'] / ms['direct']:11.2f}x{ms['tls'] / ms['direct']:11.2f}x"
+            )
     else:
         print(f"{'connect+first byte ms':30}  (not measured)")
     print("   throughput: tunnel/direct, lower is slower; latency: tunnel/direct, higher is slower;")
@@ -232,8 +255,9 @@ def main() -> int:
     parser.add_argument("--engine", choices=("podman", "docker", "both"), default="both")
     parser.add_argument("--mib", type=int, default=64, help="MiB per throughput run (default 64)")
     parser.add_argument("--runs", type=int, default=5, help="throughput runs per path (default 5)")
-    parser.add_argument("--connects", type=int, default=30,
-                        help="connect latency runs per path (default 30, at least 20)")
+    parser.add_argument(
+        "--connects", type=int, default=30, help="connect latency runs per path (default 30, at least 20)"
+    )
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     parser.add_argument("--keep-state", action="store_true", help="keep the servers' state dirs")
     args = parser.parse_args()

@@ -49,9 +49,7 @@ def registry():
 @pytest.fixture(scope="session")
 def server(engine, registry):
     """One shared server per engine for the tests that don't restart or reconfigure it."""
-    proc = ServerProcess(
-        engine, new_state_dir(engine), extra=["--insecure-registry", registry.host]
-    ).start()
+    proc = ServerProcess(engine, new_state_dir(engine), extra=["--insecure-registry", registry.host]).start()
     yield proc
     proc.dispose()
 

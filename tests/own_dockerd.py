@@ -60,9 +60,20 @@ class OwnDockerd:
         log = open(self.root / "dockerd.log", "ab")
         # unshare and sh exec what follows: the process started is dockerd itself.
         self.process = subprocess.Popen(
-            ["unshare", "--net", "--mount", "--propagation", "private",
-             "sh", "-c", f"mount -t tmpfs tmpfs /run && {dockerd}"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            [
+                "unshare",
+                "--net",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                f"mount -t tmpfs tmpfs /run && {dockerd}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         log.close()
 
@@ -71,7 +82,7 @@ class OwnDockerd:
                 log_text = (self.root / "dockerd.log").read_text(errors="replace")
                 # Its last words: a fatal message, or a panic with the stack that follows it.
                 start = log_text.rfind("panic:")
-                tail = log_text[start:start + 6000] if start >= 0 else log_text[-3000:]
+                tail = log_text[start : start + 6000] if start >= 0 else log_text[-3000:]
                 raise RuntimeError(f"dockerd exited with {self.process.returncode}:\n{tail}")
             return _answers(self.socket)
 

@@ -73,12 +73,15 @@ async def _sessions(server: ServerProcess, transport: str) -> dict:
         app = await client.apps.from_name("quiet", create_if_missing=True)
         # The command outlives the exec by 10 s, so that the exec ends by itself.
         sb = await client.sandboxes.create(
-            app, client.images.from_registry(IMAGE), timeout=QUIET + 300,
+            app,
+            client.images.from_registry(IMAGE),
+            timeout=QUIET + 300,
             command=["sh", "-c", f"sleep {QUIET + 10:.0f}; echo done"],
         )
         started = time.monotonic()
         results = await asyncio.gather(
-            _timed(_exec(sb), started), _timed(_follow(sb), started),
+            _timed(_exec(sb), started),
+            _timed(_follow(sb), started),
             _timed(_watch(client, app.app_id, sb.sandbox_id), started),
         )
         await sb.terminate()
@@ -95,7 +98,10 @@ class QuietRun:
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.quiet_sessions", str(self.out)],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=ROOT,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                cwd=ROOT,
             )
 
     def results(self) -> dict:
@@ -126,10 +132,13 @@ async def main(out: Path) -> None:
         for by_transport in servers.values():
             for server in by_transport.values():
                 server.start()
-        found = await asyncio.gather(*(
-            _sessions(server, transport)
-            for by_transport in servers.values() for transport, server in by_transport.items()
-        ))
+        found = await asyncio.gather(
+            *(
+                _sessions(server, transport)
+                for by_transport in servers.values()
+                for transport, server in by_transport.items()
+            )
+        )
         keys = [(e, t) for e, by_transport in servers.items() for t in by_transport]
         results = {f"{e}-{t}": r for (e, t), r in zip(keys, found)}
     finally:

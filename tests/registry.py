@@ -37,10 +37,14 @@ def docker_archive(path: Path, marker: str) -> None:
         info.size = len(data)
         dst.addfile(info, io.BytesIO(data))
     layer_bytes = layer.getvalue()
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]},
-    }).encode()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["sh"]},
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]},
+        }
+    ).encode()
     manifest = json.dumps([{"Config": "config.json", "RepoTags": [], "Layers": ["layer.tar"]}]).encode()
     with tarfile.open(path, "w") as tar:
         for name, data in (("layer.tar", layer_bytes), ("config.json", config), ("manifest.json", manifest)):
@@ -61,9 +65,17 @@ class Registry:
         docker_archive(archive, marker)
         ref = f"{self.host}/{repository}"
         subprocess.run(
-            ["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
-             f"docker-archive:{archive}", f"docker://{ref}"],
-            check=True, capture_output=True, timeout=120,
+            [
+                "skopeo",
+                "copy",
+                "--quiet",
+                "--dest-tls-verify=false",
+                f"docker-archive:{archive}",
+                f"docker://{ref}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         return ref
 
@@ -76,12 +88,21 @@ class Registry:
         """Remove from `engine` the images pulled from this registry (its port is this run's)."""
         listed = subprocess.run(
             [engine, "images", "--format", "{{.Repository}} {{.ID}}"],
-            capture_output=True, text=True, timeout=60, check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         ).stdout.splitlines()
-        remove_images(engine, list(dict.fromkeys(
-            image for repository, image in (line.split() for line in listed)
-            if repository.startswith(f"{self.host}/")
-        )))
+        remove_images(
+            engine,
+            list(
+                dict.fromkeys(
+                    image
+                    for repository, image in (line.split() for line in listed)
+                    if repository.startswith(f"{self.host}/")
+                )
+            ),
+        )
 
 
 def start() -> Registry:
@@ -94,7 +115,9 @@ def start() -> Registry:
     log = open(directory / "registry.log", "wb")
     process = subprocess.Popen(
         ["docker-registry", "serve", str(directory / "config.yml")],
-        stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
     )
     log.close()
 

@@ -116,8 +116,15 @@ class ServerProcess:
         cmd = [*self.wrapper, sys.executable]
         if self.profile is not None:
             cmd += ["-m", "cProfile", "-o", str(self.profile)]
-        cmd += ["-m", "sbtui", "server", "--engine", self.choice or self.engine,
-                "--state-dir", str(self.state_dir)]
+        cmd += [
+            "-m",
+            "sbtui",
+            "server",
+            "--engine",
+            self.choice or self.engine,
+            "--state-dir",
+            str(self.state_dir),
+        ]
         if not any(arg in ("--listen", "--socket") for arg in self.extra):
             cmd += ["--socket", str(self.socket)]
         return cmd + self.extra
@@ -126,7 +133,11 @@ class ServerProcess:
         log = open(self.log_path, "ab")
         offset = log.tell()
         self.process = subprocess.Popen(
-            self.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=ROOT,
+            self.command(),
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
             env=dict(os.environ, **self.env),
         )
         log.close()
@@ -149,7 +160,11 @@ class ServerProcess:
         """Run the server in the foreground, for one that must refuse to start: its exit
         status and what it printed, as text."""
         return subprocess.run(
-            self.command(), capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+            self.command(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
             env=dict(os.environ, **self.env),
         )
 
@@ -178,8 +193,10 @@ class ServerProcess:
             try:
                 self.process.wait(STOP_WAIT)
             except subprocess.TimeoutExpired:
-                print(f"[{self.engine}] the sbtui server did not stop within {STOP_WAIT} s: "
-                      "killing it", file=sys.stderr)
+                print(
+                    f"[{self.engine}] the sbtui server did not stop within {STOP_WAIT} s: killing it",
+                    file=sys.stderr,
+                )
                 self.kill()
         return self.process.returncode if self.process else None
 
@@ -195,8 +212,7 @@ class ServerProcess:
             left = remove_what_it_made(self.engine, self.server_id)
         if tell:
             for cid in left:
-                print(f"[{self.engine}] cleanup: removed leftover container {cid[:12]}",
-                      file=sys.stderr)
+                print(f"[{self.engine}] cleanup: removed leftover container {cid[:12]}", file=sys.stderr)
         if not self.keep_state:
             shutil.rmtree(self.state_dir, ignore_errors=True)
         return left
@@ -215,9 +231,19 @@ def new_tls_server(engine: str, name: str, token: str) -> ServerProcess:
     token_file = state / "token-in"
     token_file.write_text(token)
     return ServerProcess(
-        engine, state, ca=cert,
-        extra=["--listen", "127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key),
-               "--token-file", str(token_file)],
+        engine,
+        state,
+        ca=cert,
+        extra=[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+            "--token-file",
+            str(token_file),
+        ],
     )
 
 
@@ -259,7 +285,10 @@ def remove_what_it_made(engine: str, server_id: str) -> list[str]:
     containers = remove_containers(engine, server_id)
     remove_networks(engine, server_id)
     volumes = subprocess.run(
-        [engine, "volume", "ls", "--quiet", *label], capture_output=True, text=True, timeout=60,
+        [engine, "volume", "ls", "--quiet", *label],
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=True,
     ).stdout.split()
     if volumes:
@@ -272,7 +301,10 @@ def _listed(engine: str, *command: str) -> list[str]:
     """The full ids an engine CLI listing (`ps --all`, `images`, with filters) gives, once each."""
     out = subprocess.run(
         [engine, *command, "--quiet", "--no-trunc"],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout.split()
     return list(dict.fromkeys(out))
 
@@ -305,11 +337,16 @@ def remove_networks(engine: str, server_id: str) -> None:
     def removed() -> bool:
         names = subprocess.run(
             [engine, "network", "ls", "--quiet", "--filter", f"label=io.sbtui.server={server_id}"],
-            capture_output=True, text=True, timeout=60, check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         ).stdout.split()
-        return not names or subprocess.run(
-            [engine, "network", "rm", *names], capture_output=True, timeout=120
-        ).returncode == 0
+        return (
+            not names
+            or subprocess.run([engine, "network", "rm", *names], capture_output=True, timeout=120).returncode
+            == 0
+        )
 
     try:
         wait_for(removed, 20, "the test server's networks to be removed", 0.2)

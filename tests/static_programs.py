@@ -19,7 +19,9 @@ def programs(tmp_path_factory) -> Path:
     for source in sorted(SOURCES.glob("*.c")):
         built = subprocess.run(
             ["gcc", "-static", "-O2", "-o", str(out / source.stem), str(source)],
-            check=False, capture_output=True, text=True,
+            check=False,
+            capture_output=True,
+            text=True,
         )
         assert built.returncode == 0, f"gcc could not build {source.name}:\n{built.stderr}"
     return out

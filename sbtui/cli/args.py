@@ -100,14 +100,17 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -
     default = argparse.SUPPRESS if suppress else None
     group = parser.add_argument_group("connection")
     group.add_argument(
-        "--server", metavar="ADDR", default=default,
+        "--server",
+        metavar="ADDR",
+        default=default,
         help="HOST:PORT, tls://HOST:PORT or unix:/path (default: $SBTUI_SERVER, "
-             "else the local server, started on demand)",
+        "else the local server, started on demand)",
     )
     group.add_argument(
-        "--token", default=default,
+        "--token",
+        default=default,
         help="bearer token for the server (default: $SBTUI_TOKEN; prefer the variable, "
-             "as arguments are visible in ps)",
+        "as arguments are visible in ps)",
     )
 
 

@@ -8,11 +8,17 @@ import asyncio
 import sys
 
 from sbtui import __version__
-from sbtui.cli import app, image, info, output as out, sandbox, secret, server, token, tunnel, volume
+from sbtui.cli import app, image, info, sandbox, secret, server, token, tunnel, volume
+from sbtui.cli import output as out
 from sbtui.cli.args import Parser, UsageError, add_connection_options
 from sbtui.client import (
-    AuthenticationError, Client, ConnectionLostError, InvalidArgumentError, NotFoundError,
-    PermissionDeniedError, SbtuiError,
+    AuthenticationError,
+    Client,
+    ConnectionLostError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    SbtuiError,
 )
 from sbtui.client.connection import parse_address
 
@@ -46,12 +52,17 @@ environment:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
-        prog="sbtui", description="Sandboxes from the terminal.", epilog=EPILOG,
+        prog="sbtui",
+        description="Sandboxes from the terminal.",
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sbtui {__version__}")
-    parser.add_argument("--readonly", action="store_true",
-                        help="dashboard: show sandboxes but refuse to terminate, exec, snapshot or retag")
+    parser.add_argument(
+        "--readonly",
+        action="store_true",
+        help="dashboard: show sandboxes but refuse to terminate, exec, snapshot or retag",
+    )
     add_connection_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command")
     for group in (server, app, info, sandbox, image, tunnel, secret, volume, token):
@@ -119,5 +130,7 @@ def _run_dashboard(args, parser: argparse.ArgumentParser) -> int:
     if app.return_code:
         # What it said as it stopped went to the log with the rest: shown now, off the screen.
         lines = log.read_text(errors="replace").splitlines()[-60:] if log.is_file() else []
-        print("\n".join([*lines, f"sbtui: the dashboard stopped; its messages are in {log}"]), file=sys.stderr)
+        print(
+            "\n".join([*lines, f"sbtui: the dashboard stopped; its messages are in {log}"]), file=sys.stderr
+        )
     return app.return_code or 0

@@ -32,9 +32,7 @@ class OutputClosed(Exception):
     """The program reading our stdout (e.g. `head`) has exited."""
 
 
-async def run_exec(
-    sandbox: Sandbox, command: list[str], *, interactive: bool, pty: bool, **options
-) -> int:
+async def run_exec(sandbox: Sandbox, command: list[str], *, interactive: bool, pty: bool, **options) -> int:
     """Run `command` and return its exit code (124 if its timeout killed it, 128+N on signal N)."""
     with _ended_by_signals() as received:
         try:
@@ -136,7 +134,7 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     try:
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     except BrokenPipeError:
         raise OutputClosed() from None
 

@@ -34,27 +34,47 @@ def add_sandbox_verbs(verbs: argparse._SubParsersAction) -> None:
     p = verb(verbs, "logs", "print the output of a sandbox's main command")
     add_target(p)
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new output until it exits")
-    p.add_argument("--tail", type=whole_number(0, INT32_MAX), default=0, metavar="N", help="only the last N lines")
+    p.add_argument(
+        "--tail", type=whole_number(0, INT32_MAX), default=0, metavar="N", help="only the last N lines"
+    )
     p.set_defaults(verb=sandbox_logs)
     p = verb(verbs, "snapshot", "snapshot a running sandbox's filesystem to an image; print its id")
     add_target(p)
-    p.add_argument("--timeout", action=DurationAction, default=300.0, metavar="DUR",
-                   help="give up after this long (default 5m)")
+    p.add_argument(
+        "--timeout",
+        action=DurationAction,
+        default=300.0,
+        metavar="DUR",
+        help="give up after this long (default 5m)",
+    )
     p.set_defaults(verb=snapshot_sandbox)
 
 
 def image_json(image: Image) -> dict:
     return {
-        "image_id": image.image_id, "tag": image.tag, "size_bytes": image.size_bytes,
-        "created_at": image.created_at, "source_sandbox_id": image.source_sandbox_id or None,
+        "image_id": image.image_id,
+        "tag": image.tag,
+        "size_bytes": image.size_bytes,
+        "created_at": image.created_at,
+        "source_sandbox_id": image.source_sandbox_id or None,
     }
 
 
 async def list_images(client: Client, args) -> int:
     images = await client.images.list(snapshots_only=args.snapshots)
-    out.print_listing(args.json, images, image_json, IMAGE_COLUMNS, lambda i: [
-        i.image_id, i.tag, size_text(i.size_bytes), age(i.created_at), i.source_sandbox_id or "-",
-    ])
+    out.print_listing(
+        args.json,
+        images,
+        image_json,
+        IMAGE_COLUMNS,
+        lambda i: [
+            i.image_id,
+            i.tag,
+            size_text(i.size_bytes),
+            age(i.created_at),
+            i.source_sandbox_id or "-",
+        ],
+    )
     return 0
 
 

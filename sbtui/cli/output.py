@@ -28,8 +28,11 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
 
 
 def print_listing(
-    as_json: bool, items: Iterable[Any], to_json: Callable[[Any], Any],
-    columns: Sequence[str], to_row: Callable[[Any], Sequence[str]],
+    as_json: bool,
+    items: Iterable[Any],
+    to_json: Callable[[Any], Any],
+    columns: Sequence[str],
+    to_row: Callable[[Any], Sequence[str]],
 ) -> None:
     """What every `list` verb prints: JSON Lines with --json, else an aligned table."""
     if as_json:

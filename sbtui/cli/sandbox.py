@@ -6,14 +6,28 @@ import argparse
 from dataclasses import fields
 from typing import Any
 
-from sbtui.cli import image as image_verbs, output as out, tunnel as tunnel_verbs
+from sbtui.cli import image as image_verbs
+from sbtui.cli import output as out
+from sbtui.cli import tunnel as tunnel_verbs
 from sbtui.cli.args import (
-    ENV_HELP, DurationAction, PortAction, UsageError, command_words, pairs_option, verb, whole_number,
+    ENV_HELP,
+    DurationAction,
+    PortAction,
+    UsageError,
+    command_words,
+    pairs_option,
+    verb,
+    whole_number,
 )
 from sbtui.cli.exec import run_exec
 from sbtui.cli.target import add_target, resolve
 from sbtui.client import (
-    Client, CloudBucketMount, NotFoundError, SandboxInfo, SandboxParams, SandboxTimeoutError,
+    Client,
+    CloudBucketMount,
+    NotFoundError,
+    SandboxInfo,
+    SandboxParams,
+    SandboxTimeoutError,
     TerminationReason,
 )
 from sbtui.client.models import INT64_MAX as MAX_MIB
@@ -53,10 +67,16 @@ async def _app_id(client: Client, name: str, environment: str | None) -> str:
 
 # list
 
+
 def sandbox_row(info: SandboxInfo) -> list[str]:
     return [
-        info.sandbox_id, info.name or "-", info.app_name, info.image_tag or info.image_id,
-        state_text(info), age(info.created_at), tags_text(info.tags),
+        info.sandbox_id,
+        info.name or "-",
+        info.app_name,
+        info.image_tag or info.image_id,
+        state_text(info),
+        age(info.created_at),
+        tags_text(info.tags),
     ]
 
 
@@ -65,15 +85,27 @@ def sandbox_json(info: SandboxInfo) -> dict[str, Any]:
     params = info.params
     reason = info.termination_reason
     return {
-        "sandbox_id": info.sandbox_id, "name": info.name or None, "app_id": info.app_id,
-        "app_name": info.app_name, "environment": info.environment, "image_id": info.image_id,
-        "image_tag": info.image_tag, "state": str(info.state), "exit_code": info.exit_code,
+        "sandbox_id": info.sandbox_id,
+        "name": info.name or None,
+        "app_id": info.app_id,
+        "app_name": info.app_name,
+        "environment": info.environment,
+        "image_id": info.image_id,
+        "image_tag": info.image_tag,
+        "state": str(info.state),
+        "exit_code": info.exit_code,
         "termination_reason": None if reason == TerminationReason.NONE else str(reason),
-        "tags": dict(info.tags), "created_at": info.created_at,
-        "started_at": info.started_at or None, "finished_at": info.finished_at or None,
-        "deadline": info.deadline or None, "command": list(params.command), "cpu": params.cpu,
-        "memory_mib": params.memory_mib, "pty": params.pty,
-        "secrets": list(params.secrets), "volumes": dict(params.volumes),  # names only
+        "tags": dict(info.tags),
+        "created_at": info.created_at,
+        "started_at": info.started_at or None,
+        "finished_at": info.finished_at or None,
+        "deadline": info.deadline or None,
+        "command": list(params.command),
+        "cpu": params.cpu,
+        "memory_mib": params.memory_mib,
+        "pty": params.pty,
+        "secrets": list(params.secrets),
+        "volumes": dict(params.volumes),  # names only
     }
 
 
@@ -99,19 +131,38 @@ async def list_sandboxes(client: Client, args) -> int:
 
 # create
 
+
 def _create_parser(verbs) -> None:
-    p = verb(verbs, "create", "create a sandbox and print its id",
-             usage="%(prog)s --app NAME [options] [-- COMMAND...]")
+    p = verb(
+        verbs,
+        "create",
+        "create a sandbox and print its id",
+        usage="%(prog)s --app NAME [options] [-- COMMAND...]",
+    )
     p.add_argument("--app", metavar="NAME", required=True, help="app to create it in (made if missing)")
-    p.add_argument("--image", metavar="TAG", default=DEFAULT_IMAGE,
-                   help=f"registry reference or image id (im-...); default: {DEFAULT_IMAGE}")
+    p.add_argument(
+        "--image",
+        metavar="TAG",
+        default=DEFAULT_IMAGE,
+        help=f"registry reference or image id (im-...); default: {DEFAULT_IMAGE}",
+    )
     p.add_argument("--name", metavar="N", help="name, unique among the app's running sandboxes")
     p.add_argument("--cpu", type=float, metavar="CORES", help="CPU request in cores")
     p.add_argument("--cpu-limit", type=float, metavar="CORES", help="hard CPU limit in cores")
-    p.add_argument("--memory", type=whole_number(1, MAX_MIB), metavar="MiB", dest="memory_mib",
-                   help="memory request in MiB")
-    p.add_argument("--memory-limit", type=whole_number(1, MAX_MIB), metavar="MiB", dest="memory_limit_mib",
-                   help="hard memory limit in MiB")
+    p.add_argument(
+        "--memory",
+        type=whole_number(1, MAX_MIB),
+        metavar="MiB",
+        dest="memory_mib",
+        help="memory request in MiB",
+    )
+    p.add_argument(
+        "--memory-limit",
+        type=whole_number(1, MAX_MIB),
+        metavar="MiB",
+        dest="memory_limit_mib",
+        help="hard memory limit in MiB",
+    )
     p.add_argument("--timeout", action=DurationAction, metavar="DUR", help="lifetime (default: 5m)")
     p.add_argument("--idle-timeout", action=DurationAction, metavar="DUR", help="stop after this long idle")
     p.add_argument("--workdir", metavar="PATH", help="working directory (absolute)")
@@ -132,13 +183,17 @@ def _passthrough_options(group) -> None:
     _repeated(group, "--secret", "NAME", "secrets", "secret to inject")
     pairs_option(group, "--volume", metavar="PATH=VOLUME", dest="volumes", help="volume mount (repeatable)")
     pairs_option(
-        group, "--cloud-bucket", metavar="PATH=BUCKET", dest="cloud_bucket_mounts",
+        group,
+        "--cloud-bucket",
+        metavar="PATH=BUCKET",
+        dest="cloud_bucket_mounts",
         help="bucket mount (repeatable)",
     )
     for kind, how in (("encrypted", "TLS"), ("h2", "HTTP/2"), ("unencrypted", "TCP")):
         tunnel = f"port to tunnel over {how} (repeatable)"
-        group.add_argument(f"--{kind}-port", metavar="PORT", action=PortAction, dest=f"{kind}_ports",
-                           help=tunnel)
+        group.add_argument(
+            f"--{kind}-port", metavar="PORT", action=PortAction, dest=f"{kind}_ports", help=tunnel
+        )
     _repeated(group, "--cidr-allow", "CIDR", "cidr_allowlist", "range the sandbox may reach")
     group.add_argument("--cloud", metavar="PROVIDER", help="cloud provider")
     _repeated(group, "--region", "REGION", "regions", "preferred region")
@@ -168,8 +223,11 @@ async def create_sandbox(client: Client, args) -> int:
 def create_keywords(args: argparse.Namespace) -> dict[str, Any]:
     """The create parameters given: each option's dest is its SandboxParams field; the COMMAND
     comes after the options, and a bucket mount names only its bucket."""
-    keywords = {f.name: getattr(args, f.name) for f in fields(SandboxParams)
-                if f.name not in ("command", "cloud_bucket_mounts")}
+    keywords = {
+        f.name: getattr(args, f.name)
+        for f in fields(SandboxParams)
+        if f.name not in ("command", "cloud_bucket_mounts")
+    }
     keywords["command"] = command_words(args.remote_command) or None
     keywords["cloud_bucket_mounts"] = {
         path: CloudBucketMount(bucket) for path, bucket in args.cloud_bucket_mounts.items()
@@ -179,17 +237,27 @@ def create_keywords(args: argparse.Namespace) -> dict[str, Any]:
 
 # exec
 
+
 def _exec_parser(verbs) -> None:
-    p = verb(verbs, "exec", "run a command in a running sandbox; exits with its exit code",
-             usage="%(prog)s [-i] [-t] [options] SANDBOX_ID [--] COMMAND...", epilog=EXEC_EPILOG)
+    p = verb(
+        verbs,
+        "exec",
+        "run a command in a running sandbox; exits with its exit code",
+        usage="%(prog)s [-i] [-t] [options] SANDBOX_ID [--] COMMAND...",
+        epilog=EXEC_EPILOG,
+    )
     p.add_argument("-i", "--interactive", action="store_true", help="send local stdin to the command")
     p.add_argument("-t", "--tty", action="store_true", help="use a pseudo-terminal; -it: interactive session")
     p.add_argument("--workdir", metavar="PATH", help="working directory (absolute)")
     pairs_option(p, "--env", help="environment variable (repeatable)")
     _repeated(p, "--secret", "NAME", "secrets", "secret whose variables the command gets")
-    p.add_argument("--timeout", action=DurationAction, metavar="DUR", help="kill it after this long (exit 124)")
+    p.add_argument(
+        "--timeout", action=DurationAction, metavar="DUR", help="kill it after this long (exit 124)"
+    )
     add_target(p)
-    p.add_argument("remote_command", metavar="COMMAND", nargs=argparse.REMAINDER, help="program and arguments")
+    p.add_argument(
+        "remote_command", metavar="COMMAND", nargs=argparse.REMAINDER, help="program and arguments"
+    )
     p.set_defaults(verb=exec_in_sandbox)
 
 
@@ -199,12 +267,19 @@ async def exec_in_sandbox(client: Client, args) -> int:
         raise UsageError("give the command to run after the sandbox id, e.g. -- sh -c 'echo hi'")
     sandbox = await resolve(client, args.sandbox, args.env_name)
     return await run_exec(
-        sandbox, command, interactive=args.interactive, pty=args.tty,
-        workdir=args.workdir, env=args.env, timeout=args.timeout, secrets=args.secrets,
+        sandbox,
+        command,
+        interactive=args.interactive,
+        pty=args.tty,
+        workdir=args.workdir,
+        env=args.env,
+        timeout=args.timeout,
+        secrets=args.secrets,
     )
 
 
 # terminate, wait, tags
+
 
 def _terminate_parser(verbs) -> None:
     p = verb(verbs, "terminate", "stop a sandbox")

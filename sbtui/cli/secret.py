@@ -32,14 +32,25 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 # create
 
+
 def _create_parser(verbs) -> None:
-    p = verb(verbs, "create", "store a secret: named KEY=VALUE pairs injected as environment variables",
-             env=True, epilog=CREATE_EPILOG)
+    p = verb(
+        verbs,
+        "create",
+        "store a secret: named KEY=VALUE pairs injected as environment variables",
+        env=True,
+        epilog=CREATE_EPILOG,
+    )
     p.add_argument("name", metavar="NAME")
     # Raw strings, parsed by the verb: argparse's own errors would echo a value back.
     p.add_argument("pairs", metavar="KEY=VALUE", nargs="*", help="a variable (or KEY=@FILE)")
-    p.add_argument("--from-env", metavar="KEY", action="append", default=[],
-                   help="take KEY's value from this process's environment (repeatable)")
+    p.add_argument(
+        "--from-env",
+        metavar="KEY",
+        action="append",
+        default=[],
+        help="take KEY's value from this process's environment (repeatable)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace the secret if it exists")
     p.add_argument("--json", action="store_true", help="print the secret (names of keys only) as JSON")
     p.set_defaults(verb=create_secret)
@@ -74,8 +85,11 @@ def secret_values(pairs: list[str], from_env: list[str]) -> dict[str, str]:
 
 def secret_json(secret: Secret) -> dict:
     return {
-        "secret_id": secret.secret_id, "name": secret.name, "environment": secret.environment,
-        "keys": list(secret.keys), "created_at": secret.created_at,
+        "secret_id": secret.secret_id,
+        "name": secret.name,
+        "environment": secret.environment,
+        "keys": list(secret.keys),
+        "created_at": secret.created_at,
     }
 
 
@@ -87,9 +101,7 @@ async def create_secret(client: Client, args) -> int:
             "then KEY=VALUE pairs; --env names an environment, not a variable"
         )
     values = secret_values(args.pairs, args.from_env)
-    secret = await client.secrets.create(
-        args.name, values, environment=args.env, overwrite=args.overwrite
-    )
+    secret = await client.secrets.create(args.name, values, environment=args.env, overwrite=args.overwrite)
     if args.json:
         out.print_json(secret_json(secret))
     else:
@@ -99,6 +111,7 @@ async def create_secret(client: Client, args) -> int:
 
 # list, delete
 
+
 def _list_parser(verbs) -> None:
     p = verb(verbs, "list", "list secrets with the names of their keys", env=True)
     p.add_argument("--json", action="store_true", help="print JSON Lines: one object per secret")
@@ -107,15 +120,23 @@ def _list_parser(verbs) -> None:
 
 async def list_secrets(client: Client, args) -> int:
     secrets = await client.secrets.list(environment=args.env)
-    out.print_listing(args.json, secrets, secret_json, SECRET_COLUMNS, lambda s: [
-        s.name, s.secret_id, ",".join(s.keys), age(s.created_at),
-    ])
+    out.print_listing(
+        args.json,
+        secrets,
+        secret_json,
+        SECRET_COLUMNS,
+        lambda s: [
+            s.name,
+            s.secret_id,
+            ",".join(s.keys),
+            age(s.created_at),
+        ],
+    )
     return 0
 
 
 def _delete_parser(verbs) -> None:
-    p = verb(verbs, "delete", "delete a secret (sandboxes that have it keep their variables)",
-             env=True)
+    p = verb(verbs, "delete", "delete a secret (sandboxes that have it keep their variables)", env=True)
     p.add_argument("name", metavar="NAME")
     p.set_defaults(verb=delete_secret)
 

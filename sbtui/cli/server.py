@@ -22,38 +22,75 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-cert", type=Path, help="PEM certificate to serve TLS with")
     p.add_argument("--tls-key", type=Path, help="PEM private key of the certificate")
     p.add_argument("--insecure", action="store_true", help="allow plaintext TCP (tokens travel in clear)")
-    p.add_argument("--state-dir", type=Path,
-                   help="where state, logs and the engine socket live; it belongs to the engine "
-                        "it is first used with")
-    p.add_argument("--engine", choices=("auto", "docker", "podman"),
-                   default=os.environ.get("SBTUI_ENGINE") or "auto",
-                   help="container engine (default: SBTUI_ENGINE, else auto: the state "
-                        "directory's engine; for a new one Docker if it answers, else Podman)")
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        help="where state, logs and the engine socket live; it belongs to the engine it is first used with",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("auto", "docker", "podman"),
+        default=os.environ.get("SBTUI_ENGINE") or "auto",
+        help="container engine (default: SBTUI_ENGINE, else auto: the state "
+        "directory's engine; for a new one Docker if it answers, else Podman)",
+    )
     p.add_argument("--engine-url", help="Engine API address, e.g. unix:///var/run/docker.sock")
-    p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST:PORT",
-                   help="a registry to pull from over plain HTTP (Podman; Docker already "
-                        "allows loopback registries); may be repeated")
-    p.add_argument("--tunnel-host", default="127.0.0.1", metavar="HOST",
-                   help="address tunnels of sandbox ports listen on (default 127.0.0.1); its "
-                        "name goes into tunnel URLs and certificates")
-    p.add_argument("--custom-domain-suffix", action="append", default=[], metavar="[ENV=]SUFFIX",
-                   help="allow sandboxes of environment ENV (of every environment without ENV=) "
-                        "the custom domain SUFFIX or any name under it; may be repeated (none: no "
-                        "custom domain is allowed)")
+    p.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="a registry to pull from over plain HTTP (Podman; Docker already "
+        "allows loopback registries); may be repeated",
+    )
+    p.add_argument(
+        "--tunnel-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="address tunnels of sandbox ports listen on (default 127.0.0.1); its "
+        "name goes into tunnel URLs and certificates",
+    )
+    p.add_argument(
+        "--custom-domain-suffix",
+        action="append",
+        default=[],
+        metavar="[ENV=]SUFFIX",
+        help="allow sandboxes of environment ENV (of every environment without ENV=) "
+        "the custom domain SUFFIX or any name under it; may be repeated (none: no "
+        "custom domain is allowed)",
+    )
     for scope, holds, default in (
         ("sandbox", "exec sessions and log reads of one sandbox", DEFAULT_PER_SANDBOX),
         ("environment", "exec sessions, log reads and watches of one environment", DEFAULT_PER_ENVIRONMENT),
     ):
-        p.add_argument(f"--max-streams-per-{scope}", type=_positive_count, default=default, metavar="N",
-                       help=f"{holds} open at once; more are refused (default {default})")
-    p.add_argument("--idle-exit", type=float, default=0.0, metavar="SECONDS",
-                   help="exit after this long with no calls and no sandbox (0 = never)")
-    p.add_argument("--stop-timeout", type=_seconds, default=DEFAULT_STOP_TIMEOUT, metavar="SECONDS",
-                   help="on SIGTERM or SIGINT, how long to spend finishing the terminations "
-                        "already acknowledged before exiting; the next start carries out what "
-                        f"is left (default {DEFAULT_STOP_TIMEOUT:.0f})")
-    p.add_argument("--daemon", action="store_true",
-                   help="run as the embedded local server (idle exit after SBTUI_IDLE_EXIT, default 300 s)")
+        p.add_argument(
+            f"--max-streams-per-{scope}",
+            type=_positive_count,
+            default=default,
+            metavar="N",
+            help=f"{holds} open at once; more are refused (default {default})",
+        )
+    p.add_argument(
+        "--idle-exit",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="exit after this long with no calls and no sandbox (0 = never)",
+    )
+    p.add_argument(
+        "--stop-timeout",
+        type=_seconds,
+        default=DEFAULT_STOP_TIMEOUT,
+        metavar="SECONDS",
+        help="on SIGTERM or SIGINT, how long to spend finishing the terminations "
+        "already acknowledged before exiting; the next start carries out what "
+        f"is left (default {DEFAULT_STOP_TIMEOUT:.0f})",
+    )
+    p.add_argument(
+        "--daemon",
+        action="store_true",
+        help="run as the embedded local server (idle exit after SBTUI_IDLE_EXIT, default 300 s)",
+    )
     _limit_options(p)
     p.set_defaults(run=_run_server)
 
@@ -83,6 +120,7 @@ def _limit_options(p) -> None:
                 return convert(text)
             except ValueError as err:
                 raise argparse.ArgumentTypeError(str(err)) from None
+
         return parse
 
     def count(text: str) -> int:
@@ -92,35 +130,64 @@ def _limit_options(p) -> None:
 
     d = limits.Limits()
     g = p.add_argument_group("sandbox limits", "sizes are bytes or take Ki, Mi, Gi, Ti (512Mi, 2Gi)")
-    g.add_argument("--default-memory", type=option(limits.memory_mib), metavar="SIZE",
-                   dest="default_memory_mib", default=d.default_memory_mib,
-                   help=f"hard memory limit of a sandbox whose create sets none (default "
-                        f"{limits.format_size(d.default_memory_mib << 20)})")
-    g.add_argument("--max-memory", type=option(limits.memory_mib), metavar="SIZE",
-                   dest="max_memory_mib", default=d.max_memory_mib,
-                   help=f"the most memory_mib or memory_limit_mib a create may ask (default "
-                        f"{limits.format_size(d.max_memory_mib << 20)})")
-    g.add_argument("--pids-limit", type=option(count), metavar="N", dest="pids", default=d.pids,
-                   help=f"processes and threads in a sandbox at once (default {d.pids})")
-    g.add_argument("--open-files", type=option(count), metavar="N", default=d.open_files,
-                   help=f"open files of each process in a sandbox (default {d.open_files})")
-    g.add_argument("--disk-limit", type=option(limits.parse_size), metavar="SIZE",
-                   dest="disk_bytes", default=d.disk_bytes,
-                   help=f"what a sandbox may write outside its volumes; past it the sandbox ends "
-                        f"with reason 'disk limit' (default {limits.format_size(d.disk_bytes)})")
-    g.add_argument("--log-limit", type=option(limits.parse_size), metavar="SIZE",
-                   dest="log_bytes", default=d.log_bytes,
-                   help=f"disk the engine's log of a sandbox's output may take; older output "
-                        f"goes first (default {limits.format_size(d.log_bytes)})")
+    g.add_argument(
+        "--default-memory",
+        type=option(limits.memory_mib),
+        metavar="SIZE",
+        dest="default_memory_mib",
+        default=d.default_memory_mib,
+        help=f"hard memory limit of a sandbox whose create sets none (default "
+        f"{limits.format_size(d.default_memory_mib << 20)})",
+    )
+    g.add_argument(
+        "--max-memory",
+        type=option(limits.memory_mib),
+        metavar="SIZE",
+        dest="max_memory_mib",
+        default=d.max_memory_mib,
+        help=f"the most memory_mib or memory_limit_mib a create may ask (default "
+        f"{limits.format_size(d.max_memory_mib << 20)})",
+    )
+    g.add_argument(
+        "--pids-limit",
+        type=option(count),
+        metavar="N",
+        dest="pids",
+        default=d.pids,
+        help=f"processes and threads in a sandbox at once (default {d.pids})",
+    )
+    g.add_argument(
+        "--open-files",
+        type=option(count),
+        metavar="N",
+        default=d.open_files,
+        help=f"open files of each process in a sandbox (default {d.open_files})",
+    )
+    g.add_argument(
+        "--disk-limit",
+        type=option(limits.parse_size),
+        metavar="SIZE",
+        dest="disk_bytes",
+        default=d.disk_bytes,
+        help=f"what a sandbox may write outside its volumes; past it the sandbox ends "
+        f"with reason 'disk limit' (default {limits.format_size(d.disk_bytes)})",
+    )
+    g.add_argument(
+        "--log-limit",
+        type=option(limits.parse_size),
+        metavar="SIZE",
+        dest="log_bytes",
+        default=d.log_bytes,
+        help=f"disk the engine's log of a sandbox's output may take; older output "
+        f"goes first (default {limits.format_size(d.log_bytes)})",
+    )
 
 
 def _run_server(args) -> int:
     from sbtui.server.limits import Limits
     from sbtui.server.main import ServerOptions, StartupError, serve
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = None
     if args.token_file:
         try:
@@ -136,17 +203,28 @@ def _run_server(args) -> int:
     if args.daemon and not idle:
         idle = float(os.environ.get("SBTUI_IDLE_EXIT", "300"))
     options = ServerOptions(
-        socket=args.socket, listen=args.listen, token=token, tls_cert=args.tls_cert,
-        tls_key=args.tls_key, insecure=args.insecure, state_dir=args.state_dir,
-        engine=args.engine, engine_url=args.engine_url, idle_exit=idle,
+        socket=args.socket,
+        listen=args.listen,
+        token=token,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        insecure=args.insecure,
+        state_dir=args.state_dir,
+        engine=args.engine,
+        engine_url=args.engine_url,
+        idle_exit=idle,
         stop_timeout=args.stop_timeout,
         insecure_registries=args.insecure_registry,
-        tunnel_host=args.tunnel_host, custom_domain_suffixes=args.custom_domain_suffix,
+        tunnel_host=args.tunnel_host,
+        custom_domain_suffixes=args.custom_domain_suffix,
         max_streams_per_sandbox=args.max_streams_per_sandbox,
         max_streams_per_environment=args.max_streams_per_environment,
         limits=Limits(
-            default_memory_mib=args.default_memory_mib, max_memory_mib=args.max_memory_mib,
-            pids=args.pids, open_files=args.open_files, disk_bytes=args.disk_bytes,
+            default_memory_mib=args.default_memory_mib,
+            max_memory_mib=args.max_memory_mib,
+            pids=args.pids,
+            open_files=args.open_files,
+            disk_bytes=args.disk_bytes,
             log_bytes=args.log_bytes,
         ),
     )

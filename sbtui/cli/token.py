@@ -31,18 +31,26 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def token_json(token: Token) -> dict:
     return {
-        "token_id": token.token_id, "environment": token.environment,
-        "description": token.description, "created_at": token.created_at,
+        "token_id": token.token_id,
+        "environment": token.environment,
+        "description": token.description,
+        "created_at": token.created_at,
     }
 
 
 def _create_parser(verbs) -> None:
-    p = verb(verbs, "create", "make a token that sees and touches only one environment",
-             epilog=CREATE_EPILOG)
-    p.add_argument("--environment", "--env", dest="environment", metavar="ENV", required=True,
-                   help="the environment the token is for")
-    p.add_argument("--description", default="", metavar="TEXT",
-                   help="who or what holds the token, shown by `token list`")
+    p = verb(verbs, "create", "make a token that sees and touches only one environment", epilog=CREATE_EPILOG)
+    p.add_argument(
+        "--environment",
+        "--env",
+        dest="environment",
+        metavar="ENV",
+        required=True,
+        help="the environment the token is for",
+    )
+    p.add_argument(
+        "--description", default="", metavar="TEXT", help="who or what holds the token, shown by `token list`"
+    )
     p.add_argument("--json", action="store_true", help="print the token, value included, as JSON")
     p.set_defaults(verb=create_token)
 
@@ -53,25 +61,37 @@ async def create_token(client: Client, args) -> int:
         out.print_json({**token_json(made.token), "value": made.value})
     else:
         print(made.value)  # exact: it is meant to be copied (the server makes it URL-safe)
-        out.warn(
-            f"token {made.token_id} for environment {made.environment!r}; its value is shown only now"
-        )
+        out.warn(f"token {made.token_id} for environment {made.environment!r}; its value is shown only now")
     return 0
 
 
 def _list_parser(verbs) -> None:
     p = verb(verbs, "list", "list tokens (never their values)")
-    p.add_argument("--environment", "--env", dest="environment", metavar="ENV",
-                   help="only the tokens of this environment (default: every environment)")
+    p.add_argument(
+        "--environment",
+        "--env",
+        dest="environment",
+        metavar="ENV",
+        help="only the tokens of this environment (default: every environment)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON Lines: one object per token")
     p.set_defaults(verb=list_tokens)
 
 
 async def list_tokens(client: Client, args) -> int:
     tokens = await client.tokens.list(environment=args.environment)
-    out.print_listing(args.json, tokens, token_json, TOKEN_COLUMNS, lambda t: [
-        t.token_id, t.environment, t.description or "-", age(t.created_at),
-    ])
+    out.print_listing(
+        args.json,
+        tokens,
+        token_json,
+        TOKEN_COLUMNS,
+        lambda t: [
+            t.token_id,
+            t.environment,
+            t.description or "-",
+            age(t.created_at),
+        ],
+    )
     return 0
 
 

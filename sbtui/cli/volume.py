@@ -22,7 +22,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def volume_json(volume: Volume) -> dict:
     return {
-        "volume_id": volume.volume_id, "name": volume.name, "environment": volume.environment,
+        "volume_id": volume.volume_id,
+        "name": volume.name,
+        "environment": volume.environment,
         "created_at": volume.created_at,
     }
 
@@ -35,9 +37,17 @@ def _list_parser(verbs) -> None:
 
 async def list_volumes(client: Client, args) -> int:
     volumes = await client.volumes.list(environment=args.env)
-    out.print_listing(args.json, volumes, volume_json, VOLUME_COLUMNS, lambda v: [
-        v.name, v.volume_id, age(v.created_at),
-    ])
+    out.print_listing(
+        args.json,
+        volumes,
+        volume_json,
+        VOLUME_COLUMNS,
+        lambda v: [
+            v.name,
+            v.volume_id,
+            age(v.created_at),
+        ],
+    )
     return 0
 
 
@@ -65,8 +75,7 @@ async def create_volume(client: Client, args) -> int:
 
 
 def _delete_parser(verbs) -> None:
-    p = verb(verbs, "delete", "delete a volume and its data (refused while a sandbox mounts it)",
-             env=True)
+    p = verb(verbs, "delete", "delete a volume and its data (refused while a sandbox mounts it)", env=True)
     p.add_argument("name", metavar="NAME")
     p.set_defaults(verb=delete_volume)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sbtui.client import wire
 from sbtui.client.apps import Apps
 from sbtui.client.connection import Connection
 from sbtui.client.embedded import ensure_server
 from sbtui.client.images import Images
-from sbtui.client import wire
 from sbtui.client.models import App, Capabilities, EngineStatus, ServerInfo
 from sbtui.client.sandboxes import Sandboxes
 from sbtui.client.secrets import Secrets

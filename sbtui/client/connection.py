@@ -44,7 +44,7 @@ def parse_address(address: str) -> tuple[str, bool]:
     if address.startswith("/"):
         return f"unix://{address}", False
     if address.startswith("tls://"):
-        return address[len("tls://"):], True
+        return address[len("tls://") :], True
     if address.startswith(("http://", "https://", "tcp://")):
         raise InvalidArgumentError(
             f"server address {address!r}: use HOST:PORT, tls://HOST:PORT or unix:/path"

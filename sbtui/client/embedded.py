@@ -63,8 +63,11 @@ async def ensure_server() -> str:
             process = subprocess.Popen(
                 # -P: not the current directory's `sbtui` (a checkout) but the caller's own.
                 [sys.executable, "-P", "-m", "sbtui", "server", "--daemon"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True, close_fds=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
             )
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -77,8 +80,7 @@ async def ensure_server() -> str:
                 return address
             if time.monotonic() > deadline:
                 raise ConnectionLostError(
-                    f"the local sbtui server did not answer within {START_TIMEOUT:.0f} s; "
-                    f"see {log_path}"
+                    f"the local sbtui server did not answer within {START_TIMEOUT:.0f} s; see {log_path}"
                 )
             await asyncio.sleep(0.05)
     finally:

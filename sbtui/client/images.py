@@ -64,5 +64,7 @@ class Images:
         )
         resolved = wire.image(reply)
         image.image_id, image.created_at, image.size_bytes = (
-            resolved.image_id, resolved.created_at, resolved.size_bytes
+            resolved.image_id,
+            resolved.created_at,
+            resolved.size_bytes,
         )

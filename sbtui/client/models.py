@@ -160,8 +160,12 @@ class Image:
     either by `await image.resolve()` or by the first sandbox created from it.
     """
 
-    def __init__(self, tag: str = "", image_id: str | None = None,
-                 resolver: Callable[[Image], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        tag: str = "",
+        image_id: str | None = None,
+        resolver: Callable[[Image], Awaitable[None]] | None = None,
+    ) -> None:
         self.tag = tag
         self.image_id = image_id
         self.created_at = 0.0

@@ -11,7 +11,6 @@ from sbtui.client.errors import ConnectionLostError, ExecTimeoutError, from_rpc_
 from sbtui.client.streams import BUFFER_LIMIT, PTY_BUFFER_LIMIT, EndWaits, StreamReader, StreamWriter
 from sbtui.proto import sandbox_pb2 as pb
 
-
 # Receivers still running. The loop holds its tasks only weakly, and a receiver held back by
 # output nobody reads waits on nothing but its own reader: without this, dropping the handle
 # would destroy its receiver while pending.
@@ -135,9 +134,11 @@ class ContainerProcess:
     async def start(cls, stub, start: pb.ExecStart, metadata, text: bool) -> "ContainerProcess":
         call = stub.Exec(metadata=metadata)
         process = cls(
-            call, text=text,
+            call,
+            text=text,
             stdout_ignored=start.stdout == pb.STDIO_IGNORE,
-            stderr_ignored=start.stderr == pb.STDIO_IGNORE, pty=start.pty,
+            stderr_ignored=start.stderr == pb.STDIO_IGNORE,
+            pty=start.pty,
         )
         try:
             try:

@@ -68,8 +68,14 @@ async def check_tunnels(
 async def check_tunnel(tunnel: Tunnel, ca_pem: str, *, timeout: float = TIMEOUT) -> TunnelReach:
     """Check the tunnel's TLS socket, and its TCP socket if it has one, at the same time."""
     host, port = tunnel.tls_socket()
-    tls = check_tls(host, port, ca_pem, alpn="h2" if tunnel.kind == "h2" else None,
-                    timeout=timeout, container_port=tunnel.container_port)
+    tls = check_tls(
+        host,
+        port,
+        ca_pem,
+        alpn="h2" if tunnel.kind == "h2" else None,
+        timeout=timeout,
+        container_port=tunnel.container_port,
+    )
     if not tunnel.unencrypted_port:
         return TunnelReach(tunnel, await tls)
     tcp = check_tcp(*tunnel.tcp_socket(), timeout=timeout, container_port=tunnel.container_port)
@@ -77,15 +83,18 @@ async def check_tunnel(tunnel: Tunnel, ca_pem: str, *, timeout: float = TIMEOUT)
     return TunnelReach(tunnel, tls_reach, tcp_reach)
 
 
-async def check_tcp(
-    host: str, port: int, *, timeout: float = TIMEOUT, container_port: int = 0
-) -> Reach:
+async def check_tcp(host: str, port: int, *, timeout: float = TIMEOUT, container_port: int = 0) -> Reach:
     """Connect over plain TCP."""
     return await _check(host, port, None, None, timeout, container_port)
 
 
 async def check_tls(
-    host: str, port: int, ca_pem: str, *, alpn: str | None = None, timeout: float = TIMEOUT,
+    host: str,
+    port: int,
+    ca_pem: str,
+    *,
+    alpn: str | None = None,
+    timeout: float = TIMEOUT,
     container_port: int = 0,
 ) -> Reach:
     """Connect over TLS, verifying the certificate for `host` against `ca_pem`; with `alpn`,
@@ -100,16 +109,18 @@ async def check_tls(
 
 
 async def _check(
-    host: str, port: int, context: ssl.SSLContext | None, alpn: str | None, timeout: float,
+    host: str,
+    port: int,
+    context: ssl.SSLContext | None,
+    alpn: str | None,
+    timeout: float,
     container_port: int,
 ) -> Reach:
     writer = None
     start = time.perf_counter()
     try:
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=context), timeout
-            )
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=context), timeout)
         except asyncio.TimeoutError:
             return Reach(host, port, error=f"timed out after {timeout:g} s")
         ms = (time.perf_counter() - start) * 1000

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, AsyncIterator, Literal
 from sbtui.client import wire
 from sbtui.client.errors import FailedPreconditionError, SandboxTimeoutError
 from sbtui.client.models import (
-    INT32_MAX, Duration, Image, LogChunk, SandboxInfo, Secret, TerminationReason, Tunnel, seconds,
+    INT32_MAX,
+    Duration,
+    Image,
+    LogChunk,
+    SandboxInfo,
+    Secret,
+    TerminationReason,
+    Tunnel,
+    seconds,
     whole,
 )
 from sbtui.client.process import ContainerProcess
@@ -77,25 +85,35 @@ class Sandbox:
         if isinstance(command, str):
             raise TypeError("command must be a list of strings, e.g. ['sh', '-c', 'echo hi']")
         start = pb.ExecStart(
-            sandbox_id=self.sandbox_id, command=list(command), workdir=workdir or "",
-            env=env or {}, secret_ids=secret_names(secrets),
-            stdout=_stdio("stdout", stdout), stderr=_stdio("stderr", stderr),
-            pty=pty, rows=whole(pty_size[0], "pty_size", 0, 1000),
-            cols=whole(pty_size[1], "pty_size", 0, 1000), term=term or "",
+            sandbox_id=self.sandbox_id,
+            command=list(command),
+            workdir=workdir or "",
+            env=env or {},
+            secret_ids=secret_names(secrets),
+            stdout=_stdio("stdout", stdout),
+            stderr=_stdio("stderr", stderr),
+            pty=pty,
+            rows=whole(pty_size[0], "pty_size", 0, 1000),
+            cols=whole(pty_size[1], "pty_size", 0, 1000),
+            term=term or "",
         )
         limit = seconds(timeout, "timeout")
         if limit is not None:
             start.timeout = limit
         connection = self._check()
-        channel, stub = (connection.terminal_channel, connection.terminal_stub) if pty \
+        channel, stub = (
+            (connection.terminal_channel, connection.terminal_stub)
+            if pty
             else (connection.channel, connection.stub)
+        )
         await connection.reconnected(channel)
         return await ContainerProcess.start(stub, start, connection.metadata, text)
 
     async def terminate(self, *, wait: bool = False) -> int | None:
         """Stop the sandbox; with wait=True, wait for it to exit and return its exit code."""
         reply = await self._check().call(
-            "SandboxTerminate", pb.SandboxTerminateRequest(sandbox_id=self.sandbox_id, wait=wait),
+            "SandboxTerminate",
+            pb.SandboxTerminateRequest(sandbox_id=self.sandbox_id, wait=wait),
             safe=True,
         )
         return wire.exit_code(reply)
@@ -109,7 +127,8 @@ class Sandbox:
         connection = self._check()
         while True:
             reply = await connection.call(
-                "SandboxWait", pb.SandboxWaitRequest(sandbox_id=self.sandbox_id, timeout=50),
+                "SandboxWait",
+                pb.SandboxWaitRequest(sandbox_id=self.sandbox_id, timeout=50),
                 safe=True,
             )
             if reply.done:
@@ -117,8 +136,7 @@ class Sandbox:
         reason = wire.termination_reason(reply.termination_reason)
         if raise_on_timeout and reason in (TerminationReason.TIMEOUT, TerminationReason.IDLE_TIMEOUT):
             raise SandboxTimeoutError(
-                f"sandbox {self.sandbox_id} was stopped by its {reason} "
-                f"(exit code {reply.exit_code})",
+                f"sandbox {self.sandbox_id} was stopped by its {reason} (exit code {reply.exit_code})",
                 reply.exit_code,
             )
         return reply.exit_code
@@ -142,8 +160,10 @@ class Sandbox:
         if limit is None:
             raise TypeError("timeout is required: seconds to wait for the tunnels to be ready")
         reply = await self._check().call(
-            "SandboxTunnels", pb.SandboxTunnelsRequest(sandbox_id=self.sandbox_id, timeout=limit),
-            safe=True, timeout=limit + 10,
+            "SandboxTunnels",
+            pb.SandboxTunnelsRequest(sandbox_id=self.sandbox_id, timeout=limit),
+            safe=True,
+            timeout=limit + 10,
         )
         return wire.tunnels(reply)
 
@@ -171,7 +191,8 @@ class Sandbox:
     async def set_tags(self, tags: dict[str, str]) -> None:
         """Replace the sandbox's tags."""
         await self._check().call(
-            "SandboxSetTags", pb.SandboxSetTagsRequest(sandbox_id=self.sandbox_id, tags=tags),
+            "SandboxSetTags",
+            pb.SandboxSetTagsRequest(sandbox_id=self.sandbox_id, tags=tags),
             safe=True,
         )
         self.info.tags = dict(tags)

@@ -6,8 +6,18 @@ from typing import TYPE_CHECKING, AsyncIterator, Mapping, Sequence
 
 from sbtui.client import wire
 from sbtui.client.models import (
-    INT64_MAX, App, CloudBucketMount, Duration, Image, Proxy, SandboxEvent, SandboxParams, Secret,
-    Volume, seconds, whole,
+    INT64_MAX,
+    App,
+    CloudBucketMount,
+    Duration,
+    Image,
+    Proxy,
+    SandboxEvent,
+    SandboxParams,
+    Secret,
+    Volume,
+    seconds,
+    whole,
 )
 from sbtui.client.sandbox import Sandbox, secret_names
 from sbtui.proto import sandbox_pb2 as pb
@@ -72,21 +82,33 @@ class Sandboxes:
         if isinstance(command, str):
             raise TypeError("command must be a list of strings, e.g. ['python', 'app.py']")
         params = SandboxParams(
-            cpu=_cores(cpu), cpu_limit=_cores(cpu_limit),
+            cpu=_cores(cpu),
+            cpu_limit=_cores(cpu_limit),
             memory_mib=_mebibytes(memory_mib, "memory_mib"),
             memory_limit_mib=_mebibytes(memory_limit_mib, "memory_limit_mib"),
-            gpu=gpu or "", timeout=seconds(timeout, "timeout"),
-            idle_timeout=seconds(idle_timeout, "idle_timeout"), workdir=workdir or "",
-            command=tuple(command or ()), env=dict(env or {}), secrets=tuple(secret_names(secrets)),
-            volumes={path: v.name if isinstance(v, Volume) else str(v) for path, v in (volumes or {}).items()},
-            cloud_bucket_mounts=dict(cloud_bucket_mounts or {}), pty=pty,
+            gpu=gpu or "",
+            timeout=seconds(timeout, "timeout"),
+            idle_timeout=seconds(idle_timeout, "idle_timeout"),
+            workdir=workdir or "",
+            command=tuple(command or ()),
+            env=dict(env or {}),
+            secrets=tuple(secret_names(secrets)),
+            volumes={
+                path: v.name if isinstance(v, Volume) else str(v) for path, v in (volumes or {}).items()
+            },
+            cloud_bucket_mounts=dict(cloud_bucket_mounts or {}),
+            pty=pty,
             encrypted_ports=_ports("encrypted_ports", encrypted_ports),
             h2_ports=_ports("h2_ports", h2_ports),
             unencrypted_ports=_ports("unencrypted_ports", unencrypted_ports),
-            block_network=block_network, cidr_allowlist=tuple(cidr_allowlist or ()),
-            cloud=cloud or "", regions=tuple(regions or ()), verbose=verbose,
+            block_network=block_network,
+            cidr_allowlist=tuple(cidr_allowlist or ()),
+            cloud=cloud or "",
+            regions=tuple(regions or ()),
+            verbose=verbose,
             proxy=proxy.proxy_id if isinstance(proxy, Proxy) else (proxy or ""),
-            name=name or "", custom_domain=custom_domain or "",
+            name=name or "",
+            custom_domain=custom_domain or "",
         )
         request = pb.SandboxCreateRequest(app_id=app.app_id, params=wire.params_message(params))
         if image.image_id:
@@ -122,7 +144,9 @@ class Sandboxes:
     ) -> AsyncIterator[Sandbox]:
         """Sandboxes matching every filter given, newest first."""
         request = pb.SandboxListRequest(
-            app_id=app_id or "", tags=dict(tags or {}), environment=environment or "",
+            app_id=app_id or "",
+            tags=dict(tags or {}),
+            environment=environment or "",
             include_finished=include_finished,
         )
         async for info in self._connection.stream("SandboxList", request):
@@ -138,7 +162,9 @@ class Sandboxes:
     ) -> AsyncIterator[SandboxEvent]:
         """Follow sandbox events; with `initial`, first every current sandbox, then SYNCED."""
         request = pb.WatchRequest(
-            app_id=app_id or "", environment=environment or "", initial=initial,
+            app_id=app_id or "",
+            environment=environment or "",
+            initial=initial,
             include_finished=include_finished,
         )
         async for event in self._connection.stream("Watch", request):

@@ -29,7 +29,11 @@ class Secrets:
         self._connection = connection
 
     async def create(
-        self, name: str, values: Mapping[str, str], *, environment: str | None = None,
+        self,
+        name: str,
+        values: Mapping[str, str],
+        *,
+        environment: str | None = None,
         overwrite: bool = False,
     ) -> Secret:
         """Store a secret; AlreadyExistsError if the name is taken, unless `overwrite`."""
@@ -41,7 +45,8 @@ class Secrets:
 
     async def from_name(self, name: str, *, environment: str | None = None) -> Secret:
         reply = await self._connection.call(
-            "SecretFromName", pb.SecretFromNameRequest(name=name, environment=environment or ""),
+            "SecretFromName",
+            pb.SecretFromNameRequest(name=name, environment=environment or ""),
             safe=True,
         )
         return wire.secret(reply)

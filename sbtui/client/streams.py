@@ -62,7 +62,10 @@ class StreamReader:
     """
 
     def __init__(
-        self, text: bool = False, ignored: bool = False, limit: int = BUFFER_LIMIT,
+        self,
+        text: bool = False,
+        ignored: bool = False,
+        limit: int = BUFFER_LIMIT,
         end_waits: EndWaits | None = None,
     ) -> None:
         self._limit = limit
@@ -205,7 +208,9 @@ class StreamReader:
 class StreamWriter:
     """stdin of a process. `write` buffers, `drain` sends, `close` sends EOF."""
 
-    def __init__(self, send: Callable[[bytes], Awaitable[None]], send_eof: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, send: Callable[[bytes], Awaitable[None]], send_eof: Callable[[], Awaitable[None]]
+    ) -> None:
         self._send = send
         self._send_eof = send_eof
         self._pending = bytearray()

@@ -11,9 +11,25 @@ from dataclasses import fields
 from typing import TypeVar
 
 from sbtui.client.models import (
-    App, Capabilities, CloudBucketMount, EngineState, EngineStatus, EventKind, Image, LogChunk,
-    PullProgress, SandboxEvent, SandboxInfo, SandboxParams, SandboxState, Secret, ServerInfo,
-    TerminationReason, Token, Tunnel, Volume,
+    App,
+    Capabilities,
+    CloudBucketMount,
+    EngineState,
+    EngineStatus,
+    EventKind,
+    Image,
+    LogChunk,
+    PullProgress,
+    SandboxEvent,
+    SandboxInfo,
+    SandboxParams,
+    SandboxState,
+    Secret,
+    ServerInfo,
+    TerminationReason,
+    Token,
+    Tunnel,
+    Volume,
 )
 from sbtui.proto import sandbox_pb2 as pb
 
@@ -54,16 +70,22 @@ def exit_code(reply) -> int | None:
 
 def _bucket_message(mount: CloudBucketMount) -> pb.CloudBucketMount:
     return pb.CloudBucketMount(
-        bucket_name=mount.bucket_name, bucket_endpoint_url=mount.bucket_endpoint_url,
-        key_prefix=mount.key_prefix, secret_id=mount.secret, read_only=mount.read_only,
+        bucket_name=mount.bucket_name,
+        bucket_endpoint_url=mount.bucket_endpoint_url,
+        key_prefix=mount.key_prefix,
+        secret_id=mount.secret,
+        read_only=mount.read_only,
         requester_pays=mount.requester_pays,
     )
 
 
 def _bucket(message: pb.CloudBucketMount) -> CloudBucketMount:
     return CloudBucketMount(
-        bucket_name=message.bucket_name, bucket_endpoint_url=message.bucket_endpoint_url,
-        key_prefix=message.key_prefix, secret=message.secret_id, read_only=message.read_only,
+        bucket_name=message.bucket_name,
+        bucket_endpoint_url=message.bucket_endpoint_url,
+        key_prefix=message.key_prefix,
+        secret=message.secret_id,
+        read_only=message.read_only,
         requester_pays=message.requester_pays,
     )
 
@@ -104,13 +126,23 @@ def sandbox_params(message: pb.SandboxCreateParams) -> SandboxParams:
 
 def sandbox_info(message: pb.SandboxInfo) -> SandboxInfo:
     return SandboxInfo(
-        sandbox_id=message.sandbox_id, app_id=message.app_id, app_name=message.app_name,
-        environment=message.environment, name=message.name, image_id=message.image_id,
-        image_tag=message.image_tag, state=_STATES[message.state], exit_code=exit_code(message),
-        termination_reason=_REASONS[message.termination_reason], tags=dict(message.tags),
-        created_at=message.created_at, started_at=message.started_at,
-        finished_at=message.finished_at, deadline=message.deadline,
-        last_activity=message.last_activity, params=sandbox_params(message.params),
+        sandbox_id=message.sandbox_id,
+        app_id=message.app_id,
+        app_name=message.app_name,
+        environment=message.environment,
+        name=message.name,
+        image_id=message.image_id,
+        image_tag=message.image_tag,
+        state=_STATES[message.state],
+        exit_code=exit_code(message),
+        termination_reason=_REASONS[message.termination_reason],
+        tags=dict(message.tags),
+        created_at=message.created_at,
+        started_at=message.started_at,
+        finished_at=message.finished_at,
+        deadline=message.deadline,
+        last_activity=message.last_activity,
+        params=sandbox_params(message.params),
     )
 
 
@@ -130,8 +162,9 @@ def log_chunk(message: pb.LogChunk) -> LogChunk:
 def tunnels(reply: pb.SandboxTunnelsResponse) -> dict[int, Tunnel]:
     """The tunnels keyed by container port."""
     return {
-        t.container_port: Tunnel(t.host, t.port, t.unencrypted_host, t.unencrypted_port,
-                                 t.container_port, t.kind)
+        t.container_port: Tunnel(
+            t.host, t.port, t.unencrypted_host, t.unencrypted_port, t.container_port, t.kind
+        )
         for t in reply.tunnels
     }
 
@@ -148,7 +181,10 @@ def image(message: pb.Image) -> Image:
 
 def pull_progress(message: pb.ImagePullEvent) -> PullProgress:
     return PullProgress(
-        status=message.status, layer=message.layer, current=message.current, total=message.total,
+        status=message.status,
+        layer=message.layer,
+        current=message.current,
+        total=message.total,
         image=image(message.image) if message.HasField("image") else None,
     )
 
@@ -161,8 +197,9 @@ def app(message: pb.App) -> App:
 
 
 def secret(message: pb.Secret) -> Secret:
-    return Secret(message.name, message.secret_id, message.environment, tuple(message.keys),
-                  message.created_at)
+    return Secret(
+        message.name, message.secret_id, message.environment, tuple(message.keys), message.created_at
+    )
 
 
 def volume(message: pb.Volume) -> Volume:
@@ -176,12 +213,21 @@ def token(message: pb.TokenInfo) -> Token:
 def server_info(message: pb.ServerInfo) -> ServerInfo:
     status = message.engine_status
     engine = EngineStatus(
-        message.engine, _ENGINE_STATES[status.state], status.attempt, status.last_error,
-        status.since, status.restarts, status.service_pid,
+        message.engine,
+        _ENGINE_STATES[status.state],
+        status.attempt,
+        status.last_error,
+        status.since,
+        status.restarts,
+        status.service_pid,
     )
     return ServerInfo(
-        version=message.version, engine=message.engine, engine_version=message.engine_version,
-        engine_status=engine, pid=message.pid, state_dir=message.state_dir,
+        version=message.version,
+        engine=message.engine,
+        engine_version=message.engine_version,
+        engine_status=engine,
+        pid=message.pid,
+        state_dir=message.state_dir,
         environment=message.environment,
     )
 

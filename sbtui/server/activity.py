@@ -35,8 +35,13 @@ class SandboxActivity:
         for record in self._catalog.sandboxes.values():
             if record.state == pb.SANDBOX_STATE_RUNNING:
                 # An open tunnel connection holds off the idle timeout just as an exec does.
-                yield record, (self.execs.get(record.sandbox_id, 0)
-                               + self.tunnel_connections.get(record.sandbox_id, 0))
+                yield (
+                    record,
+                    (
+                        self.execs.get(record.sandbox_id, 0)
+                        + self.tunnel_connections.get(record.sandbox_id, 0)
+                    ),
+                )
 
     def touch(self, sandbox_id: str, save: bool = True) -> None:
         """Activity in the sandbox: moves its idle deadline.

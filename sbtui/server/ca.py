@@ -93,8 +93,7 @@ def name_constraints(names: Iterable[str]) -> x509.NameConstraints:
     excluded: list[x509.GeneralName] = [] if dns else [x509.DNSName("")]
     if not ips:
         excluded += [x509.IPAddress(ipaddress.ip_network(n)) for n in ("0.0.0.0/0", "::/0")]
-    return x509.NameConstraints(permitted_subtrees=permitted or None,
-                                excluded_subtrees=excluded or None)
+    return x509.NameConstraints(permitted_subtrees=permitted or None, excluded_subtrees=excluded or None)
 
 
 def _constraints_of(cert: x509.Certificate) -> x509.NameConstraints | None:
@@ -131,20 +130,28 @@ class CertificateAuthority:
             if key_path.stat().st_mode & 0o077:
                 key_path.chmod(0o600)
             # An EC key: the kind this CA makes.
-            if isinstance(key, ec.EllipticCurvePrivateKey) and cert.not_valid_after_utc > _now() + LEAF_VALIDITY:
+            if (
+                isinstance(key, ec.EllipticCurvePrivateKey)
+                and cert.not_valid_after_utc > _now() + LEAF_VALIDITY
+            ):
                 if _constraints_of(cert) != self.constraints:
                     cert = self._certificate(key, cert.subject, cert.not_valid_after_utc)
                     _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
-                    log.info("the names the tunnel CA may certify changed: its certificate %s was "
-                             "issued again (same key); clients fetch it again", cert_path)
+                    log.info(
+                        "the names the tunnel CA may certify changed: its certificate %s was "
+                        "issued again (same key); clients fetch it again",
+                        cert_path,
+                    )
                 return key, cert
         # Missing, half-written, of another kind or about to expire: make a new one (clients
         # must fetch it again).
         key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sbtui"),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"sbtui tunnel CA on {socket.gethostname()}"),
-        ])
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sbtui"),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"sbtui tunnel CA on {socket.gethostname()}"),
+            ]
+        )
         cert = self._certificate(key, name, _now() + CA_VALIDITY)
         _write_private(key_path, _pem_key(key))
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -164,9 +171,15 @@ class CertificateAuthority:
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True,
-                    content_commitment=False, key_encipherment=False, data_encipherment=False,
-                    key_agreement=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -201,9 +214,15 @@ class CertificateAuthority:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_encipherment=False, key_cert_sign=False,
-                    crl_sign=False, content_commitment=False, data_encipherment=False,
-                    key_agreement=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_encipherment=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    content_commitment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )

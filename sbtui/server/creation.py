@@ -18,7 +18,11 @@ from sbtui.server.images import Images
 from sbtui.server.limits import Limits
 from sbtui.server.runtime import naming, networks
 from sbtui.server.runtime.base import (
-    ContainerSpec, EngineError, EngineNotFound, GpuUnavailable, Runtime,
+    ContainerSpec,
+    EngineError,
+    EngineNotFound,
+    GpuUnavailable,
+    Runtime,
 )
 from sbtui.server.secrets import Secrets
 from sbtui.server.store import AppRecord, ImageRecord, SandboxRecord
@@ -32,9 +36,17 @@ DEFAULT_COMMAND = ["sleep", "infinity"]
 
 class Creator:
     def __init__(
-        self, catalog: Catalog, images: Images, transitions: Transitions, runtime: Runtime,
-        server_id: str, limits: Limits, engine_health: EngineHealth, secrets: Secrets,
-        volumes: Volumes, custom_domains: CustomDomains,
+        self,
+        catalog: Catalog,
+        images: Images,
+        transitions: Transitions,
+        runtime: Runtime,
+        server_id: str,
+        limits: Limits,
+        engine_health: EngineHealth,
+        secrets: Secrets,
+        volumes: Volumes,
+        custom_domains: CustomDomains,
     ) -> None:
         self._catalog = catalog
         self._images = images
@@ -90,8 +102,13 @@ class Creator:
         mounts = self._volumes.mounts_for(params.volumes, app.environment)
         now = time.time()
         record = SandboxRecord(
-            sandbox_id=new_id("sb"), app_id=app.app_id, name=params.name,
-            image_id=image.image_id, params=params, created_at=now, last_activity=now,
+            sandbox_id=new_id("sb"),
+            app_id=app.app_id,
+            name=params.name,
+            image_id=image.image_id,
+            params=params,
+            created_at=now,
+            last_activity=now,
         )
         self._catalog.add_sandbox(record)
         self._transitions.created(record)
@@ -108,7 +125,9 @@ class Creator:
             if isinstance(err, GpuUnavailable):
                 raise unsupported("gpu", str(err)) from None
             if isinstance(err, EngineNotFound) and "image" in str(err).lower():
-                raise not_found(f"image {image.image_id} ({image.tag}) is gone from the engine: {err}") from None
+                raise not_found(
+                    f"image {image.image_id} ({image.tag}) is gone from the engine: {err}"
+                ) from None
             raise precondition(f"the engine could not start the sandbox: {err}") from None
         record.container_id = container_id
         if record.state == pb.SANDBOX_STATE_CREATING:  # it may have exited already
@@ -124,17 +143,20 @@ class Creator:
             # No engine round trip here: if the image is gone, container create says so.
             image = self._catalog.images.get(request.image_id)
             if image is None or not self._images.visible(image, scope):
-                raise not_found(
-                    f"image {request.image_id!r} does not exist on this server", field="image"
-                )
+                raise not_found(f"image {request.image_id!r} does not exist on this server", field="image")
             return image
         if which == "image_tag":
             return await self._images.from_registry(request.image_tag, scope)
         raise invalid("image", "give an image id or a registry tag")
 
     def _spec(
-        self, record: SandboxRecord, app: AppRecord, image: ImageRecord, secret_env: dict[str, str],
-        mounts: dict[str, str], gpus: list[str],
+        self,
+        record: SandboxRecord,
+        app: AppRecord,
+        image: ImageRecord,
+        secret_env: dict[str, str],
+        mounts: dict[str, str],
+        gpus: list[str],
     ) -> ContainerSpec:
         params = record.params
         return ContainerSpec(
@@ -162,7 +184,8 @@ class Creator:
             network_disabled=params.block_network,
             egress_allowlist=list(params.cidr_allowlist) or None,
             network_holder_labels={
-                naming.LABEL_SERVER: self._server_id, naming.LABEL_NETWORK_OF: record.sandbox_id,
+                naming.LABEL_SERVER: self._server_id,
+                naming.LABEL_NETWORK_OF: record.sandbox_id,
             },
             network=networks.for_environment(self._server_id, app.environment),
         )

@@ -35,7 +35,7 @@ WRITE_RATE = 2 << 30  # bytes per second a sandbox is taken to write at most (a 
 MIN_INTERVAL = 0.05
 MAX_INTERVAL = 10.0
 WALK_SHARE = 10  # checks of one sandbox are this many walks apart: a tenth of a core at most,
-                 # while a walk takes under MAX_INTERVAL / WALK_SHARE
+# while a walk takes under MAX_INTERVAL / WALK_SHARE
 BLOCK = 4096  # every file counts at least one block, so the limit bounds the files made too
 MAX_DEPTH = 256  # directories deeper than this count as over the limit (see TooDeep)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -171,8 +171,9 @@ class DiskWatcher:
                         try:
                             self._due[sandbox_id] = await self._check(record)
                         except Exception as err:  # the engine's connection broke, say
-                            log.warning("checking the disk use of sandbox %s failed: %s",
-                                        record.sandbox_id, err)
+                            log.warning(
+                                "checking the disk use of sandbox %s failed: %s", record.sandbox_id, err
+                            )
                             self._due[sandbox_id] = time.monotonic() + MAX_INTERVAL
                 wake_at = min(self._due.values(), default=now + MAX_INTERVAL)
                 try:
@@ -199,7 +200,8 @@ class DiskWatcher:
             if not paths.layer:
                 log.warning(
                     "the engine shows no writable layer of sandbox %s: only the files it mounts "
-                    "writable count against its disk limit", record.sandbox_id,
+                    "writable count against its disk limit",
+                    record.sandbox_id,
                 )
             self._paths[record.container_id] = paths
         started = time.monotonic()

@@ -47,7 +47,9 @@ class CustomDomains:
         self._by_environment: dict[str, list[str]] = {}
         for value in values:
             environment, suffix = parse(value)
-            into = self._everywhere if environment is None else self._by_environment.setdefault(environment, [])
+            into = (
+                self._everywhere if environment is None else self._by_environment.setdefault(environment, [])
+            )
             if suffix not in into:
                 into.append(suffix)
 

@@ -67,8 +67,10 @@ class EngineHealth:
 
     def describe(self) -> str:
         if self.state == pb.ENGINE_STATE_RESTARTING:
-            return (f"{self.name} is restarting (attempt {self.attempt}, last error: "
-                    f"{self.last_error}); try again in a moment")
+            return (
+                f"{self.name} is restarting (attempt {self.attempt}, last error: "
+                f"{self.last_error}); try again in a moment"
+            )
         if self.state == pb.ENGINE_STATE_DOWN:
             return f"{self.name} does not answer ({self.last_error}); try again once it is back"
         return f"{self.name} is ok"
@@ -80,6 +82,10 @@ class EngineHealth:
 
     def to_pb(self, admin: bool) -> pb.EngineStatus:
         return pb.EngineStatus(
-            state=self.state, attempt=self.attempt, last_error=self.last_error, since=self.since,
-            restarts=self.restarts, service_pid=self.service_pid if admin else 0,
+            state=self.state,
+            attempt=self.attempt,
+            last_error=self.last_error,
+            since=self.since,
+            restarts=self.restarts,
+            service_pid=self.service_pid if admin else 0,
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import grpc
 
-
 # Messages travel in a gRPC trailer, which clients refuse past 8 KiB; values a client sent are
 # quoted in messages, so a huge one is cut here rather than turn the error into a transport one.
 MAX_MESSAGE = 1000
@@ -52,6 +51,7 @@ def precondition(message: str) -> ServiceError:
 
 def unsupported(field: str, reason: str) -> ServiceError:
     return ServiceError(
-        grpc.StatusCode.FAILED_PRECONDITION, f"{field} is not supported by this server: {reason}",
+        grpc.StatusCode.FAILED_PRECONDITION,
+        f"{field} is not supported by this server: {reason}",
         field,
     )

@@ -12,8 +12,8 @@ from sbtui.server import validation
 from sbtui.server.errors import invalid, precondition
 from sbtui.server.runtime.base import EngineError, EngineNotFound, ExecSession, ExecSpec
 from sbtui.server.sandboxes import SandboxManager
-from sbtui.server.stream_limits import StreamLimits
 from sbtui.server.store import SandboxRecord
+from sbtui.server.stream_limits import StreamLimits
 
 DEFAULT_TERM = "xterm-256color"
 _KILLED = 128 + signal.SIGKILL
@@ -55,7 +55,9 @@ async def _pump_requests(
 
 
 async def run(
-    manager: SandboxManager, requests: AsyncIterator[pb.ExecRequest], scope: str | None,
+    manager: SandboxManager,
+    requests: AsyncIterator[pb.ExecRequest],
+    scope: str | None,
     limits: StreamLimits,
 ) -> AsyncIterator[pb.ExecResponse]:
     start = await _first(requests)
@@ -63,9 +65,7 @@ async def run(
     record = manager.catalog.get(start.sandbox_id, scope)
     if record.state != pb.SANDBOX_STATE_RUNNING:
         ended = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
-        raise precondition(
-            f"sandbox {record.sandbox_id} is not running{ended}; exec needs a running sandbox"
-        )
+        raise precondition(f"sandbox {record.sandbox_id} is not running{ended}; exec needs a running sandbox")
     # The sandbox's own environment: an exec can't reach another's secrets.
     environment = manager.catalog.environment(record)
     # Counted before the engine is asked for anything: a refused exec costs it nothing.
@@ -75,17 +75,25 @@ async def run(
 
 
 async def _session(
-    manager: SandboxManager, requests: AsyncIterator[pb.ExecRequest], start: pb.ExecStart,
-    record: SandboxRecord, environment: str,
+    manager: SandboxManager,
+    requests: AsyncIterator[pb.ExecRequest],
+    start: pb.ExecStart,
+    record: SandboxRecord,
+    environment: str,
 ) -> AsyncIterator[pb.ExecResponse]:
     # An explicit env variable wins over a secret's, as at create.
     env = {**manager.secrets.environment_for(start.secret_ids, environment), **start.env}
     if start.pty:
         env.setdefault("TERM", start.term or DEFAULT_TERM)
     spec = ExecSpec(
-        command=list(start.command), env=env, workdir=start.workdir, tty=start.pty,
-        stdout=start.stdout == pb.STDIO_PIPE, stderr=start.stderr == pb.STDIO_PIPE,
-        rows=start.rows or 24, cols=start.cols or 80,
+        command=list(start.command),
+        env=env,
+        workdir=start.workdir,
+        tty=start.pty,
+        stdout=start.stdout == pb.STDIO_PIPE,
+        stderr=start.stderr == pb.STDIO_PIPE,
+        rows=start.rows or 24,
+        cols=start.cols or 80,
     )
     health = manager.engine_health
     health.check()
@@ -128,8 +136,7 @@ async def _session(
             # The output ended because the connection to the engine did, not the command:
             # how the command ended (or whether it did) is unknown, and no code is made up.
             raise EngineError(
-                f"the connection to it broke while {start.command[0]!r} ran ({err}); "
-                "its exit code is unknown"
+                f"the connection to it broke while {start.command[0]!r} ran ({err}); its exit code is unknown"
             ) from None
         finished = True
         yield pb.ExecResponse(exit=pb.ExecExit(exit_code=code, timed_out=timed_out))

@@ -21,15 +21,20 @@ from sbtui.server.catalog import Catalog
 from sbtui.server.errors import ServiceError, invalid, not_found, precondition
 from sbtui.server.ids import new_id
 from sbtui.server.runtime.base import (
-    BadImageReference, EngineError, EngineNotFound, RegistryUnreachable, Runtime,
+    BadImageReference,
+    EngineError,
+    EngineNotFound,
+    RegistryUnreachable,
+    Runtime,
 )
 from sbtui.server.runtime.naming import LABEL_SNAPSHOT_SOURCE, SNAPSHOT_REPO
 from sbtui.server.store import ImageRecord, SandboxRecord
 
-
 # The reference grammar of the distribution spec: [domain[:port]/]path[:tag][@digest].
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+_DOMAIN = (
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+)
 _REFERENCE = re.compile(
     rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
     r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?\Z",
@@ -111,16 +116,15 @@ class Images:
                     # Another name for another environment's snapshot.
                     raise missing_tag(tag)
                 return image
-        image = ImageRecord(
-            new_id("im"), found.engine_id, tag, found.created_at, found.size_bytes
-        )
+        image = ImageRecord(new_id("im"), found.engine_id, tag, found.created_at, found.size_bytes)
         self._catalog.add_image(image)
         return image
 
     async def from_id(self, image_id: str, scope: str | None = None) -> ImageRecord:
         image = self._catalog.images.get(image_id)
         if (
-            image is None or not self.visible(image, scope)
+            image is None
+            or not self.visible(image, scope)
             or await self._runtime.inspect_image(image.engine_id) is None
         ):
             raise not_found(f"image {image_id!r} does not exist on this server")
@@ -135,8 +139,10 @@ class Images:
                 async for event in self._runtime.pull(tag):
                     detail = event.get("progressDetail") or {}
                     yield pb.ImagePullEvent(
-                        status=str(event.get("status", "")), layer=str(event.get("id", "")),
-                        current=int(detail.get("current") or 0), total=int(detail.get("total") or 0),
+                        status=str(event.get("status", "")),
+                        layer=str(event.get("id", "")),
+                        current=int(detail.get("current") or 0),
+                        total=int(detail.get("total") or 0),
                     )
             except EngineError as err:
                 raise pull_failure(tag, err) from None
@@ -145,7 +151,8 @@ class Images:
 
     def listing(self, snapshots_only: bool, scope: str | None = None) -> list[pb.Image]:
         images = [
-            i for i in self._catalog.images.values()
+            i
+            for i in self._catalog.images.values()
             if (i.source_sandbox_id or not snapshots_only) and self.visible(i, scope)
         ]
         images.sort(key=lambda i: i.created_at, reverse=True)
@@ -158,9 +165,7 @@ class Images:
         validation.check_seconds("timeout", timeout)
         if record.state != pb.SANDBOX_STATE_RUNNING:
             ended = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
-            raise precondition(
-                f"sandbox {sandbox_id} is not running{ended}; snapshot a running sandbox"
-            )
+            raise precondition(f"sandbox {sandbox_id} is not running{ended}; snapshot a running sandbox")
         now = time.time()
         image_id = new_id("im")
         # The container's environment holds its secrets' values, which engines copy into a commit.
@@ -168,8 +173,11 @@ class Images:
         try:
             engine_id = await asyncio.wait_for(
                 self._runtime.commit(
-                    record.container_id, SNAPSHOT_REPO, image_id.lower(),
-                    {LABEL_SNAPSHOT_SOURCE: sandbox_id}, env,
+                    record.container_id,
+                    SNAPSHOT_REPO,
+                    image_id.lower(),
+                    {LABEL_SNAPSHOT_SOURCE: sandbox_id},
+                    env,
                 ),
                 timeout or None,
             )
@@ -182,8 +190,12 @@ class Images:
             raise precondition(f"the engine could not snapshot {sandbox_id}: {err}") from None
         info = await self._runtime.inspect_image(engine_id)
         image = ImageRecord(
-            image_id=image_id, engine_id=engine_id, tag=f"{SNAPSHOT_REPO}:{image_id.lower()}",
-            created_at=now, size_bytes=info.size_bytes if info else 0, source_sandbox_id=sandbox_id,
+            image_id=image_id,
+            engine_id=engine_id,
+            tag=f"{SNAPSHOT_REPO}:{image_id.lower()}",
+            created_at=now,
+            size_bytes=info.size_bytes if info else 0,
+            source_sandbox_id=sandbox_id,
         )
         self._catalog.add_image(image)
         return image

@@ -44,12 +44,12 @@ MAX_MEMORY_MIB = 1 << 30
 
 @dataclass(frozen=True)
 class Limits:
-    default_memory_mib: int = 1024     # the hard limit of a sandbox whose create sets none
-    max_memory_mib: int = 8 * 1024     # the most memory_mib or memory_limit_mib may ask
-    pids: int = 1024                   # processes and threads at once: stops a fork bomb
-    open_files: int = 1024             # RLIMIT_NOFILE of every process in a sandbox
-    disk_bytes: int = 10 * GiB         # the writable layer (files written outside volumes)
-    log_bytes: int = 32 * MiB          # the engine's log of the main command's output
+    default_memory_mib: int = 1024  # the hard limit of a sandbox whose create sets none
+    max_memory_mib: int = 8 * 1024  # the most memory_mib or memory_limit_mib may ask
+    pids: int = 1024  # processes and threads at once: stops a fork bomb
+    open_files: int = 1024  # RLIMIT_NOFILE of every process in a sandbox
+    disk_bytes: int = 10 * GiB  # the writable layer (files written outside volumes)
+    log_bytes: int = 32 * MiB  # the engine's log of the main command's output
 
     def problems(self) -> list[str]:
         """What is wrong with these limits, each naming its option."""

@@ -31,7 +31,9 @@ _SEALED = b"\x00"
 
 
 def _chunk(fd: int, data: bytes) -> pb.LogChunk:
-    return pb.LogChunk(stderr=data, time=time.time()) if fd == 2 else pb.LogChunk(stdout=data, time=time.time())
+    return (
+        pb.LogChunk(stderr=data, time=time.time()) if fd == 2 else pb.LogChunk(stdout=data, time=time.time())
+    )
 
 
 def _tail_frames(frames: list[tuple[int, bytes]], lines: int) -> list[tuple[int, bytes]]:
@@ -45,8 +47,8 @@ def _tail_frames(frames: list[tuple[int, bytes]], lines: int) -> list[tuple[int,
         while (pos := data.rfind(b"\n", 0, pos)) >= 0:
             remaining -= 1
             if remaining == 0:
-                head = [(fd, data[pos + 1:])] if pos + 1 < len(data) else []
-                return head + frames[i + 1:]
+                head = [(fd, data[pos + 1 :])] if pos + 1 < len(data) else []
+                return head + frames[i + 1 :]
     return frames
 
 
@@ -62,7 +64,7 @@ def decode(blob: bytes) -> list[tuple[int, bytes]]:
     while at + _FRAME.size <= len(blob):
         fd, length = _FRAME.unpack_from(blob, at)
         at += _FRAME.size
-        frames.append((fd, blob[at:at + length]))
+        frames.append((fd, blob[at : at + length]))
         at += length
     return frames
 
@@ -81,7 +83,9 @@ class KeptOutput:
         blob = self._store.load_logs(sandbox_id)
         if blob.startswith(_SEALED):
             blob = self._sealer.open(
-                sandbox_id, blob[len(_SEALED):], f"the kept output of sandbox {sandbox_id}",
+                sandbox_id,
+                blob[len(_SEALED) :],
+                f"the kept output of sandbox {sandbox_id}",
                 "put back the secrets key it was sealed with to read it",
             )
         return decode(blob)
@@ -120,8 +124,11 @@ class Readers:
         try:
             await asyncio.wait_for(gone.wait(), self.GRACE)
         except asyncio.TimeoutError:
-            log.info("the output of sandbox %s was still being read %.0f s after it finished",
-                     sandbox_id, self.GRACE)
+            log.info(
+                "the output of sandbox %s was still being read %.0f s after it finished",
+                sandbox_id,
+                self.GRACE,
+            )
 
 
 async def keep(runtime: Runtime, kept: KeptOutput, record: SandboxRecord) -> None:
@@ -134,7 +141,11 @@ async def keep(runtime: Runtime, kept: KeptOutput, record: SandboxRecord) -> Non
 
 
 async def stream(
-    runtime: Runtime, kept: KeptOutput, record: SandboxRecord, follow: bool, tail_lines: int,
+    runtime: Runtime,
+    kept: KeptOutput,
+    record: SandboxRecord,
+    follow: bool,
+    tail_lines: int,
     log_bytes: int,
 ) -> AsyncIterator[pb.LogChunk]:
     """A sandbox's output: from the engine while it runs (`log_bytes` is the most its log
@@ -181,7 +192,7 @@ async def _catch_up(
             if skip[fd] >= len(data):
                 skip[fd] -= len(data)
                 continue
-            yield _chunk(fd, data[skip[fd]:])
+            yield _chunk(fd, data[skip[fd] :])
             skip[fd] = 0
     except EngineError:
         # Removed meanwhile: by then its output is kept, whole unless longer than KEEP_BYTES.
@@ -189,6 +200,6 @@ async def _catch_up(
         if sum(len(d) for _, d in frames) >= KEEP_BYTES:
             return
         for fd in (1, 2):
-            rest = b"".join(d for f, d in frames if f == fd)[sent[fd]:]
+            rest = b"".join(d for f, d in frames if f == fd)[sent[fd] :]
             if rest:
                 yield _chunk(fd, rest)

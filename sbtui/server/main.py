@@ -18,17 +18,17 @@ from sbtui import keepalive, paths
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
 from sbtui.server import state_engine, tunnels
 from sbtui.server.auth import SocketAuth, TokenAuth
-from sbtui.server.malformed import RejectMalformed
 from sbtui.server.ca import CertificateAuthority
 from sbtui.server.domains import CustomDomains, SuffixError
 from sbtui.server.lifecycle import DEFAULT_STOP_TIMEOUT
 from sbtui.server.limits import Limits
+from sbtui.server.malformed import RejectMalformed
 from sbtui.server.runtime import busybox_image
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.sandboxes import SandboxManager
 from sbtui.server.service import SandboxService
-from sbtui.server.stream_limits import DEFAULT_PER_ENVIRONMENT, DEFAULT_PER_SANDBOX, StreamLimits
 from sbtui.server.store import Store
+from sbtui.server.stream_limits import DEFAULT_PER_ENVIRONMENT, DEFAULT_PER_SANDBOX, StreamLimits
 from sbtui.server.tokens import Tokens
 
 log = logging.getLogger("sbtui.server")
@@ -42,21 +42,21 @@ class StartupError(Exception):
 
 @dataclass
 class ServerOptions:
-    socket: Path | None = None          # Unix socket (default when no listen address)
-    listen: str | None = None           # HOST:PORT for TCP
-    token: str | None = None            # required on TCP; generated into the state dir if unset
+    socket: Path | None = None  # Unix socket (default when no listen address)
+    listen: str | None = None  # HOST:PORT for TCP
+    token: str | None = None  # required on TCP; generated into the state dir if unset
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    insecure: bool = False              # allow plaintext TCP
+    insecure: bool = False  # allow plaintext TCP
     state_dir: Path | None = None
     engine: str = "auto"
     engine_url: str | None = None
     insecure_registries: list[str] = field(default_factory=list)  # HOST:PORT pulled over HTTP
-    idle_exit: float = 0.0              # seconds idle (no calls, no sandboxes) before exiting; 0 = never
+    idle_exit: float = 0.0  # seconds idle (no calls, no sandboxes) before exiting; 0 = never
     stop_timeout: float = DEFAULT_STOP_TIMEOUT  # seconds a stop may spend finishing terminations
     tunnel_host: str = tunnels.DEFAULT_HOST  # where tunnel listeners bind
     custom_domain_suffixes: list[str] = field(default_factory=list)  # [ENV=]SUFFIX, see domains.py
-    max_streams_per_sandbox: int = DEFAULT_PER_SANDBOX          # exec sessions and log reads
+    max_streams_per_sandbox: int = DEFAULT_PER_SANDBOX  # exec sessions and log reads
     max_streams_per_environment: int = DEFAULT_PER_ENVIRONMENT  # those, and watches
     limits: Limits = field(default_factory=Limits)  # what each sandbox may use
 
@@ -149,8 +149,12 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
     store = Store(state_dir / "state.db")
     try:
         engine = await state_engine.connect(
-            options.engine, options.engine_url, state_dir, options.insecure_registries,
-            store, lambda: _server_id(state_dir),
+            options.engine,
+            options.engine_url,
+            state_dir,
+            options.insecure_registries,
+            store,
+            lambda: _server_id(state_dir),
         )
     except (EngineError, state_engine.EngineChoiceError) as err:
         store.close()
@@ -175,7 +179,8 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         tunnel_manager = tunnels.TunnelManager(
             manager,
             CertificateAuthority(state_dir, names=[tunnel_host.name, *custom_domains.all_suffixes()]),
-            tunnel_host, state_dir,
+            tunnel_host,
+            state_dir,
         )
         await tunnel_manager.start()
         tokens = Tokens(store)
@@ -203,8 +208,10 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         idle = asyncio.create_task(_idle_exit(options.idle_exit, service, manager, stop))
         await stop.wait()
         stop_by = loop.time() + options.stop_timeout
-        log.info("stopping: no new calls; the terminations under way get up to %g s to finish",
-                 options.stop_timeout)
+        log.info(
+            "stopping: no new calls; the terminations under way get up to %g s to finish",
+            options.stop_timeout,
+        )
         idle.cancel()
         # Kills already asked for go on meanwhile; a terminate that waits gets its answer.
         await server.stop(grace=min(CALLS_GRACE, options.stop_timeout))
@@ -225,7 +232,9 @@ async def _ensure_base_image(runtime) -> None:
         log.warning("could not prepare the %s image: %s", busybox_image.REF, err)
 
 
-async def _idle_exit(limit: float, service: SandboxService, manager: SandboxManager, stop: asyncio.Event) -> None:
+async def _idle_exit(
+    limit: float, service: SandboxService, manager: SandboxManager, stop: asyncio.Event
+) -> None:
     if limit <= 0:
         return
     while True:

@@ -21,6 +21,7 @@ def _tolerant(deserialize, name: str):
             return deserialize(data)
         except (DecodeError, UnicodeDecodeError, ValueError) as err:
             return _Malformed(f"the request is not a valid {name} message: {err}")
+
     return parse
 
 
@@ -34,6 +35,7 @@ def _checked_stream(requests, context):
             if isinstance(request, _Malformed):
                 await _refuse(context, request)
             yield request
+
     return iterate()
 
 
@@ -49,9 +51,7 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
                 await _refuse(context, request)
             return await behaviour(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            unary_unary, deserialize, handler.response_serializer
-        )
+        return grpc.unary_unary_rpc_method_handler(unary_unary, deserialize, handler.response_serializer)
     if kind == (False, True):
         behaviour = handler.unary_stream
 
@@ -61,9 +61,7 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
             async for reply in behaviour(request, context):
                 yield reply
 
-        return grpc.unary_stream_rpc_method_handler(
-            unary_stream, deserialize, handler.response_serializer
-        )
+        return grpc.unary_stream_rpc_method_handler(unary_stream, deserialize, handler.response_serializer)
     if kind == (True, True):
         behaviour = handler.stream_stream
 
@@ -71,9 +69,7 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
             async for reply in behaviour(_checked_stream(requests, context), context):
                 yield reply
 
-        return grpc.stream_stream_rpc_method_handler(
-            stream_stream, deserialize, handler.response_serializer
-        )
+        return grpc.stream_stream_rpc_method_handler(stream_stream, deserialize, handler.response_serializer)
     behaviour = handler.stream_unary
 
     async def stream_unary(requests, context):

@@ -24,8 +24,13 @@ log = logging.getLogger("sbtui.server")
 
 class Reconciler:
     def __init__(
-        self, catalog: Catalog, runtime: Runtime, transitions: Transitions, background: Background,
-        engine_health: EngineHealth, server_id: str,
+        self,
+        catalog: Catalog,
+        runtime: Runtime,
+        transitions: Transitions,
+        background: Background,
+        engine_health: EngineHealth,
+        server_id: str,
     ) -> None:
         self._catalog = catalog
         self._runtime = runtime
@@ -173,7 +178,10 @@ class Reconciler:
         the dead one, and none can be attached again: the processes they started, which run on,
         are ended (as at a restart of this server), before the engine counts as ok and new
         execs are let in."""
-        running = [r.container_id for r in self._catalog.sandboxes.values()
-                   if r.state == pb.SANDBOX_STATE_RUNNING and r.container_id]
+        running = [
+            r.container_id
+            for r in self._catalog.sandboxes.values()
+            if r.state == pb.SANDBOX_STATE_RUNNING and r.container_id
+        ]
         if running:
             await self._runtime.kill_execs(running)

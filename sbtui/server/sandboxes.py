@@ -38,7 +38,11 @@ log = logging.getLogger("sbtui.server")
 
 class SandboxManager:
     def __init__(
-        self, store: Store, runtime: Runtime, server_id: str, limits: Limits | None = None,
+        self,
+        store: Store,
+        runtime: Runtime,
+        server_id: str,
+        limits: Limits | None = None,
         custom_domains: CustomDomains | None = None,
     ) -> None:
         self.store = store
@@ -61,18 +65,34 @@ class SandboxManager:
         )
         self.activity = SandboxActivity(self.catalog, self._deadlines)
         self.transitions = Transitions(
-            self.catalog, runtime, self._deadlines, self.activity, self.kept_output,
-            self.output_readers, self._background, self.engine_health,
+            self.catalog,
+            runtime,
+            self._deadlines,
+            self.activity,
+            self.kept_output,
+            self.output_readers,
+            self._background,
+            self.engine_health,
         )
         self.reconciler = Reconciler(
             self.catalog, runtime, self.transitions, self._background, self.engine_health, server_id
         )
         self.creator = Creator(
-            self.catalog, self.images, self.transitions, runtime, server_id, limits,
-            self.engine_health, self.secrets, self.volumes, custom_domains or CustomDomains(),
+            self.catalog,
+            self.images,
+            self.transitions,
+            runtime,
+            server_id,
+            limits,
+            self.engine_health,
+            self.secrets,
+            self.volumes,
+            custom_domains or CustomDomains(),
         )
         self._disk = DiskWatcher(
-            runtime, limits.disk_bytes, lambda: (r for r, _ in self.activity.running()),
+            runtime,
+            limits.disk_bytes,
+            lambda: (r for r, _ in self.activity.running()),
             lambda record, used: self.transitions.over_disk_limit(record, used, limits.disk_bytes),
             self.events,
         )
@@ -101,12 +121,19 @@ class SandboxManager:
         if ending:
             log.warning(
                 "stopping with %d of %d terminations unfinished after %.1f s (%s): the next "
-                "start carries them out", len(ending), owed, took,
+                "start carries them out",
+                len(ending),
+                owed,
+                took,
                 ", ".join(r.sandbox_id for r in ending),
             )
         elif self._background.tasks:
-            log.warning("stopping with %d engine calls unfinished after %.1f s: the next start "
-                        "removes what they leave", len(self._background.tasks), took)
+            log.warning(
+                "stopping with %d engine calls unfinished after %.1f s: the next start "
+                "removes what they leave",
+                len(self._background.tasks),
+                took,
+            )
         elif owed:
             log.info("carried out %d terminations in %.1f s before stopping", owed, took)
         await self.reconciler.stop()  # followed until here: an exit event may finish a kill

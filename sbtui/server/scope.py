@@ -70,8 +70,7 @@ class Caller:
         if self.scope is not None:
             raise ServiceError(
                 grpc.StatusCode.PERMISSION_DENIED,
-                f"{what} needs the server's admin token; this token is scoped to environment "
-                f"{self.scope!r}",
+                f"{what} needs the server's admin token; this token is scoped to environment {self.scope!r}",
             )
 
 
@@ -91,13 +90,12 @@ def current() -> Caller:
         ) from None
 
 
-REVOKED = (
-    "the token was revoked while this call was open; ask the server's operator for a valid token"
-)
+REVOKED = "the token was revoked while this call was open; ask the server's operator for a valid token"
 
 
 def bind(
-    handler: grpc.RpcMethodHandler, caller: Caller,
+    handler: grpc.RpcMethodHandler,
+    caller: Caller,
     opened: Callable[[], ContextManager[OpenStream]] | None = None,
 ) -> grpc.RpcMethodHandler:
     """`handler` with `caller` set for its behaviour.
@@ -166,6 +164,7 @@ def bind(
 
         make, wrapped = grpc.stream_stream_rpc_method_handler, stream_stream
     return make(
-        wrapped, request_deserializer=handler.request_deserializer,
+        wrapped,
+        request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )

@@ -86,6 +86,8 @@ class Sealer:
         except KeyProblem as err:
             reason = str(err)
         except InvalidTag:
-            reason = (f"it does not open with the key in {self._keyfile.path} (it was sealed with "
-                      "another key, or for another record)")
+            reason = (
+                f"it does not open with the key in {self._keyfile.path} (it was sealed with "
+                "another key, or for another record)"
+            )
         raise precondition(f"{what} can't be read: {reason}; {remedy}")

@@ -38,13 +38,22 @@ class SecretRecord:
     created_at: float
 
     def row(self) -> tuple:
-        return (self.secret_id, self.name, self.environment, json.dumps(self.keys),
-                self.ciphertext, self.created_at)
+        return (
+            self.secret_id,
+            self.name,
+            self.environment,
+            json.dumps(self.keys),
+            self.ciphertext,
+            self.created_at,
+        )
 
     def to_pb(self) -> pb.Secret:
         return pb.Secret(
-            secret_id=self.secret_id, name=self.name, environment=self.environment,
-            keys=self.keys, created_at=self.created_at,
+            secret_id=self.secret_id,
+            name=self.name,
+            environment=self.environment,
+            keys=self.keys,
+            created_at=self.created_at,
         )
 
 
@@ -65,10 +74,14 @@ class Secrets:
         return self._sealer.seal(secret_id, json.dumps(values).encode())
 
     def _open(self, record: SecretRecord) -> dict[str, str]:
-        return json.loads(self._sealer.open(
-            record.secret_id, record.ciphertext, f"secret {record.name!r}",
-            "create it again with overwrite",
-        ))
+        return json.loads(
+            self._sealer.open(
+                record.secret_id,
+                record.ciphertext,
+                f"secret {record.name!r}",
+                "create it again with overwrite",
+            )
+        )
 
     # ---- calls --------------------------------------------------------------------
 
@@ -78,16 +91,15 @@ class Secrets:
                 return record
         return None
 
-    def create(
-        self, name: str, environment: str, values: dict[str, str], overwrite: bool
-    ) -> SecretRecord:
+    def create(self, name: str, environment: str, values: dict[str, str], overwrite: bool) -> SecretRecord:
         # A KEY=VALUE typed where the name or environment goes must not be echoed back.
         for field, given in (("name", name), ("environment", environment)):
             try:
                 validation.check_name(field, given)
             except ServiceError:
                 raise invalid(
-                    field, "not a valid name (not repeated here, in case it holds a value): use "
+                    field,
+                    "not a valid name (not repeated here, in case it holds a value): use "
                     "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
                 ) from None
         if not values:
@@ -102,13 +114,22 @@ class Secrets:
         # Overwriting keeps the id, so sandboxes and scripts that name it by id still find it.
         secret_id = existing.secret_id if existing else new_id("st")
         record = SecretRecord(
-            secret_id, name, environment, sorted(values), self._seal(secret_id, values),
+            secret_id,
+            name,
+            environment,
+            sorted(values),
+            self._seal(secret_id, values),
             existing.created_at if existing else time.time(),
         )
         self._store.save_row(_TABLE, record.row())
         self._records[secret_id] = record
-        log.info("secret %r %s in environment %r with keys %s", name,
-                 "replaced" if existing else "created", environment, ", ".join(record.keys))
+        log.info(
+            "secret %r %s in environment %r with keys %s",
+            name,
+            "replaced" if existing else "created",
+            environment,
+            ", ".join(record.keys),
+        )
         return record
 
     def from_name(self, name: str, environment: str) -> SecretRecord:

@@ -100,9 +100,7 @@ def _scope() -> str | None:
 
 
 class SandboxService(pb_grpc.SandboxServiceServicer):
-    def __init__(
-        self, manager: SandboxManager, engine_version: str, state_dir: str, tokens: Tokens
-    ) -> None:
+    def __init__(self, manager: SandboxManager, engine_version: str, state_dir: str, tokens: Tokens) -> None:
         self.manager = manager
         self.tokens = tokens
         self.activity = Activity()
@@ -115,8 +113,10 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     async def GetServerInfo(self, request, context):
         caller = current()
         info = pb.ServerInfo(
-            version=__version__, engine=self.manager.runtime.name,
-            engine_version=self._engine_version, environment=caller.scope or "",
+            version=__version__,
+            engine=self.manager.runtime.name,
+            engine_version=self._engine_version,
+            environment=caller.scope or "",
         )
         if caller.admin:  # where the server runs and keeps its state is the operator's business
             info.pid, info.state_dir = os.getpid(), self._state_dir
@@ -137,8 +137,10 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     @unary
     async def AppList(self, request, context):
         environment = _environment(request)
-        apps = sorted((a for a in self.manager.catalog.apps.values() if a.environment == environment),
-                      key=lambda a: a.name)
+        apps = sorted(
+            (a for a in self.manager.catalog.apps.values() if a.environment == environment),
+            key=lambda a: a.name,
+        )
         return pb.AppListResponse(apps=[a.to_pb() for a in apps])
 
     @unary
@@ -154,7 +156,10 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     @unary
     async def SecretCreate(self, request, context):
         return self.manager.secrets.create(
-            request.name, _environment(request), dict(request.values), request.overwrite,
+            request.name,
+            _environment(request),
+            dict(request.values),
+            request.overwrite,
         ).to_pb()
 
     @unary
@@ -245,7 +250,8 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
             return pb.SandboxWaitResponse(done=False)
         record = self.manager.catalog.get(request.sandbox_id)
         return pb.SandboxWaitResponse(
-            done=True, exit_code=record.exit_code if record.exit_code is not None else -1,
+            done=True,
+            exit_code=record.exit_code if record.exit_code is not None else -1,
             termination_reason=record.reason,
         )
 
@@ -291,11 +297,17 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     async def SandboxLogs(self, request, context):
         record = self._sandbox(request.sandbox_id)
         environment = self.manager.catalog.environment(record)
-        with self.stream_limits.hold("log read", environment, record.sandbox_id), \
-                self.manager.output_readers.reading(record.sandbox_id):
+        with (
+            self.stream_limits.hold("log read", environment, record.sandbox_id),
+            self.manager.output_readers.reading(record.sandbox_id),
+        ):
             await self.manager.transitions.output_kept(record.sandbox_id)
             async for chunk in logs.stream(
-                self.manager.runtime, self.manager.kept_output, record, request.follow, request.tail_lines,
+                self.manager.runtime,
+                self.manager.kept_output,
+                record,
+                request.follow,
+                request.tail_lines,
                 self.manager.limits.log_bytes,
             ):
                 yield chunk
@@ -326,9 +338,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
             queue = manager.events.subscribe()
             try:
                 if request.initial:
-                    for record in catalog.matching(
-                        request.app_id, {}, environment, request.include_finished
-                    ):
+                    for record in catalog.matching(request.app_id, {}, environment, request.include_finished):
                         yield pb.SandboxEvent(
                             kind=pb.SandboxEvent.EXISTING, sandbox=catalog.info(record), time=time.time()
                         )

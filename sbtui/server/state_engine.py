@@ -33,8 +33,10 @@ class EngineChoiceError(Exception):
 
 
 def _elsewhere(engine: str) -> str:
-    return (f"give {engine} a state directory of its own (--state-dir, or XDG_STATE_HOME for "
-            "the local server the dashboard and CLI start)")
+    return (
+        f"give {engine} a state directory of its own (--state-dir, or XDG_STATE_HOME for "
+        "the local server the dashboard and CLI start)"
+    )
 
 
 def recorded(state_dir: Path) -> str | None:
@@ -64,8 +66,12 @@ def record(state_dir: Path, name: str) -> None:
 
 
 async def connect(
-    choice: str, url: str | None, state_dir: Path, insecure_registries: list[str],
-    store: Store, server_id: Callable[[], str],
+    choice: str,
+    url: str | None,
+    state_dir: Path,
+    insecure_registries: list[str],
+    store: Store,
+    server_id: Callable[[], str],
 ) -> engines.Engine:
     """Connect to the engine of `state_dir`: the recorded one, or for a state not yet bound to
     one, the engine `choice` ("auto", "docker" or "podman") finds, which is then recorded.
@@ -101,8 +107,12 @@ async def connect(
 
 
 async def _bind(
-    choice: str, url: str | None, state_dir: Path, insecure_registries: list[str],
-    store: Store, server_id: Callable[[], str],
+    choice: str,
+    url: str | None,
+    state_dir: Path,
+    insecure_registries: list[str],
+    store: Store,
+    server_id: Callable[[], str],
 ) -> engines.Engine:
     """The engine a state with no engine file is to be bound to.
 
@@ -134,8 +144,7 @@ async def _bind(
         else:
             tried.append(other)
             if await _holds(engine, running, server_id):
-                log.info("the %d sandboxes %s holds as running are on %s",
-                         len(running), state_dir, other)
+                log.info("the %d sandboxes %s holds as running are on %s", len(running), state_dir, other)
                 return engine
     if len(tried) == 1:
         other = next(n for n in NAMES if n != first)

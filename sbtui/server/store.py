@@ -60,7 +60,9 @@ class AppRecord:
 
     def to_pb(self) -> pb.App:
         return pb.App(
-            app_id=self.app_id, name=self.name, environment=self.environment,
+            app_id=self.app_id,
+            name=self.name,
+            environment=self.environment,
             created_at=self.created_at,
         )
 
@@ -76,8 +78,11 @@ class ImageRecord:
 
     def to_pb(self) -> pb.Image:
         return pb.Image(
-            image_id=self.image_id, tag=self.tag, created_at=self.created_at,
-            size_bytes=self.size_bytes, source_sandbox_id=self.source_sandbox_id,
+            image_id=self.image_id,
+            tag=self.tag,
+            created_at=self.created_at,
+            size_bytes=self.size_bytes,
+            source_sandbox_id=self.source_sandbox_id,
         )
 
 
@@ -105,11 +110,21 @@ class SandboxRecord:
 
     def to_pb(self, app: AppRecord, image: ImageRecord | None) -> pb.SandboxInfo:
         info = pb.SandboxInfo(
-            sandbox_id=self.sandbox_id, app_id=self.app_id, app_name=app.name,
-            environment=app.environment, name=self.name, image_id=self.image_id,
-            image_tag=image.tag if image else "", params=self.params, state=self.state,
-            termination_reason=self.reason, tags=self.tags, created_at=self.created_at,
-            started_at=self.started_at, finished_at=self.finished_at, deadline=self.deadline,
+            sandbox_id=self.sandbox_id,
+            app_id=self.app_id,
+            app_name=app.name,
+            environment=app.environment,
+            name=self.name,
+            image_id=self.image_id,
+            image_tag=image.tag if image else "",
+            params=self.params,
+            state=self.state,
+            termination_reason=self.reason,
+            tags=self.tags,
+            created_at=self.created_at,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            deadline=self.deadline,
             last_activity=self.last_activity,
         )
         if self.exit_code is not None:
@@ -157,8 +172,14 @@ class Store:
             "INSERT OR REPLACE INTO images "
             "(image_id, engine_id, tag, created_at, size_bytes, source_sandbox_id) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (image.image_id, image.engine_id, image.tag, image.created_at, image.size_bytes,
-             image.source_sandbox_id),
+            (
+                image.image_id,
+                image.engine_id,
+                image.tag,
+                image.created_at,
+                image.size_bytes,
+                image.source_sandbox_id,
+            ),
         )
 
     # the kept output of finished sandboxes' main commands (framed, see sbtui.server.logs)
@@ -167,14 +188,12 @@ class Store:
 
     def has_logs(self, sandbox_id: str) -> bool:
         """Whether the output of the sandbox is kept (empty output is kept as such)."""
-        return self._db.execute(
-            "SELECT 1 FROM logs WHERE sandbox_id = ?", (sandbox_id,)
-        ).fetchone() is not None
+        return (
+            self._db.execute("SELECT 1 FROM logs WHERE sandbox_id = ?", (sandbox_id,)).fetchone() is not None
+        )
 
     def load_logs(self, sandbox_id: str) -> bytes:
-        row = self._db.execute(
-            "SELECT output FROM logs WHERE sandbox_id = ?", (sandbox_id,)
-        ).fetchone()
+        row = self._db.execute("SELECT output FROM logs WHERE sandbox_id = ?", (sandbox_id,)).fetchone()
         return row[0] if row else b""
 
     # sandboxes
@@ -192,9 +211,21 @@ class Store:
             f"INSERT OR REPLACE INTO sandboxes ({_SANDBOX_COLUMNS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                r.sandbox_id, r.app_id, r.name, r.image_id, r.params.SerializeToString(),
-                r.container_id, r.state, r.exit_code, r.reason, json.dumps(r.tags),
-                r.created_at, r.started_at, r.finished_at, r.deadline, r.last_activity,
+                r.sandbox_id,
+                r.app_id,
+                r.name,
+                r.image_id,
+                r.params.SerializeToString(),
+                r.container_id,
+                r.state,
+                r.exit_code,
+                r.reason,
+                json.dumps(r.tags),
+                r.created_at,
+                r.started_at,
+                r.finished_at,
+                r.deadline,
+                r.last_activity,
             ),
         )
 

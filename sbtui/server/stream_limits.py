@@ -40,14 +40,20 @@ class StreamLimits:
         RESOURCE_EXHAUSTED when the sandbox or the environment is at its limit."""
         if sandbox_id and self._sandboxes[sandbox_id] >= self.per_sandbox:
             raise _refused(
-                what, f"sandbox {sandbox_id} already has {self.per_sandbox} exec sessions and log "
-                "reads open", "per sandbox", "--max-streams-per-sandbox", self.per_sandbox,
+                what,
+                f"sandbox {sandbox_id} already has {self.per_sandbox} exec sessions and log reads open",
+                "per sandbox",
+                "--max-streams-per-sandbox",
+                self.per_sandbox,
             )
         if self._environments[environment] >= self.per_environment:
             raise _refused(
-                what, f"environment {environment!r} already has {self.per_environment} exec "
-                "sessions, log reads and watches open", "per environment",
-                "--max-streams-per-environment", self.per_environment,
+                what,
+                f"environment {environment!r} already has {self.per_environment} exec "
+                "sessions, log reads and watches open",
+                "per environment",
+                "--max-streams-per-environment",
+                self.per_environment,
             )
         if sandbox_id:
             self._sandboxes[sandbox_id] += 1

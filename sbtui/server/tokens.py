@@ -50,7 +50,9 @@ class TokenRecord:
 
     def to_pb(self) -> pb.TokenInfo:
         return pb.TokenInfo(
-            token_id=self.token_id, environment=self.environment, description=self.description,
+            token_id=self.token_id,
+            environment=self.environment,
+            description=self.description,
             created_at=self.created_at,
         )
 
@@ -101,7 +103,8 @@ class Tokens:
         if record is None:
             raise not_found(
                 f"token {token_id!r} does not exist (or was revoked already); "
-                "see the ids with `sbtui token list`", field="token_id",
+                "see the ids with `sbtui token list`",
+                field="token_id",
             )
         self._store.delete_row(_TABLE, token_id)
         del self._by_id[token_id]
@@ -115,7 +118,9 @@ class Tokens:
                 stream.task.cancel()
         log.info(
             "token %s of environment %r revoked (open streams ended: %d)",
-            token_id, record.environment, len(streams),
+            token_id,
+            record.environment,
+            len(streams),
         )
 
     def find(self, value: str) -> TokenRecord | None:

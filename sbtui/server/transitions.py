@@ -30,8 +30,14 @@ _STOPPED_BY_SIGNAL = {128 + signal.SIGTERM, 128 + signal.SIGKILL}
 
 class Transitions:
     def __init__(
-        self, catalog: Catalog, runtime: Runtime, deadlines: Scheduler, activity: SandboxActivity,
-        kept_output: logs.KeptOutput, output_readers: logs.Readers, background: Background,
+        self,
+        catalog: Catalog,
+        runtime: Runtime,
+        deadlines: Scheduler,
+        activity: SandboxActivity,
+        kept_output: logs.KeptOutput,
+        output_readers: logs.Readers,
+        background: Background,
         engine_health: EngineHealth,
     ) -> None:
         self._catalog = catalog
@@ -91,13 +97,21 @@ class Transitions:
                     end.cancel()
 
     def expire(self, record: SandboxRecord, reason: pb.TerminationReason) -> None:
-        log.info("sandbox %s reached its %s", record.sandbox_id,
-                 "idle timeout" if reason == pb.TERMINATION_REASON_IDLE_TIMEOUT else "timeout")
+        log.info(
+            "sandbox %s reached its %s",
+            record.sandbox_id,
+            "idle timeout" if reason == pb.TERMINATION_REASON_IDLE_TIMEOUT else "timeout",
+        )
         self._begin_termination(record, reason)
 
     def over_disk_limit(self, record: SandboxRecord, used: int, limit: int) -> None:
-        log.info("sandbox %s wrote %d bytes (%.1f MiB) outside its volumes, past the disk limit "
-                 "of %d MiB", record.sandbox_id, used, used / 2**20, limit >> 20)
+        log.info(
+            "sandbox %s wrote %d bytes (%.1f MiB) outside its volumes, past the disk limit of %d MiB",
+            record.sandbox_id,
+            used,
+            used / 2**20,
+            limit >> 20,
+        )
         self._begin_termination(record, pb.TERMINATION_REASON_DISK_LIMIT)
 
     def _begin_termination(self, record: SandboxRecord, reason: pb.TerminationReason) -> None:
@@ -177,8 +191,9 @@ class Transitions:
                     reason = pb.TERMINATION_REASON_ENGINE_STOPPED
                 else:
                     reason = pb.TERMINATION_REASON_EXITED
-            self.mark_finished(record, exit_.exit_code if exit_ else None, reason,
-                               exit_.finished_at if exit_ else 0.0)
+            self.mark_finished(
+                record, exit_.exit_code if exit_ else None, reason, exit_.finished_at if exit_ else 0.0
+            )
             # Kept once waiters have learnt of the end (the engine may take a while), before
             # the container goes; readers of the output wait for it (output_kept).
             await logs.keep(self._runtime, self._kept_output, record)
@@ -222,8 +237,10 @@ class Transitions:
             # own state broken (see EnvironmentNetworks.remove_if_unused, runtime/networks.py):
             # the container stays, and the reconcile once the engine is back keeps the output,
             # then removes it.
-            log.info("sandbox %s ended as the engine stopped; its container stays until the "
-                     "engine is back", record.sandbox_id)
+            log.info(
+                "sandbox %s ended as the engine stopped; its container stays until the engine is back",
+                record.sandbox_id,
+            )
             return
         try:
             await self._runtime.remove(container_id)

@@ -38,8 +38,8 @@ log = logging.getLogger("sbtui.server.tunnels")
 DEFAULT_HOST = "127.0.0.1"
 PORTS_FILE = "tunnel-ports.json"
 KINDS = (("encrypted_ports", "encrypted"), ("h2_ports", "h2"), ("unencrypted_ports", "unencrypted"))
-BUFFER = 256 * 1024           # bytes read at once and buffered per direction
-CONNECT_TIMEOUT = 10.0        # to reach the container's port for an accepted connection
+BUFFER = 256 * 1024  # bytes read at once and buffered per direction
+CONNECT_TIMEOUT = 10.0  # to reach the container's port for an accepted connection
 HANDSHAKE_TIMEOUT = 30.0
 PROBE_TIMEOUT = 1.0
 RENEW_EVERY = 3600.0
@@ -57,8 +57,8 @@ class TunnelHostError(Exception):
 
 @dataclass(frozen=True)
 class TunnelHost:
-    bind: str   # the address listeners bind
-    name: str   # the host put in URLs and certificates when a sandbox has no custom domain
+    bind: str  # the address listeners bind
+    name: str  # the host put in URLs and certificates when a sandbox has no custom domain
 
 
 def resolve_host(host: str) -> TunnelHost:
@@ -73,9 +73,7 @@ def resolve_host(host: str) -> TunnelHost:
         try:
             probe.bind((bind, 0))
         except OSError as err:
-            raise TunnelHostError(
-                f"cannot listen on tunnel host {host!r} ({bind}): {err.strerror}"
-            ) from None
+            raise TunnelHostError(f"cannot listen on tunnel host {host!r} ({bind}): {err.strerror}") from None
     name = host
     with contextlib.suppress(ValueError):
         if ipaddress.ip_address(host).is_unspecified:
@@ -108,16 +106,19 @@ class PortListener:
 @dataclass
 class SandboxListeners:
     sandbox_id: str
-    address: str        # the container's address on the engine's network
-    host_name: str      # the host in URLs and certificates
+    address: str  # the container's address on the engine's network
+    host_name: str  # the host in URLs and certificates
     ports: list[PortListener] = field(default_factory=list)
     connections: set[asyncio.Task] = field(default_factory=set)
 
     def to_pb(self) -> list[pb.Tunnel]:
         return [
             pb.Tunnel(
-                container_port=p.container_port, host=self.host_name, port=p.tls_port,
-                unencrypted_host=self.host_name if p.tcp else "", unencrypted_port=p.tcp_port,
+                container_port=p.container_port,
+                host=self.host_name,
+                port=p.tls_port,
+                unencrypted_host=self.host_name if p.tcp else "",
+                unencrypted_port=p.tcp_port,
                 kind=p.kind,
             )
             for p in self.ports
@@ -145,8 +146,10 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 async def _splice(
-    client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
-    upstream_reader: asyncio.StreamReader, upstream_writer: asyncio.StreamWriter,
+    client_reader: asyncio.StreamReader,
+    client_writer: asyncio.StreamWriter,
+    upstream_reader: asyncio.StreamReader,
+    upstream_writer: asyncio.StreamWriter,
 ) -> None:
     """Copy both ways until both sides are done, passing each side's EOF on as a half-close.
 
@@ -282,7 +285,8 @@ class TunnelManager:
     async def _sync(self) -> None:
         """Listen for every running sandbox with ports; close what belongs to no running one."""
         live = {
-            r.sandbox_id: r for r in self.manager.catalog.sandboxes.values()
+            r.sandbox_id: r
+            for r in self.manager.catalog.sandboxes.values()
             if not r.finished and declared_ports(r.params)
         }
         for sandbox_id in [s for s in self._open if s not in live]:
@@ -343,9 +347,7 @@ class TunnelManager:
                     f"sandbox {sandbox_id} has no address on the engine's network, so its "
                     "ports can't be reached"
                 )
-            opened = SandboxListeners(
-                sandbox_id, address, record.params.custom_domain or self.host.name
-            )
+            opened = SandboxListeners(sandbox_id, address, record.params.custom_domain or self.host.name)
             try:
                 for port, kind in declared_ports(record.params):
                     opened.ports.append(await self._listen_port(opened, port, kind))
@@ -357,10 +359,15 @@ class TunnelManager:
                 self._check_running(record)
             self._open[sandbox_id] = opened
             self._book.put(opened)
-            log.info("tunnels of sandbox %s: %s", sandbox_id, ", ".join(
-                f"{p.container_port} -> {self.host.bind}:{p.tls_port}"
-                + (f" (tcp {p.tcp_port})" if p.tcp else "") for p in opened.ports
-            ))
+            log.info(
+                "tunnels of sandbox %s: %s",
+                sandbox_id,
+                ", ".join(
+                    f"{p.container_port} -> {self.host.bind}:{p.tls_port}"
+                    + (f" (tcp {p.tcp_port})" if p.tcp else "")
+                    for p in opened.ports
+                ),
+            )
             return opened
 
     async def _listen_port(self, opened: SandboxListeners, port: int, kind: str) -> PortListener:
@@ -385,12 +392,11 @@ class TunnelManager:
         extra = {"ssl": context, "ssl_handshake_timeout": HANDSHAKE_TIMEOUT} if context else {}
         if preferred:
             try:
-                return await asyncio.start_server(
-                    handle, self.host.bind, preferred, limit=BUFFER, **extra
-                )
+                return await asyncio.start_server(handle, self.host.bind, preferred, limit=BUFFER, **extra)
             except OSError as err:
-                log.info("tunnel port %d is not free any more (%s); taking a new one",
-                         preferred, err.strerror)
+                log.info(
+                    "tunnel port %d is not free any more (%s); taking a new one", preferred, err.strerror
+                )
         return await asyncio.start_server(handle, self.host.bind, 0, limit=BUFFER, **extra)
 
     def _close(self, sandbox_id: str) -> None:
@@ -402,8 +408,11 @@ class TunnelManager:
             log.info("tunnels of sandbox %s closed", sandbox_id)
 
     async def _join(
-        self, opened: SandboxListeners, port: int,
-        client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
+        self,
+        opened: SandboxListeners,
+        port: int,
+        client_reader: asyncio.StreamReader,
+        client_writer: asyncio.StreamWriter,
     ) -> None:
         task = asyncio.current_task()
         assert task is not None  # a connection's handler runs in a task of its own

@@ -87,8 +87,9 @@ def _check_arg_size(field: str, what: str, value: str) -> int:
     size = len(value.encode())
     if size > MAX_ARG_BYTES:
         raise invalid(
-            field, f"{what} is {size} bytes; the kernel takes at most {MAX_ARG_BYTES} bytes per "
-            "argument or variable: pass large data as a file (a volume, or exec stdin)"
+            field,
+            f"{what} is {size} bytes; the kernel takes at most {MAX_ARG_BYTES} bytes per "
+            "argument or variable: pass large data as a file (a volume, or exec stdin)",
         )
     return size
 
@@ -103,11 +104,14 @@ def check_env(field: str, env: dict[str, str]) -> int:
             raise invalid(field, f"variable name {_shown(key)} contains '='; pass KEY and VALUE apart")
         if not _ENV_KEY.match(key):
             raise invalid(
-                field, f"variable name {_shown(key)} is not allowed: use 1-256 letters, digits, "
-                "'_', '.' or '-', not starting with a digit"
+                field,
+                f"variable name {_shown(key)} is not allowed: use 1-256 letters, digits, "
+                "'_', '.' or '-', not starting with a digit",
             )
         if "\0" in value:
-            raise invalid(field, f"the value of {key} contains a NUL byte, which no process environment can hold")
+            raise invalid(
+                field, f"the value of {key} contains a NUL byte, which no process environment can hold"
+            )
         total += _check_arg_size(field, f"variable {key}", f"{key}={value}") + 1
     return total
 
@@ -129,8 +133,9 @@ def check_command(field: str, command: list[str], required: bool) -> int:
 def _check_args_total(field: str, total: int) -> None:
     if total > MAX_ARGS_TOTAL:
         raise invalid(
-            field, f"the command and environment take {total} bytes; at most {MAX_ARGS_TOTAL} "
-            "bytes are allowed: pass large data as a file (a volume, or exec stdin)"
+            field,
+            f"the command and environment take {total} bytes; at most {MAX_ARGS_TOTAL} "
+            "bytes are allowed: pass large data as a file (a volume, or exec stdin)",
         )
 
 
@@ -158,9 +163,10 @@ def check_mount_path(field: str, path: str) -> None:
             raise invalid(field, f"{_shown(path)}: '..' is not allowed in a mount path")
         if not _PATH_PART.match(part):
             raise invalid(
-                field, f"{_shown(path)} is not allowed as a mount path: use '/' and letters, "
+                field,
+                f"{_shown(path)} is not allowed as a mount path: use '/' and letters, "
                 "digits, '.', '_', '-', '+', '@' or '~' (no ',', '=', ':', spaces or control "
-                "characters)"
+                "characters)",
             )
 
 
@@ -195,8 +201,10 @@ def check_domain(field: str, name: str) -> None:
     if len(name) > 253:
         problem = "is longer than 253 characters"
     elif not all(_DNS_LABEL.match(label) for label in labels):
-        problem = ("is not a DNS name: use labels of 1-63 letters, digits or '-' (not first or "
-                   "last), joined by '.', with no trailing dot")
+        problem = (
+            "is not a DNS name: use labels of 1-63 letters, digits or '-' (not first or "
+            "last), joined by '.', with no trailing dot"
+        )
     elif labels[-1].isdigit():
         problem = "is an IP address or ends in a numeric label; give a DNS name"
     if problem:
@@ -220,15 +228,17 @@ def _check_ports(params: pb.SandboxCreateParams) -> None:
     declared = next((field for field in _PORT_FIELDS if getattr(params, field)), None)
     if declared and params.block_network:
         raise invalid(
-            declared, "cannot be used with block_network: a sandbox without a network has no "
-            "port to tunnel into; drop one of them"
+            declared,
+            "cannot be used with block_network: a sandbox without a network has no "
+            "port to tunnel into; drop one of them",
         )
     if params.custom_domain:
         check_domain("custom_domain", params.custom_domain)
         if not declared:
             raise invalid(
-                "custom_domain", "names the host of tunnels, but no port is declared: give "
-                "encrypted_ports, h2_ports or unencrypted_ports"
+                "custom_domain",
+                "names the host of tunnels, but no port is declared: give "
+                "encrypted_ports, h2_ports or unencrypted_ports",
             )
 
 
@@ -243,9 +253,7 @@ def check_create(params: pb.SandboxCreateParams) -> None:
     if params.HasField("cpu_limit") and params.cpu_limit < MIN_CPU_LIMIT:
         raise invalid("cpu_limit", f"{params.cpu_limit} cores is below the smallest limit, {MIN_CPU_LIMIT}")
     if params.HasField("cpu") and params.HasField("cpu_limit") and params.cpu_limit < params.cpu:
-        raise invalid(
-            "cpu_limit", f"{params.cpu_limit} cores is below the request cpu={params.cpu}"
-        )
+        raise invalid("cpu_limit", f"{params.cpu_limit} cores is below the request cpu={params.cpu}")
     for field in ("memory_mib", "memory_limit_mib"):
         if params.HasField(field):
             value = getattr(params, field)
@@ -278,7 +286,8 @@ def check_create(params: pb.SandboxCreateParams) -> None:
             ipaddress.ip_network(network, strict=False)
         except ValueError:
             raise invalid(
-                "cidr_allowlist", f"{_shown(network)} is not a CIDR range like '10.0.0.0/8' or '2001:db8::/32'"
+                "cidr_allowlist",
+                f"{_shown(network)} is not a CIDR range like '10.0.0.0/8' or '2001:db8::/32'",
             ) from None
     for path, ref in params.volumes.items():
         check_mount_path("volumes", path)
@@ -311,8 +320,8 @@ def check_cpu_available(params: pb.SandboxCreateParams, cpus: int) -> None:
     for field in ("cpu", "cpu_limit"):
         if params.HasField(field) and getattr(params, field) > cpus:
             raise invalid(
-                field, f"{getattr(params, field):g} cores is more than the {cpus} CPUs this "
-                f"server's engine has"
+                field,
+                f"{getattr(params, field):g} cores is more than the {cpus} CPUs this server's engine has",
             )
 
 
@@ -320,7 +329,9 @@ def check_cpu_available(params: pb.SandboxCreateParams, cpus: int) -> None:
 # to the client. (gpu depends on the host and the engine, so the sandbox manager adds what the
 # runtime says about it.)
 LOCAL_ENGINE_UNSUPPORTED = {
-    "cloud_bucket_mounts": "cloud bucket mounts need a cloud provider; this server runs sandboxes on a local engine",
+    "cloud_bucket_mounts": (
+        "cloud bucket mounts need a cloud provider; this server runs sandboxes on a local engine"
+    ),
     "cloud": "this server runs sandboxes on its local engine; there is no cloud to choose",
     "regions": "this server runs sandboxes on its local engine; there are no regions to choose",
     "proxy_id": "there is no proxy service on this server",
@@ -361,13 +372,14 @@ def check_tags(tags: dict[str, str]) -> None:
     for key, value in tags.items():
         if not _TAG_KEY.match(key):
             raise invalid(
-                "tags", f"tag name {_shown(key)} is not allowed: use 1-{MAX_TAG_KEY} letters, "
-                "digits, '.', '_', '-', '/' or ':'"
+                "tags",
+                f"tag name {_shown(key)} is not allowed: use 1-{MAX_TAG_KEY} letters, "
+                "digits, '.', '_', '-', '/' or ':'",
             )
         if len(value) > MAX_TAG_VALUE:
             raise invalid("tags", f"the value of tag {key!r} is longer than {MAX_TAG_VALUE} characters")
         if has_control(value):
             raise invalid(
-                "tags", f"the value of tag {key!r} contains control characters (a newline, ESC, "
-                "...); use plain text"
+                "tags",
+                f"the value of tag {key!r} contains control characters (a newline, ESC, ...); use plain text",
             )

@@ -42,7 +42,9 @@ class VolumeRecord:
 
     def to_pb(self) -> pb.Volume:
         return pb.Volume(
-            volume_id=self.volume_id, name=self.name, environment=self.environment,
+            volume_id=self.volume_id,
+            name=self.name,
+            environment=self.environment,
             created_at=self.created_at,
         )
 
@@ -62,9 +64,7 @@ class Volumes:
         return None
 
     def _missing(self, name: str, environment: str, hint: str = "", field: str = "") -> Exception:
-        return not_found(
-            f"volume {name!r} does not exist in environment {environment!r}{hint}", field=field
-        )
+        return not_found(f"volume {name!r} does not exist in environment {environment!r}{hint}", field=field)
 
     async def from_name(self, name: str, environment: str, create: bool) -> VolumeRecord:
         validation.check_name("name", name)
@@ -103,7 +103,9 @@ class Volumes:
         record = self._find(ref, environment)
         if record is None:
             raise self._missing(
-                ref, environment, "; create it with volumes.from_name(..., create_if_missing=True)",
+                ref,
+                environment,
+                "; create it with volumes.from_name(..., create_if_missing=True)",
                 field="volumes",
             )
         return record
@@ -144,9 +146,7 @@ class Volumes:
                     found.append((sandbox.sandbox_id, path))
         return found
 
-    async def delete(
-        self, name: str, environment: str, live_sandboxes: Callable[[], Iterable]
-    ) -> None:
+    async def delete(self, name: str, environment: str, live_sandboxes: Callable[[], Iterable]) -> None:
         """Remove a volume and its data; refused while a live sandbox mounts it.
 
         `live_sandboxes()` gives (sandbox record, environment) pairs of unfinished sandboxes.

@@ -24,7 +24,6 @@ from sbtui.tui.sessions import Sessions
 from sbtui.tui.state import ConnectionStatus, SandboxStore, WatchFollower, backoff
 from sbtui.tui.typeahead import TypeAhead
 
-
 ENGINE_POLL = 2.0  # seconds between looks at the server's engine state (ServerInfo)
 
 
@@ -78,8 +77,11 @@ class SbtuiApp(Navigation, inherit_bindings=False):
 
     async def on_event(self, event: events.Event) -> None:
         # What the terminal sends waits its turn: see typeahead.py.
-        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded \
-                and not self.typeahead.admit(event):
+        if (
+            isinstance(event, (events.Key, events.Paste))
+            and not event.is_forwarded
+            and not self.typeahead.admit(event)
+        ):
             return
         await super().on_event(event)
 
@@ -108,7 +110,11 @@ class SbtuiApp(Navigation, inherit_bindings=False):
         if self.client is None:
             self.client = await self._connect()
         follower = WatchFollower(
-            self._watch, self.store, self._store_changed, self._status_changed, self._reconnect_delay,
+            self._watch,
+            self.store,
+            self._store_changed,
+            self._status_changed,
+            self._reconnect_delay,
         )
         await follower.run()
 
@@ -224,7 +230,8 @@ class SbtuiApp(Navigation, inherit_bindings=False):
             titles.add(binding.description)
             shown = self.get_key_display(Binding(key, binding.action))
             yield SystemCommand(
-                binding.description, f"{shown}  ·  id {binding.id}",
+                binding.description,
+                f"{shown}  ·  id {binding.id}",
                 partial(self.run_action, binding.action, active.node),
             )
         for command in super().get_system_commands(screen):

@@ -10,8 +10,11 @@ from sbtui.text import age, mebibytes, state_text, tags_text
 
 # Sort order of states: live ones first when ascending.
 _STATE_ORDER = {
-    SandboxState.RUNNING: 0, SandboxState.CREATING: 1, SandboxState.TERMINATING: 2,
-    SandboxState.FINISHED: 3, SandboxState.UNKNOWN: 4,
+    SandboxState.RUNNING: 0,
+    SandboxState.CREATING: 1,
+    SandboxState.TERMINATING: 2,
+    SandboxState.FINISHED: 3,
+    SandboxState.UNKNOWN: 4,
 }
 
 
@@ -58,7 +61,9 @@ def state_style(info: SandboxInfo) -> str:
     if info.state == SandboxState.FINISHED:
         failed = info.exit_code not in (None, 0) and info.termination_reason != TerminationReason.TERMINATED
         abnormal = info.termination_reason not in (
-            TerminationReason.NONE, TerminationReason.EXITED, TerminationReason.TERMINATED
+            TerminationReason.NONE,
+            TerminationReason.EXITED,
+            TerminationReason.TERMINATED,
         )
         return "failed" if failed or abnormal else "finished"
     return str(info.state)
@@ -86,14 +91,29 @@ COLUMNS: tuple[Column, ...] = (
     Column("name", "NAME", 6, 24, lambda i, now: i.name or "-", lambda i: i.name),
     Column("app", "APP", 5, 20, lambda i, now: i.app_name, lambda i: i.app_name),
     Column("image", "IMAGE", 7, 32, lambda i, now: image_text(i), image_text),
-    Column("state", "STATE", 8, 20, lambda i, now: state_text(i),
-           lambda i: (_STATE_ORDER.get(i.state, 9), i.exit_code or 0)),
+    Column(
+        "state",
+        "STATE",
+        8,
+        20,
+        lambda i, now: state_text(i),
+        lambda i: (_STATE_ORDER.get(i.state, 9), i.exit_code or 0),
+    ),
     Column("cpu", "CPU", 4, 9, lambda i, now: cpu_text(i), lambda i: _pmax(i, "cpu"), right=True),
-    Column("memory", "MEM", 5, 13, lambda i, now: memory_text(i),
-           lambda i: _pmax(i, "memory_mib"), right=True),
+    Column(
+        "memory", "MEM", 5, 13, lambda i, now: memory_text(i), lambda i: _pmax(i, "memory_mib"), right=True
+    ),
     # Ascending age means youngest first: sort by creation time, newest first.
-    Column("age", "AGE", 4, 5, lambda i, now: age(i.created_at, now), lambda i: -i.created_at,
-           right=True, timely=True),
+    Column(
+        "age",
+        "AGE",
+        4,
+        5,
+        lambda i, now: age(i.created_at, now),
+        lambda i: -i.created_at,
+        right=True,
+        timely=True,
+    ),
     Column("tags", "TAGS", 5, 40, lambda i, now: tags_text(i.tags), lambda i: tags_text(i.tags)),
     Column("tunnels", "TUNNELS", 7, 24, lambda i, now: ports_text(i), ports_text),
 )

@@ -166,7 +166,8 @@ def _domain(text: str) -> str:
 def _lines(text: str) -> list[tuple[int, str]]:
     """(line number, line) of the entries: blank lines and '#' comments are skipped."""
     return [
-        (number, line.strip()) for number, line in enumerate(text.splitlines(), 1)
+        (number, line.strip())
+        for number, line in enumerate(text.splitlines(), 1)
         if line.strip() and not line.strip().startswith("#")
     ]
 
@@ -223,9 +224,12 @@ def _bucket_mounts(text: str) -> dict[str, CloudBucketMount]:
             else:
                 raise ValueError(f"line {number}: {word!r} is not an option; expected {BUCKET_FORM}")
         mounts[path] = CloudBucketMount(
-            bucket_name=bucket, key_prefix=options.get("key_prefix", ""),
-            bucket_endpoint_url=options.get("endpoint", ""), secret=options.get("secret", ""),
-            read_only=bool(options.get("read_only")), requester_pays=bool(options.get("requester_pays")),
+            bucket_name=bucket,
+            key_prefix=options.get("key_prefix", ""),
+            bucket_endpoint_url=options.get("endpoint", ""),
+            secret=options.get("secret", ""),
+            read_only=bool(options.get("read_only")),
+            requester_pays=bool(options.get("requester_pays")),
         )
     return mounts
 
@@ -292,43 +296,145 @@ FIELDS = (
     Field("image", "image", BASICS, "image", "python:3.11 or im-… (ctrl+o picks)", _image),
     Field("environment", "environment", BASICS, "text", "the server's default", _optional(_name)),
     Field("name", "name", BASICS, "text", "unique among the app's running sandboxes", _optional(_name)),
-    Field("command", "command", BASICS, "text", "the image's default, e.g. python -m http.server 8000",
-          _optional(_command), _command_text),
+    Field(
+        "command",
+        "command",
+        BASICS,
+        "text",
+        "the image's default, e.g. python -m http.server 8000",
+        _optional(_command),
+        _command_text,
+    ),
     Field("workdir", "workdir", BASICS, "text", "the image's default, e.g. /app", _optional(_workdir)),
     Field("pty", "pty", BASICS, "switch", "run the main command on a terminal", _switch, _switch_text),
     Field("verbose", "verbose", BASICS, "switch", "log the sandbox's life in detail", _switch, _switch_text),
-    Field("cpu", "cpu", RESOURCES, "text", "cores requested, e.g. 0.5, 2 or 500m", _optional(_cores),
-          _number_text),
-    Field("cpu_limit", "cpu limit", RESOURCES, "text", "at most this many cores, ≥ cpu", _optional(_cores),
-          _number_text),
-    Field("memory_mib", "memory", RESOURCES, "text", "MiB requested, e.g. 512, 512Mi, 2Gi", _optional(_mebibytes),
-          _mebibytes_text),
-    Field("memory_limit_mib", "memory limit", RESOURCES, "text", "hard limit, ≥ memory, e.g. 1Gi",
-          _optional(_mebibytes), _mebibytes_text),
+    Field(
+        "cpu",
+        "cpu",
+        RESOURCES,
+        "text",
+        "cores requested, e.g. 0.5, 2 or 500m",
+        _optional(_cores),
+        _number_text,
+    ),
+    Field(
+        "cpu_limit",
+        "cpu limit",
+        RESOURCES,
+        "text",
+        "at most this many cores, ≥ cpu",
+        _optional(_cores),
+        _number_text,
+    ),
+    Field(
+        "memory_mib",
+        "memory",
+        RESOURCES,
+        "text",
+        "MiB requested, e.g. 512, 512Mi, 2Gi",
+        _optional(_mebibytes),
+        _mebibytes_text,
+    ),
+    Field(
+        "memory_limit_mib",
+        "memory limit",
+        RESOURCES,
+        "text",
+        "hard limit, ≥ memory, e.g. 1Gi",
+        _optional(_mebibytes),
+        _mebibytes_text,
+    ),
     Field("gpu", "gpu", RESOURCES, "text", "T4 or A100:2", _optional(_gpu)),
-    Field("timeout", "timeout", LIFECYCLE, "text", f"5m when empty; {DURATION_FORMS}", _optional(_duration),
-          _duration_text),
-    Field("idle_timeout", "idle timeout", LIFECYCLE, "text", "none when empty; e.g. 10m", _optional(_duration),
-          _duration_text),
-    Field("encrypted_ports", "encrypted ports", NETWORK, "text", "TLS tunnels, e.g. 443, 8443", _optional(_ports),
-          _words_text),
-    Field("h2_ports", "h2 ports", NETWORK, "text", "HTTP/2 (TLS) tunnels, e.g. 50051", _optional(_ports),
-          _words_text),
-    Field("unencrypted_ports", "unencrypted ports", NETWORK, "text", "TLS and plain TCP tunnels, e.g. 8000",
-          _optional(_ports), _words_text),
-    Field("block_network", "block network", NETWORK, "switch", "loopback only: no way in or out", _switch,
-          _switch_text),
-    Field("cidr_allowlist", "cidr allowlist", NETWORK, "text", "reach only these, e.g. 10.0.0.0/8",
-          _optional(_cidrs), _words_text),
+    Field(
+        "timeout",
+        "timeout",
+        LIFECYCLE,
+        "text",
+        f"5m when empty; {DURATION_FORMS}",
+        _optional(_duration),
+        _duration_text,
+    ),
+    Field(
+        "idle_timeout",
+        "idle timeout",
+        LIFECYCLE,
+        "text",
+        "none when empty; e.g. 10m",
+        _optional(_duration),
+        _duration_text,
+    ),
+    Field(
+        "encrypted_ports",
+        "encrypted ports",
+        NETWORK,
+        "text",
+        "TLS tunnels, e.g. 443, 8443",
+        _optional(_ports),
+        _words_text,
+    ),
+    Field(
+        "h2_ports",
+        "h2 ports",
+        NETWORK,
+        "text",
+        "HTTP/2 (TLS) tunnels, e.g. 50051",
+        _optional(_ports),
+        _words_text,
+    ),
+    Field(
+        "unencrypted_ports",
+        "unencrypted ports",
+        NETWORK,
+        "text",
+        "TLS and plain TCP tunnels, e.g. 8000",
+        _optional(_ports),
+        _words_text,
+    ),
+    Field(
+        "block_network",
+        "block network",
+        NETWORK,
+        "switch",
+        "loopback only: no way in or out",
+        _switch,
+        _switch_text,
+    ),
+    Field(
+        "cidr_allowlist",
+        "cidr allowlist",
+        NETWORK,
+        "text",
+        "reach only these, e.g. 10.0.0.0/8",
+        _optional(_cidrs),
+        _words_text,
+    ),
     Field("custom_domain", "custom domain", NETWORK, "text", "host name in tunnel URLs", _optional(_domain)),
     Field("env", "env", ENVIRONMENT, "lines", "KEY=VALUE, one per line", _optional(_env), _pairs_text),
-    Field("secrets", "secrets", ENVIRONMENT, "text", "secret names, e.g. db-creds, api-key", _optional(_words),
-          _words_text),
-    Field("volumes", "volumes", VOLUMES, "lines", "/PATH=VOLUME, one per line", _optional(_volumes), _pairs_text),
-    Field("cloud_bucket_mounts", "bucket mounts", VOLUMES, "lines", "/PATH=BUCKET [read_only] …",
-          _optional(_bucket_mounts), _bucket_mounts_text),
+    Field(
+        "secrets",
+        "secrets",
+        ENVIRONMENT,
+        "text",
+        "secret names, e.g. db-creds, api-key",
+        _optional(_words),
+        _words_text,
+    ),
+    Field(
+        "volumes", "volumes", VOLUMES, "lines", "/PATH=VOLUME, one per line", _optional(_volumes), _pairs_text
+    ),
+    Field(
+        "cloud_bucket_mounts",
+        "bucket mounts",
+        VOLUMES,
+        "lines",
+        "/PATH=BUCKET [read_only] …",
+        _optional(_bucket_mounts),
+        _bucket_mounts_text,
+    ),
     Field("cloud", "cloud", PLACEMENT, "text", "e.g. aws", _optional(_name)),
-    Field("regions", "regions", PLACEMENT, "text", "e.g. us-east-1, eu-west-1", _optional(_words), _words_text),
+    Field(
+        "regions", "regions", PLACEMENT, "text", "e.g. us-east-1, eu-west-1", _optional(_words), _words_text
+    ),
     Field("proxy", "proxy", PLACEMENT, "text", "a proxy id, e.g. pr-…", _optional(_name)),
 )
 BY_KEY = {f.key: f for f in FIELDS}
@@ -338,7 +444,9 @@ CALL_FIELDS = ("app", "image", "environment")  # arguments of the call, not crea
 # create parameters by their wire names, and the call's own.
 FIELD_OF_WIRE = {
     **{SandboxParams.wire_name(f.name): f.name for f in fields(SandboxParams)},
-    **{key: key for key in CALL_FIELDS}, "tag": "image", "image_id": "image",
+    **{key: key for key in CALL_FIELDS},
+    "tag": "image",
+    "image_id": "image",
 }
 
 
@@ -347,7 +455,8 @@ def unsupported_fields(by_wire: Mapping[str, str]) -> dict[str, str]:
     (wire field -> reason). Whatever field the server names, so one it honours later opens
     again with no change here; the call's own fields (app, image) are never closed."""
     return {
-        FIELD_OF_WIRE[name]: reason for name, reason in by_wire.items()
+        FIELD_OF_WIRE[name]: reason
+        for name, reason in by_wire.items()
         if reason and name in FIELD_OF_WIRE and FIELD_OF_WIRE[name] not in CALL_FIELDS
     }
 
@@ -366,8 +475,7 @@ class Checked:
     def create_keywords(self) -> dict[str, Any]:
         """Keywords for `sandboxes.create`, the unset ones left out (the server's defaults)."""
         return {
-            k: v for k, v in self.values.items()
-            if k not in CALL_FIELDS and v is not None and v is not False
+            k: v for k, v in self.values.items() if k not in CALL_FIELDS and v is not None and v is not False
         }
 
 
@@ -388,9 +496,14 @@ def check(texts: dict[str, str], unsupported: Mapping[str, str] | None = None) -
 
     if v("cpu") is not None and v("cpu_limit") is not None and v("cpu_limit") < v("cpu"):
         between("cpu_limit", f"{v('cpu_limit'):g} is below the request of {v('cpu'):g} cores")
-    if v("memory_mib") is not None and v("memory_limit_mib") is not None \
-            and v("memory_limit_mib") < v("memory_mib"):
-        between("memory_limit_mib", f"{v('memory_limit_mib')} MiB is below the request of {v('memory_mib')} MiB")
+    if (
+        v("memory_mib") is not None
+        and v("memory_limit_mib") is not None
+        and v("memory_limit_mib") < v("memory_mib")
+    ):
+        between(
+            "memory_limit_mib", f"{v('memory_limit_mib')} MiB is below the request of {v('memory_mib')} MiB"
+        )
     listed: dict[int, str] = {}
     for key in ("encrypted_ports", "h2_ports", "unencrypted_ports"):
         for port in v(key) or ():

@@ -142,18 +142,25 @@ TABLE_KEYS = (
 PICKER_KEYS = (Key("close", "escape", "close", "Close"),)
 
 ALL_KEYS = (
-    APP_KEYS + LIST_KEYS + TABLE_KEYS + DETAIL_KEYS + TUNNEL_KEYS + SNAPSHOT_KEYS + CREATE_KEYS
-    + CONFIRM_KEYS + HELP_KEYS + PICKER_KEYS + SNAPSHOTS_KEYS + SESSION_KEYS
+    APP_KEYS
+    + LIST_KEYS
+    + TABLE_KEYS
+    + DETAIL_KEYS
+    + TUNNEL_KEYS
+    + SNAPSHOT_KEYS
+    + CREATE_KEYS
+    + CONFIRM_KEYS
+    + HELP_KEYS
+    + PICKER_KEYS
+    + SNAPSHOTS_KEYS
+    + SESSION_KEYS
 )
 KNOWN_IDS = {k.id for k in ALL_KEYS}
 WRITE_ACTIONS = {k.action for k in ALL_KEYS if k.writes}
 
 
 def bindings(keys: tuple[Key, ...]) -> list[BindingType]:  # as Textual types BINDINGS
-    return [
-        Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority, id=k.id)
-        for k in keys
-    ]
+    return [Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority, id=k.id) for k in keys]
 
 
 def config_path() -> Path:
@@ -203,8 +210,10 @@ def parse_keymap(text: str, source: str = "keys.toml") -> tuple[dict[str, str], 
         keys = [k.strip() for k in keys]
         bad = [k for k in keys if not _valid_key(k)]
         if bad:
-            problems.append(f"{source}: {binding_id}: {', '.join(map(repr, bad))} is not a key name "
-                            "(e.g. \"x\", \"ctrl+k\", \"f5\", \"enter\", \"question_mark\")")
+            problems.append(
+                f"{source}: {binding_id}: {', '.join(map(repr, bad))} is not a key name "
+                '(e.g. "x", "ctrl+k", "f5", "enter", "question_mark")'
+            )
             continue
         keymap[binding_id] = ",".join(keys)
     return keymap, problems

@@ -132,8 +132,9 @@ class Navigation(Dashboard):
             return None
         finally:
             self._starting_from_snapshot = False
-        self.notify(f"started {created.sandbox_id} from {image.image_id}, "
-                    f"the snapshot of {source.sandbox_id}")
+        self.notify(
+            f"started {created.sandbox_id} from {image.image_id}, the snapshot of {source.sandbox_id}"
+        )
         self._sandbox_list.select_sandbox(created.sandbox_id)
         return created.sandbox_id
 
@@ -192,7 +193,7 @@ class Navigation(Dashboard):
         back if none is left), then drop its screen."""
         items = self.sessions.items
         index = items.index(session)
-        neighbours = items[index + 1:index + 2] or items[max(index - 1, 0):index]
+        neighbours = items[index + 1 : index + 2] or items[max(index - 1, 0) : index]
         self.sessions.remove(session)
         if self.screen is self.shell_screen(session):
             if neighbours:
@@ -210,4 +211,3 @@ class Navigation(Dashboard):
     def _session_ended(self, session: Session) -> None:
         if (screen := self.shell_screen(session)) is not None:
             screen.ended()
-

@@ -74,8 +74,10 @@ def param_rows(info: SandboxInfo) -> list[tuple[str, str]]:
         ("env", _pairs(p.env)),
         ("secrets", _list(p.secrets)),
         ("volumes", _pairs(p.volumes)),
-        ("bucket mounts", "  ".join(
-            f"{path}={_bucket(m)}" for path, m in sorted(p.cloud_bucket_mounts.items())) or UNSET),
+        (
+            "bucket mounts",
+            "  ".join(f"{path}={_bucket(m)}" for path, m in sorted(p.cloud_bucket_mounts.items())) or UNSET,
+        ),
         ("cloud", p.cloud or UNSET),
         ("regions", _list(p.regions)),
         ("verbose", "yes" if p.verbose else "no"),

@@ -67,8 +67,9 @@ async def pump(session: Session, output: Output) -> None:
 
 
 class Sessions:
-    def __init__(self, on_change: Callable[[], None] | None = None,
-                 on_end: Callable[[Session], None] | None = None) -> None:
+    def __init__(
+        self, on_change: Callable[[], None] | None = None, on_end: Callable[[Session], None] | None = None
+    ) -> None:
         """`on_change` is called when a session is added, ends or is removed; `on_end` first,
         with the session, when its program has ended."""
         self.items: list[Session] = []

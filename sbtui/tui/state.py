@@ -98,12 +98,14 @@ class ConnectionStatus:
 class Watch(Protocol):
     """`client.sandboxes.watch`, or something that calls it."""
 
-    def __call__(self, *, initial: bool = True, include_finished: bool = True) -> AsyncIterator[SandboxEvent]: ...
+    def __call__(
+        self, *, initial: bool = True, include_finished: bool = True
+    ) -> AsyncIterator[SandboxEvent]: ...
 
 
 def backoff(attempt: int) -> float:
     """Seconds to wait before reconnect `attempt` (0-based): 0.5, 1, 2, 4, then 8 at most."""
-    return min(0.5 * 2 ** attempt, 8.0)
+    return min(0.5 * 2**attempt, 8.0)
 
 
 class WatchFollower:

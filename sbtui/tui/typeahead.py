@@ -161,8 +161,11 @@ class TypeAhead:
             await asyncio.wait_for(self._changed.wait(), max(left, 0))
         except TimeoutError:
             dropped = oldest.drop()
-            self._app.notify(f"{oldest.what} took over {HOLD_LIMIT:.0f} s: the {dropped} key(s) "
-                             "typed after it were dropped", severity="warning")
+            self._app.notify(
+                f"{oldest.what} took over {HOLD_LIMIT:.0f} s: the {dropped} key(s) "
+                "typed after it were dropped",
+                severity="warning",
+            )
 
     def _quiet(self) -> bool:
         """Nothing waiting in the app, the screen shown or its widgets (messages, callbacks for

@@ -77,8 +77,9 @@ def test_plaintext_tcp_needs_an_explicit_insecure_flag(engine):
 
 
 async def test_insecure_tcp_still_requires_the_generated_token(engine):
-    proc = ServerProcess(engine, new_state_dir(engine + "-insecure"),
-                         extra=["--listen", "127.0.0.1:0", "--insecure"]).start()
+    proc = ServerProcess(
+        engine, new_state_dir(engine + "-insecure"), extra=["--listen", "127.0.0.1:0", "--insecure"]
+    ).start()
     try:
         token_file = proc.state_dir / "token"
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
@@ -94,8 +95,9 @@ async def test_insecure_tcp_still_requires_the_generated_token(engine):
 
 
 async def test_scoped_tokens_work_over_insecure_tcp_and_outlive_a_restart(engine):
-    proc = ServerProcess(engine, new_state_dir(engine + "-scoped"),
-                         extra=["--listen", "127.0.0.1:0", "--insecure"]).start()
+    proc = ServerProcess(
+        engine, new_state_dir(engine + "-scoped"), extra=["--listen", "127.0.0.1:0", "--insecure"]
+    ).start()
     try:
         admin = (proc.state_dir / "token").read_text().strip()
         async with sbtui.Client.connect(proc.address, admin) as client:

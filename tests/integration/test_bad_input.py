@@ -6,7 +6,9 @@ import grpc
 import pytest
 
 from sbtui.client import (
-    FailedPreconditionError, InvalidArgumentError, NotFoundError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
 )
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
@@ -259,10 +261,14 @@ async def test_waits_that_never_end_are_refused(server, sandbox, timeout):
 
 
 async def test_numbers_the_wire_cannot_carry_are_refused_by_the_client(client, app, image, sandbox):
-    with pytest.raises(InvalidArgumentError, match=r"^memory_mib: 1180591620717411303424 is outside") as caught:
+    with pytest.raises(
+        InvalidArgumentError, match=r"^memory_mib: 1180591620717411303424 is outside"
+    ) as caught:
         await client.sandboxes.create(app, image, memory_mib=2**70)
     assert caught.value.field == "memory_mib"
-    with pytest.raises(InvalidArgumentError, match=r"^tail: 900000000000000000000000000000 is outside 0..2147483647"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"^tail: 900000000000000000000000000000 is outside 0..2147483647"
+    ):
         [c async for c in sandbox.logs(tail=9 * 10**29)]
     with pytest.raises(InvalidArgumentError, match=r"^pty_size: -1 is outside 0..1000"):
         await sandbox.exec(["true"], pty=True, pty_size=(-1, 80))

@@ -22,13 +22,15 @@ from tests.servers import ROOT, ServerProcess, available_engines, new_state_dir,
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("SBTUI_SERVER", "SBTUI_TOKEN")}
 
 
-def sbtui(
-    server, *args: str, input: bytes | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess:
+def sbtui(server, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "sbtui", "--server", server.address, *args],
-        input=input, stdin=None if input is not None else subprocess.DEVNULL,
-        capture_output=True, timeout=timeout, cwd=ROOT, env=CLEAN_ENV,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=CLEAN_ENV,
     )
     assert b"Traceback" not in result.stderr, result.stderr.decode()
     return result
@@ -54,9 +56,27 @@ def running(server):
 
 def test_create_list_tags_and_terminate(server):
     web = ok(
-        server, "sandbox", "create", "--app", "cli-list", "--name", "web", "--env", "GREETING=hi there",
-        "--tag", "team=x", "--tag", "env=prod", "--timeout", "1h30m", "--workdir", "/work",
-        "--", "sh", "-c", "echo $GREETING > greeting; sleep 600",
+        server,
+        "sandbox",
+        "create",
+        "--app",
+        "cli-list",
+        "--name",
+        "web",
+        "--env",
+        "GREETING=hi there",
+        "--tag",
+        "team=x",
+        "--tag",
+        "env=prod",
+        "--timeout",
+        "1h30m",
+        "--workdir",
+        "/work",
+        "--",
+        "sh",
+        "-c",
+        "echo $GREETING > greeting; sleep 600",
     ).strip()
     assert web.startswith("sb-")
     made = json.loads(ok(server, "sandbox", "create", "--app", "cli-list", "--tag", "env=dev", "--json"))
@@ -96,8 +116,18 @@ def test_create_list_tags_and_terminate(server):
 
 def test_exec_passes_exit_code_and_keeps_stderr_apart(server, running):
     result = sbtui(
-        server, "sandbox", "exec", "--workdir", "/etc", "--env", "A=x", running,
-        "--", "sh", "-c", "pwd; echo out:$A; echo err >&2; exit 7",
+        server,
+        "sandbox",
+        "exec",
+        "--workdir",
+        "/etc",
+        "--env",
+        "A=x",
+        running,
+        "--",
+        "sh",
+        "-c",
+        "pwd; echo out:$A; echo err >&2; exit 7",
     )
     assert (result.returncode, result.stdout, result.stderr) == (7, b"/etc\nout:x\n", b"err\n")
 
@@ -106,8 +136,7 @@ def test_exec_forwards_stdin_until_eof_only_with_i(server, running):
     data = b"line 1\n" + bytes(range(256)) * 400  # binary and bigger than one chunk
     result = sbtui(server, "sandbox", "exec", "-i", running, "--", "sh", "-c", "cat; echo end")
     assert (result.returncode, result.stdout) == (0, b"end\n")  # /dev/null: EOF at once
-    result = sbtui(server, "sandbox", "exec", "-i", running, "--", "sh", "-c", "cat; echo end",
-                   input=data)
+    result = sbtui(server, "sandbox", "exec", "-i", running, "--", "sh", "-c", "cat; echo end", input=data)
     assert (result.returncode, result.stdout) == (0, data + b"end\n")
     # Without -i the command reads EOF at once instead of waiting for input that never comes.
     assert ok(server, "sandbox", "exec", running, "--", "cat", input=b"ignored", timeout=20) == ""
@@ -141,8 +170,11 @@ def test_bad_input_says_what_is_wrong(server):
 def test_create_passes_every_parameter_for_the_server_to_judge(server):
     """Flags for what the local engine can't do reach the server, whose refusal names the field."""
     for flag, value, field in (
-        ("--gpu", "T4", b"gpu"), ("--cloud", "aws", b"cloud"), ("--region", "eu-west-1", b"regions"),
-        ("--proxy", "pr-1", b"proxy_id"), ("--cloud-bucket", "/data=my-bucket", b"cloud_bucket_mounts"),
+        ("--gpu", "T4", b"gpu"),
+        ("--cloud", "aws", b"cloud"),
+        ("--region", "eu-west-1", b"regions"),
+        ("--proxy", "pr-1", b"proxy_id"),
+        ("--cloud-bucket", "/data=my-bucket", b"cloud_bucket_mounts"),
     ):
         result = sbtui(server, "sandbox", "create", "--app", "cli-refused", flag, value)
         assert result.returncode == 1, (flag, result.stderr)
@@ -153,7 +185,10 @@ def test_create_passes_every_parameter_for_the_server_to_judge(server):
 def test_unreachable_server_exits_4():
     result = subprocess.run(
         [sys.executable, "-m", "sbtui", "--server", "127.0.0.1:1", "app", "list"],
-        capture_output=True, timeout=60, cwd=ROOT, env=CLEAN_ENV,
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
+        env=CLEAN_ENV,
     )
     assert result.returncode == 4 and result.stderr.startswith(b"sbtui: error: lost the connection")
     assert b"Traceback" not in result.stderr
@@ -174,7 +209,10 @@ def test_token_comes_from_the_option_or_the_environment_and_is_never_printed():
         assert wrong.returncode == 5 and token[:-1].encode() not in wrong.stderr + wrong.stdout
         listed = subprocess.run(
             [sys.executable, "-m", "sbtui", "app", "list", "--server", server.address, "--json"],
-            capture_output=True, timeout=60, cwd=ROOT, env=dict(CLEAN_ENV, SBTUI_TOKEN=token),
+            capture_output=True,
+            timeout=60,
+            cwd=ROOT,
+            env=dict(CLEAN_ENV, SBTUI_TOKEN=token),
         )
         assert (listed.returncode, listed.stdout) == (0, b"")
     finally:
@@ -203,7 +241,7 @@ class Terminal:
             if left <= 0 or not select.select([self.master], [], [], left)[0]:
                 return False
             self.seen += os.read(self.master, 65536)
-        self.seen = self.seen[at + len(needle):]
+        self.seen = self.seen[at + len(needle) :]
         return True
 
     def expect(self, needle: bytes, timeout: float = 20) -> None:
@@ -218,7 +256,11 @@ class Terminal:
 def start_in_terminal(server, term: Terminal, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "sbtui", "--server", server.address, *args],
-        stdin=term.slave, stdout=term.slave, stderr=term.slave, cwd=ROOT, env=CLEAN_ENV,
+        stdin=term.slave,
+        stdout=term.slave,
+        stderr=term.slave,
+        cwd=ROOT,
+        env=CLEAN_ENV,
         start_new_session=True,
     )
 
@@ -277,12 +319,18 @@ def test_exec_it_restores_the_terminal_when_killed(server, running, terminal):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["sandbox", "create", "--app", "cli-bad", "--memory", str(2**70)],
-         f"argument --memory: {2**70} is outside 1..{2**63 - 1}"),
-        (["sandbox", "create", "--app", "cli-bad", "--memory-limit", "-4"],
-         "argument --memory-limit: -4 is outside"),
-        (["sandbox", "logs", "--tail", "9" + "0" * 29, "sb-x"],
-         "argument --tail: 9" + "0" * 29 + " is outside 0..2147483647"),
+        (
+            ["sandbox", "create", "--app", "cli-bad", "--memory", str(2**70)],
+            f"argument --memory: {2**70} is outside 1..{2**63 - 1}",
+        ),
+        (
+            ["sandbox", "create", "--app", "cli-bad", "--memory-limit", "-4"],
+            "argument --memory-limit: -4 is outside",
+        ),
+        (
+            ["sandbox", "logs", "--tail", "9" + "0" * 29, "sb-x"],
+            "argument --tail: 9" + "0" * 29 + " is outside 0..2147483647",
+        ),
         (["sandbox", "logs", "--tail", "9e29", "sb-x"], "argument --tail: '9e29' is not a whole number"),
     ],
 )

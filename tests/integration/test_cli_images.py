@@ -16,7 +16,9 @@ def test_image_pull_shows_progress_then_the_id(server, registry):
     image_id = result.stdout.decode().strip()
     assert image_id.startswith("im-") and result.stderr  # progress went to stderr
     listed = [json.loads(line) for line in ok(server, "image", "list", "--json").splitlines()]
-    assert {"image_id": image_id, "tag": ref}.items() <= next(i for i in listed if i["image_id"] == image_id).items()
+    assert {"image_id": image_id, "tag": ref}.items() <= next(
+        i for i in listed if i["image_id"] == image_id
+    ).items()
 
 
 def test_image_pull_of_a_bad_reference(server):
@@ -27,8 +29,15 @@ def test_image_pull_of_a_bad_reference(server):
 
 def test_snapshot_and_logs(server):
     sandbox_id = ok(
-        server, "sandbox", "create", "--app", "cli-snap", "--",
-        "sh", "-c", "echo made > /made; echo hello; echo warn >&2; sleep 600",
+        server,
+        "sandbox",
+        "create",
+        "--app",
+        "cli-snap",
+        "--",
+        "sh",
+        "-c",
+        "echo made > /made; echo hello; echo warn >&2; sleep 600",
     ).strip()
     assert ok(server, "sandbox", "exec", sandbox_id, "--", "cat", "/made") == "made\n"
     result = sbtui(server, "sandbox", "logs", sandbox_id)
@@ -46,8 +55,17 @@ def test_snapshot_and_logs(server):
 
 def test_sandbox_tunnels_and_ca(server):
     sandbox_id = ok(
-        server, "sandbox", "create", "--app", "cli-tunnel", "--unencrypted-port", "8080",
-        "--", "sh", "-c", "while :; do echo hi | nc -l -p 8080; done",
+        server,
+        "sandbox",
+        "create",
+        "--app",
+        "cli-tunnel",
+        "--unencrypted-port",
+        "8080",
+        "--",
+        "sh",
+        "-c",
+        "while :; do echo hi | nc -l -p 8080; done",
     ).strip()
     rows = [json.loads(line) for line in ok(server, "sandbox", "tunnels", sandbox_id, "--json").splitlines()]
     assert [r["container_port"] for r in rows] == [8080] and rows[0]["kind"] == "unencrypted"

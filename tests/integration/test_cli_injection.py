@@ -28,8 +28,18 @@ def accepted_or_refused(result, field: str) -> bool:
 
 def test_tags_and_command_arguments_are_listed_escaped(server):
     result = sbtui(
-        server, "sandbox", "create", "--app", "cli-inject", "--tag", f"k{HOSTILE}=v{HOSTILE}",
-        "--", "sh", "-c", "sleep 600", HOSTILE,
+        server,
+        "sandbox",
+        "create",
+        "--app",
+        "cli-inject",
+        "--tag",
+        f"k{HOSTILE}=v{HOSTILE}",
+        "--",
+        "sh",
+        "-c",
+        "sleep 600",
+        HOSTILE,
     )
     if not accepted_or_refused(result, "tags"):
         return
@@ -71,5 +81,7 @@ def test_arguments_quoted_in_errors_are_escaped(server):
     result = sbtui(server, "sandbox", "tags", f"app{HOSTILE}/")
     err = result.stderr.decode()
     assert result.returncode == 2, err
-    assert err.splitlines()[-1] == f"sbtui sandbox tags: error: app{SHOWN}/: expected a sandbox id or APP/NAME"
+    assert (
+        err.splitlines()[-1] == f"sbtui sandbox tags: error: app{SHOWN}/: expected a sandbox id or APP/NAME"
+    )
     assert_inert(err, err.count("\n"))

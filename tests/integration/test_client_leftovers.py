@@ -38,8 +38,10 @@ async def strict_loop():
     handler, debug, hook = loop.get_exception_handler(), loop.get_debug(), sys.unraisablehook
 
     def loop_report(_loop, context: dict) -> None:
-        reported.append(f"{context.get('message')}: {context.get('exception')!r} "
-                        f"{context.get('task') or context.get('future') or ''}")
+        reported.append(
+            f"{context.get('message')}: {context.get('exception')!r} "
+            f"{context.get('task') or context.get('future') or ''}"
+        )
 
     loop.set_exception_handler(loop_report)
     sys.unraisablehook = lambda u: reported.append(f"unraisable in {u.object!r}: {u.exc_value!r}")
@@ -61,10 +63,18 @@ def started_since(before: set[asyncio.Task]) -> list[asyncio.Task]:
 
 @pytest.mark.parametrize("pty", [False, True], ids=["pipes", "pty"])
 @pytest.mark.parametrize("flood", [False, True], ids=["quiet", "unread output"])
-@pytest.mark.parametrize("end", ["terminate the sandbox", "close the client", "close the handle",
-                                 "drop the handle"])
+@pytest.mark.parametrize(
+    "end", ["terminate the sandbox", "close the client", "close the handle", "drop the handle"]
+)
 async def test_an_open_process_handle_leaves_nothing_behind(
-    strict_loop, server, client, app, image, end, flood, pty,
+    strict_loop,
+    server,
+    client,
+    app,
+    image,
+    end,
+    flood,
+    pty,
 ):
     sb = await client.sandboxes.create(app, image, timeout=120)
     before = asyncio.all_tasks()
@@ -75,8 +85,9 @@ async def test_an_open_process_handle_leaves_nothing_behind(
         process = await (await own.sandboxes.from_id(sb.sandbox_id)).exec(command, pty=pty)
         if flood:
             limit, stdout = (PTY_BUFFER_LIMIT if pty else BUFFER_LIMIT), process.stdout
-            await until(lambda: len(stdout._buffer) > limit, DEADLINE,
-                        "the unread output to fill stdout's buffer")
+            await until(
+                lambda: len(stdout._buffer) > limit, DEADLINE, "the unread output to fill stdout's buffer"
+            )
         else:
             assert (await process.stdout.readline()).strip() == b"started"
         if end == "terminate the sandbox":

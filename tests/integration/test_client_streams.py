@@ -186,9 +186,7 @@ async def test_readline_returns_a_line_longer_than_the_buffer(sandbox):
 
 async def test_wait_returns_with_the_output_unread_keeping_its_newest(sandbox):
     size = 64 * MiB
-    p = await sandbox.exec(
-        ["sh", "-c", f"{marked_command(size)}; {marked_command(size, 2)}; exit 7"]
-    )
+    p = await sandbox.exec(["sh", "-c", f"{marked_command(size)}; {marked_command(size, 2)}; exit 7"])
     code = await within(p.wait(), DEADLINE, f"wait() with {size} bytes on stdout and stderr unread")
     assert code == 7
     for stream in (p.stdout, p.stderr):
@@ -211,7 +209,8 @@ async def test_reading_both_streams_at_once_drops_nothing(sandbox):
     size = 64 * MiB
     p = await sandbox.exec(["sh", "-c", f"{marked_command(size, 2)}; {marked_command(size)}"])
     out, err, code = await within(
-        asyncio.gather(p.stdout.read(), p.stderr.read(), p.wait()), DEADLINE,
+        asyncio.gather(p.stdout.read(), p.stderr.read(), p.wait()),
+        DEADLINE,
         "stdout.read(), stderr.read() and wait() together",
     )
     assert (out, err, code) == (marked(size), marked(size), 0)

@@ -19,7 +19,9 @@ from tests.static_programs import install
 # A directory holding a runnable bin/true (a chroot target, a mount point, a place for a device
 # node): this one in the sandbox, a temporary one on the host.
 SANDBOX_DIR = "/tmp/work"
-SANDBOX_SETUP = f"mkdir -p {SANDBOX_DIR}/bin && cp /bin/busybox {SANDBOX_DIR}/bin/true && {SANDBOX_DIR}/bin/true"
+SANDBOX_SETUP = (
+    f"mkdir -p {SANDBOX_DIR}/bin && cp /bin/busybox {SANDBOX_DIR}/bin/true && {SANDBOX_DIR}/bin/true"
+)
 
 
 async def _run(sb, script: str) -> tuple[int, bytes]:
@@ -154,7 +156,9 @@ async def test_exceeding_the_memory_limit_says_out_of_memory(client, app, image)
     from sbtui.client import TerminationReason
 
     sb = await client.sandboxes.create(
-        app, image, memory_limit_mib=16,
+        app,
+        image,
+        memory_limit_mib=16,
         command=["sh", "-c", "x=$(head -c 64000000 /dev/zero | tr '\\0' a); echo survived"],
     )
     assert await asyncio.wait_for(sb.wait(), 60) == 137

@@ -54,7 +54,10 @@ async def scoped(admin, server, environment: str):
 def containers(server: ServerProcess) -> list[str]:
     return subprocess.run(
         [server.engine, "ps", "--all", "--quiet", "--filter", f"label=io.sbtui.server={server.server_id}"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout.split()
 
 
@@ -63,8 +66,14 @@ async def refused(client, server, environment: str, domain: str) -> str:
     app = await client.apps.from_name("domains", create_if_missing=True, environment=environment)
     before = containers(server)
     with pytest.raises(InvalidArgumentError) as caught:
-        await client.sandboxes.create(app, client.images.from_registry(IMAGE), custom_domain=domain,
-                                      encrypted_ports=[8443], command=echo(8443), timeout=60)
+        await client.sandboxes.create(
+            app,
+            client.images.from_registry(IMAGE),
+            custom_domain=domain,
+            encrypted_ports=[8443],
+            command=echo(8443),
+            timeout=60,
+        )
     assert caught.value.field == "custom_domain"
     assert [s async for s in client.sandboxes.list(app_id=app.app_id, include_finished=True)] == []
     assert containers(server) == before
@@ -73,8 +82,12 @@ async def refused(client, server, environment: str, domain: str) -> str:
 
 async def test_a_custom_domain_outside_the_allowed_suffixes_is_refused(admin, domain_server):
     async with await scoped(admin, domain_server, "dev") as dev:
-        for domain in ("login.microsoftonline.com", "evildev.tunnels.test",
-                       "sb.dev.tunnels.test.evil.example", "tunnels.test"):
+        for domain in (
+            "login.microsoftonline.com",
+            "evildev.tunnels.test",
+            "sb.dev.tunnels.test.evil.example",
+            "tunnels.test",
+        ):
             assert await refused(dev, domain_server, "", domain) == (
                 f"custom_domain: {domain!r} is not allowed in environment 'dev': use a name under "
                 "dev.tunnels.test or shared.test (or the suffix itself)"
@@ -107,18 +120,28 @@ async def test_an_allowed_custom_domain_is_served_with_a_certificate_that_verifi
     domain = "sb1.dev.tunnels.test"
     async with await scoped(admin, domain_server, "dev") as dev:
         app = await dev.apps.from_name("domains", create_if_missing=True)
-        async with running(dev, app, dev.images.from_registry(IMAGE), command=echo(8443, 8080),
-                           custom_domain=domain, encrypted_ports=[8443], unencrypted_ports=[8080]) as sb:
+        async with running(
+            dev,
+            app,
+            dev.images.from_registry(IMAGE),
+            command=echo(8443, 8080),
+            custom_domain=domain,
+            encrypted_ports=[8443],
+            unencrypted_ports=[8080],
+        ) as sb:
             tunnels = await sb.tunnels(timeout=READY)
             tunnel = tunnels[8443]
             assert tunnel.host == domain and tunnel.url == f"https://{domain}:{tunnel.port}"
             assert tunnels[8080].tcp_socket()[0] == domain
             pem = await dev.ca_certificate()
-            constraints = x509.load_pem_x509_certificate(pem.encode()).extensions.get_extension_for_class(
-                x509.NameConstraints
-            ).value
+            constraints = (
+                x509.load_pem_x509_certificate(pem.encode())
+                .extensions.get_extension_for_class(x509.NameConstraints)
+                .value
+            )
             assert constraints.permitted_subtrees == [
-                x509.DNSName("dev.tunnels.test"), x509.DNSName("shared.test"),
+                x509.DNSName("dev.tunnels.test"),
+                x509.DNSName("shared.test"),
                 x509.IPAddress(ipaddress.ip_network("127.0.0.1/32")),
             ]
             reader, writer = await asyncio.open_connection(
@@ -135,12 +158,15 @@ async def test_an_allowed_custom_domain_is_served_with_a_certificate_that_verifi
                 await asyncio.open_connection("127.0.0.1", tunnel.port, ssl=verifying(pem))
 
 
-@pytest.mark.parametrize("value, words", [
-    ("bad domain", "SUFFIX: 'bad domain' is not a DNS name"),
-    ("dev=x.test.", "no trailing dot"),
-    ("a b=x.test", "'a b' is not an environment name"),
-    ("=x.test", "'' is not an environment name"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("bad domain", "SUFFIX: 'bad domain' is not a DNS name"),
+        ("dev=x.test.", "no trailing dot"),
+        ("a b=x.test", "'a b' is not an environment name"),
+        ("=x.test", "'' is not an environment name"),
+    ],
+)
 def test_a_bad_suffix_stops_the_server_at_start(value, words):
     state = new_state_dir("bad-suffix")
     try:

@@ -64,7 +64,11 @@ async def test_daemon_outlives_its_starter_enforces_timeouts_and_exits_when_idle
     if engine == "docker" and not os.path.exists("/var/run/docker.sock"):
         pytest.skip("Docker is not running")
     out = subprocess.run(
-        [sys.executable, "-c", STARTER], capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [sys.executable, "-c", STARTER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
         env=dict(os.environ, **env),
     )
     assert out.returncode == 0, out.stderr
@@ -108,14 +112,20 @@ async def test_no_engine_says_what_to_install(embedded_env, monkeypatch, engine)
     assert "install Podman (apt-get install podman runc) or Docker" in message
 
 
-async def test_another_engine_than_the_state_s_is_refused_with_how_to_choose(embedded_env, monkeypatch, engine):
+async def test_another_engine_than_the_state_s_is_refused_with_how_to_choose(
+    embedded_env, monkeypatch, engine
+):
     """The local server's state is Podman's; with SBTUI_ENGINE=docker the next daemon refuses
     it, and the program that started it, the CLI's too, says why and how to choose."""
     env, started = embedded_env
     if engine != "podman" or "docker" not in available_engines():
         pytest.skip("one pair is enough: a state made with Podman, then Docker chosen")
     out = subprocess.run(
-        [sys.executable, "-c", STARTER], capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [sys.executable, "-c", STARTER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
         env=dict(os.environ, **env),
     )
     assert out.returncode == 0, out.stderr
@@ -131,8 +141,12 @@ async def test_another_engine_than_the_state_s_is_refused_with_how_to_choose(emb
     assert f"the state in {state} belongs to podman" in message
     assert "XDG_STATE_HOME" in message and "--engine podman or SBTUI_ENGINE=podman" in message
     cli = subprocess.run(
-        [sys.executable, "-m", "sbtui", "sandbox", "list"], capture_output=True, text=True,
-        timeout=120, cwd=ROOT, env=dict(os.environ, **env),
+        [sys.executable, "-m", "sbtui", "sandbox", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=dict(os.environ, **env),
     )
     assert cli.returncode == 4, cli.stdout + cli.stderr
     assert f"the state in {state} belongs to podman" in cli.stderr

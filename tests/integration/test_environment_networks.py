@@ -84,9 +84,7 @@ async def _network_labels(server, name: str) -> dict[str, str] | None:
 
 
 async def test_another_environments_sandbox_is_out_of_reach(client, app, image, server):
-    elsewhere = await client.apps.from_name(
-        app.name, environment="netenv-elsewhere", create_if_missing=True
-    )
+    elsewhere = await client.apps.from_name(app.name, environment="netenv-elsewhere", create_if_missing=True)
     target = await client.sandboxes.create(
         app, image, command=LISTEN, unencrypted_ports=[PLAIN], encrypted_ports=[TLS], timeout=120
     )
@@ -107,7 +105,9 @@ async def test_another_environments_sandbox_is_out_of_reach(client, app, image, 
         )
         made.append(fenced)
         peer_got, intruder_got, fenced_got, neighbour_got = await asyncio.gather(
-            _reached(peer, address), _reached(intruder, address), _reached(fenced, address),
+            _reached(peer, address),
+            _reached(intruder, address),
+            _reached(fenced, address),
             _reached(intruder, await _address(neighbour)),
         )
         assert peer_got == set(PORTS), f"on {server.engine} the same environment reached {peer_got}"
@@ -144,7 +144,9 @@ async def test_without_the_defence_engine_networks_reach_each_other(server):
                 for side in ("a", "b"):
                     name = f"sbtui-control-{tag}-{side}"
                     await docker._query_json(
-                        f"{LIBPOD_API}/libpod/networks/create", method="POST", versioned_api=False,
+                        f"{LIBPOD_API}/libpod/networks/create",
+                        method="POST",
+                        versioned_api=False,
                         data={"name": name, "driver": "bridge", "network_interface": f"sbctl{tag}{side}"},
                     )
                     made_networks.append(name)
@@ -152,8 +154,11 @@ async def test_without_the_defence_engine_networks_reach_each_other(server):
 
             async def run(name: str, network: str, command: list[str]):
                 container = await docker.containers.create(
-                    {"Image": IMAGE, "Cmd": command,
-                     "HostConfig": {"NetworkMode": network, "Ulimits": ulimits}},
+                    {
+                        "Image": IMAGE,
+                        "Cmd": command,
+                        "HostConfig": {"NetworkMode": network, "Ulimits": ulimits},
+                    },
                     name=f"sbtui-control-{tag}-{name}",
                 )
                 made.append(container)
@@ -163,10 +168,18 @@ async def test_without_the_defence_engine_networks_reach_each_other(server):
             listener = await run("listener", listen_on, ["nc", "-ll", "-p", "7000", "-e", "echo", "reached"])
             address = (await listener.show())["NetworkSettings"]["Networks"][listen_on]["IPAddress"]
             # Tried until the listener is up, within the prober's own deadline.
-            prober = await run("prober", probe_from, ["sh", "-c", (
-                f"end=$(($(date +%s) + 20)); while [ $(date +%s) -lt $end ]; do "
-                f"echo | nc -w 2 {address} 7000 | grep reached && exit 0; done; exit 1"
-            )])
+            prober = await run(
+                "prober",
+                probe_from,
+                [
+                    "sh",
+                    "-c",
+                    (
+                        f"end=$(($(date +%s) + 20)); while [ $(date +%s) -lt $end ]; do "
+                        f"echo | nc -w 2 {address} 7000 | grep reached && exit 0; done; exit 1"
+                    ),
+                ],
+            )
             assert (await asyncio.wait_for(prober.wait(), 60))["StatusCode"] == 0, (
                 f"on {server.engine} the control did not reach {address}: "
                 f"{''.join(await prober.log(stdout=True, stderr=True))}"
@@ -180,16 +193,16 @@ async def test_without_the_defence_engine_networks_reach_each_other(server):
 
 
 async def test_each_environment_has_a_network_of_its_own(client, app, image, server):
-    elsewhere = await client.apps.from_name(
-        app.name, environment="netenv-own", create_if_missing=True
+    elsewhere = await client.apps.from_name(app.name, environment="netenv-own", create_if_missing=True)
+    made = list(
+        await asyncio.gather(
+            client.sandboxes.create(app, image, timeout=120),
+            client.sandboxes.create(app, image, timeout=120),
+            client.sandboxes.create(app, image, cidr_allowlist=["192.0.2.0/24"], timeout=120),
+            client.sandboxes.create(app, image, block_network=True, timeout=120),
+            client.sandboxes.create(elsewhere, image, timeout=120),
+        )
     )
-    made = list(await asyncio.gather(
-        client.sandboxes.create(app, image, timeout=120),
-        client.sandboxes.create(app, image, timeout=120),
-        client.sandboxes.create(app, image, cidr_allowlist=["192.0.2.0/24"], timeout=120),
-        client.sandboxes.create(app, image, block_network=True, timeout=120),
-        client.sandboxes.create(elsewhere, image, timeout=120),
-    ))
     try:
         first, second, fenced, blocked, other = made
         _, (ours,) = await _networks(server, f"sbtui-{first.sandbox_id}")
@@ -197,10 +210,12 @@ async def test_each_environment_has_a_network_of_its_own(client, app, image, ser
         assert NETWORK_NAME.fullmatch(ours) and NETWORK_NAME.fullmatch(theirs) and ours != theirs
         # Named from a digest: the environment's name, a tenant's string, is in no engine name.
         assert await _network_labels(server, ours) == {
-            "io.sbtui.server": server.server_id, "io.sbtui.environment": "main",
+            "io.sbtui.server": server.server_id,
+            "io.sbtui.environment": "main",
         }
         assert await _network_labels(server, theirs) == {
-            "io.sbtui.server": server.server_id, "io.sbtui.environment": "netenv-own",
+            "io.sbtui.server": server.server_id,
+            "io.sbtui.environment": "netenv-own",
         }
         assert (await _networks(server, f"sbtui-{second.sandbox_id}"))[1] == [ours]
         # An allowlisted sandbox lives in the namespace of its holder, which is on the network.

@@ -19,7 +19,12 @@ import pytest
 
 import sbtui
 from sbtui.client import (
-    AuthenticationError, EventKind, Image, NotFoundError, PermissionDeniedError, Sandbox,
+    AuthenticationError,
+    EventKind,
+    Image,
+    NotFoundError,
+    PermissionDeniedError,
+    Sandbox,
 )
 from tests.integration.test_auth import serve_tls
 from tests.integration.test_cli import CLEAN_ENV, json_lines
@@ -31,15 +36,15 @@ ADMIN = "admin-" + random.token_hex(24)
 @dataclasses.dataclass
 class World:
     server: ServerProcess
-    ours: str                 # the scoped token's environment
-    theirs: str               # another environment
-    token: str                # scoped to `ours`
+    ours: str  # the scoped token's environment
+    theirs: str  # another environment
+    token: str  # scoped to `ours`
     token_id: str
     our_app: sbtui.App
     their_app: sbtui.App
-    our_sandbox: Sandbox      # admin handles
+    our_sandbox: Sandbox  # admin handles
     their_sandbox: Sandbox
-    values: list[str]         # every token value handed out, to look for where it must not be
+    values: list[str]  # every token value handed out, to look for where it must not be
 
     def connect(self, token: str | None):
         return sbtui.Client.connect(self.server.address, token, ca_cert=self.server.ca)
@@ -60,13 +65,25 @@ async def world(tls_server):
         their_app = await admin.apps.from_name("ws", create_if_missing=True, environment=theirs)
         our_sandbox = await admin.sandboxes.create(our_app, image, name="box", timeout=600)
         their_sandbox = await admin.sandboxes.create(
-            their_app, image, name="box", timeout=600, unencrypted_ports=[8080],
+            their_app,
+            image,
+            name="box",
+            timeout=600,
+            unencrypted_ports=[8080],
             command=["sh", "-c", "echo their output; sleep 600"],
         )
         await their_sandbox.set_tags({"owner": "theirs"})
         yield World(
-            tls_server, ours, theirs, made.value, made.token_id, our_app, their_app,
-            our_sandbox, their_sandbox, [made.value],
+            tls_server,
+            ours,
+            theirs,
+            made.value,
+            made.token_id,
+            our_app,
+            their_app,
+            our_sandbox,
+            their_sandbox,
+            [made.value],
         )
         for sb in (our_sandbox, their_sandbox):
             await sb.terminate()
@@ -218,7 +235,8 @@ async def test_another_environments_app_is_not_found(world, scoped, admin):
 async def test_naming_another_environment_is_permission_denied(world, scoped, admin):
     theirs = world.theirs
     before = (
-        await admin.apps.list(environment=theirs), await admin.secrets.list(environment=theirs),
+        await admin.apps.list(environment=theirs),
+        await admin.secrets.list(environment=theirs),
         await admin.volumes.list(environment=theirs),
     )
 
@@ -232,7 +250,8 @@ async def test_naming_another_environment_is_permission_denied(world, scoped, ad
     calls = [
         scoped.apps.from_name("new", create_if_missing=True, environment=theirs),
         scoped.apps.list(environment=theirs),
-        listing(), watching(),
+        listing(),
+        watching(),
         scoped.sandboxes.from_name("ws", "box", environment=theirs),
         scoped.secrets.create("s", {"K": "v"}, environment=theirs),
         scoped.secrets.from_name("s", environment=theirs),
@@ -249,7 +268,8 @@ async def test_naming_another_environment_is_permission_denied(world, scoped, ad
         assert repr(world.ours) in message and repr(theirs) in message, message
         assert denied.value.field == "environment"
     after = (
-        await admin.apps.list(environment=theirs), await admin.secrets.list(environment=theirs),
+        await admin.apps.list(environment=theirs),
+        await admin.secrets.list(environment=theirs),
         await admin.volumes.list(environment=theirs),
     )
     assert after == before
@@ -263,14 +283,20 @@ async def test_naming_another_environment_is_permission_denied(world, scoped, ad
 
 async def test_another_environments_secrets_and_volumes_are_out_of_reach(world, scoped, admin):
     value = "v4lue-" + random.token_hex(12)
-    secret = await admin.secrets.create(f"db-{random.token_hex(3)}", {"PASSWORD": value},
-                                        environment=world.theirs)
-    volume = await admin.volumes.from_name(f"data-{random.token_hex(3)}", create_if_missing=True,
-                                           environment=world.theirs)
+    secret = await admin.secrets.create(
+        f"db-{random.token_hex(3)}", {"PASSWORD": value}, environment=world.theirs
+    )
+    volume = await admin.volumes.from_name(
+        f"data-{random.token_hex(3)}", create_if_missing=True, environment=world.theirs
+    )
     image = scoped.images.from_registry(IMAGE)
     before = [s async for s in scoped.sandboxes.list(include_finished=True)]
-    for kw in ({"secrets": [secret.name]}, {"secrets": [secret.secret_id]},
-               {"volumes": {"/data": volume.name}}, {"volumes": {"/data": volume.volume_id}}):
+    for kw in (
+        {"secrets": [secret.name]},
+        {"secrets": [secret.secret_id]},
+        {"volumes": {"/data": volume.name}},
+        {"volumes": {"/data": volume.volume_id}},
+    ):
         with pytest.raises(NotFoundError, match="does not exist in environment"):
             await scoped.sandboxes.create(world.our_app, image, **kw)
     mine = await scoped.sandboxes.from_id(world.our_sandbox.sandbox_id)
@@ -309,7 +335,9 @@ async def test_snapshots_stay_in_their_environment(world, scoped, admin):
         assert said == "image '<id>' does not exist on this server"
 
     # Registry images are shared; a snapshot of its own environment is the token's to use.
-    ours = await (await scoped.sandboxes.from_id(world.our_sandbox.sandbox_id)).snapshot_filesystem(timeout=120)
+    ours = await (await scoped.sandboxes.from_id(world.our_sandbox.sandbox_id)).snapshot_filesystem(
+        timeout=120
+    )
     assert ours.image_id in {i.image_id for i in await scoped.images.list(snapshots_only=True)}
     sb = await scoped.sandboxes.create(world.our_app, await scoped.images.from_id(ours.image_id), timeout=60)
     await sb.terminate()
@@ -321,8 +349,11 @@ async def test_snapshots_stay_in_their_environment(world, scoped, admin):
 
 
 async def test_only_the_admin_manages_tokens(world, scoped, admin):
-    for call in (scoped.tokens.create(world.ours), scoped.tokens.list(),
-                 scoped.tokens.revoke(world.token_id)):
+    for call in (
+        scoped.tokens.create(world.ours),
+        scoped.tokens.list(),
+        scoped.tokens.revoke(world.token_id),
+    ):
         with pytest.raises(PermissionDeniedError, match="admin token"):
             await call
     listed = await admin.tokens.list(environment=world.ours)
@@ -368,7 +399,11 @@ async def test_a_revoked_token_is_refused_at_once(world, admin):
 def _cli(world, *args: str, token: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "sbtui", "--server", world.server.address, *args],
-        stdin=subprocess.DEVNULL, capture_output=True, timeout=60, cwd=ROOT, text=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
+        text=True,
         env=dict(CLEAN_ENV, SBTUI_TOKEN=token, SBTUI_CA=str(world.server.ca)),
     )
     assert "Traceback" not in result.stderr, result.stderr
@@ -376,8 +411,9 @@ def _cli(world, *args: str, token: str) -> subprocess.CompletedProcess:
 
 
 def test_token_verbs_of_the_cli(world):
-    made = _cli(world, "token", "create", "--environment", world.ours, "--description", "cli run",
-                token=ADMIN)
+    made = _cli(
+        world, "token", "create", "--environment", world.ours, "--description", "cli run", token=ADMIN
+    )
     assert made.returncode == 0, made.stderr
     value = made.stdout.strip()
     world.values.append(value)
@@ -404,7 +440,9 @@ def test_token_verbs_of_the_cli(world):
     assert ["ws", world.our_app.app_id, world.ours] in apps
     assert {app[2] for app in apps} == {world.ours}
     denied = _cli(world, "app", "list", "--env", world.theirs, token=value)
-    assert denied.returncode == 5 and repr(world.theirs) in denied.stderr and repr(world.ours) in denied.stderr
+    assert (
+        denied.returncode == 5 and repr(world.theirs) in denied.stderr and repr(world.ours) in denied.stderr
+    )
     refused = _cli(world, "token", "list", token=value)
     assert refused.returncode == 5 and "admin token" in refused.stderr
 

@@ -24,23 +24,31 @@ FLOOD = 1000
 # Generous for an `echo` on this machine (tenths of a second alone, loaded or not); without the
 # limits the flood held it for 30 s (Docker) to over 60 s (Podman).
 PROMPT = 15.0
-WHAT_TO_DO = ("close one or wait for one to end, then try again, or ask the server's operator "
-              "to raise the limit")
+WHAT_TO_DO = (
+    "close one or wait for one to end, then try again, or ask the server's operator to raise the limit"
+)
 
 
 @pytest.fixture(scope="module")
 def limited(engine):
     """A server of its own, with small limits."""
-    proc = ServerProcess(engine, new_state_dir(engine), extra=[
-        "--max-streams-per-sandbox", str(PER_SANDBOX),
-        "--max-streams-per-environment", str(PER_ENVIRONMENT),
-    ]).start()
+    proc = ServerProcess(
+        engine,
+        new_state_dir(engine),
+        extra=[
+            "--max-streams-per-sandbox",
+            str(PER_SANDBOX),
+            "--max-streams-per-environment",
+            str(PER_ENVIRONMENT),
+        ],
+    ).start()
     yield proc
     proc.dispose()
 
 
 async def echo_promptly(client: sbtui.Client, sandbox_id: str) -> None:
     """An exec on `client` into the sandbox runs and ends within PROMPT seconds."""
+
     async def run() -> None:
         sandbox = await client.sandboxes.from_id(sandbox_id)
         process = await sandbox.exec(["echo", "ok"])
@@ -58,14 +66,18 @@ async def held(sandbox: Sandbox) -> ContainerProcess:
 
 
 def sandbox_refusal(sandbox_id: str, limit: int) -> str:
-    return (f"exec refused: sandbox {sandbox_id} already has {limit} exec sessions and log reads "
-            f"open, the most this server allows per sandbox (--max-streams-per-sandbox {limit}); "
-            f"{WHAT_TO_DO}")
+    return (
+        f"exec refused: sandbox {sandbox_id} already has {limit} exec sessions and log reads "
+        f"open, the most this server allows per sandbox (--max-streams-per-sandbox {limit}); "
+        f"{WHAT_TO_DO}"
+    )
 
 
 async def test_past_a_limit_calls_are_refused_saying_which_and_others_run(limited):
-    async with sbtui.Client.connect(limited.address) as tenant, \
-            sbtui.Client.connect(limited.address) as other:
+    async with (
+        sbtui.Client.connect(limited.address) as tenant,
+        sbtui.Client.connect(limited.address) as other,
+    ):
         image = tenant.images.from_registry(IMAGE)
         app = await tenant.apps.from_name("fair", create_if_missing=True)
         elsewhere = await tenant.apps.from_name("fair", create_if_missing=True, environment="elsewhere")
@@ -97,9 +109,11 @@ async def test_past_a_limit_calls_are_refused_saying_which_and_others_run(limite
             # Environment 'main' at its limit: 3 in A and 2 in B. C has room of its own, but
             # its exec, its log read and a watch of the environment are refused.
             opened += [await held(b) for _ in range(PER_ENVIRONMENT - PER_SANDBOX)]
-            said = (f"already has {PER_ENVIRONMENT} exec sessions, log reads and watches open, the "
-                    f"most this server allows per environment (--max-streams-per-environment "
-                    f"{PER_ENVIRONMENT}); {WHAT_TO_DO}")
+            said = (
+                f"already has {PER_ENVIRONMENT} exec sessions, log reads and watches open, the "
+                f"most this server allows per environment (--max-streams-per-environment "
+                f"{PER_ENVIRONMENT}); {WHAT_TO_DO}"
+            )
             with pytest.raises(ResourceExhaustedError) as refused:
                 await c.exec(["true"])
             assert str(refused.value) == f"exec refused: environment 'main' {said}"
@@ -134,8 +148,7 @@ async def test_past_a_limit_calls_are_refused_saying_which_and_others_run(limite
 async def test_a_flood_of_execs_into_one_sandbox_leaves_the_others_working(server):
     """At the default limits, FLOOD concurrent execs into A: B in the same environment and D in
     another still run theirs promptly; A's past its limit are refused, naming it."""
-    async with sbtui.Client.connect(server.address) as tenant, \
-            sbtui.Client.connect(server.address) as other:
+    async with sbtui.Client.connect(server.address) as tenant, sbtui.Client.connect(server.address) as other:
         image = tenant.images.from_registry(IMAGE)
         app = await tenant.apps.from_name("flood", create_if_missing=True)
         elsewhere = await tenant.apps.from_name("flood", create_if_missing=True, environment="flood-other")
@@ -177,11 +190,12 @@ async def test_log_follows_up_to_the_limits_are_served_and_leave_the_engine_to_t
     open in one environment than the engine client's pool (100), each sandbox within its limit,
     an exec in another environment still runs promptly, and every follow is served."""
     sandboxes, per_sandbox = 4, 28  # 112 follows: under 32 per sandbox and 128 per environment
-    async with sbtui.Client.connect(server.address) as tenant, \
-            sbtui.Client.connect(server.address) as other:
+    async with sbtui.Client.connect(server.address) as tenant, sbtui.Client.connect(server.address) as other:
         image = tenant.images.from_registry(IMAGE)
         app = await tenant.apps.from_name("follows", create_if_missing=True)
-        elsewhere = await tenant.apps.from_name("follows", create_if_missing=True, environment="follows-other")
+        elsewhere = await tenant.apps.from_name(
+            "follows", create_if_missing=True, environment="follows-other"
+        )
         talking = [
             await tenant.sandboxes.create(app, image, timeout=300, command=["sh", "-c", "echo up; sleep 600"])
             for _ in range(sandboxes)

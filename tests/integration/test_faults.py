@@ -28,8 +28,14 @@ import pytest
 
 import sbtui
 from sbtui.client import (
-    ConnectionLostError, EngineState, EngineUnavailableError, EventKind, Sandbox, SandboxState,
-    SandboxTimeoutError, TerminationReason,
+    ConnectionLostError,
+    EngineState,
+    EngineUnavailableError,
+    EventKind,
+    Sandbox,
+    SandboxState,
+    SandboxTimeoutError,
+    TerminationReason,
 )
 from tests.own_dockerd import OwnDockerd
 from tests.servers import IMAGE, ROOT, ServerProcess, available_engines, new_state_dir, until
@@ -125,11 +131,12 @@ async def test_deadlines_are_rearmed_after_kill_9(own_server):
     back = time.time()
 
     async with sbtui.Client.connect(own_server.address) as client:
-        ends = await asyncio.gather(*(
-            _ended_by_deadline(client, sb.sandbox_id) for sb in (timed, idle, busy, active)
-        ))
-    (timed_seen, timed_info), (idle_seen, idle_info), (busy_seen, busy_info), (
-        active_seen, active_info) = ends
+        ends = await asyncio.gather(
+            *(_ended_by_deadline(client, sb.sandbox_id) for sb in (timed, idle, busy, active))
+        )
+    (timed_seen, timed_info), (idle_seen, idle_info), (busy_seen, busy_info), (active_seen, active_info) = (
+        ends
+    )
 
     assert timed_info.termination_reason == TerminationReason.TIMEOUT
     assert timed_info.deadline == timed_info.created_at + 9
@@ -150,7 +157,9 @@ async def test_deadlines_are_rearmed_after_kill_9(own_server):
     assert active_info.termination_reason == TerminationReason.IDLE_TIMEOUT
     # Saved as the last exec began and ended (the kill may come before the server saves its end).
     assert last_begun <= active_info.last_activity <= last_exec + 0.1, (
-        active_info.last_activity - last_begun, last_exec - last_begun)
+        active_info.last_activity - last_begun,
+        last_exec - last_begun,
+    )
     dues["active"] = active_info.last_activity + 5
     _on_time(active_info, dues["active"], active_seen)
 
@@ -166,11 +175,16 @@ async def test_kill_9_in_the_middle_of_creates_loses_and_orphans_nothing(own_ser
         first_running = asyncio.create_task(_first_running(client, app, synced))
         await asyncio.wait_for(synced.wait(), 15)
         creates = [
-            asyncio.create_task(client.sandboxes.create(
-                app, image, timeout=120, name=f"c{i}",
-                # Half of them start a network namespace holder first: two containers each.
-                cidr_allowlist=["127.0.0.1/32"] if i % 2 else None,
-            ))
+            asyncio.create_task(
+                client.sandboxes.create(
+                    app,
+                    image,
+                    timeout=120,
+                    name=f"c{i}",
+                    # Half of them start a network namespace holder first: two containers each.
+                    cidr_allowlist=["127.0.0.1/32"] if i % 2 else None,
+                )
+            )
             for i in range(8)
         ]
         # Killed as soon as a first sandbox runs, its container up in the engine: the other
@@ -194,8 +208,7 @@ async def test_kill_9_in_the_middle_of_creates_loses_and_orphans_nothing(own_ser
             assert listed[sb.sandbox_id].state == SandboxState.RUNNING
         # A create cut short either runs (its container was started: adopted) or failed to start.
         assert all(
-            info.state == SandboxState.RUNNING
-            or info.termination_reason == TerminationReason.FAILED_TO_START
+            info.state == SandboxState.RUNNING or info.termination_reason == TerminationReason.FAILED_TO_START
             for info in listed.values()
         ), {i: (info.state, info.termination_reason) for i, info in listed.items()}
         running = {i for i, info in listed.items() if info.state == SandboxState.RUNNING}
@@ -203,8 +216,7 @@ async def test_kill_9_in_the_middle_of_creates_loses_and_orphans_nothing(own_ser
         async def engine_agrees():
             containers = await _labelled(own_server)
             mains = {c["labels"].get(LABEL_SANDBOX) for c in containers} - {None}
-            owners = {c["labels"].get(LABEL_SANDBOX) or c["labels"].get(LABEL_NETWORK_OF)
-                      for c in containers}
+            owners = {c["labels"].get(LABEL_SANDBOX) or c["labels"].get(LABEL_NETWORK_OF) for c in containers}
             running_all = all(c["state"] == "running" for c in containers)
             return mains == running and owners <= running and running_all
 
@@ -270,7 +282,8 @@ async def test_kill_9_in_the_middle_of_exec_sessions(own_server):
             rows = [line.split(None, 1) for line in (await p.stdout.read()).decode().splitlines()[1:]]
             assert await p.wait() == 0
             assert [args for stat, args in rows if not stat.startswith("Z")] == [
-                "sleep infinity", "ps -o stat,args",
+                "sleep infinity",
+                "ps -o stat,args",
             ], rows
         # Calls that are never retried (create, exec) work at once too.
         extra = await client.sandboxes.create(app, image, timeout=120)
@@ -351,7 +364,10 @@ def _cli_info(server: ServerProcess) -> str:
     """What `sbtui info` prints about `server`."""
     result = subprocess.run(
         [sys.executable, "-m", "sbtui", "--server", server.address, "info"],
-        capture_output=True, timeout=60, cwd=ROOT, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if k not in ("SBTUI_SERVER", "SBTUI_TOKEN")},
     )
     assert result.returncode == 0, result.stderr.decode()
@@ -360,7 +376,7 @@ def _cli_info(server: ServerProcess) -> str:
 
 def _parent(pid: int) -> int:
     stat = Path(f"/proc/{pid}/stat").read_bytes()
-    return int(stat[stat.rindex(b")") + 2:].split()[1])
+    return int(stat[stat.rindex(b")") + 2 :].split()[1])
 
 
 @pytest.fixture
@@ -411,10 +427,13 @@ async def test_a_killed_podman_service_is_restarted_and_the_exec_across_it_told_
         ps = await sb.exec(["ps", "-o", "stat,args"])
         rows = [line.split(None, 1) for line in (await ps.stdout.read()).decode().splitlines()[1:]]
         assert [args for stat, args in rows if not stat.startswith("Z")] == [
-            "sleep infinity", "ps -o stat,args",
+            "sleep infinity",
+            "ps -o stat,args",
         ], rows
-        print(f"\nPodman service killed: ok again after {ok_after:.2f} s, "
-              f"a create and an exec done {working_after:.2f} s after the kill")
+        print(
+            f"\nPodman service killed: ok again after {ok_after:.2f} s, "
+            f"a create and an exec done {working_after:.2f} s after the kill"
+        )
         for s in (sb, fresh):
             assert await s.terminate(wait=True) == 137
 
@@ -439,21 +458,26 @@ async def test_a_docker_restart_ends_sandboxes_as_engine_stopped_keeping_their_o
     from sbtui.tui.app import SbtuiApp
     from sbtui.tui.widgets.connection_banner import ConnectionBanner
 
-    server = ServerProcess("docker", new_state_dir("docker-restart"),
-                           extra=["--engine-url", own_dockerd.url]).start()
+    server = ServerProcess(
+        "docker", new_state_dir("docker-restart"), extra=["--engine-url", own_dockerd.url]
+    ).start()
     try:
         async with sbtui.Client.connect(server.address) as client:
             app, image = await _app_and_image(client)
             printed = "".join(f"{i}\n" for i in range(1, SEQ_END + 1)).encode()
             big = await client.sandboxes.create(
-                app, image, timeout=600, command=["sh", "-c", f"seq 1 {SEQ_END}; exec sleep 1000"])
+                app, image, timeout=600, command=["sh", "-c", f"seq 1 {SEQ_END}; exec sleep 1000"]
+            )
             small = await client.sandboxes.create(
-                app, image, timeout=600, command=["sh", "-c", "echo small; exec sleep 1000"])
+                app, image, timeout=600, command=["sh", "-c", "echo small; exec sleep 1000"]
+            )
+
             async def all_printed():
                 return await _output(big) == printed and await _output(small) == b"small\n"
 
-            await until(all_printed, 30, "the sandboxes' output in the engine's log",
-                        pause=lambda: asyncio.sleep(0.2))
+            await until(
+                all_printed, 30, "the sandboxes' output in the engine's log", pause=lambda: asyncio.sleep(0.2)
+            )
 
             stopped = time.monotonic()
             own_dockerd.stop()  # SIGTERM by its pid: it stops its containers, then itself
@@ -467,8 +491,12 @@ async def test_a_docker_restart_ends_sandboxes_as_engine_stopped_keeping_their_o
             ui = SbtuiApp(client=client, keymap_path=Path("/nonexistent/sbtui/keys.toml"))
             async with ui.run_test(size=(160, 40)) as pilot:
                 banner = lambda: str(ui.screen.query_one(ConnectionBanner).render())  # noqa: E731
-                await until(lambda: "container engine docker down" in banner(), 20,
-                            "the dashboard to show the engine down", pause=lambda: pilot.pause(0.05))
+                await until(
+                    lambda: "container engine docker down" in banner(),
+                    20,
+                    "the dashboard to show the engine down",
+                    pause=lambda: pilot.pause(0.05),
+                )
 
             started = time.monotonic()
             own_dockerd.start()
@@ -504,9 +532,11 @@ async def test_a_docker_restart_ends_sandboxes_as_engine_stopped_keeping_their_o
             assert await p.stdout.read() == b"back\n"
             create_and_exec = time.monotonic() - creating
             assert await fresh.terminate(wait=True) == 137
-            print(f"\ndockerd stop took {stop_took:.1f} s, its start {back - started:.1f} s; after it "
-                  f"answered: sandboxes ended and retired in {retired_after:.2f} s, engine ok in "
-                  f"{ok_after:.2f} s; then a create and an exec took {create_and_exec:.2f} s")
+            print(
+                f"\ndockerd stop took {stop_took:.1f} s, its start {back - started:.1f} s; after it "
+                f"answered: sandboxes ended and retired in {retired_after:.2f} s, engine ok in "
+                f"{ok_after:.2f} s; then a create and an exec took {create_and_exec:.2f} s"
+            )
     finally:
         server.stop()
         shutil.rmtree(server.state_dir, ignore_errors=True)

@@ -26,10 +26,19 @@ def _containers(server: ServerProcess, sandbox_ids: list[str], running: bool = F
     """The containers of `sandbox_ids` the engine still holds (that still run), asked of the
     engine's own CLI: no sbtui server in between."""
     out = subprocess.run(
-        [server.engine, "ps", "--format", "{{.Names}}",
-         "--filter", f"label=io.sbtui.server={server.server_id}",
-         *(["--filter", "status=running"] if running else ["--all"])],
-        capture_output=True, text=True, timeout=60, check=True,
+        [
+            server.engine,
+            "ps",
+            "--format",
+            "{{.Names}}",
+            "--filter",
+            f"label=io.sbtui.server={server.server_id}",
+            *(["--filter", "status=running"] if running else ["--all"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout.split()
     return sorted(set(out) & {f"sbtui-{sandbox_id}" for sandbox_id in sandbox_ids})
 
@@ -46,12 +55,17 @@ async def test_acknowledged_terminations_are_carried_out(own_server, how):
     async with sbtui.Client.connect(own_server.address) as client:
         app = await client.apps.from_name("stop", create_if_missing=True)
         image = client.images.from_registry(IMAGE)
-        sandboxes = await asyncio.gather(*(
-            client.sandboxes.create(
-                app, image, command=["sh", "-c", f"echo said-{i}; exec sleep 600"], timeout=600,
+        sandboxes = await asyncio.gather(
+            *(
+                client.sandboxes.create(
+                    app,
+                    image,
+                    command=["sh", "-c", f"echo said-{i}; exec sleep 600"],
+                    timeout=600,
+                )
+                for i in range(SANDBOXES)
             )
-            for i in range(SANDBOXES)
-        ))
+        )
         for i, sb in enumerate(sandboxes):  # their output is what the terminations must keep
             await until(lambda: _said(sb, f"said-{i}\n".encode()), 30, f"{sb.sandbox_id}'s line")
         # Acknowledged, not waited for: from here on the server owes these terminations.
@@ -72,7 +86,9 @@ async def test_acknowledged_terminations_are_carried_out(own_server, how):
                 await asyncio.wait_for(sb.wait(), 60)
             info = await sb.refresh()
             assert (info.state, info.termination_reason, info.exit_code) == (
-                SandboxState.FINISHED, TerminationReason.TERMINATED, 137
+                SandboxState.FINISHED,
+                TerminationReason.TERMINATED,
+                137,
             ), sandbox_id
             assert await _said(sb, f"said-{i}\n".encode()), f"{sandbox_id}'s kept output"
     await until(lambda: _containers(own_server, ids) == [], 60, "the containers to be removed")

@@ -16,11 +16,17 @@ from sbtui.proto import sandbox_pb2_grpc as pb_grpc
 
 # Codes a malformed request may get; UNKNOWN or INTERNAL would mean the server tripped.
 CLEAR = {
-    grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.ALREADY_EXISTS,
+    grpc.StatusCode.OUT_OF_RANGE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 SETTINGS = settings(
-    max_examples=150, deadline=None, derandomize=True,
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -30,7 +36,8 @@ texts = st.one_of(
     st.sampled_from(["", " ", "\0", "a=b", "../../etc", "sb-" + "x" * 300, "-", "ü" * 70]),
 )
 numbers = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -1.0, 1e308, -1e-308]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -1.0, 1e308, -1e-308]),
 )
 ints = st.one_of(st.integers(-(2**63), 2**63 - 1), st.sampled_from([0, -1, 2**63 - 1]))
 ports = st.lists(st.integers(-(2**31), 2**31 - 1), max_size=5)
@@ -39,17 +46,31 @@ ports = st.lists(st.integers(-(2**31), 2**31 - 1), max_size=5)
 @st.composite
 def create_params(draw) -> pb.SandboxCreateParams:
     params = pb.SandboxCreateParams(
-        gpu=draw(texts), workdir=draw(texts), command=draw(st.lists(texts, max_size=4)),
+        gpu=draw(texts),
+        workdir=draw(texts),
+        command=draw(st.lists(texts, max_size=4)),
         env=draw(st.dictionaries(texts, texts, max_size=draw(st.sampled_from([3, 300])))),
         secret_ids=draw(st.lists(texts, max_size=3)),
         volumes=draw(st.dictionaries(texts, texts, max_size=3)),
-        pty=draw(st.booleans()), encrypted_ports=draw(ports), h2_ports=draw(ports),
-        unencrypted_ports=draw(ports), block_network=draw(st.booleans()),
-        cidr_allowlist=draw(st.lists(texts, max_size=3)), cloud=draw(texts),
-        regions=draw(st.lists(texts, max_size=3)), name=draw(texts), custom_domain=draw(texts),
+        pty=draw(st.booleans()),
+        encrypted_ports=draw(ports),
+        h2_ports=draw(ports),
+        unencrypted_ports=draw(ports),
+        block_network=draw(st.booleans()),
+        cidr_allowlist=draw(st.lists(texts, max_size=3)),
+        cloud=draw(texts),
+        regions=draw(st.lists(texts, max_size=3)),
+        name=draw(texts),
+        custom_domain=draw(texts),
     )
-    for field, strategy in (("cpu", numbers), ("cpu_limit", numbers), ("timeout", numbers),
-                            ("idle_timeout", numbers), ("memory_mib", ints), ("memory_limit_mib", ints)):
+    for field, strategy in (
+        ("cpu", numbers),
+        ("cpu_limit", numbers),
+        ("timeout", numbers),
+        ("idle_timeout", numbers),
+        ("memory_mib", ints),
+        ("memory_limit_mib", ints),
+    ):
         if draw(st.booleans()):
             setattr(params, field, draw(strategy))
     return params
@@ -84,20 +105,33 @@ async def test_hostile_creates(stub, params, app_id, tag):
 
 @SETTINGS
 @given(
-    sandbox_id=texts, name=texts, environment=texts, timeout=numbers,
-    tags=st.dictionaries(texts, texts, max_size=50), tail=st.integers(-(2**31), 2**31 - 1),
+    sandbox_id=texts,
+    name=texts,
+    environment=texts,
+    timeout=numbers,
+    tags=st.dictionaries(texts, texts, max_size=50),
+    tail=st.integers(-(2**31), 2**31 - 1),
 )
 async def test_hostile_lookups_and_tags(stub, sandbox_id, name, environment, timeout, tags, tail):
     await _unary(stub.SandboxFromId, pb.SandboxFromIdRequest(sandbox_id=sandbox_id))
-    await _unary(stub.SandboxFromName, pb.SandboxFromNameRequest(app_name=name, name=name, environment=environment))
+    await _unary(
+        stub.SandboxFromName, pb.SandboxFromNameRequest(app_name=name, name=name, environment=environment)
+    )
     await _unary(stub.AppFromName, pb.AppFromNameRequest(name=name, environment=environment))
     await _unary(stub.ImageFromRegistry, pb.ImageFromRegistryRequest(tag=name or "\0"))
     await _unary(stub.SandboxSetTags, pb.SandboxSetTagsRequest(sandbox_id=sandbox_id, tags=tags))
-    await _unary(stub.SandboxSnapshotFilesystem, pb.SandboxSnapshotFilesystemRequest(sandbox_id=sandbox_id, timeout=timeout))
+    await _unary(
+        stub.SandboxSnapshotFilesystem,
+        pb.SandboxSnapshotFilesystemRequest(sandbox_id=sandbox_id, timeout=timeout),
+    )
     if not math.isnan(timeout):
-        await _unary(stub.SandboxWait, pb.SandboxWaitRequest(sandbox_id=sandbox_id, timeout=min(timeout, 0.5)))
+        await _unary(
+            stub.SandboxWait, pb.SandboxWaitRequest(sandbox_id=sandbox_id, timeout=min(timeout, 0.5))
+        )
     try:
-        async for _ in stub.SandboxLogs(pb.SandboxLogsRequest(sandbox_id=sandbox_id, tail_lines=tail), timeout=30):
+        async for _ in stub.SandboxLogs(
+            pb.SandboxLogsRequest(sandbox_id=sandbox_id, tail_lines=tail), timeout=30
+        ):
             pass
     except grpc.aio.AioRpcError as err:
         _check(err)
@@ -125,10 +159,16 @@ async def test_hostile_token_requests(stub, environment, description, token_id):
         st.builds(pb.ExecRequest, stdin_eof=st.just(True)),
         st.builds(pb.ExecRequest, signal=st.integers(-(2**31), 2**31 - 1)),
         st.builds(pb.ExecRequest, resize=st.builds(pb.ExecResize, rows=st.integers(0, 2**32 - 1))),
-        st.builds(pb.ExecRequest, start=st.builds(
-            pb.ExecStart, sandbox_id=texts, command=st.lists(texts, max_size=3),
-            env=st.dictionaries(texts, texts, max_size=5), workdir=texts,
-        )),
+        st.builds(
+            pb.ExecRequest,
+            start=st.builds(
+                pb.ExecStart,
+                sandbox_id=texts,
+                command=st.lists(texts, max_size=3),
+                env=st.dictionaries(texts, texts, max_size=5),
+                workdir=texts,
+            ),
+        ),
         st.none(),
     ),
 )
@@ -154,7 +194,8 @@ async def test_garbage_bytes_and_bad_utf8(server, garbage):
         for method in ("SandboxCreate", "SandboxFromId", "AppFromName"):
             call = channel.unary_unary(
                 f"/sbtui.v1.SandboxService/{method}",
-                request_serializer=lambda b: b, response_deserializer=lambda b: b,
+                request_serializer=lambda b: b,
+                response_deserializer=lambda b: b,
             )
             for body in (garbage, b"\x0a" + bytes([len(garbage[:100])]) + b"\xff\xfe" + garbage[:98]):
                 try:

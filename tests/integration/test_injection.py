@@ -89,8 +89,11 @@ def engine_volumes(engine: str, server_id: str) -> set[str]:
 def container_mounts(engine: str, containers: list[str]) -> list[list[dict]]:
     """The mounts of each container, as the engine itself reports them."""
     found = subprocess.run(
-        [engine, "inspect", "--type", "container", *containers], capture_output=True, text=True,
-        timeout=60, check=True,
+        [engine, "inspect", "--type", "container", *containers],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return [c.get("Mounts") or [] for c in json.loads(found.stdout)]
 
@@ -111,10 +114,15 @@ async def _mount_points(sb) -> set[str]:
 async def _canary_visible(sb, canary: str) -> str:
     """Files in the sandbox holding the canary, if any. Only small files are read (the canary's
     file is one line): the image's /bin alone is 400 links to a 1 MiB busybox."""
-    return (await _run(sb, (
-        r"find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -type f -size -16k "
-        f"-print0 | xargs -0 grep -l -s {canary}; true"
-    ))).strip()
+    return (
+        await _run(
+            sb,
+            (
+                r"find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -type f -size -16k "
+                f"-print0 | xargs -0 grep -l -s {canary}; true"
+            ),
+        )
+    ).strip()
 
 
 class Host:
@@ -149,9 +157,24 @@ async def _refused_or_taken(call, field: str, payload: str):
 # never reach an engine and may hold '/', ':' and '.' (as in "team.example/owner"), so there
 # only the payloads with option syntax (',', '=') or control characters must be refused.
 REFUSED = [
-    "volumes (path)", "volumes (volume)", "env (name)", "name", "custom_domain", "cidr_allowlist",
-    "gpu", "secret_ids", "image tag", "tags (name)", "app name", "environment",
-    "secret name", "secret key", "volume name", "exec env (name)", "exec term", "exec secret_ids",
+    "volumes (path)",
+    "volumes (volume)",
+    "env (name)",
+    "name",
+    "custom_domain",
+    "cidr_allowlist",
+    "gpu",
+    "secret_ids",
+    "image tag",
+    "tags (name)",
+    "app name",
+    "environment",
+    "secret name",
+    "secret key",
+    "volume name",
+    "exec env (name)",
+    "exec term",
+    "exec secret_ids",
 ]
 
 
@@ -179,7 +202,10 @@ async def test_option_payloads_are_refused_by_name(
         "image tag": ("tag", lambda p: client.sandboxes.create(app, client.images.from_registry(p))),
         "tags (name)": ("tags", lambda p: sb.set_tags({p: "v"})),
         "app name": ("name", lambda p: client.apps.from_name(p, create_if_missing=True)),
-        "environment": ("environment", lambda p: client.apps.from_name("a", environment=p, create_if_missing=True)),
+        "environment": (
+            "environment",
+            lambda p: client.apps.from_name("a", environment=p, create_if_missing=True),
+        ),
         "secret name": ("name", lambda p: client.secrets.create(p, {"K": "v"})),
         "secret key": ("values", lambda p: client.secrets.create(f"s-{random.token_hex(3)}", {p: "v"})),
         "volume name": ("name", lambda p: client.volumes.from_name(p, create_if_missing=True)),
@@ -197,7 +223,8 @@ async def test_option_payloads_are_refused_by_name(
         # What a taken payload made visible, to say how bad it is.
         seen = {
             payload: await _canary_visible(made, canary)
-            for payload, made in taken.items() if isinstance(made, Sandbox)
+            for payload, made in taken.items()
+            if isinstance(made, Sandbox)
         }
         assert taken == {}, f"{field} took option payloads: {taken!r}; host canary seen: {seen}"
         assert all(not option_syntax(name) for name in await sb.get_tags())
@@ -229,10 +256,15 @@ async def test_payloads_meant_as_data_stay_data(client, app, image, engine, serv
         await _run(reference, "rm /tmp/control")
         env = {f"V{i}": p for i, p in enumerate(data)}
         sb = await client.sandboxes.create(
-            app, image, volumes={"/data": volume}, env=env, timeout=120,
+            app,
+            image,
+            volumes={"/data": volume},
+            env=env,
+            timeout=120,
             command=["sh", "-c", "sleep 600", "sh", *data],
         )
         made.append(sb)
+
         async def plain(i: int, value: str) -> None:
             assert await _run(sb, f'printf "%s" "$V{i}"') == value
             p = await sb.exec(["sh", "-c", 'printf "%s" "$1"', "sh", value])
@@ -240,6 +272,7 @@ async def test_payloads_meant_as_data_stay_data(client, app, image, engine, serv
             assert await asyncio.wait_for(p.wait(), 60) == 0
 
         await asyncio.gather(*(plain(i, value) for i, value in enumerate(data)))
+
         async def with_workdir(payload: str):
             try:
                 return await client.sandboxes.create(
@@ -265,6 +298,7 @@ async def test_payloads_meant_as_data_stay_data(client, app, image, engine, serv
                     assert payload.isprintable(), f"{field} took {payload!r}"
                 except InvalidArgumentError as err:
                     assert err.field == field and not payload.isprintable(), err
+
         async def check(each) -> None:
             assert await _mount_points(each) == expected, each.info.params
             assert await _canary_visible(each, canary) == ""
@@ -290,14 +324,15 @@ async def test_the_runtime_refuses_what_the_raw_engine_would_mount(server, engin
     directory, canary = host_dir
     engine_volume = f"sbtui-{volume.volume_id}"
     target = (
-        f"/x,source={engine_volume}-raw,volume-opt=type=none,volume-opt=o=bind,"
-        f"volume-opt=device={directory}"
+        f"/x,source={engine_volume}-raw,volume-opt=type=none,volume-opt=o=bind,volume-opt=device={directory}"
     )
     name = f"sbtui-injection-{random.token_hex(4)}"
     raw = aiodocker.Docker(url=server.engine_url, api_version="v1.41")
     try:
         config = {
-            "Image": IMAGE, "Cmd": ["cat", "/x/canary"], "Labels": {"io.sbtui.test": name},
+            "Image": IMAGE,
+            "Cmd": ["cat", "/x/canary"],
+            "Labels": {"io.sbtui.test": name},
             "HostConfig": {
                 "Mounts": [{"Type": "volume", "Source": engine_volume, "Target": target}],
                 # Podman's own default rlimits are more than runc may set here.
@@ -324,8 +359,12 @@ async def test_the_runtime_refuses_what_the_raw_engine_would_mount(server, engin
     runtime = DockerRuntime(server.engine_url, engine, state_dir=server.state_dir)
     try:
         spec = ContainerSpec(
-            name=name, image=IMAGE, command=["cat", "/x/canary"], env={},
-            labels={"io.sbtui.test": name}, mounts={target: engine_volume},
+            name=name,
+            image=IMAGE,
+            command=["cat", "/x/canary"],
+            env={},
+            labels={"io.sbtui.test": name},
+            mounts={target: engine_volume},
         )
         with pytest.raises(EngineError, match="could read characters of it as mount options"):
             await runtime.create_and_start(spec)

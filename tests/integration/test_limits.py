@@ -27,9 +27,18 @@ OPEN_FILES = 256
 DISK = 128 << 20
 LOG = 1 << 20
 LIMITS = [
-    "--default-memory", f"{DEFAULT_MEMORY_MIB}Mi", "--max-memory", f"{MAX_MEMORY_MIB}Mi",
-    "--pids-limit", str(PIDS), "--open-files", str(OPEN_FILES),
-    "--disk-limit", f"{DISK >> 20}Mi", "--log-limit", f"{LOG >> 20}Mi",
+    "--default-memory",
+    f"{DEFAULT_MEMORY_MIB}Mi",
+    "--max-memory",
+    f"{MAX_MEMORY_MIB}Mi",
+    "--pids-limit",
+    str(PIDS),
+    "--open-files",
+    str(OPEN_FILES),
+    "--disk-limit",
+    f"{DISK >> 20}Mi",
+    "--log-limit",
+    f"{LOG >> 20}Mi",
 ]
 
 
@@ -70,9 +79,19 @@ async def _engine_inspect(server: ServerProcess, name: str) -> dict:
 
 def _containers(server: ServerProcess) -> set[str]:
     result = subprocess.run(
-        [server.engine, "ps", "--all", "--quiet", "--no-trunc",
-         "--filter", f"label=io.sbtui.server={server.server_id}"],
-        capture_output=True, text=True, timeout=60, check=True,
+        [
+            server.engine,
+            "ps",
+            "--all",
+            "--quiet",
+            "--no-trunc",
+            "--filter",
+            f"label=io.sbtui.server={server.server_id}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return set(result.stdout.split())
 
@@ -87,8 +106,11 @@ async def test_memory_with_no_request_ends_out_of_memory_under_the_default(clien
     sb = await client.sandboxes.create(
         app, image, command=["sh", "-c", f"while [ ! -e /tmp/go ]; do sleep 0.05; done; {ALLOCATE}"]
     )
-    code, out = await _run(sb, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
-                               "2>/dev/null || cat /sys/fs/cgroup/memory.max; touch /tmp/go")
+    code, out = await _run(
+        sb,
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+        "2>/dev/null || cat /sys/fs/cgroup/memory.max; touch /tmp/go",
+    )
     assert out.strip() == str(DEFAULT_MEMORY_MIB << 20).encode()
     assert await asyncio.wait_for(sb.wait(), 60) == 137
     assert (await sb.refresh()).termination_reason == TerminationReason.OUT_OF_MEMORY
@@ -108,7 +130,10 @@ async def test_a_create_above_the_maximum_is_refused_by_name(limited, client, ap
         await client.sandboxes.create(app, image, **{field: MAX_MEMORY_MIB + 1})
     assert refused.value.field == field
     message = str(refused.value)
-    assert message.startswith(f"{field}: {MAX_MEMORY_MIB + 1} MiB") and f"at most {MAX_MEMORY_MIB} MiB" in message
+    assert (
+        message.startswith(f"{field}: {MAX_MEMORY_MIB + 1} MiB")
+        and f"at most {MAX_MEMORY_MIB} MiB" in message
+    )
     # Nothing behind: no sandbox record, no container.
     assert {s.sandbox_id async for s in client.sandboxes.list(app_id=app.app_id)} == listed
     assert _containers(limited) <= before
@@ -149,15 +174,15 @@ def _report(out: bytes) -> tuple[list[tuple[int, int]], int]:
     return children, grew
 
 
-async def test_open_files_stop_at_the_limit_and_the_host_table_barely_grows(
-    client, app, image, programs
-):
+async def test_open_files_stop_at_the_limit_and_the_host_table_barely_grows(client, app, image, programs):
     cap = 4 * OPEN_FILES  # what each child tries to open
     # Control: on the host, allowed more than `cap`, each child opens `cap` files and the
     # program sees the host's table grow by all of them.
     limit = cap + 64
     host = subprocess.run(
-        [str(programs / "open_files"), str(CHILDREN), str(cap)], capture_output=True, timeout=60,
+        [str(programs / "open_files"), str(CHILDREN), str(cap)],
+        capture_output=True,
+        timeout=60,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),
     )
     children, grew = _report(host.stdout)
@@ -189,10 +214,19 @@ async def _writer(client, app, image, target: str):
     (the main command, not an exec: Podman leaves an exec's conmon behind when its container
     is removed under it), then stays: only the limit ends it, even when the write is done
     before the server's next measure (a loaded machine)."""
-    return await client.sandboxes.create(app, image, timeout=300, command=["sh", "-c", (
-        "while [ ! -e /tmp/go ]; do sleep 0.05; done; "
-        f"dd if=/dev/zero of={target} bs=1M count={4 * (DISK >> 20)}; sleep 600"
-    )])
+    return await client.sandboxes.create(
+        app,
+        image,
+        timeout=300,
+        command=[
+            "sh",
+            "-c",
+            (
+                "while [ ! -e /tmp/go ]; do sleep 0.05; done; "
+                f"dd if=/dev/zero of={target} bs=1M count={4 * (DISK >> 20)}; sleep 600"
+            ),
+        ],
+    )
 
 
 async def _go(sb) -> None:
@@ -215,12 +249,18 @@ async def test_writing_past_the_disk_limit_ends_the_sandbox(limited, client, app
     assert info.termination_reason == TerminationReason.DISK_LIMIT
     assert info.exit_code == 137
     # What it wrote was on the host's disk, measured there by the server ...
-    wrote = re.search(rf"sandbox {sb.sandbox_id} wrote (\d+) bytes \([\d.]+ MiB\) outside its "
-                      rf"volumes, past the disk limit of {DISK >> 20} MiB", limited.log_text())
+    wrote = re.search(
+        rf"sandbox {sb.sandbox_id} wrote (\d+) bytes \([\d.]+ MiB\) outside its "
+        rf"volumes, past the disk limit of {DISK >> 20} MiB",
+        limited.log_text(),
+    )
     assert wrote and int(wrote.group(1)) > DISK, limited.log_text()[-2000:]
     # ... and leaves it with its container: no file of it is left to hold the space.
-    await until(lambda: not os.path.exists(layer) and not os.path.exists(hosts), 30,
-                 "the sandbox's writable layer to be removed")
+    await until(
+        lambda: not os.path.exists(layer) and not os.path.exists(hosts),
+        30,
+        "the sandbox's writable layer to be removed",
+    )
 
 
 async def test_the_disk_limit_is_per_sandbox(client, app, image):
@@ -268,9 +308,21 @@ def _log_files(log_path: str) -> list[Path]:
 
 def _cli_logs(server: ServerProcess, sandbox_id: str) -> bytes:
     result = subprocess.run(
-        [sys.executable, "-m", "sbtui", "--server", server.address, "sandbox", "logs",
-         "--tail", "2", sandbox_id],
-        capture_output=True, timeout=60, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "sbtui",
+            "--server",
+            server.address,
+            "sandbox",
+            "logs",
+            "--tail",
+            "2",
+            sandbox_id,
+        ],
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
         env={k: v for k, v in os.environ.items() if k not in ("SBTUI_SERVER", "SBTUI_TOKEN")},
     )
     assert result.returncode == 0, result.stderr
@@ -279,9 +331,15 @@ def _cli_logs(server: ServerProcess, sandbox_id: str) -> bytes:
 
 async def test_output_fills_no_more_disk_than_the_log_limit(limited, client, app, image):
     sb = await client.sandboxes.create(
-        app, image, timeout=300,
-        command=["sh", "-c", f"yes {LINE} | head -c {OUTPUT}; echo; echo the-last-line; "
-                             "while [ ! -e /tmp/done ]; do sleep 0.1; done"],
+        app,
+        image,
+        timeout=300,
+        command=[
+            "sh",
+            "-c",
+            f"yes {LINE} | head -c {OUTPUT}; echo; echo the-last-line; "
+            "while [ ! -e /tmp/done ]; do sleep 0.1; done",
+        ],
     )
 
     async def written():

@@ -29,7 +29,11 @@ async def test_the_kept_output_is_exactly_its_last_256_kib(client, app, image, s
     command, expected, pty = {
         "short lines": ("seq 1 200000", _numbers(200_000), False),
         # Engines cut a line into pieces of 16 KiB (Docker) or 8 KiB (Podman) in their logs.
-        "one long line": ("head -c 700000 /dev/zero | tr '\\0' x; echo -n end", b"x" * 700_000 + b"end", False),
+        "one long line": (
+            "head -c 700000 /dev/zero | tr '\\0' x; echo -n end",
+            b"x" * 700_000 + b"end",
+            False,
+        ),
         "pty": ("seq 1 100000", _numbers(100_000, b"\r\n"), True),
     }[shape]
     sb = await client.sandboxes.create(app, image, command=["sh", "-c", command], pty=pty)
@@ -58,7 +62,9 @@ async def test_the_end_of_a_flood_of_short_lines_is_kept_at_once(roomy_server):
     async with sbtui.Client.connect(roomy_server.address) as client:
         app = await client.apps.from_name("floods", create_if_missing=True)
         sb = await client.sandboxes.create(
-            app, client.images.from_registry(IMAGE), command=["sh", "-c", "yes | head -n 2000000"],
+            app,
+            client.images.from_registry(IMAGE),
+            command=["sh", "-c", "yes | head -n 2000000"],
         )
         assert await asyncio.wait_for(sb.wait(), 120) == 0
         exited = time.monotonic()
@@ -74,8 +80,13 @@ async def test_followers_of_a_flood_get_all_of_it_and_hold_no_more_memory(roomy_
     async with sbtui.Client.connect(roomy_server.address) as client:
         app = await client.apps.from_name("floods", create_if_missing=True)
         sb = await client.sandboxes.create(
-            app, client.images.from_registry(IMAGE),
-            command=["sh", "-c", f"while [ ! -e /tmp/go ]; do sleep 0.05; done; head -c {size} /dev/zero | tr '\\0' y"],
+            app,
+            client.images.from_registry(IMAGE),
+            command=[
+                "sh",
+                "-c",
+                f"while [ ! -e /tmp/go ]; do sleep 0.05; done; head -c {size} /dev/zero | tr '\\0' y",
+            ],
         )
         pid = roomy_server.process.pid
         before = _peak_rss(pid)

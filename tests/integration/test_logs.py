@@ -17,9 +17,13 @@ async def _collect(sb, **kwargs) -> tuple[bytes, bytes]:
 
 async def test_logs_follow_until_exit_and_are_kept(client, app, image):
     sb = await client.sandboxes.create(
-        app, image,
-        command=["sh", "-c", "echo one; echo oops >&2; "
-                             "while [ ! -e /tmp/go ]; do sleep 0.05; done; echo two"],
+        app,
+        image,
+        command=[
+            "sh",
+            "-c",
+            "echo one; echo oops >&2; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo two",
+        ],
     )
     seen = []
 
@@ -28,6 +32,7 @@ async def test_logs_follow_until_exit_and_are_kept(client, app, image):
             seen.append((chunk.stream, chunk.data))
 
     follower = asyncio.create_task(follow())
+
     # The follower sees the first line while the command still runs.
     async def first_line():
         while ("stdout", b"one\n") not in seen:

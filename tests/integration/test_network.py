@@ -30,9 +30,11 @@ async def _reaches(sb, address: str) -> bool:
 
 async def _listening(sb) -> None:
     """Wait until the sandbox's own loopback answers on 7000 (its server is up)."""
+
     async def ready():
         while not await _reaches(sb, "127.0.0.1"):
             await asyncio.sleep(0.05)
+
     await asyncio.wait_for(ready(), 20)
 
 
@@ -91,12 +93,20 @@ async def test_block_network_sees_no_other_sandbox(client, app, image):
 async def test_the_network_namespace_goes_with_the_sandbox(client, app, image, server):
     sb = await client.sandboxes.create(app, image, cidr_allowlist=["10.0.0.0/8"])
     await sb.terminate(wait=True)
-    tool = ["docker"] if server.engine == "docker" else ["podman", "--url", f"unix://{server.state_dir / 'podman.sock'}"]
+    tool = (
+        ["docker"]
+        if server.engine == "docker"
+        else ["podman", "--url", f"unix://{server.state_dir / 'podman.sock'}"]
+    )
     name = f"sbtui-{sb.sandbox_id}-net"
 
     def gone() -> bool:
-        out = subprocess.run(tool + ["ps", "-a", "--filter", f"name={name}", "--format", "{{.Names}}"],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            tool + ["ps", "-a", "--filter", f"name={name}", "--format", "{{.Names}}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         return name not in out.stdout
 
     deadline = asyncio.get_running_loop().time() + 20
@@ -142,8 +152,9 @@ async def test_a_namespace_holder_that_fails_to_start_is_removed(client, app, im
         await source.terminate()
     before = {c.id for c in await _holders(server)}
     with pytest.raises(SbtuiError, match="network namespace") as caught:
-        await client.sandboxes.create(app, sleepless, command=["sh", "-c", "exec cat"],
-                                      cidr_allowlist=["127.0.0.1/32"], timeout=60)
+        await client.sandboxes.create(
+            app, sleepless, command=["sh", "-c", "exec cat"], cidr_allowlist=["127.0.0.1/32"], timeout=60
+        )
     assert "sleep" in str(caught.value)
     assert {c.id for c in await _holders(server)} <= before
 
@@ -151,8 +162,10 @@ async def test_a_namespace_holder_that_fails_to_start_is_removed(client, app, im
 async def _holders(server) -> list:
     """The network namespace holders of this server, as the engine lists them."""
     async with aiodocker.Docker(url=server.engine_url) as docker:
-        return await docker.containers.list(all=True, filters=json.dumps(
-            {"label": [f"io.sbtui.server={server.server_id}", "io.sbtui.network-of"]}))
+        return await docker.containers.list(
+            all=True,
+            filters=json.dumps({"label": [f"io.sbtui.server={server.server_id}", "io.sbtui.network-of"]}),
+        )
 
 
 async def test_cidr_allowlist_fences_the_engines_resolver(client, app, image, server):
@@ -162,8 +175,10 @@ async def test_cidr_allowlist_fences_the_engines_resolver(client, app, image, se
     answers the names of the network's containers itself, so asking for one sends nothing off
     this machine."""
     if server.engine != "docker":
-        pytest.skip("only Docker puts a resolver on the sandbox's loopback; Podman's sandboxes "
-                    "use the host's resolvers, fenced like any address (test_network_matrix.py)")
+        pytest.skip(
+            "only Docker puts a resolver on the sandbox's loopback; Podman's sandboxes "
+            "use the host's resolvers, fenced like any address (test_network_matrix.py)"
+        )
     target = await client.sandboxes.create(app, image, command=LISTEN)
     made = [target]
     try:

@@ -175,8 +175,12 @@ def lab():
     tag = f"{os.getpid() % 100000}"
     netns, host_veth, ns_veth = f"sbtui-matrix-{tag}", f"sbm{tag}h", f"sbm{tag}n"
     lab = Lab(
-        netns=netns, netns_address=f"10.213.{k}.2", netns_range=f"10.213.{k}.0/30",
-        netns_port=7100, host_veth=host_veth, alias=f"10.214.{k}.1",
+        netns=netns,
+        netns_address=f"10.213.{k}.2",
+        netns_range=f"10.213.{k}.0/30",
+        netns_port=7100,
+        host_veth=host_veth,
+        alias=f"10.214.{k}.1",
     )
     listener = None
     undo: list[tuple[str, ...]] = []  # what takes back each thing made, so only that is removed
@@ -193,9 +197,21 @@ def lab():
         _ip("addr", "add", f"{lab.alias}/32", "dev", "lo")
         undo.append(("addr", "del", f"{lab.alias}/32", "dev", "lo"))
         listener = subprocess.Popen(
-            ["ip", "netns", "exec", netns, sys.executable, "-c", NETNS_SERVER,
-             lab.netns_address, str(lab.netns_port), NETNS_TOKEN],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                "ip",
+                "netns",
+                "exec",
+                netns,
+                sys.executable,
+                "-c",
+                NETNS_SERVER,
+                lab.netns_address,
+                str(lab.netns_port),
+                NETNS_TOKEN,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
 
         def up() -> bool:
@@ -329,12 +345,11 @@ async def _gateway(sb) -> str:
 
 
 async def test_reachability_matrix(client, app, image, lab, host_port, server):
-    other_app = await client.apps.from_name(
-        app.name, environment=OTHER_ENVIRONMENT, create_if_missing=True
-    )
+    other_app = await client.apps.from_name(app.name, environment=OTHER_ENVIRONMENT, create_if_missing=True)
     target, elsewhere = await asyncio.gather(
-        client.sandboxes.create(app, image, command=LISTEN, unencrypted_ports=[PLAIN],
-                                encrypted_ports=[TLS], timeout=120),
+        client.sandboxes.create(
+            app, image, command=LISTEN, unencrypted_ports=[PLAIN], encrypted_ports=[TLS], timeout=120
+        ),
         client.sandboxes.create(other_app, image, command=ELSEWHERE, timeout=120),
     )
     made = [target, elsewhere]
@@ -406,10 +421,7 @@ async def test_reachability_matrix(client, app, image, lab, host_port, server):
             "allow elsewhere": to_elsewhere,
         }
         results = await asyncio.gather(*(_probe(sb, targets) for sb in rows.values()))
-        got = {
-            row: {c: expected_answer[c] in out[c] for c in COLUMNS}
-            for row, out in zip(rows, results)
-        }
+        got = {row: {c: expected_answer[c] in out[c] for c in COLUMNS} for row, out in zip(rows, results)}
         target_ports = {"sandbox", "plain", "tls"}
         allowed = {
             "no policy": set(COLUMNS) - {"elsewhere"},

@@ -49,7 +49,9 @@ async def box(tls_server):
     async with connect(tls_server, ADMIN) as admin:
         app = await admin.apps.from_name("rev", create_if_missing=True, environment=environment)
         sb = await admin.sandboxes.create(
-            app, admin.images.from_registry(IMAGE), timeout=600,
+            app,
+            admin.images.from_registry(IMAGE),
+            timeout=600,
             command=["sh", "-c", "echo started; exec sleep 100000"],
         )
         yield Box(environment, sb)
@@ -66,7 +68,7 @@ async def admin(tls_server):
 class Doomed:
     client: sbtui.Client  # connected with a token scoped to the box's environment
     token_id: str
-    sandbox: Sandbox      # the box, as this client's handle
+    sandbox: Sandbox  # the box, as this client's handle
 
 
 @pytest.fixture
@@ -172,7 +174,8 @@ async def test_cat_waiting_on_stdin_ends_and_the_write_after_is_not_dropped(box,
 async def test_a_pty_session_ends_and_its_processes_are_killed(box, admin, doomed):
     shell, _ = pid_files()
     process = await doomed.sandbox.exec(
-        ["sh", "-c", f"echo $$ > {shell}; exec sleep 100000"], pty=True,
+        ["sh", "-c", f"echo $$ > {shell}; exec sleep 100000"],
+        pty=True,
     )
     pids = await pids_written(box, shell)
     await ended_by_revocation(admin, doomed, process.wait, "a PTY session")

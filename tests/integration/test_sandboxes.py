@@ -12,7 +12,11 @@ from google.protobuf.message import Message
 
 import sbtui
 from sbtui.client import (
-    AlreadyExistsError, EventKind, NotFoundError, SandboxState, TerminationReason,
+    AlreadyExistsError,
+    EventKind,
+    NotFoundError,
+    SandboxState,
+    TerminationReason,
 )
 from tests.servers import IMAGE
 
@@ -40,9 +44,17 @@ async def test_images_from_registry_and_from_id(client):
 
 async def test_create_sets_every_basic_parameter(client, app, image):
     sb = await client.sandboxes.create(
-        app, image, cpu=0.5, cpu_limit=1.0, memory_mib=32, memory_limit_mib=64,
-        timeout=timedelta(minutes=2), workdir="/tmp", env={"GREETING": "hi"},
-        command=["sh", "-c", "echo $GREETING from $(pwd) > /tmp/out; sleep 300"], name="basic",
+        app,
+        image,
+        cpu=0.5,
+        cpu_limit=1.0,
+        memory_mib=32,
+        memory_limit_mib=64,
+        timeout=timedelta(minutes=2),
+        workdir="/tmp",
+        env={"GREETING": "hi"},
+        command=["sh", "-c", "echo $GREETING from $(pwd) > /tmp/out; sleep 300"],
+        name="basic",
     )
     try:
         assert sb.info.state == SandboxState.RUNNING
@@ -63,8 +75,11 @@ def _messages_in(value, path: str = "value") -> list[str]:
     if isinstance(value, Message):
         return [f"{path}: {type(value).__name__}"]
     if dataclasses.is_dataclass(value):
-        return [m for f in dataclasses.fields(value)
-                for m in _messages_in(getattr(value, f.name), f"{path}.{f.name}")]
+        return [
+            m
+            for f in dataclasses.fields(value)
+            for m in _messages_in(getattr(value, f.name), f"{path}.{f.name}")
+        ]
     if isinstance(value, dict):
         return [m for k, v in value.items() for m in _messages_in(v, f"{path}[{k!r}]")]
     if isinstance(value, (list, tuple)):
@@ -76,7 +91,13 @@ async def test_the_client_hands_out_its_own_types(client, app, image):
     """What a caller gets (a sandbox's description and create parameters, as created, looked
     up, listed and watched; the server's info) holds no wire message at any depth."""
     sb = await client.sandboxes.create(
-        app, image, cpu=0.25, memory_mib=32, timeout=120, env={"A": "1"}, command=["sleep", "300"],
+        app,
+        image,
+        cpu=0.25,
+        memory_mib=32,
+        timeout=120,
+        env={"A": "1"},
+        command=["sleep", "300"],
     )
     try:
         listed = [s.info async for s in client.sandboxes.list(app_id=app.app_id)]
@@ -84,8 +105,11 @@ async def test_the_client_hands_out_its_own_types(client, app, image):
         first = await anext(watched)
         await watched.aclose()
         found = {
-            "created": sb.info, "from_id": (await client.sandboxes.from_id(sb.sandbox_id)).info,
-            "listed": listed, "watched": first, "server_info": await client.server_info(),
+            "created": sb.info,
+            "from_id": (await client.sandboxes.from_id(sb.sandbox_id)).info,
+            "listed": listed,
+            "watched": first,
+            "server_info": await client.server_info(),
         }
         assert _messages_in(found, "found") == []
         assert sb.info.params.cpu == 0.25 and sb.info.params.cpu_limit is None  # unset is None
@@ -118,7 +142,9 @@ async def test_exec_pipes_stdin_stdout_stderr_and_exit_code(sandbox):
 
 
 async def test_exec_workdir_env_and_text_mode(sandbox):
-    p = await sandbox.exec(["sh", "-c", "pwd; echo $A$B"], workdir="/etc", env={"A": "x", "B": "ü"}, text=True)
+    p = await sandbox.exec(
+        ["sh", "-c", "pwd; echo $A$B"], workdir="/etc", env={"A": "x", "B": "ü"}, text=True
+    )
     lines = [line async for line in p.stdout]
     assert lines == ["/etc\n", "xü\n"]
     assert await p.wait() == 0

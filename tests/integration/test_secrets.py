@@ -12,7 +12,11 @@ import pytest
 
 import sbtui
 from sbtui.client import (
-    AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, Secret,
+    AlreadyExistsError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    Secret,
 )
 from tests.integration.test_cli import CLEAN_ENV, json_lines
 from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
@@ -21,7 +25,10 @@ from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir
 def cli(server, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "sbtui", "--server", server.address, *args],
-        stdin=subprocess.DEVNULL, capture_output=True, timeout=60, cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
         env=dict(CLEAN_ENV, **(extra_env or {})),
     )
     assert b"Traceback" not in result.stderr, result.stderr.decode()
@@ -109,7 +116,8 @@ async def test_values_never_leave_the_server_in_clear(client, app, image, server
     # Not in the server's log, nor in the state file or its write-ahead log.
     assert name in server.log_text() and secret_value not in server.log_text()
     state = b"".join(
-        path.read_bytes() for path in (server.state_dir / "state.db", server.state_dir / "state.db-wal")
+        path.read_bytes()
+        for path in (server.state_dir / "state.db", server.state_dir / "state.db-wal")
         if path.exists()
     )
     assert name.encode() in state  # the right file: the secret is in it
@@ -121,7 +129,8 @@ async def test_values_never_leave_the_server_in_clear(client, app, image, server
 
 def state_bytes(server) -> bytes:
     return b"".join(
-        path.read_bytes() for path in (server.state_dir / "state.db", server.state_dir / "state.db-wal")
+        path.read_bytes()
+        for path in (server.state_dir / "state.db", server.state_dir / "state.db-wal")
         if path.exists()
     )
 
@@ -134,7 +143,9 @@ async def test_kept_output_that_prints_a_secret_is_sealed_at_rest(client, app, i
     n = random.randbelow(10**12) + 10**12
     marker = f"kept-{n * 7}"
     sb = await client.sandboxes.create(
-        app, image, secrets=[name],
+        app,
+        image,
+        secrets=[name],
         command=["sh", "-c", f"echo kept-$(({n} * 7)); echo $PASSWORD; echo bye >&2"],
     )
     assert await sb.wait() == 0
@@ -233,16 +244,35 @@ def test_cli_creates_and_lists_secrets_without_printing_values(server, tmp_path)
     inline, from_file, from_env = value(), value(), value()
     (tmp_path / "pw").write_text(from_file)
     made = cli(
-        server, "secret", "create", name, f"INLINE={inline}", f"FILE=@{tmp_path / 'pw'}",
-        "AT=@@literal", "--from-env", "FROM_ENV", extra_env={"FROM_ENV": from_env},
+        server,
+        "secret",
+        "create",
+        name,
+        f"INLINE={inline}",
+        f"FILE=@{tmp_path / 'pw'}",
+        "AT=@@literal",
+        "--from-env",
+        "FROM_ENV",
+        extra_env={"FROM_ENV": from_env},
     )
     assert made.returncode == 0, made.stderr.decode()
     secret_id = made.stdout.decode().strip()
     assert secret_id.startswith("st-")
     dup = cli(server, "secret", "create", name, "A=b")
     assert dup.returncode == 1 and b"already exists" in dup.stderr
-    ok(server, "secret", "create", name, f"INLINE={inline}", f"FILE=@{tmp_path / 'pw'}",
-       "AT=@@literal", "--from-env", "FROM_ENV", "--overwrite", extra_env={"FROM_ENV": from_env})
+    ok(
+        server,
+        "secret",
+        "create",
+        name,
+        f"INLINE={inline}",
+        f"FILE=@{tmp_path / 'pw'}",
+        "AT=@@literal",
+        "--from-env",
+        "FROM_ENV",
+        "--overwrite",
+        extra_env={"FROM_ENV": from_env},
+    )
 
     table = ok(server, "secret", "list").splitlines()
     assert table[0].split() == ["NAME", "ID", "KEYS", "AGE"]
@@ -253,8 +283,9 @@ def test_cli_creates_and_lists_secrets_without_printing_values(server, tmp_path)
         (secret_id, ["AT", "FILE", "FROM_ENV", "INLINE"], "main")
     ]
 
-    created = json.loads(ok(server, "sandbox", "create", "--app", "cli-secrets", "--secret", name,
-                            "--timeout", "2m", "--json"))
+    created = json.loads(
+        ok(server, "sandbox", "create", "--app", "cli-secrets", "--secret", name, "--timeout", "2m", "--json")
+    )
     sandbox_id = created["sandbox_id"]
     try:
         assert created["secrets"] == [name]
@@ -262,7 +293,9 @@ def test_cli_creates_and_lists_secrets_without_printing_values(server, tmp_path)
         assert said == f"{inline} {from_file} {from_env} @literal\n"
         other = unique("cli-exec")
         ok(server, "secret", "create", other, "ONLY_EXEC=yes")
-        said = ok(server, "sandbox", "exec", "--secret", other, sandbox_id, "--", "sh", "-c", "echo $ONLY_EXEC")
+        said = ok(
+            server, "sandbox", "exec", "--secret", other, sandbox_id, "--", "sh", "-c", "echo $ONLY_EXEC"
+        )
         assert said == "yes\n"
         described = ok(server, "sandbox", "list", "--app", "cli-secrets", "--json")
         assert json_lines(described)[0]["secrets"] == [name]

@@ -72,7 +72,9 @@ async def test_deadline_passed_while_down_is_enforced_at_restart(own_server):
         assert info.termination_reason == TerminationReason.TIMEOUT
     # Within 1 s of the server being back, by its own record and as the client saw it.
     assert info.deadline < back and info.finished_at <= back + 1.0 and seen <= back + 1.0, (
-        info.finished_at - back, seen - back)
+        info.finished_at - back,
+        seen - back,
+    )
 
 
 async def test_client_raises_when_the_server_dies_mid_call(own_server):

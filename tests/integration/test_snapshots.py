@@ -53,15 +53,19 @@ async def engine_json(server, ref: str) -> str:
     config of the container it was committed from, and on Podman also Podman's own), its
     history, and the whole archive it saves (config, manifest, legacy JSON, layers)."""
     async with aiodocker.Docker(url=server.engine_url) as engine:
-        parts = [json.dumps(await engine.images.inspect(ref)),
-                 json.dumps(await engine.images.history(ref))]
+        parts = [json.dumps(await engine.images.inspect(ref)), json.dumps(await engine.images.history(ref))]
         async with engine.images.export_image(ref) as archive:
             parts.append((await archive.read()).decode("latin-1"))
     if server.engine == "podman":
-        parts.append(subprocess.run(
-            ["podman", "--url", server.engine_url, "image", "inspect", ref],
-            capture_output=True, text=True, check=True, timeout=60,
-        ).stdout)
+        parts.append(
+            subprocess.run(
+                ["podman", "--url", server.engine_url, "image", "inspect", ref],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            ).stdout
+        )
     return "\n".join(parts)
 
 

@@ -18,7 +18,11 @@ import pytest
 import sbtui
 from sbtui.client import SandboxState, TerminationReason
 from tests.servers import (
-    IMAGE, ServerProcess, available_engines, new_state_dir, remove_what_it_made,
+    IMAGE,
+    ServerProcess,
+    available_engines,
+    new_state_dir,
+    remove_what_it_made,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -27,8 +31,14 @@ pytestmark = pytest.mark.skipif(
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 WITHOUT_DOCKER = [  # runs a command where Docker's socket answers nothing
-    "unshare", "--mount", "--propagation", "private",
-    "sh", "-c", 'mount --bind /dev/null "$0" && exec "$@"', DOCKER_SOCKET,
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    'mount --bind /dev/null "$0" && exec "$@"',
+    DOCKER_SOCKET,
 ]
 
 
@@ -55,8 +65,10 @@ class Servers:
             server.start()
         except RuntimeError as err:
             return " ".join(str(err).split())  # the message, whatever the terminal's width
-        pytest.fail(f"a server with --engine {server.choice or engine} started on a state "
-                    f"made with another engine; it serves on {server.address}")
+        pytest.fail(
+            f"a server with --engine {server.choice or engine} started on a state "
+            f"made with another engine; it serves on {server.address}"
+        )
 
     def close(self) -> None:
         for server in self.started:

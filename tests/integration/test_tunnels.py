@@ -21,8 +21,12 @@ from cryptography import x509
 
 import sbtui
 from sbtui.client import (
-    FailedPreconditionError, InvalidArgumentError, NoTcpSocketError,
-    SandboxState, SandboxTimeoutError, TerminationReason,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NoTcpSocketError,
+    SandboxState,
+    SandboxTimeoutError,
+    TerminationReason,
 )
 from sbtui.client.reachability import check_tcp, check_tls, check_tunnels
 from sbtui.proto import sandbox_pb2 as pb
@@ -61,6 +65,7 @@ async def round_trip(host: str, port: int, payload: bytes, **tls) -> bytes:
     there the echo is read back by length."""
     reader, writer = await asyncio.open_connection(host, port, **tls)
     try:
+
         async def send() -> None:
             writer.write(payload)
             await writer.drain()
@@ -111,8 +116,11 @@ async def listening(sb, port: int) -> bool:
     table = (await p.stdout.read()).decode()
     await p.wait()
     wanted = f":{port:04X}"
-    return any(f[1].endswith(wanted) and f[3] == "0A"  # 0A: LISTEN
-               for f in (line.split() for line in table.splitlines()[1:]) if len(f) > 3)
+    return any(
+        f[1].endswith(wanted) and f[3] == "0A"  # 0A: LISTEN
+        for f in (line.split() for line in table.splitlines()[1:])
+        if len(f) > 3
+    )
 
 
 async def _count(client, app) -> int:
@@ -184,12 +192,16 @@ async def test_h2_tunnel_negotiates_alpn_h2(client, app, image):
 
 
 async def test_tcp_socket_of_an_encrypted_only_port_raises_clearly(client, app, image):
-    async with running(client, app, image, command=echo(8443, 9443),
-                       encrypted_ports=[8443], h2_ports=[9443]) as sb:
+    async with running(
+        client, app, image, command=echo(8443, 9443), encrypted_ports=[8443], h2_ports=[9443]
+    ) as sb:
         tunnels = await sb.tunnels(timeout=READY)
         for port, kind in ((8443, "encrypted"), (9443, "h2")):
-            with pytest.raises(NoTcpSocketError, match=rf"port {port} \(declared in {kind}_ports\) "
-                               "has no plain TCP socket.*declare the port in unencrypted_ports"):
+            with pytest.raises(
+                NoTcpSocketError,
+                match=rf"port {port} \(declared in {kind}_ports\) "
+                "has no plain TCP socket.*declare the port in unencrypted_ports",
+            ):
                 tunnels[port].tcp_socket()
         assert issubclass(NoTcpSocketError, ValueError)
 
@@ -253,10 +265,21 @@ async def test_reachability_check_tells_served_ports_from_ones_nothing_listens_o
     client, app, image, tmp_path
 ):
     # Every port is served until the tunnels are ready; then the server of 9090 is stopped.
-    command = ["sh", "-c", "nc -ll -p 8080 -e cat & nc -ll -p 8443 -e cat & nc -ll -p 9443 -e cat & "
-               "nc -ll -p 9090 -e cat & echo $! > /tmp/9090.pid; wait"]
-    async with running(client, app, image, command=command, unencrypted_ports=[8080, 9090],
-                       encrypted_ports=[8443], h2_ports=[9443]) as sb:
+    command = [
+        "sh",
+        "-c",
+        "nc -ll -p 8080 -e cat & nc -ll -p 8443 -e cat & nc -ll -p 9443 -e cat & "
+        "nc -ll -p 9090 -e cat & echo $! > /tmp/9090.pid; wait",
+    ]
+    async with running(
+        client,
+        app,
+        image,
+        command=command,
+        unencrypted_ports=[8080, 9090],
+        encrypted_ports=[8443],
+        h2_ports=[9443],
+    ) as sb:
         tunnels = await sb.tunnels(timeout=READY)
         pem = await client.ca_certificate()
         stop = await sb.exec(["sh", "-c", "kill $(cat /tmp/9090.pid)"])
@@ -267,8 +290,10 @@ async def test_reachability_check_tells_served_ports_from_ones_nothing_listens_o
         results = {r.tunnel.container_port: r for r in await check_tunnels(tunnels.values(), pem)}
         assert sorted(p for p, r in results.items() if r.ok) == [8080, 8443, 9443]
         served = results[8080]
-        for reach, socket_ in ((served.tls, tunnels[8080].tls_socket()),
-                               (served.tcp, tunnels[8080].tcp_socket())):
+        for reach, socket_ in (
+            (served.tls, tunnels[8080].tls_socket()),
+            (served.tcp, tunnels[8080].tcp_socket()),
+        ):
             assert (reach.host, reach.port) == socket_
             assert 0 < reach.ms < 3000 and str(reach) == f"reachable in {reach.ms:.0f} ms"
         assert results[8443].tcp is None and results[9443].tcp is None  # TLS-only ports
@@ -303,8 +328,9 @@ async def _closed(host: str, port: int):
 
 async def test_an_open_tunnel_connection_keeps_an_idle_sandbox_alive(client, app, image):
     idle = 3.0
-    async with running(client, app, image, command=echo(8080), unencrypted_ports=[8080],
-                       idle_timeout=idle) as sb:
+    async with running(
+        client, app, image, command=echo(8080), unencrypted_ports=[8080], idle_timeout=idle
+    ) as sb:
         tunnel = (await sb.tunnels(timeout=READY))[8080]
         reader, writer = await asyncio.open_connection(*tunnel.tcp_socket())
         opened = time.time()
@@ -327,8 +353,9 @@ async def test_an_open_tunnel_connection_keeps_an_idle_sandbox_alive(client, app
 
 
 async def test_listeners_close_when_the_sandbox_ends(client, app, image):
-    async with running(client, app, image, command=echo(8080, 8443),
-                       unencrypted_ports=[8080], encrypted_ports=[8443]) as sb:
+    async with running(
+        client, app, image, command=echo(8080, 8443), unencrypted_ports=[8080], encrypted_ports=[8443]
+    ) as sb:
         tunnels = await sb.tunnels(timeout=READY)
         reader, writer = await asyncio.open_connection(*tunnels[8080].tcp_socket())
         writer.write(b"hi\n")
@@ -340,8 +367,11 @@ async def test_listeners_close_when_the_sandbox_ends(client, app, image):
         except ConnectionResetError:
             pass
         writer.close()
-        for host, port in (tunnels[8080].tcp_socket(), tunnels[8080].tls_socket(),
-                           tunnels[8443].tls_socket()):
+        for host, port in (
+            tunnels[8080].tcp_socket(),
+            tunnels[8080].tls_socket(),
+            tunnels[8443].tls_socket(),
+        ):
             await until(lambda: refused(host, port), 10, f"the tunnel port {port} to close")
         with pytest.raises(FailedPreconditionError, match="has finished .*its tunnels are closed"):
             await sb.tunnels(timeout=1)
@@ -359,8 +389,12 @@ async def test_tunnels_come_back_after_a_server_restart(own_server, how):
     async with sbtui.Client.connect(own_server.address) as client:
         app = await client.apps.from_name("tunnels", create_if_missing=True)
         sb = await client.sandboxes.create(
-            app, client.images.from_registry(IMAGE), command=echo(8080, 8443), timeout=120,
-            unencrypted_ports=[8080], encrypted_ports=[8443],
+            app,
+            client.images.from_registry(IMAGE),
+            command=echo(8080, 8443),
+            timeout=120,
+            unencrypted_ports=[8080],
+            encrypted_ports=[8443],
         )
         before = await sb.tunnels(timeout=READY)
         pem = await client.ca_certificate()
@@ -379,13 +413,17 @@ async def test_tunnels_come_back_after_a_server_restart(own_server, how):
 
 
 async def test_tunnel_host_option_names_urls_and_certificates(engine):
-    proc = ServerProcess(engine, new_state_dir(engine + "-tunnel-host"),
-                         extra=["--tunnel-host", "localhost"]).start()
+    proc = ServerProcess(
+        engine, new_state_dir(engine + "-tunnel-host"), extra=["--tunnel-host", "localhost"]
+    ).start()
     try:
         async with sbtui.Client.connect(proc.address) as client:
             app = await client.apps.from_name("tunnel-host", create_if_missing=True)
             sb = await client.sandboxes.create(
-                app, client.images.from_registry(IMAGE), command=echo(8443), timeout=60,
+                app,
+                client.images.from_registry(IMAGE),
+                command=echo(8443),
+                timeout=60,
                 encrypted_ports=[8443],
             )
             tunnel = (await sb.tunnels(timeout=READY))[8443]
@@ -418,11 +456,17 @@ def test_a_tunnel_host_that_cannot_be_bound_stops_the_server_at_start():
         ({"h2_ports": [0]}, "h2_ports", "port 0 is outside 1-65535"),
         ({"encrypted_ports": [70000]}, "encrypted_ports", "port 70000 is outside 1-65535"),
         ({"unencrypted_ports": [-1]}, "unencrypted_ports", "outside 1-65535"),
-        ({"encrypted_ports": [8080], "unencrypted_ports": [8080]}, "unencrypted_ports",
-         "port 8080 is also listed in encrypted_ports"),
+        (
+            {"encrypted_ports": [8080], "unencrypted_ports": [8080]},
+            "unencrypted_ports",
+            "port 8080 is also listed in encrypted_ports",
+        ),
         ({"h2_ports": [8443, 8443]}, "h2_ports", "port 8443 is also listed in h2_ports"),
-        ({"encrypted_ports": list(range(1, 61)), "unencrypted_ports": list(range(61, 102))},
-         "unencrypted_ports", "101 ports are declared; a sandbox may declare at most 100"),
+        (
+            {"encrypted_ports": list(range(1, 61)), "unencrypted_ports": list(range(61, 102))},
+            "unencrypted_ports",
+            "101 ports are declared; a sandbox may declare at most 100",
+        ),
         ({"block_network": True, "h2_ports": [8443]}, "h2_ports", "cannot be used with block_network"),
         ({"block_network": True, "unencrypted_ports": [8080]}, "unencrypted_ports", "block_network"),
         ({"custom_domain": "bad domain", "encrypted_ports": [1]}, "custom_domain", "not a DNS name"),

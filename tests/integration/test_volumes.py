@@ -62,7 +62,9 @@ async def test_data_written_by_one_sandbox_is_read_by_the_next(client, app, imag
 
 async def test_from_name_and_create_if_missing(client, engine):
     name = unique("lazy")
-    with pytest.raises(NotFoundError, match=f"volume '{name}' does not exist in environment 'main'.*create_if_missing"):
+    with pytest.raises(
+        NotFoundError, match=f"volume '{name}' does not exist in environment 'main'.*create_if_missing"
+    ):
         await client.volumes.from_name(name)
     assert name not in [v.name for v in await client.volumes.list()]
     made = await client.volumes.from_name(name, create_if_missing=True)
@@ -73,7 +75,9 @@ async def test_from_name_and_create_if_missing(client, engine):
     # Environments keep their own volumes.
     dev = await client.volumes.from_name(name, create_if_missing=True, environment="dev")
     assert dev.volume_id != made.volume_id and dev.environment == "dev"
-    assert [v.volume_id for v in await client.volumes.list(environment="dev") if v.name == name] == [dev.volume_id]
+    assert [v.volume_id for v in await client.volumes.list(environment="dev") if v.name == name] == [
+        dev.volume_id
+    ]
     await client.volumes.delete(name, environment="dev")
     await client.volumes.delete(name)
     assert not engine_has_volume(engine, made) and not engine_has_volume(engine, dev)
@@ -85,9 +89,7 @@ async def test_from_name_and_create_if_missing(client, engine):
 
 async def test_callers_creating_one_name_at_once_get_one_volume(client, engine):
     name = unique("race")
-    made = await asyncio.gather(
-        *(client.volumes.from_name(name, create_if_missing=True) for _ in range(6))
-    )
+    made = await asyncio.gather(*(client.volumes.from_name(name, create_if_missing=True) for _ in range(6)))
     try:
         assert len({v.volume_id for v in made}) == 1
         assert [v.name for v in await client.volumes.list()].count(name) == 1
@@ -173,8 +175,20 @@ def test_cli_volume_create_list_mount_and_delete(server):
     listed = [v for v in json_lines(ok(server, "volume", "list", "--json")) if v["name"] == name]
     assert [(v["volume_id"], v["environment"]) for v in listed] == [(volume_id, "main")]
 
-    made = json.loads(ok(server, "sandbox", "create", "--app", "cli-volumes", "--volume", f"/data={name}",
-                         "--timeout", "2m", "--json"))
+    made = json.loads(
+        ok(
+            server,
+            "sandbox",
+            "create",
+            "--app",
+            "cli-volumes",
+            "--volume",
+            f"/data={name}",
+            "--timeout",
+            "2m",
+            "--json",
+        )
+    )
     try:
         assert made["volumes"] == {"/data": name}
         ok(server, "sandbox", "exec", made["sandbox_id"], "--", "sh", "-c", "echo from-cli > /data/f")
@@ -182,8 +196,9 @@ def test_cli_volume_create_list_mount_and_delete(server):
         assert busy.returncode == 1 and made["sandbox_id"].encode() in busy.stderr
     finally:
         ok(server, "sandbox", "terminate", "--wait", made["sandbox_id"])
-    second = ok(server, "sandbox", "create", "--app", "cli-volumes", "--volume", f"/v={name}",
-                "--timeout", "2m").strip()
+    second = ok(
+        server, "sandbox", "create", "--app", "cli-volumes", "--volume", f"/v={name}", "--timeout", "2m"
+    ).strip()
     try:
         assert ok(server, "sandbox", "exec", second, "--", "cat", "/v/f") == "from-cli\n"
     finally:

@@ -63,9 +63,23 @@ def wheel(tmp_path_factory) -> Path:
         shutil.copy(ROOT / name, source / name)
     dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--no-build-isolation", "--no-index", "--wheel-dir", str(dist), str(source)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(dist),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (built,) = dist.glob("sbtui-*.whl")
     return built
@@ -81,12 +95,30 @@ def venv(wheel, tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=120)
     python = root / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-         "--disable-pip-version-check", "--no-deps", "--no-index", str(wheel)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
-    site = subprocess.run([python, "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+    site = subprocess.run(
+        [python, "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
     Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return root
 
@@ -97,8 +129,11 @@ def run_in(venv: Path, *argv: str, cwd: Path, **env: str) -> subprocess.Complete
 
 
 def test_the_wheel_holds_every_file_of_the_package(wheel):
-    in_tree = {path.relative_to(ROOT).as_posix() for path in (ROOT / "sbtui").rglob("*")
-               if path.is_file() and "__pycache__" not in path.parts}
+    in_tree = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "sbtui").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
     with zipfile.ZipFile(wheel) as z:
         in_wheel = {name for name in z.namelist() if name.startswith("sbtui/")}
     assert sorted(in_tree - in_wheel) == [], "files of the package missing from the wheel"
@@ -113,8 +148,18 @@ async def test_the_installed_wheel_runs_sbtui_and_its_dashboard(venv, server, cl
         assert info.returncode == 0, info.stderr
         assert f"engine      {server.engine}" in info.stdout
 
-        dashboard = run_in(venv, str(venv / "bin" / "python"), "-I", "-c", DASHBOARD,
-                           str(venv), str(ROOT), server.address, sb.sandbox_id, cwd=tmp_path)
+        dashboard = run_in(
+            venv,
+            str(venv / "bin" / "python"),
+            "-I",
+            "-c",
+            DASHBOARD,
+            str(venv),
+            str(ROOT),
+            server.address,
+            sb.sandbox_id,
+            cwd=tmp_path,
+        )
         assert dashboard.returncode == 0, dashboard.stderr[-3000:]
         assert f"listed {sb.sandbox_id}" in dashboard.stdout
     finally:
@@ -131,8 +176,15 @@ def test_the_local_server_it_starts_is_its_own_even_in_a_checkout(venv, engine, 
     (decoy / "__main__.py").write_text("")
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
-    info = run_in(venv, str(venv / "bin" / "sbtui"), "info", cwd=decoy.parent, SBTUI_ENGINE=engine,
-                  XDG_RUNTIME_DIR=str(runtime), XDG_STATE_HOME=str(tmp_path / "state"))
+    info = run_in(
+        venv,
+        str(venv / "bin" / "sbtui"),
+        "info",
+        cwd=decoy.parent,
+        SBTUI_ENGINE=engine,
+        XDG_RUNTIME_DIR=str(runtime),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+    )
     found = re.search(r"pid (\d+)", info.stdout)
     if found:  # the local server it started: stopped by its pid
         pid = int(found.group(1))

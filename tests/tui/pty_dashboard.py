@@ -50,7 +50,11 @@ def dashboard_on_a_pty(address: str, *flags: str, **env: str) -> Iterator[tuple[
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "sbtui", "--server", address, *flags],
-        stdin=child, stdout=child, stderr=child, cwd=ROOT, start_new_session=True,
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        cwd=ROOT,
+        start_new_session=True,
         env=dict(os.environ, TERM="xterm-256color", XDG_CONFIG_HOME="/nonexistent", **env),
     )
     os.close(child)
@@ -84,7 +88,9 @@ class Terminal:
         deadline = time.monotonic() + timeout
         while self.running():
             if time.monotonic() > deadline:
-                raise AssertionError(f"the dashboard still runs after {timeout} s; the screen:\n{self.text()}")
+                raise AssertionError(
+                    f"the dashboard still runs after {timeout} s; the screen:\n{self.text()}"
+                )
             self._read(0.05)
         return self.proc.wait()
 
@@ -105,8 +111,9 @@ class Terminal:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {what} within {timeout} s; the screen:\n{self.text()}")
             if self.proc.poll() is not None:
-                raise AssertionError(f"the dashboard ended ({self.proc.returncode}) before {what}; "
-                                     f"the screen:\n{self.text()}")
+                raise AssertionError(
+                    f"the dashboard ended ({self.proc.returncode}) before {what}; the screen:\n{self.text()}"
+                )
             self._read(0.05)
 
     def shows(self, words: str, timeout: float = 30.0) -> None:

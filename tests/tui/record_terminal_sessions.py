@@ -14,6 +14,7 @@ with the sequences under test and says what a correct terminal shows.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
@@ -21,7 +22,6 @@ import struct
 import sys
 import tempfile
 import termios
-import fcntl
 from pathlib import Path
 
 from sbtui.tui.terminal import TerminalScreen, TerminalStream
@@ -34,8 +34,13 @@ def record(argv: list[str], keys: list[bytes], cwd: str) -> bytes:
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(cwd)
-        env = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-               "PATH": "/usr/bin:/bin", "HOME": cwd}
+        env = {
+            "TERM": "xterm-256color",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PATH": "/usr/bin:/bin",
+            "HOME": cwd,
+        }
         os.execvpe(argv[0], argv, env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     screen = TerminalScreen(COLUMNS, ROWS, on_answer=lambda text: os.write(fd, text.encode()))
@@ -83,28 +88,33 @@ def main(names: list[str]) -> int:
         Path(home, "src").mkdir()
         sessions = {
             "vim": (
-                ["/bin/sh", "-c", "printf 'before vim\\n'; vim -u NONE -N -i NONE -n notes.txt;"
-                 " printf 'after vim\\n'"],
+                [
+                    "/bin/sh",
+                    "-c",
+                    "printf 'before vim\\n'; vim -u NONE -N -i NONE -n notes.txt; printf 'after vim\\n'",
+                ],
                 [b"Go", b"typed \xe2\x9c\x93", b"\x1b", b":wq\r"],
             ),
             "ls": (["/bin/ls", "--color=always", "-F"], []),
             "binary": (binary_head(), []),
             # Menu 11.5 (ISO-6429 cursor movement), test 1: a box drawn with HPA.
             "vttest_hpa": (
-                ["vttest"], [b"11\r", b"5\r", b"1\r", b"\r", b"0\r", b"0\r", b"0\r"],
+                ["vttest"],
+                [b"11\r", b"5\r", b"1\r", b"\r", b"0\r", b"0\r", b"0\r"],
             ),
             # Menu 11.4.2 (VT520 cursor movement) with origin mode on and the margins on the top
             # half of the screen, test 14: CPL from a CUP to the last row, below the margins.
             "vttest_origin": (
                 ["vttest"],
-                [b"11\r", b"4\r", b"2\r", b"2\r", b"4\r", b"14\r", b"\r",
-                 b"0\r", b"0\r", b"0\r", b"0\r"],
+                [b"11\r", b"4\r", b"2\r", b"2\r", b"4\r", b"14\r", b"\r", b"0\r", b"0\r", b"0\r", b"0\r"],
             ),
         }
         unknown = set(names) - set(sessions)
         if unknown:
-            print(f"unknown session(s): {', '.join(sorted(unknown))}; "
-                  f"choose from {', '.join(sessions)}", file=sys.stderr)
+            print(
+                f"unknown session(s): {', '.join(sorted(unknown))}; choose from {', '.join(sessions)}",
+                file=sys.stderr,
+            )
             return 2
         for name, (argv, keys) in sessions.items():
             if names and name not in names:

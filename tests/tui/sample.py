@@ -2,7 +2,8 @@
 
 For screenshots, SVG snapshot tests and the list benchmark only: it answers just the calls that
 drawing screens needs (watch, from_id, logs, tunnels, tags, images, engine status, capabilities),
-with data that never changes, at a fixed "now". Behaviour is tested against the real server (tests/tui/test_*_real.py).
+with data that never changes, at a fixed "now". Behaviour is tested against the real server
+(tests/tui/test_*_real.py).
 """
 
 from __future__ import annotations
@@ -12,8 +13,20 @@ import random
 from typing import AsyncIterator
 
 from sbtui.client import (
-    Capabilities, EngineState, EngineStatus, EventKind, FailedPreconditionError, Image, LogChunk, NotFoundError, SandboxEvent, SandboxInfo,
-    SandboxParams, SandboxState, TerminationReason, Tunnel,
+    Capabilities,
+    EngineState,
+    EngineStatus,
+    EventKind,
+    FailedPreconditionError,
+    Image,
+    LogChunk,
+    NotFoundError,
+    SandboxEvent,
+    SandboxInfo,
+    SandboxParams,
+    SandboxState,
+    TerminationReason,
+    Tunnel,
 )
 from sbtui.client.reachability import Reach, TunnelReach
 from sbtui.server.runtime.gpu import NO_GPU
@@ -28,18 +41,33 @@ def clock() -> float:
 
 
 def sandbox(
-    n: int, app: str, *, name: str = "", image: str = "python:3.11-slim",
-    state: SandboxState = SandboxState.RUNNING, age: float = 600, exit_code: int | None = None,
-    reason: TerminationReason = TerminationReason.NONE, tags: dict[str, str] | None = None,
+    n: int,
+    app: str,
+    *,
+    name: str = "",
+    image: str = "python:3.11-slim",
+    state: SandboxState = SandboxState.RUNNING,
+    age: float = 600,
+    exit_code: int | None = None,
+    reason: TerminationReason = TerminationReason.NONE,
+    tags: dict[str, str] | None = None,
     **params,
 ) -> SandboxInfo:
     created = NOW - age
     finished = state == SandboxState.FINISHED
     return SandboxInfo(
-        sandbox_id=f"sb-{n:04d}SaMpLe{n * 7919 % 100000:06d}", app_id=f"ap-{app}", app_name=app,
-        environment="main", name=name, image_id=f"im-{sum(map(ord, image)) * 7717 % 10**10:010d}",
-        image_tag=image, state=state, exit_code=exit_code, termination_reason=reason,
-        tags=dict(tags or {}), created_at=created,
+        sandbox_id=f"sb-{n:04d}SaMpLe{n * 7919 % 100000:06d}",
+        app_id=f"ap-{app}",
+        app_name=app,
+        environment="main",
+        name=name,
+        image_id=f"im-{sum(map(ord, image)) * 7717 % 10**10:010d}",
+        image_tag=image,
+        state=state,
+        exit_code=exit_code,
+        termination_reason=reason,
+        tags=dict(tags or {}),
+        created_at=created,
         started_at=created + 1.5 if state != SandboxState.CREATING else 0.0,
         finished_at=created + age / 2 if finished else 0.0,
         deadline=created + params.get("timeout", 300.0),
@@ -52,43 +80,161 @@ def sandboxes() -> list[SandboxInfo]:
     """A dozen sandboxes over three apps, in every state, with tags, limits and ports."""
     C, T, F = SandboxState.CREATING, SandboxState.TERMINATING, SandboxState.FINISHED
     return [
-        sandbox(1, "web", name="api-preview", image="python:3.11-slim", age=3 * 3600, cpu=1.0,
-                cpu_limit=2.0, memory_mib=1024, memory_limit_mib=2048, timeout=86400.0,
-                command=["python", "-m", "http.server", "8080"], workdir="/srv",
-                env={"PORT": "8080", "LOG_LEVEL": "info"}, secrets=["db-password"],
-                encrypted_ports=[8080], unencrypted_ports=[9090], idle_timeout=1800.0,
-                volumes={"/data": "web-cache"}, tags={"env": "prod", "team": "web"}),
-        sandbox(2, "web", name="api-canary", age=42 * 60, cpu=0.5, memory_mib=512, timeout=7200.0,
-                command=["python", "app.py"], encrypted_ports=[8443], h2_ports=[50051],
-                tags={"env": "staging", "team": "web"}),
-        sandbox(3, "web", image="node:22-alpine", age=95, cpu=0.25, memory_mib=256,
-                command=["npm", "run", "dev"], unencrypted_ports=[5173], tags={"env": "dev"}),
-        sandbox(4, "web", state=C, image="node:22-alpine", age=4, cpu=0.25, memory_mib=256,
-                tags={"env": "dev", "owner": "ana"}),
-        sandbox(5, "etl", name="nightly-load", image="localhost/etl/runner:2.3", age=5 * 3600,
-                cpu=4.0, memory_mib=8192, memory_limit_mib=8192, timeout=21600.0,
-                command=["etl", "run", "--all"], tags={"env": "prod", "job": "nightly"}),
-        sandbox(6, "etl", image="localhost/etl/runner:2.3", state=F, age=26 * 3600, exit_code=0,
-                reason=TerminationReason.EXITED, cpu=2.0, memory_mib=4096,
-                command=["etl", "run", "orders"], tags={"env": "prod", "job": "orders"}),
-        sandbox(7, "etl", image="localhost/etl/runner:2.3", state=F, age=30 * 3600, exit_code=137,
-                reason=TerminationReason.OUT_OF_MEMORY, cpu=2.0, memory_mib=2048,
-                memory_limit_mib=2048, command=["etl", "run", "events"],
-                tags={"env": "prod", "job": "events"}),
-        sandbox(8, "etl", state=T, image="localhost/etl/runner:2.3", age=18 * 60, cpu=1.0,
-                memory_mib=1024, tags={"env": "staging"}),
-        sandbox(9, "notebooks", name="ana-scratch", image="jupyter/minimal:2025-10", age=20 * 3600,
-                cpu=2.0, memory_mib=4096, gpu="T4", pty=True, encrypted_ports=[8888],
-                timeout=86400.0, tags={"owner": "ana"}),
-        sandbox(10, "notebooks", image="jupyter/minimal:2025-10", state=F, age=3 * 86400,
-                exit_code=143, reason=TerminationReason.TERMINATED, cpu=1.0, memory_mib=2048,
-                tags={"owner": "raj"}),
-        sandbox(11, "notebooks", image="python:3.12", state=F, age=7 * 60, exit_code=1,
-                reason=TerminationReason.EXITED, command=["python", "train.py"],
-                block_network=True, tags={"owner": "raj", "exp": "lr-sweep"}),
-        sandbox(12, "notebooks", image="python:3.12", state=F, age=4 * 86400, exit_code=124,
-                reason=TerminationReason.TIMEOUT, timeout=600.0, cidr_allowlist=["10.0.0.0/8"],
-                tags={"owner": "raj"}),
+        sandbox(
+            1,
+            "web",
+            name="api-preview",
+            image="python:3.11-slim",
+            age=3 * 3600,
+            cpu=1.0,
+            cpu_limit=2.0,
+            memory_mib=1024,
+            memory_limit_mib=2048,
+            timeout=86400.0,
+            command=["python", "-m", "http.server", "8080"],
+            workdir="/srv",
+            env={"PORT": "8080", "LOG_LEVEL": "info"},
+            secrets=["db-password"],
+            encrypted_ports=[8080],
+            unencrypted_ports=[9090],
+            idle_timeout=1800.0,
+            volumes={"/data": "web-cache"},
+            tags={"env": "prod", "team": "web"},
+        ),
+        sandbox(
+            2,
+            "web",
+            name="api-canary",
+            age=42 * 60,
+            cpu=0.5,
+            memory_mib=512,
+            timeout=7200.0,
+            command=["python", "app.py"],
+            encrypted_ports=[8443],
+            h2_ports=[50051],
+            tags={"env": "staging", "team": "web"},
+        ),
+        sandbox(
+            3,
+            "web",
+            image="node:22-alpine",
+            age=95,
+            cpu=0.25,
+            memory_mib=256,
+            command=["npm", "run", "dev"],
+            unencrypted_ports=[5173],
+            tags={"env": "dev"},
+        ),
+        sandbox(
+            4,
+            "web",
+            state=C,
+            image="node:22-alpine",
+            age=4,
+            cpu=0.25,
+            memory_mib=256,
+            tags={"env": "dev", "owner": "ana"},
+        ),
+        sandbox(
+            5,
+            "etl",
+            name="nightly-load",
+            image="localhost/etl/runner:2.3",
+            age=5 * 3600,
+            cpu=4.0,
+            memory_mib=8192,
+            memory_limit_mib=8192,
+            timeout=21600.0,
+            command=["etl", "run", "--all"],
+            tags={"env": "prod", "job": "nightly"},
+        ),
+        sandbox(
+            6,
+            "etl",
+            image="localhost/etl/runner:2.3",
+            state=F,
+            age=26 * 3600,
+            exit_code=0,
+            reason=TerminationReason.EXITED,
+            cpu=2.0,
+            memory_mib=4096,
+            command=["etl", "run", "orders"],
+            tags={"env": "prod", "job": "orders"},
+        ),
+        sandbox(
+            7,
+            "etl",
+            image="localhost/etl/runner:2.3",
+            state=F,
+            age=30 * 3600,
+            exit_code=137,
+            reason=TerminationReason.OUT_OF_MEMORY,
+            cpu=2.0,
+            memory_mib=2048,
+            memory_limit_mib=2048,
+            command=["etl", "run", "events"],
+            tags={"env": "prod", "job": "events"},
+        ),
+        sandbox(
+            8,
+            "etl",
+            state=T,
+            image="localhost/etl/runner:2.3",
+            age=18 * 60,
+            cpu=1.0,
+            memory_mib=1024,
+            tags={"env": "staging"},
+        ),
+        sandbox(
+            9,
+            "notebooks",
+            name="ana-scratch",
+            image="jupyter/minimal:2025-10",
+            age=20 * 3600,
+            cpu=2.0,
+            memory_mib=4096,
+            gpu="T4",
+            pty=True,
+            encrypted_ports=[8888],
+            timeout=86400.0,
+            tags={"owner": "ana"},
+        ),
+        sandbox(
+            10,
+            "notebooks",
+            image="jupyter/minimal:2025-10",
+            state=F,
+            age=3 * 86400,
+            exit_code=143,
+            reason=TerminationReason.TERMINATED,
+            cpu=1.0,
+            memory_mib=2048,
+            tags={"owner": "raj"},
+        ),
+        sandbox(
+            11,
+            "notebooks",
+            image="python:3.12",
+            state=F,
+            age=7 * 60,
+            exit_code=1,
+            reason=TerminationReason.EXITED,
+            command=["python", "train.py"],
+            block_network=True,
+            tags={"owner": "raj", "exp": "lr-sweep"},
+        ),
+        sandbox(
+            12,
+            "notebooks",
+            image="python:3.12",
+            state=F,
+            age=4 * 86400,
+            exit_code=124,
+            reason=TerminationReason.TIMEOUT,
+            timeout=600.0,
+            cidr_allowlist=["10.0.0.0/8"],
+            tags={"owner": "raj"},
+        ),
     ]
 
 
@@ -113,22 +259,35 @@ def many(count: int, seed: int = 7) -> list[SandboxInfo]:
     """`count` varied sandboxes for the list benchmark."""
     rng = random.Random(seed)
     apps = [f"app-{i:02d}" for i in range(40)]
-    images = ["python:3.11-slim", "node:22-alpine", "localhost/etl/runner:2.3", "busybox:1.36",
-              "jupyter/minimal:2025-10", "golang:1.23"]
+    images = [
+        "python:3.11-slim",
+        "node:22-alpine",
+        "localhost/etl/runner:2.3",
+        "busybox:1.36",
+        "jupyter/minimal:2025-10",
+        "golang:1.23",
+    ]
     states = [SandboxState.RUNNING] * 6 + [SandboxState.FINISHED] * 3 + [SandboxState.CREATING]
     made = []
     for n in range(count):
         state = rng.choice(states)
         done = state == SandboxState.FINISHED
-        made.append(sandbox(
-            100000 + n, rng.choice(apps), name=f"worker-{n}" if rng.random() < 0.3 else "",
-            image=rng.choice(images), state=state, age=rng.uniform(5, 5 * 86400),
-            exit_code=rng.choice([0, 0, 1, 137]) if done else None,
-            reason=TerminationReason.EXITED if done else TerminationReason.NONE,
-            tags={"env": rng.choice(["prod", "staging", "dev"]), "team": rng.choice(apps[:8])},
-            cpu=rng.choice([0.25, 0.5, 1.0, 2.0]), memory_mib=rng.choice([256, 512, 1024, 4096]),
-            encrypted_ports=[8080] if rng.random() < 0.2 else [],
-        ))
+        made.append(
+            sandbox(
+                100000 + n,
+                rng.choice(apps),
+                name=f"worker-{n}" if rng.random() < 0.3 else "",
+                image=rng.choice(images),
+                state=state,
+                age=rng.uniform(5, 5 * 86400),
+                exit_code=rng.choice([0, 0, 1, 137]) if done else None,
+                reason=TerminationReason.EXITED if done else TerminationReason.NONE,
+                tags={"env": rng.choice(["prod", "staging", "dev"]), "team": rng.choice(apps[:8])},
+                cpu=rng.choice([0.25, 0.5, 1.0, 2.0]),
+                memory_mib=rng.choice([256, 512, 1024, 4096]),
+                encrypted_ports=[8080] if rng.random() < 0.2 else [],
+            )
+        )
     return made
 
 
@@ -168,12 +327,20 @@ class SampleSandbox:
     async def tunnels(self, timeout: float = 50) -> dict[int, Tunnel]:
         p = self.info.params
         ports = [(port, "encrypted") for port in p.encrypted_ports]
-        ports += [(port, "h2") for port in p.h2_ports] + [(port, "unencrypted") for port in p.unencrypted_ports]
+        ports += [(port, "h2") for port in p.h2_ports] + [
+            (port, "unencrypted") for port in p.unencrypted_ports
+        ]
         if not ports:
             raise FailedPreconditionError(f"sandbox {self.sandbox_id} declared no ports")
         return {
-            port: Tunnel("127.0.0.1", 40000 + i, "127.0.0.1" if kind == "unencrypted" else "",
-                         41000 + i if kind == "unencrypted" else 0, port, kind)
+            port: Tunnel(
+                "127.0.0.1",
+                40000 + i,
+                "127.0.0.1" if kind == "unencrypted" else "",
+                41000 + i if kind == "unencrypted" else 0,
+                port,
+                kind,
+            )
             for i, (port, kind) in enumerate(ports)
         }
 
@@ -186,6 +353,7 @@ def tunnel_checks(tunnels: list[Tunnel]) -> list[TunnelReach]:
     others with nothing listening in the sandbox."""
     results = []
     for i, t in enumerate(tunnels):
+
         def reach(host: str, port: int, ms: float) -> Reach:
             if i == 0:
                 return Reach(host, port, ms)
@@ -201,7 +369,9 @@ class SampleSandboxes:
         self.by_id = {info.sandbox_id: info for info in infos}
         self.events: asyncio.Queue[SandboxEvent] | None = None
 
-    async def watch(self, *, initial: bool = True, include_finished: bool = True) -> AsyncIterator[SandboxEvent]:
+    async def watch(
+        self, *, initial: bool = True, include_finished: bool = True
+    ) -> AsyncIterator[SandboxEvent]:
         self.events = asyncio.Queue()
         if initial:
             for info in self.by_id.values():
@@ -241,9 +411,13 @@ class SampleImages:
 
 ENGINE_OK = EngineStatus("podman", EngineState.OK, since=NOW - 86400)
 ENGINE_RESTARTING = EngineStatus(
-    "podman", EngineState.RESTARTING, attempt=4, since=NOW - 2, restarts=1,
+    "podman",
+    EngineState.RESTARTING,
+    attempt=4,
+    since=NOW - 2,
+    restarts=1,
     last_error="restart attempt 3 failed: podman system service exited with code 125; "
-               "see /var/lib/sbtui/podman.log",
+    "see /var/lib/sbtui/podman.log",
 )
 
 
@@ -276,7 +450,8 @@ SHELL_OUTPUT = (
     b"\x1b[1;32mroot@api-preview\x1b[0m:\x1b[1;34m/srv\x1b[0m# ls --color\r\n"
     b"\x1b[1;34mapp\x1b[0m  \x1b[1;34mdata\x1b[0m  \x1b[1;32mmanage.py\x1b[0m  "
     b"requirements.txt  \x1b[1;36mstatic\x1b[0m\r\n"
-    b"\x1b[1;32mroot@api-preview\x1b[0m:\x1b[1;34m/srv\x1b[0m# python -c 'print(\"h\\u00e9llo \\u4e16\\u754c\")'\r\n"
+    b"\x1b[1;32mroot@api-preview\x1b[0m:\x1b[1;34m/srv\x1b[0m# "
+    b"python -c 'print(\"h\\u00e9llo \\u4e16\\u754c\")'\r\n"
     b"h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c\r\n"
     b"\x1b[1;32mroot@api-preview\x1b[0m:\x1b[1;34m/srv\x1b[0m# "
 )

@@ -37,8 +37,7 @@ async def until(pilot: Pilot, condition: Callable[[], object], what: str, timeou
 
 
 def make_app(readonly: bool = False) -> SbtuiApp:
-    return SbtuiApp(client=sample.SampleClient(), clock=sample.clock, keymap_path=KEYMAP,
-                    readonly=readonly)
+    return SbtuiApp(client=sample.SampleClient(), clock=sample.clock, keymap_path=KEYMAP, readonly=readonly)
 
 
 async def _listed(pilot: Pilot) -> None:
@@ -54,8 +53,13 @@ async def _opened(pilot: Pilot, n: int = 1, lines: int = 5) -> None:
     await _listed(pilot)
     pilot.app.screen.select_sandbox(_sample_id(n))
     await pilot.press("enter")
-    await until(pilot, lambda: pilot.app.screen.query("#output") and
-                pilot.app.screen.query_one("#output").line_count >= lines, "the sandbox's output")
+    await until(
+        pilot,
+        lambda: (
+            pilot.app.screen.query("#output") and pilot.app.screen.query_one("#output").line_count >= lines
+        ),
+        "the sandbox's output",
+    )
 
 
 async def sandbox_list(pilot: Pilot) -> None:
@@ -81,7 +85,8 @@ async def app_picker(pilot: Pilot) -> None:
 async def connection_lost(pilot: Pilot) -> None:
     await _listed(pilot)
     pilot.app.connection = ConnectionStatus(
-        False, "lost the connection to the sbtui server: Socket closed", attempt=3, was_connected=True)
+        False, "lost the connection to the sbtui server: Socket closed", attempt=3, was_connected=True
+    )
 
 
 async def engine_restarting(pilot: Pilot) -> None:
@@ -114,8 +119,9 @@ async def sandbox_detail_finished(pilot: Pilot) -> None:
 async def sandbox_detail_tags(pilot: Pilot) -> None:
     await _opened(pilot)
     await pilot.press("e", "end", *" owner=ana")
-    await until(pilot, lambda: "owner=ana" in pilot.app.screen.query_one("#tags-input").value,
-                "the tag editor")
+    await until(
+        pilot, lambda: "owner=ana" in pilot.app.screen.query_one("#tags-input").value, "the tag editor"
+    )
 
 
 async def help_detail(pilot: Pilot) -> None:
@@ -127,8 +133,14 @@ async def help_detail(pilot: Pilot) -> None:
 async def tunnels(pilot: Pilot) -> None:
     await _opened(pilot)
     await pilot.press("t")
-    await until(pilot, lambda: pilot.app.screen.query("#tunnels-table") and
-                pilot.app.screen.query_one("#tunnels-table").row_count == 2, "the tunnels")
+    await until(
+        pilot,
+        lambda: (
+            pilot.app.screen.query("#tunnels-table")
+            and pilot.app.screen.query_one("#tunnels-table").row_count == 2
+        ),
+        "the tunnels",
+    )
 
 
 async def tunnels_checked(pilot: Pilot) -> None:
@@ -174,8 +186,9 @@ async def _in_session(pilot: Pilot, sessions: tuple[tuple[int, int | None], ...]
     app = pilot.app
     for number, (n, exit_code) in enumerate(sessions, 1):
         info = sample.sandboxes()[n - 1]
-        session = Session(number, info.sandbox_id, info.name, NoProcess(),
-                          exit_code=exit_code, ended=exit_code is not None)
+        session = Session(
+            number, info.sandbox_id, info.name, NoProcess(), exit_code=exit_code, ended=exit_code is not None
+        )
         app.sessions.items.append(session)
         app.install_screen(ShellScreen(), session.name)
     session = app.sessions.items[current - 1]
@@ -184,8 +197,11 @@ async def _in_session(pilot: Pilot, sessions: tuple[tuple[int, int | None], ...]
     screen.attach(session)
     terminal = screen.terminal
     terminal.feed(sample.SHELL_OUTPUT)
-    await until(pilot, lambda: any("42" == line.strip() for line in terminal.vt.display),
-                "the shell's output on the terminal")
+    await until(
+        pilot,
+        lambda: any("42" == line.strip() for line in terminal.vt.display),
+        "the shell's output on the terminal",
+    )
 
 
 async def shell(pilot: Pilot) -> None:
@@ -215,8 +231,16 @@ async def sessions(pilot: Pilot) -> None:
     await _listed(pilot)
     for number, n, exit_code in ((1, 1, None), (2, 3, None), (3, 9, 130)):
         info = sample.sandboxes()[n - 1]
-        pilot.app.sessions.items.append(Session(number, info.sandbox_id, info.name, NoProcess(),
-                                                exit_code=exit_code, ended=exit_code is not None))
+        pilot.app.sessions.items.append(
+            Session(
+                number,
+                info.sandbox_id,
+                info.name,
+                NoProcess(),
+                exit_code=exit_code,
+                ended=exit_code is not None,
+            )
+        )
     pilot.app.push_screen(SessionsScreen())
     await until(pilot, lambda: pilot.app.screen.query("#session-options"), "the sessions list")
 
@@ -237,8 +261,13 @@ async def create(pilot: Pilot) -> None:
 async def create_errors(pilot: Pilot) -> None:
     await create(pilot)
     form = pilot.app.screen
-    for key, text in (("cpu", "2"), ("cpu_limit", "1"), ("timeout", "10 minutes"),
-                      ("unencrypted_ports", "8080, 70000"), ("env", "PORT=8080\nDEBUG")):
+    for key, text in (
+        ("cpu", "2"),
+        ("cpu_limit", "1"),
+        ("timeout", "10 minutes"),
+        ("unencrypted_ports", "8080, 70000"),
+        ("env", "PORT=8080\nDEBUG"),
+    ):
         form.set_text(key, text)
     await pilot.press("ctrl+s")
     await until(pilot, lambda: form.query_one("#error-cpu_limit").display, "the errors")
@@ -259,16 +288,25 @@ async def image_picker(pilot: Pilot) -> None:
 async def snapshots(pilot: Pilot) -> None:
     await _listed(pilot)
     await pilot.press("i")
-    await until(pilot, lambda: pilot.app.screen.query("#snapshots-table") and
-                pilot.app.screen.query_one("#snapshots-table").row_count == 5, "the snapshots")
+    await until(
+        pilot,
+        lambda: (
+            pilot.app.screen.query("#snapshots-table")
+            and pilot.app.screen.query_one("#snapshots-table").row_count == 5
+        ),
+        "the snapshots",
+    )
 
 
 async def snapshots_empty(pilot: Pilot) -> None:
     await _listed(pilot)
     pilot.app.client.images.items = []
     await pilot.press("i")
-    await until(pilot, lambda: pilot.app.screen.query("#snapshots-empty") and
-                pilot.app.screen.loaded, "the empty list of snapshots")
+    await until(
+        pilot,
+        lambda: pilot.app.screen.query("#snapshots-empty") and pilot.app.screen.loaded,
+        "the empty list of snapshots",
+    )
 
 
 @dataclass(frozen=True)
@@ -325,14 +363,18 @@ async def shoot(scene: Scene) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.tui.screenshots", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.tui.screenshots", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
     parser.add_argument("--only", nargs="*", metavar="NAME", help="only these scenes")
     args = parser.parse_args(argv)
     scenes = [s for s in SCENES if not args.only or s.name in args.only]
     unknown = set(args.only or ()) - {s.name for s in SCENES}
     if unknown:
-        parser.error(f"no scene named {', '.join(sorted(unknown))}; scenes: {', '.join(s.name for s in SCENES)}")
+        parser.error(
+            f"no scene named {', '.join(sorted(unknown))}; scenes: {', '.join(s.name for s in SCENES)}"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     for scene in scenes:
         path = args.out / f"{scene.name}.svg"

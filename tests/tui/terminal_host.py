@@ -25,9 +25,7 @@ class TerminalHost(App):
         self.commands: list[tuple[str, str | None]] = []
         self.titles: list[str] = []
         self.got_input = asyncio.Event()
-        self.terminal = Terminal(
-            send=send or self._send, on_resize_process=on_resize_process or self._resize
-        )
+        self.terminal = Terminal(send=send or self._send, on_resize_process=on_resize_process or self._resize)
 
     def compose(self) -> ComposeResult:
         yield self.terminal

@@ -38,8 +38,13 @@ async def test_sbtui_without_a_verb_opens_the_dashboard_and_q_quits(server, clie
 
 
 def test_a_bad_server_address_is_a_usage_error():
-    done = subprocess.run([sys.executable, "-m", "sbtui", "--server", "http://x:1"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "sbtui", "--server", "http://x:1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "use HOST:PORT, tls://HOST:PORT or unix:/path" in done.stderr
 
@@ -53,7 +58,11 @@ async def test_grpc_messages_never_reach_the_dashboard_screen(server, client, ap
     sb = await client.sandboxes.create(app, image, timeout=120)
     out = b""
     with dashboard_on_a_pty(
-        server.address, "--readonly", XDG_STATE_HOME=str(tmp_path), GRPC_VERBOSITY="debug", GRPC_TRACE="api",
+        server.address,
+        "--readonly",
+        XDG_STATE_HOME=str(tmp_path),
+        GRPC_VERBOSITY="debug",
+        GRPC_TRACE="api",
     ) as (main, proc):
 
         def until(wanted: bytes, timeout: float) -> None:

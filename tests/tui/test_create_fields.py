@@ -11,7 +11,14 @@ from sbtui.client import CloudBucketMount, SandboxParams
 from sbtui.client.sandboxes import Sandboxes
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.tui.create_fields import (
-    BY_KEY, CALL_FIELDS, FIELD_OF_WIRE, FIELDS, GROUPS, check, texts_of, unsupported_fields,
+    BY_KEY,
+    CALL_FIELDS,
+    FIELD_OF_WIRE,
+    FIELDS,
+    GROUPS,
+    check,
+    texts_of,
+    unsupported_fields,
 )
 from tests.tui import sample
 
@@ -49,15 +56,34 @@ def test_text_in_a_field_the_server_cant_honour_is_refused_before_anything_is_se
 
 
 def test_a_filled_form_gives_every_keyword():
-    checked = check({
-        **BASE, "name": "api", "command": "python -m http.server 'a b'", "workdir": "/srv",
-        "pty": "1", "cpu": "500m", "cpu_limit": "2", "memory_mib": "512Mi", "memory_limit_mib": "1Gi",
-        "gpu": "A100:2", "timeout": "1h30m", "idle_timeout": "90", "encrypted_ports": "443",
-        "h2_ports": "50051", "unencrypted_ports": "8000, 8001", "cidr_allowlist": "10.0.0.0/8 192.168.0.0/16",
-        "env": "A=1\n# a comment\n\nB=x=y", "secrets": "db, api", "volumes": "/data=cache",
-        "cloud_bucket_mounts": "/b=bucket key_prefix=logs/ read_only", "cloud": "aws",
-        "regions": "us-east-1,eu-west-1", "proxy": "pr-1", "custom_domain": "sb.example.com",
-    })
+    checked = check(
+        {
+            **BASE,
+            "name": "api",
+            "command": "python -m http.server 'a b'",
+            "workdir": "/srv",
+            "pty": "1",
+            "cpu": "500m",
+            "cpu_limit": "2",
+            "memory_mib": "512Mi",
+            "memory_limit_mib": "1Gi",
+            "gpu": "A100:2",
+            "timeout": "1h30m",
+            "idle_timeout": "90",
+            "encrypted_ports": "443",
+            "h2_ports": "50051",
+            "unencrypted_ports": "8000, 8001",
+            "cidr_allowlist": "10.0.0.0/8 192.168.0.0/16",
+            "env": "A=1\n# a comment\n\nB=x=y",
+            "secrets": "db, api",
+            "volumes": "/data=cache",
+            "cloud_bucket_mounts": "/b=bucket key_prefix=logs/ read_only",
+            "cloud": "aws",
+            "regions": "us-east-1,eu-west-1",
+            "proxy": "pr-1",
+            "custom_domain": "sb.example.com",
+        }
+    )
     assert checked.ok, checked.errors
     kw = checked.create_keywords()
     assert kw["command"] == ["python", "-m", "http.server", "a b"]
@@ -79,37 +105,40 @@ def test_an_empty_form_asks_only_for_app_and_image():
     assert check(BASE).create_keywords() == {}
 
 
-@pytest.mark.parametrize("texts, field, says", [
-    ({"cpu": "0"}, "cpu", "more than 0 cores"),
-    ({"cpu": "lots"}, "cpu", "not a number of cores"),
-    ({"cpu": "2", "cpu_limit": "1"}, "cpu_limit", "below the request"),
-    ({"memory_mib": "1.5"}, "memory_mib", "whole number"),
-    ({"memory_mib": "512", "memory_limit_mib": "256Mi"}, "memory_limit_mib", "below the request"),
-    ({"memory_limit_mib": "1TB"}, "memory_limit_mib", "not an amount of memory"),
-    ({"timeout": "10 minutes"}, "timeout", "90s, 10m, 1h"),
-    ({"timeout": "25h"}, "timeout", "at most 24h"),
-    ({"idle_timeout": "0"}, "idle_timeout", "more than zero"),
-    ({"gpu": "A100:x"}, "gpu", "T4 or A100:2"),
-    ({"unencrypted_ports": "8080, 70000"}, "unencrypted_ports", "'70000' is not a port"),
-    ({"h2_ports": "80 80"}, "h2_ports", "listed twice"),
-    ({"encrypted_ports": "443", "h2_ports": "443"}, "h2_ports", "also in encrypted ports"),
-    ({"cidr_allowlist": "10.0.0.0/33"}, "cidr_allowlist", "not a CIDR range"),
-    ({"cidr_allowlist": "10.0.0.0/8", "block_network": "1"}, "cidr_allowlist", "choose one"),
-    ({"unencrypted_ports": "80", "block_network": "1"}, "unencrypted_ports", "blocked network"),
-    ({"custom_domain": "sb.example.com"}, "custom_domain", "no port is declared"),
-    ({"custom_domain": "not a host", "h2_ports": "1"}, "custom_domain", "not a host name"),
-    ({"env": "A=1\nB"}, "env", "line 2: there is no '='"),
-    ({"env": "A=1\nA=2"}, "env", "line 2: A is already set on line 1"),
-    ({"env": "=1"}, "env", "before '=' is empty"),
-    ({"volumes": "data=cache"}, "volumes", "not an absolute path"),
-    ({"volumes": "/data="}, "volumes", "no volume name"),
-    ({"cloud_bucket_mounts": "/b=bucket fast"}, "cloud_bucket_mounts", "'fast' is not an option"),
-    ({"command": "echo 'unclosed"}, "command", "no closing quotation"),
-    ({"workdir": "srv"}, "workdir", "absolute path"),
-    ({"name": "bad name!"}, "name", "letters, digits"),
-    ({"app": "my app"}, "app", "letters, digits"),
-    ({"image": "python 3"}, "image", "no spaces"),
-])
+@pytest.mark.parametrize(
+    "texts, field, says",
+    [
+        ({"cpu": "0"}, "cpu", "more than 0 cores"),
+        ({"cpu": "lots"}, "cpu", "not a number of cores"),
+        ({"cpu": "2", "cpu_limit": "1"}, "cpu_limit", "below the request"),
+        ({"memory_mib": "1.5"}, "memory_mib", "whole number"),
+        ({"memory_mib": "512", "memory_limit_mib": "256Mi"}, "memory_limit_mib", "below the request"),
+        ({"memory_limit_mib": "1TB"}, "memory_limit_mib", "not an amount of memory"),
+        ({"timeout": "10 minutes"}, "timeout", "90s, 10m, 1h"),
+        ({"timeout": "25h"}, "timeout", "at most 24h"),
+        ({"idle_timeout": "0"}, "idle_timeout", "more than zero"),
+        ({"gpu": "A100:x"}, "gpu", "T4 or A100:2"),
+        ({"unencrypted_ports": "8080, 70000"}, "unencrypted_ports", "'70000' is not a port"),
+        ({"h2_ports": "80 80"}, "h2_ports", "listed twice"),
+        ({"encrypted_ports": "443", "h2_ports": "443"}, "h2_ports", "also in encrypted ports"),
+        ({"cidr_allowlist": "10.0.0.0/33"}, "cidr_allowlist", "not a CIDR range"),
+        ({"cidr_allowlist": "10.0.0.0/8", "block_network": "1"}, "cidr_allowlist", "choose one"),
+        ({"unencrypted_ports": "80", "block_network": "1"}, "unencrypted_ports", "blocked network"),
+        ({"custom_domain": "sb.example.com"}, "custom_domain", "no port is declared"),
+        ({"custom_domain": "not a host", "h2_ports": "1"}, "custom_domain", "not a host name"),
+        ({"env": "A=1\nB"}, "env", "line 2: there is no '='"),
+        ({"env": "A=1\nA=2"}, "env", "line 2: A is already set on line 1"),
+        ({"env": "=1"}, "env", "before '=' is empty"),
+        ({"volumes": "data=cache"}, "volumes", "not an absolute path"),
+        ({"volumes": "/data="}, "volumes", "no volume name"),
+        ({"cloud_bucket_mounts": "/b=bucket fast"}, "cloud_bucket_mounts", "'fast' is not an option"),
+        ({"command": "echo 'unclosed"}, "command", "no closing quotation"),
+        ({"workdir": "srv"}, "workdir", "absolute path"),
+        ({"name": "bad name!"}, "name", "letters, digits"),
+        ({"app": "my app"}, "app", "letters, digits"),
+        ({"image": "python 3"}, "image", "no spaces"),
+    ],
+)
 def test_bad_values_are_explained_on_their_field(texts, field, says):
     checked = check({**BASE, **texts})
     assert not checked.ok
@@ -128,9 +157,15 @@ def test_duplicating_repeats_every_parameter(n):
 
 
 def test_duplicating_keeps_odd_amounts_exact():
-    info = sample.sandbox(99, "web", memory_mib=1500, memory_limit_mib=2048, timeout=5400.0, cpu=0.25,
-                          cloud_bucket_mounts={"/b": CloudBucketMount(
-                              bucket_name="logs", key_prefix="p/", read_only=True)})
+    info = sample.sandbox(
+        99,
+        "web",
+        memory_mib=1500,
+        memory_limit_mib=2048,
+        timeout=5400.0,
+        cpu=0.25,
+        cloud_bucket_mounts={"/b": CloudBucketMount(bucket_name="logs", key_prefix="p/", read_only=True)},
+    )
     kw = check(texts_of(info)).create_keywords()
     assert kw["memory_mib"] == 1500 and kw["memory_limit_mib"] == 2048
     assert kw["timeout"] == 5400 and kw["cpu"] == 0.25

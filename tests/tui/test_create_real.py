@@ -52,8 +52,11 @@ async def created_and_selected(pilot, ui: SbtuiApp) -> str:
     await until(pilot, lambda: isinstance(ui.screen, SandboxListScreen), "the list after create", 60)
     screen = ui.screen
     return await until(
-        pilot, lambda: screen.table.selected_id if ui.store.get(screen.table.selected_id or "") else None,
-        "the new sandbox selected in the list", 30)
+        pilot,
+        lambda: screen.table.selected_id if ui.store.get(screen.table.selected_id or "") else None,
+        "the new sandbox selected in the list",
+        30,
+    )
 
 
 async def test_a_sandbox_created_through_the_form_is_selected_in_the_list(client, app):
@@ -62,13 +65,29 @@ async def test_a_sandbox_created_through_the_form_is_selected_in_the_list(client
     async with ui.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, ui)
         # enter moves to the next field, in the order of the form: app, image, environment, name…
-        await pilot.press(*app.name, "enter", *IMAGE, "enter", "enter", *name, "enter",
-                          *"sh -c 'echo ready; sleep 300'", "enter")
+        await pilot.press(
+            *app.name,
+            "enter",
+            *IMAGE,
+            "enter",
+            "enter",
+            *name,
+            "enter",
+            *"sh -c 'echo ready; sleep 300'",
+            "enter",
+        )
         assert form.texts()["command"] == "sh -c 'echo ready; sleep 300'"
-        for key, text in (("cpu", "0.5"), ("cpu_limit", "1"), ("memory_mib", "64Mi"),
-                          ("memory_limit_mib", "128"), ("timeout", "2m"), ("idle_timeout", "90s"),
-                          ("env", "GREETING=hi\nEMPTY="), ("unencrypted_ports", "8080"),
-                          ("workdir", "/tmp")):
+        for key, text in (
+            ("cpu", "0.5"),
+            ("cpu_limit", "1"),
+            ("memory_mib", "64Mi"),
+            ("memory_limit_mib", "128"),
+            ("timeout", "2m"),
+            ("idle_timeout", "90s"),
+            ("env", "GREETING=hi\nEMPTY="),
+            ("unencrypted_ports", "8080"),
+            ("workdir", "/tmp"),
+        ):
             form.set_text(key, text)
         await pilot.press("ctrl+s")
         sandbox_id = await created_and_selected(pilot, ui)
@@ -126,8 +145,11 @@ async def test_fields_the_server_cant_honour_are_closed_with_its_reason(client):
     ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
     async with ui.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, ui)
-        await until(pilot, lambda: all(form.editor(key).disabled for key in closed),
-                    "the fields the server can't honour closed")
+        await until(
+            pilot,
+            lambda: all(form.editor(key).disabled for key in closed),
+            "the fields the server can't honour closed",
+        )
         for key, reason in closed.items():
             editor = form.editor(key)
             assert editor.disabled and not editor.focusable and editor.tooltip == reason, key
@@ -149,7 +171,9 @@ async def test_fields_the_server_cant_honour_are_closed_with_its_reason(client):
         else:
             pytest.fail(f"Tab never came round to app: {visited}")
         assert visited == [f"field-{f.key}" for f in FIELDS[1:] if f.key not in closed] + [
-            "create-submit", "create-cancel"]
+            "create-submit",
+            "create-cancel",
+        ]
 
 
 async def test_text_in_a_field_the_server_cant_honour_is_flagged_before_anything_is_sent(client, app):
@@ -158,8 +182,11 @@ async def test_text_in_a_field_the_server_cant_honour_is_flagged_before_anything
     ui.create_draft = {"app": app.name, "image": IMAGE, "regions": "eu-west-1"}
     async with ui.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, ui)
-        await until(pilot, lambda: "this server can't honour it" in error_on(form, "regions"),
-                    "the draft's regions flagged")
+        await until(
+            pilot,
+            lambda: "this server can't honour it" in error_on(form, "regions"),
+            "the draft's regions flagged",
+        )
         editor = form.editor("regions")
         assert not editor.disabled  # kept open, so the operator can clear it
         assert shown(form.query_one("#unsupported-regions", Static)) == reason
@@ -173,8 +200,17 @@ async def test_text_in_a_field_the_server_cant_honour_is_flagged_before_anything
 
 async def test_duplicate_fills_the_form_with_the_sandboxes_parameters(client, app, image):
     source = await client.sandboxes.create(
-        app, image, command=["sleep", "300"], cpu=0.25, memory_mib=48, memory_limit_mib=96,
-        timeout=600, env={"MODE": "copy"}, workdir="/tmp", h2_ports=[50051], name=f"src-{secrets.token_hex(3)}",
+        app,
+        image,
+        command=["sleep", "300"],
+        cpu=0.25,
+        memory_mib=48,
+        memory_limit_mib=96,
+        timeout=600,
+        env={"MODE": "copy"},
+        workdir="/tmp",
+        h2_ports=[50051],
+        name=f"src-{secrets.token_hex(3)}",
     )
     ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
     copy_id = None

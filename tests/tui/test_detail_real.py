@@ -56,26 +56,47 @@ def log_text(screen, selector: str) -> str:
 async def test_detail_shows_parameters_state_and_recent_output(client, app, image):
     marker = secrets.token_hex(4)
     sb = await client.sandboxes.create(
-        app, image, command=["sh", "-c", f"echo early-{marker}; sleep 1; echo later-{marker}; sleep 300"],
-        cpu=0.5, memory_mib=96, timeout=120, env={"GREETING": "hi"}, workdir="/tmp",
-        unencrypted_ports=[8080], name=f"detail-{marker}",
+        app,
+        image,
+        command=["sh", "-c", f"echo early-{marker}; sleep 1; echo later-{marker}; sleep 300"],
+        cpu=0.5,
+        memory_mib=96,
+        timeout=120,
+        env={"GREETING": "hi"},
+        workdir="/tmp",
+        unencrypted_ports=[8080],
+        name=f"detail-{marker}",
     )
     ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
     try:
         async with ui.run_test(size=SIZE) as pilot:
             screen = await open_detail(pilot, ui, sb.sandbox_id)
-            await until(pilot, lambda: f"later-{marker}" in log_text(screen, "#output"),
-                        "the main command's output, followed", 30)
+            await until(
+                pilot,
+                lambda: f"later-{marker}" in log_text(screen, "#output"),
+                "the main command's output, followed",
+                30,
+            )
             assert f"early-{marker}" in log_text(screen, "#output")
             params = text_of(screen, "#params")
-            for shown in (f"echo early-{marker}", "0.5 cores", "96Mi", "GREETING=hi", "/tmp", "8080",
-                          f"detail-{marker}", "2m"):
+            for shown in (
+                f"echo early-{marker}",
+                "0.5 cores",
+                "96Mi",
+                "GREETING=hi",
+                "/tmp",
+                "8080",
+                f"detail-{marker}",
+                "2m",
+            ):
                 assert shown in params, shown
             await until(pilot, lambda: "running" in text_of(screen, "#status"), "the state")
             await sb.terminate()
             await until(pilot, lambda: "137" in text_of(screen, "#status"), "the exit code", 30)
             assert "terminated" in text_of(screen, "#status")
-            await until(pilot, lambda: "the main command ended" in log_text(screen, "#output"), "the end of output")
+            await until(
+                pilot, lambda: "the main command ended" in log_text(screen, "#output"), "the end of output"
+            )
     finally:
         await sb.terminate()
 
@@ -95,8 +116,11 @@ async def test_tags_edited_in_place_reach_the_server(client, app, image):
             await until(pilot, lambda: "'oops' has no '='" in text_of(screen, "#tags-error"), "the error")
             assert await sb.get_tags() == {"env": "dev"}  # bad input changed nothing
             await pilot.press(*["backspace"] * 5, "enter")
-            await until(pilot, lambda: _async_eq(sb.get_tags(), {"env": "dev", "team": "data"}),
-                        "the new tags on the server")
+            await until(
+                pilot,
+                lambda: _async_eq(sb.get_tags(), {"env": "dev", "team": "data"}),
+                "the new tags on the server",
+            )
             await until(pilot, lambda: "team=data" in text_of(screen, "#tags"), "the tags event shown")
             assert not screen.query_one("#tags-input").display
     finally:
@@ -140,12 +164,20 @@ async def test_snapshot_offers_a_sandbox_with_the_same_parameters(client, app, i
             assert image_id
             await until(pilot, lambda: image_id in ui.export_screenshot(simplify=True), "the image id shown")
             await pilot.press("enter")
-            made = await until(pilot, lambda: next(
-                (i for i in ui.store.sandboxes.values() if i.image_id == image_id), None),
-                "a sandbox from the snapshot", 60)
+            made = await until(
+                pilot,
+                lambda: next((i for i in ui.store.sandboxes.values() if i.image_id == image_id), None),
+                "a sandbox from the snapshot",
+                60,
+            )
             assert list(made.params.command) == ["sleep", "300"] and made.params.memory_mib == 80
-            await until(pilot, lambda: isinstance(ui.screen, SandboxDetailScreen)
-                        and ui.screen.sandbox_id == made.sandbox_id, "the new sandbox's detail")
+            await until(
+                pilot,
+                lambda: (
+                    isinstance(ui.screen, SandboxDetailScreen) and ui.screen.sandbox_id == made.sandbox_id
+                ),
+                "the new sandbox's detail",
+            )
             copy = await client.sandboxes.from_id(made.sandbox_id)
             p = await copy.exec(["cat", "/marker"])
             assert await p.stdout.read() == b"kept\n"
@@ -157,8 +189,11 @@ async def test_snapshot_offers_a_sandbox_with_the_same_parameters(client, app, i
 
 async def test_tunnels_panel_shows_and_copies_the_url(client, app, image):
     sb = await client.sandboxes.create(
-        app, image, command=["sh", "-c", "while true; do echo hi | nc -l -p 8080; done"],
-        unencrypted_ports=[8080], timeout=120,
+        app,
+        image,
+        command=["sh", "-c", "while true; do echo hi | nc -l -p 8080; done"],
+        unencrypted_ports=[8080],
+        timeout=120,
     )
     ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
     try:
@@ -166,7 +201,9 @@ async def test_tunnels_panel_shows_and_copies_the_url(client, app, image):
         async with ui.run_test(size=SIZE) as pilot:
             await open_detail(pilot, ui, sb.sandbox_id)
             await pilot.press("t")
-            await until(pilot, lambda: isinstance(ui.screen, TunnelsScreen) and ui.screen.tunnels, "the tunnels")
+            await until(
+                pilot, lambda: isinstance(ui.screen, TunnelsScreen) and ui.screen.tunnels, "the tunnels"
+            )
             drawn = ui.export_screenshot(simplify=True)
             assert expected.url in drawn and f"{expected.unencrypted_port}" in drawn
             await pilot.press("c")
@@ -180,8 +217,9 @@ async def test_tunnels_panel_shows_and_copies_the_url(client, app, image):
 async def test_tunnels_panel_checks_that_each_port_can_be_reached(client, app, image):
     # Both ports are served until the panel has loaded; then the server of 9443 is stopped.
     command = ["sh", "-c", "nc -ll -p 8080 -e cat & nc -ll -p 9443 -e cat & echo $! > /tmp/9443.pid; wait"]
-    sb = await client.sandboxes.create(app, image, command=command, unencrypted_ports=[8080],
-                                       encrypted_ports=[9443], timeout=120)
+    sb = await client.sandboxes.create(
+        app, image, command=command, unencrypted_ports=[8080], encrypted_ports=[9443], timeout=120
+    )
     ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
     try:
         tunnels = await sb.tunnels(timeout=30)
@@ -189,7 +227,9 @@ async def test_tunnels_panel_checks_that_each_port_can_be_reached(client, app, i
         async with ui.run_test(size=SIZE) as pilot:
             await open_detail(pilot, ui, sb.sandbox_id)
             await pilot.press("t")
-            await until(pilot, lambda: isinstance(ui.screen, TunnelsScreen) and ui.screen.tunnels, "the tunnels")
+            await until(
+                pilot, lambda: isinstance(ui.screen, TunnelsScreen) and ui.screen.tunnels, "the tunnels"
+            )
             panel = ui.screen
             assert [state_of(panel, port) for port in (8080, 9443)] == ["ready", "ready"]
             assert "Check reachability" in drawn(ui)  # in the footer

@@ -38,11 +38,14 @@ def test_quoted_values_and_half_typed_terms():
     assert parse_filter('tag:"team=da').tags == (("team", "da"),)  # an open quote is closed for you
 
 
-@pytest.mark.parametrize("text, says", [
-    ("state:bogus", "state:bogus is not a state: use creating, running, terminating, finished"),
-    ("state:r state:xyz", "state:xyz is not a state"),
-    ("tag:=prod", "tag:=prod has no key"),
-])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("state:bogus", "state:bogus is not a state: use creating, running, terminating, finished"),
+        ("state:r state:xyz", "state:xyz is not a state"),
+        ("tag:=prod", "tag:=prod has no key"),
+    ],
+)
 def test_bad_terms_are_explained(text, says):
     with pytest.raises(FilterError, match=says):
         parse_filter(text)

@@ -30,7 +30,10 @@ def assert_drawn_escaped(text: str, what: str) -> None:
 
 async def test_tags_and_command_arguments_are_drawn_escaped():
     info = sample.sandbox(
-        1, "web", name="hostile", tags={f"k{HOSTILE}": f"v{HOSTILE}"},
+        1,
+        "web",
+        name="hostile",
+        tags={f"k{HOSTILE}": f"v{HOSTILE}"},
         command=["sh", "-c", "sleep 600", HOSTILE],
     )
     app = SbtuiApp(client=sample.SampleClient([info]), clock=sample.clock, keymap_path=KEYMAP)

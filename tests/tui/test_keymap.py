@@ -22,7 +22,8 @@ def test_tables_strings_and_lists_map_ids_to_keys():
 
 def test_bad_entries_are_reported_and_left_out():
     keymap, problems = parse_keymap(
-        'filter = "f"\nnope = "x"\nopen = 3\nhelp = "ctrl+nosuchkey"\napps = []\n', "keys.toml")
+        'filter = "f"\nnope = "x"\nopen = 3\nhelp = "ctrl+nosuchkey"\napps = []\n', "keys.toml"
+    )
     assert keymap == {"filter": "f"}
     assert len(problems) == 4
     assert "no binding has the id 'nope'" in problems[0]

@@ -7,11 +7,10 @@ import secrets
 from pathlib import Path
 
 import pytest
+from textual.command import CommandList, CommandPalette
 
 import sbtui
 from sbtui.client import SandboxState
-from textual.command import CommandList, CommandPalette
-
 from sbtui.tui.app import SbtuiApp
 from sbtui.tui.screens.confirm import ConfirmScreen
 from sbtui.tui.screens.sandbox_list import SandboxListScreen
@@ -44,12 +43,17 @@ async def test_list_shows_a_sandbox_created_through_the_client(client, app, imag
     # (long image references, many tags) widen the columns, and the last ones would be cut.
     async with ui.run_test(size=(240, 40)) as pilot:
         await until(pilot, lambda: ui.store.synced, "the first sync of the watch stream")
-        sb = await client.sandboxes.create(app, image, timeout=120, cpu=0.5, memory_mib=64,
-                                           unencrypted_ports=[8080])
+        sb = await client.sandboxes.create(
+            app, image, timeout=120, cpu=0.5, memory_mib=64, unencrypted_ports=[8080]
+        )
         try:
             await until(pilot, lambda: sb.sandbox_id in listed(ui), "the new sandbox in the list", 15)
-            await until(pilot, lambda: ui.store.get(sb.sandbox_id).state == SandboxState.RUNNING,
-                        "its state to reach running", 30)
+            await until(
+                pilot,
+                lambda: ui.store.get(sb.sandbox_id).state == SandboxState.RUNNING,
+                "its state to reach running",
+                30,
+            )
             # The shared server holds other tests' sandboxes: show this app's only.
             await filter_to(pilot, f"app:{app.name}")
             await until(pilot, lambda: listed(ui) == [sb.sandbox_id], "the filter to this app")
@@ -71,7 +75,9 @@ async def test_tag_filter_narrows_the_list(client, app, image):
         await silver.set_tags({"tier": f"silver-{tier}", "env": "test"})
         ui = dashboard(client)
         async with ui.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: {gold.sandbox_id, silver.sandbox_id} <= set(listed(ui)), "both sandboxes")
+            await until(
+                pilot, lambda: {gold.sandbox_id, silver.sandbox_id} <= set(listed(ui)), "both sandboxes"
+            )
             await filter_to(pilot, f"tag:env=test tag:tier=gold-{tier}")
             await until(pilot, lambda: listed(ui) == [gold.sandbox_id], "the filter to keep only gold")
             await pilot.press("escape")  # clears the filter
@@ -100,8 +106,12 @@ async def test_terminate_asks_first_then_ends_the_sandbox(client, app, image):
             await pilot.press("ctrl+d")
             await until(pilot, lambda: isinstance(ui.screen, ConfirmScreen), "the confirmation")
             await pilot.press("y")
-            await until(pilot, lambda: ui.store.get(sb.sandbox_id).state == SandboxState.FINISHED,
-                        "the watch stream to report it finished", 30)
+            await until(
+                pilot,
+                lambda: ui.store.get(sb.sandbox_id).state == SandboxState.FINISHED,
+                "the watch stream to report it finished",
+                30,
+            )
             assert await sb.poll() is not None
     finally:
         await sb.terminate()
@@ -124,7 +134,9 @@ async def test_selection_survives_new_rows_and_changes(client, app, image):
             assert screen.table.selected_id == first.sandbox_id
             assert screen.rows.index_of(first.sandbox_id) == index + 1
             await first.set_tags({"touched": "yes"})
-            await until(pilot, lambda: ui.store.get(first.sandbox_id).tags == {"touched": "yes"}, "the tags event")
+            await until(
+                pilot, lambda: ui.store.get(first.sandbox_id).tags == {"touched": "yes"}, "the tags event"
+            )
             assert screen.table.selected_id == first.sandbox_id
             await pilot.press("A")  # sort by age again: now oldest first
             assert screen.table.selected_id == first.sandbox_id
@@ -164,7 +176,17 @@ async def test_palette_lists_the_screen_actions_with_their_ids(client, app, imag
             await filter_to(pilot, f"app:{app.name}")
             await until(pilot, lambda: listed(ui) == [sb.sandbox_id], "the sandbox")
             helps = {c.title: c.help for c in ui.get_system_commands(ui.screen)}
-            for title in ("Open", "Filter", "Apps", "Tunnels", "Terminate", "Sort", "Sort by name", "Help", "Quit"):
+            for title in (
+                "Open",
+                "Filter",
+                "Apps",
+                "Tunnels",
+                "Terminate",
+                "Sort",
+                "Sort by name",
+                "Help",
+                "Quit",
+            ):
                 assert title in helps, title
             assert "id sort.name" in helps["Sort by name"]
             await pilot.press("ctrl+p", *"sort by name")
@@ -173,14 +195,21 @@ async def test_palette_lists_the_screen_actions_with_their_ids(client, app, imag
                 if not isinstance(ui.screen, CommandPalette):
                     return []
                 commands = ui.screen.query_one(CommandList)
-                return [str(commands.get_option_at_index(i).prompt).splitlines()[0] for i in range(commands.option_count)]
+                return [
+                    str(commands.get_option_at_index(i).prompt).splitlines()[0]
+                    for i in range(commands.option_count)
+                ]
 
             await until(pilot, lambda: offered()[:1] == ["Sort by name"], "the palette to offer it first")
             await pilot.press("enter")
             await until(pilot, lambda: ui.screen_stack[0].rows.sort_column.key == "name", "the sort to apply")
             await sb.terminate()
-            await until(pilot, lambda: "Terminate" not in [c.title for c in ui.get_system_commands(ui.screen_stack[0])],
-                        "terminate to leave the palette once the sandbox finished", 30)
+            await until(
+                pilot,
+                lambda: "Terminate" not in [c.title for c in ui.get_system_commands(ui.screen_stack[0])],
+                "terminate to leave the palette once the sandbox finished",
+                30,
+            )
     finally:
         await sb.terminate()
 
@@ -235,7 +264,9 @@ async def test_header_click_and_app_switcher(client, app, image):
             await until(pilot, lambda: {named.sandbox_id, other.sandbox_id} <= set(listed(ui)), "both")
             await pilot.press("a", *app.name[2:12])  # a fuzzy piece of the name
             await pilot.press("enter")
-            await until(pilot, lambda: set(listed(ui)) == {named.sandbox_id, other.sandbox_id}, "the app filter")
+            await until(
+                pilot, lambda: set(listed(ui)) == {named.sandbox_id, other.sandbox_id}, "the app filter"
+            )
             assert ui.screen.query_one("#filter-input").value == f"app:{app.name}"
             table = ui.screen.table
             name_x = table.column_span("name")[0] + 1
@@ -243,7 +274,9 @@ async def test_header_click_and_app_switcher(client, app, image):
             await until(pilot, lambda: table.rows.sort_column.key == "name", "the sort by name")
             assert listed(ui) == [other.sandbox_id, named.sandbox_id]
             await pilot.click(table, offset=(name_x, 0))  # again: the other way
-            await until(pilot, lambda: listed(ui) == [named.sandbox_id, other.sandbox_id], "the reversed sort")
+            await until(
+                pilot, lambda: listed(ui) == [named.sandbox_id, other.sandbox_id], "the reversed sort"
+            )
     finally:
         await named.terminate()
         await other.terminate()

@@ -35,8 +35,11 @@ def test_incremental_updates_match_a_rebuild_for_every_sort_and_filter():
                 for info in rng.sample(list(store.sandboxes.values()), 30):
                     state = rng.choice(list(SandboxState))
                     tags = {**info.tags, "env": rng.choice(["prod", "dev"])}
-                    store.apply(SandboxEvent(EventKind.STATE_CHANGED,
-                                             dataclasses.replace(info, state=state, tags=tags), 0))
+                    store.apply(
+                        SandboxEvent(
+                            EventKind.STATE_CHANGED, dataclasses.replace(info, state=state, tags=tags), 0
+                        )
+                    )
                     changed.append(info.sandbox_id)
                 store.take_changes()
                 rows.update(changed)

@@ -37,8 +37,11 @@ async def test_shell_types_resizes_detaches_and_returns(client, app, image):
     ui = SbtuiApp(client=client, keymap_path=NO_KEYS)
     try:
         async with ui.run_test(size=(100, 30)) as pilot:
-            await until(pilot, lambda: (i := ui.store.get(sb.sandbox_id)) and i.state == SandboxState.RUNNING,
-                        "the sandbox in the list, running")
+            await until(
+                pilot,
+                lambda: (i := ui.store.get(sb.sandbox_id)) and i.state == SandboxState.RUNNING,
+                "the sandbox in the list, running",
+            )
             list_screen = ui.screen
             assert isinstance(list_screen, SandboxListScreen)
             list_screen.select_sandbox(sb.sandbox_id)
@@ -46,12 +49,25 @@ async def test_shell_types_resizes_detaches_and_returns(client, app, image):
             await until(pilot, lambda: isinstance(ui.screen, ShellScreen), "the shell screen", 30)
             await until(pilot, lambda: "#" in screen_text(ui), "the shell prompt", 30)
 
-            await pilot.press(*"echo", "space", "dollar_sign", "left_parenthesis", "left_parenthesis",
-                              "6", "asterisk", "7", "right_parenthesis", "right_parenthesis", "enter")
+            await pilot.press(
+                *"echo",
+                "space",
+                "dollar_sign",
+                "left_parenthesis",
+                "left_parenthesis",
+                "6",
+                "asterisk",
+                "7",
+                "right_parenthesis",
+                "right_parenthesis",
+                "enter",
+            )
             await until(pilot, lambda: re.search(r"^42\s*$", screen_text(ui), re.M), "42 on the terminal")
 
             await pilot.resize_terminal(120, 40)
-            await until(pilot, lambda: ui.screen.terminal.vt.columns == 120, "the terminal to follow the window")
+            await until(
+                pilot, lambda: ui.screen.terminal.vt.columns == 120, "the terminal to follow the window"
+            )
             await type_line(pilot, "stty size")
             # One row of the window is the session's title line.
             await until(pilot, lambda: re.search(r"^39 120\s*$", screen_text(ui), re.M), "stty size 39 120")
@@ -65,7 +81,9 @@ async def test_shell_types_resizes_detaches_and_returns(client, app, image):
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(ui.screen, ShellScreen), "back in the session")
             await type_line(pilot, "echo again")
-            await until(pilot, lambda: re.search(r"^again\s*$", screen_text(ui), re.M), "the same shell answering")
+            await until(
+                pilot, lambda: re.search(r"^again\s*$", screen_text(ui), re.M), "the same shell answering"
+            )
 
             await type_line(pilot, "exit 3")
             await until(pilot, lambda: ui.sessions.items[0].ended, "the shell to end")
@@ -87,15 +105,23 @@ def tabs_text(ui: SbtuiApp) -> str:
 
 async def open_shell(pilot, ui: SbtuiApp, sandbox_id: str):
     """A new session in `sandbox_id`, from the list, at its prompt."""
-    await until(pilot, lambda: (i := ui.store.get(sandbox_id)) and i.state == SandboxState.RUNNING,
-                "the sandbox in the list, running")
+    await until(
+        pilot,
+        lambda: (i := ui.store.get(sandbox_id)) and i.state == SandboxState.RUNNING,
+        "the sandbox in the list, running",
+    )
     ui.screen_stack[0].select_sandbox(sandbox_id)
     count = len(ui.sessions.items)
     await pilot.press("s")
-    session = await until(pilot, lambda: len(ui.sessions.items) > count and ui.sessions.items[-1],
-                          "a new session", 30)
-    await until(pilot, lambda: ui.screen is ui.shell_screen(session) and "#" in shown_text(ui, session),
-                "its prompt", 30)
+    session = await until(
+        pilot, lambda: len(ui.sessions.items) > count and ui.sessions.items[-1], "a new session", 30
+    )
+    await until(
+        pilot,
+        lambda: ui.screen is ui.shell_screen(session) and "#" in shown_text(ui, session),
+        "its prompt",
+        30,
+    )
     return session
 
 
@@ -107,7 +133,9 @@ async def test_tabs_switch_between_sessions_that_live_on(client, app, image):
         async with ui.run_test(size=(120, 30)) as pilot:
             one = await open_shell(pilot, ui, first.sandbox_id)
             await type_line(pilot, "echo one-$((6*7))")
-            await until(pilot, lambda: re.search(r"^one-42\s*$", shown_text(ui, one), re.M), "one-42 in session 1")
+            await until(
+                pilot, lambda: re.search(r"^one-42\s*$", shown_text(ui, one), re.M), "one-42 in session 1"
+            )
             await pilot.press(SESSION_KEY, "d")
             await until(pilot, lambda: isinstance(ui.screen, SandboxListScreen), "back to the list")
 
@@ -120,10 +148,16 @@ async def test_tabs_switch_between_sessions_that_live_on(client, app, image):
             await pilot.press(SESSION_KEY, "p")
             await until(pilot, lambda: ui.screen is ui.shell_screen(one), "session 1 by the previous-tab key")
             assert re.search(r"^one-42\s*$", shown_text(ui, one), re.M)
-            await until(pilot, lambda: re.search(r"^two-42\s*$", shown_text(ui, two), re.M),
-                        "two-42 parsed in session 2 while session 1 is shown", 30)
+            await until(
+                pilot,
+                lambda: re.search(r"^two-42\s*$", shown_text(ui, two), re.M),
+                "two-42 parsed in session 2 while session 1 is shown",
+                30,
+            )
             await type_line(pilot, "echo again-$((7*6))")
-            await until(pilot, lambda: re.search(r"^again-42\s*$", shown_text(ui, one), re.M), "session 1 typing")
+            await until(
+                pilot, lambda: re.search(r"^again-42\s*$", shown_text(ui, one), re.M), "session 1 typing"
+            )
             assert "again" not in shown_text(ui, two)
 
             await pilot.press(SESSION_KEY, "n")
@@ -131,7 +165,9 @@ async def test_tabs_switch_between_sessions_that_live_on(client, app, image):
             # ctrl+] then ] gives the program the ctrl+] itself.
             await type_line(pilot, "cat -v")
             await pilot.press(SESSION_KEY, "right_square_bracket", "enter")
-            await until(pilot, lambda: re.search(r"^\^\]\s*$", shown_text(ui, two), re.M), "^] read by cat -v")
+            await until(
+                pilot, lambda: re.search(r"^\^\]\s*$", shown_text(ui, two), re.M), "^] read by cat -v"
+            )
             await pilot.press("ctrl+d")
 
             await pilot.press(SESSION_KEY, "1")
@@ -149,14 +185,19 @@ async def test_tabs_switch_between_sessions_that_live_on(client, app, image):
             await until(pilot, lambda: ui.screen is ui.shell_screen(two), "back in session 2")
             assert "1 " + first.info.name + " exit 3" in tabs_text(ui)
             await type_line(pilot, "echo back-$((6*7))")
-            await until(pilot, lambda: re.search(r"^back-42\s*$", shown_text(ui, two), re.M), "session 2 typing")
+            await until(
+                pilot, lambda: re.search(r"^back-42\s*$", shown_text(ui, two), re.M), "session 2 typing"
+            )
 
             await pilot.press(SESSION_KEY, "x")  # session 2 runs: its tab stays
             await pilot.press(SESSION_KEY, "1")
             await until(pilot, lambda: ui.screen is ui.shell_screen(one), "the ended session")
             await pilot.press(SESSION_KEY, "x")
-            await until(pilot, lambda: ui.sessions.items == [two] and ui.screen is ui.shell_screen(two),
-                        "the ended session closed, the other one shown")
+            await until(
+                pilot,
+                lambda: ui.sessions.items == [two] and ui.screen is ui.shell_screen(two),
+                "the ended session closed, the other one shown",
+            )
             assert "exit 3" not in tabs_text(ui) and not two.ended
     finally:
         await first.terminate()
@@ -175,7 +216,9 @@ async def test_session_keys_follow_keys_toml(client, app, image, tmp_path):
             # ctrl+] is the program's again.
             await type_line(pilot, "cat -v")
             await pilot.press(SESSION_KEY, "enter")
-            await until(pilot, lambda: re.search(r"^\^\]\s*$", shown_text(ui, one), re.M), "^] read by cat -v")
+            await until(
+                pilot, lambda: re.search(r"^\^\]\s*$", shown_text(ui, one), re.M), "^] read by cat -v"
+            )
             await pilot.press("ctrl+c", "ctrl+b", "d")
             await until(pilot, lambda: isinstance(ui.screen, SandboxListScreen), "back to the list")
             two = await open_shell(pilot, ui, sb.sandbox_id)

@@ -35,8 +35,9 @@ async def test_snapshot_listed_with_its_source_and_started_into_the_list(client,
         async with ui.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: ui.store.get(sb.sandbox_id), "the source in the store")
             await pilot.press("i")
-            screen = await until(pilot, lambda: isinstance(ui.screen, SnapshotsScreen) and ui.screen,
-                                 "the snapshots screen")
+            screen = await until(
+                pilot, lambda: isinstance(ui.screen, SnapshotsScreen) and ui.screen, "the snapshots screen"
+            )
             await until(pilot, lambda: snap.image_id in screen.table.rows, "the snapshot listed", 30)
             shown = row_text(screen, snap.image_id)
             assert sb.sandbox_id in shown and app.name in shown and "running" in shown
@@ -47,21 +48,34 @@ async def test_snapshot_listed_with_its_source_and_started_into_the_list(client,
             assert screen.table.selected_key == snap.image_id
 
             await pilot.press("d")
-            await until(pilot, lambda: isinstance(ui.screen, SandboxDetailScreen)
-                        and ui.screen.sandbox_id == sb.sandbox_id, "the source's detail")
+            await until(
+                pilot,
+                lambda: isinstance(ui.screen, SandboxDetailScreen) and ui.screen.sandbox_id == sb.sandbox_id,
+                "the source's detail",
+            )
             await pilot.press("escape")
-            await until(pilot, lambda: ui.screen is screen and screen.table.selected_key == snap.image_id,
-                        "back on the snapshot")
+            await until(
+                pilot,
+                lambda: ui.screen is screen and screen.table.selected_key == snap.image_id,
+                "back on the snapshot",
+            )
 
             await pilot.press("enter")
-            made = await until(pilot, lambda: next(
-                (i for i in ui.store.sandboxes.values() if i.image_id == snap.image_id), None),
-                "a sandbox from the snapshot", 60)
+            made = await until(
+                pilot,
+                lambda: next((i for i in ui.store.sandboxes.values() if i.image_id == snap.image_id), None),
+                "a sandbox from the snapshot",
+                60,
+            )
             made_id = made.sandbox_id
             await until(pilot, lambda: isinstance(ui.screen, SandboxListScreen), "back on the list")
             await until(pilot, lambda: ui.screen.table.selected_id == made_id, "the new sandbox selected")
-            await until(pilot, lambda: ui.store.get(made_id).state == SandboxState.RUNNING,
-                        "the new sandbox running", 60)
+            await until(
+                pilot,
+                lambda: ui.store.get(made_id).state == SandboxState.RUNNING,
+                "the new sandbox running",
+                60,
+            )
             assert made.app_id == app.app_id
             assert list(made.params.command) == ["sleep", "300"] and made.params.memory_mib == 80
         copy = await client.sandboxes.from_id(made_id)
@@ -80,23 +94,30 @@ async def test_a_snapshot_taken_in_the_dashboard_reaches_the_screen_beneath(clie
         async with ui.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: ui.store.get(sb.sandbox_id), "the sandbox in the store")
             await pilot.press("i")
-            screen = await until(pilot, lambda: isinstance(ui.screen, SnapshotsScreen) and ui.screen,
-                                 "the snapshots screen")
+            screen = await until(
+                pilot, lambda: isinstance(ui.screen, SnapshotsScreen) and ui.screen, "the snapshots screen"
+            )
             await until(pilot, lambda: screen.loaded, "the first load")
             # The snapshots screen stays beneath while a sandbox is snapshotted on top of it.
             await ui.push_screen(SandboxDetailScreen(sb.sandbox_id))
             await pilot.press("S")
-            dialog = await until(pilot, lambda: isinstance(ui.screen, SnapshotScreen) and ui.screen,
-                                 "the snapshot", 120)
-            await until(pilot, lambda: dialog.image.image_id in screen.table.rows,
-                        "the new snapshot on the screen beneath", 30)
+            dialog = await until(
+                pilot, lambda: isinstance(ui.screen, SnapshotScreen) and ui.screen, "the snapshot", 120
+            )
+            await until(
+                pilot,
+                lambda: dialog.image.image_id in screen.table.rows,
+                "the new snapshot on the screen beneath",
+                30,
+            )
             assert sb.sandbox_id in row_text(screen, dialog.image.image_id)
     finally:
         await sb.terminate()
 
 
 async def test_edit_then_start_opens_the_form_with_the_snapshot_and_its_sources_parameters(
-        client, app, image):
+    client, app, image
+):
     from sbtui.tui.screens.create import CreateScreen
 
     sb = await client.sandboxes.create(app, image, command=["sleep", "300"], timeout=120, memory_mib=72)
@@ -107,8 +128,9 @@ async def test_edit_then_start_opens_the_form_with_the_snapshot_and_its_sources_
         async with ui.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: ui.store.get(sb.sandbox_id), "the source in the store")
             await pilot.press("i")
-            screen = await until(pilot, lambda: isinstance(ui.screen, SnapshotsScreen) and ui.screen,
-                                 "the snapshots screen")
+            screen = await until(
+                pilot, lambda: isinstance(ui.screen, SnapshotsScreen) and ui.screen, "the snapshots screen"
+            )
             await until(pilot, lambda: snap.image_id in screen.table.rows, "the snapshot listed", 30)
             await pilot.press("slash", *snap.image_id[3:], "enter")
             await until(pilot, lambda: screen.table.row_count == 1, "the filter to this snapshot")
@@ -139,8 +161,9 @@ async def test_leaving_with_a_load_in_flight_or_a_resume_queued_fails_nothing(cl
     async with ui.run_test(size=SIZE) as pilot:
         for _ in range(3):
             await pilot.press("i")
-            screen = await until(pilot, lambda: isinstance(ui.screen, SnapshotsScreen) and ui.screen,
-                                 "the snapshots screen")
+            screen = await until(
+                pilot, lambda: isinstance(ui.screen, SnapshotsScreen) and ui.screen, "the snapshots screen"
+            )
             if loaded:
                 await until(pilot, lambda: screen.loaded, "the first load")
             await ui.push_screen(HelpScreen(screen))

@@ -24,10 +24,20 @@ class Pty:
 
     def __init__(self, argv: list[str], cwd: Path) -> None:
         self.master, slave = pty.openpty()
-        env = {"TERM": "xterm-256color", "PS1": "$ ", "PATH": "/usr/bin:/bin",
-               "HOME": str(cwd), "LANG": "C.UTF-8"}
+        env = {
+            "TERM": "xterm-256color",
+            "PS1": "$ ",
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(cwd),
+            "LANG": "C.UTF-8",
+        }
         self.process = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd,
+            env=env,
             start_new_session=True,
         )
         os.close(slave)

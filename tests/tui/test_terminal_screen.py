@@ -13,9 +13,7 @@ from sbtui.tui.terminal.cells import DEFAULT_ATTRS
 from sbtui.tui.terminal.screen import PRIMARY_DA, SECONDARY_DA, row_text
 
 
-def run(
-    data: bytes, columns: int = 20, lines: int = 6, **kwargs
-) -> tuple[TerminalScreen, TerminalStream]:
+def run(data: bytes, columns: int = 20, lines: int = 6, **kwargs) -> tuple[TerminalScreen, TerminalStream]:
     screen = TerminalScreen(columns, lines, **kwargs)
     stream = TerminalStream(screen)
     stream.feed_bytes(data)
@@ -42,6 +40,7 @@ def cells(row, columns: int = 20) -> list[tuple[str, tuple]]:
 
 
 # -- cursor movement ---------------------------------------------------------------------------
+
 
 def test_cup_places_text_and_cursor():
     screen, _ = run(b"\x1b[3;5Hx\x1b[1;1Hy\x1b[6;20Hz")
@@ -166,6 +165,7 @@ def test_erase_fills_with_the_current_background():
 
 # -- scroll regions ------------------------------------------------------------------------
 
+
 def numbered(lines: int) -> bytes:
     return b"\r\n".join(b"line%d" % n for n in range(1, lines + 1))
 
@@ -203,6 +203,7 @@ def test_scroll_up_and_down():
 
 # -- colours and attributes ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "sgr, expected",
     [
@@ -217,8 +218,10 @@ def test_scroll_up_and_down():
         (b"48;2;255;128;0", Char("x", bg="ff8000")),
         (b"38:2::1:2:3", Char("x", fg="010203")),  # colon form, with the colour-space slot
         (b"38:5:196", Char("x", fg="ff0000")),
-        (b"1;3;4;5;7;9", Char("x", bold=True, italics=True, underscore=True, blink=True,
-                              reverse=True, strikethrough=True)),
+        (
+            b"1;3;4;5;7;9",
+            Char("x", bold=True, italics=True, underscore=True, blink=True, reverse=True, strikethrough=True),
+        ),
         (b"1;3;4;7;22;23;24;27", Char("x")),
         (b"31;1;0", Char("x")),
         (b"58;5;1;4", Char("x", underscore=True)),  # underline colour consumed, not misread
@@ -229,8 +232,20 @@ def test_sgr(sgr, expected):
     assert screen.cell(0, 0) == expected
 
 
-@pytest.mark.parametrize("sgr", [b"31", b"42", b"91;102", b"38;5;196", b"48;5;100", b"38;2;1;2;3",
-                                 b"1;4;7", b"1;3;4;7;22;23;24;27", b"38;5;33;1;48;2;9;8;7"])
+@pytest.mark.parametrize(
+    "sgr",
+    [
+        b"31",
+        b"42",
+        b"91;102",
+        b"38;5;196",
+        b"48;5;100",
+        b"38;2;1;2;3",
+        b"1;4;7",
+        b"1;3;4;7;22;23;24;27",
+        b"38;5;33;1;48;2;9;8;7",
+    ],
+)
 def test_sgr_matches_stock_pyte(sgr):
     data = b"a\x1b[" + sgr + b"mbc\x1b[0md"
     screen, _ = run(data)
@@ -248,6 +263,7 @@ def test_private_sgr_is_ignored_and_does_not_raise():
 
 
 # -- wide characters ----------------------------------------------------------------------
+
 
 def test_wide_characters_take_two_cells():
     screen, _ = run("中a文".encode())
@@ -292,6 +308,7 @@ def test_multibyte_characters_split_between_chunks():
 
 # -- the alternate screen ---------------------------------------------------------------------
 
+
 def test_1049_saves_and_restores_the_main_screen_and_cursor():
     screen, stream = run(b"main\r\n$ vim\x1b[?1049h")
     assert screen.in_alternate_screen
@@ -327,6 +344,7 @@ def test_the_alternate_screen_keeps_no_history():
 
 # -- answers to the program -------------------------------------------------------------------
 
+
 def test_cursor_position_report():
     screen, _ = run(b"\x1b[3;7H\x1b[6n")
     assert screen.answers == ["\x1b[3;7R"]
@@ -349,6 +367,7 @@ def test_answers_go_to_the_callback():
 
 
 # -- scrollback --------------------------------------------------------------------------------
+
 
 def test_scrollback_keeps_the_lines_scrolled_off_in_order():
     screen, _ = run(numbered(30), lines=6)
@@ -410,9 +429,12 @@ def test_resize_keeps_the_cursor_line_and_moves_the_rows_above_to_history():
 
 # -- robustness --------------------------------------------------------------------------------
 
+
 def test_sequences_split_at_every_byte_give_the_same_screen():
-    data = (b"\x1b[2J\x1b[1;1H\x1b[1;38;5;208mhot\x1b[0m \x1b[48;2;1;2;3mbg\x1b[m\r\n"
-            + "中文 ok\x1b]0;title\x07\x1b[3;5Hat\x1b[?25l\x1b[2;3r\x1b[3;1H\nx".encode())
+    data = (
+        b"\x1b[2J\x1b[1;1H\x1b[1;38;5;208mhot\x1b[0m \x1b[48;2;1;2;3mbg\x1b[m\r\n"
+        + "中文 ok\x1b]0;title\x07\x1b[3;5Hat\x1b[?25l\x1b[2;3r\x1b[3;1H\nx".encode()
+    )
     whole, _ = run(data)
     split = TerminalScreen(20, 6)
     stream = TerminalStream(split)
@@ -424,9 +446,11 @@ def test_sequences_split_at_every_byte_give_the_same_screen():
 
 
 def test_unknown_and_malformed_sequences_do_not_raise():
-    data = (b"\x1b[?1000h\x1b[?1006h\x1bP+q544e\x1b\\\x1b_apc\x1b\\\x1b[38;5m\x1b[38;2;1m"
-            b"\x1b[99999999999999999999H\x1b[ q\x1b[>1u\x1b[=c\x1b[?u\x1b[!p\x1b#8\x1b(0qx\x1b(B"
-            b"\x1b[1\r;2Hz\x1b\x1bx\x9b\x00\x7f\x1b[?r\x1b[;r")
+    data = (
+        b"\x1b[?1000h\x1b[?1006h\x1bP+q544e\x1b\\\x1b_apc\x1b\\\x1b[38;5m\x1b[38;2;1m"
+        b"\x1b[99999999999999999999H\x1b[ q\x1b[>1u\x1b[=c\x1b[?u\x1b[!p\x1b#8\x1b(0qx\x1b(B"
+        b"\x1b[1\r;2Hz\x1b\x1bx\x9b\x00\x7f\x1b[?r\x1b[;r"
+    )
     screen, stream = run(data)
     assert stream.errors == 0
 
@@ -481,12 +505,15 @@ def test_same_cells_as_stock_pyte_where_pyte_is_right(name):
     if name == "plain":
         data = "".join(f"{i} some words\r\n" for i in range(200)).encode()
     elif name == "colour":
-        data = "".join(f"\x1b[{rng.choice([31, 32, 1, 4, 0, 44])}m{rng.random():.4f} "
-                       for _ in range(600)).encode()
+        data = "".join(
+            f"\x1b[{rng.choice([31, 32, 1, 4, 0, 44])}m{rng.random():.4f} " for _ in range(600)
+        ).encode()
     else:
-        data = "".join(f"\x1b[{rng.randrange(1, 7)};{rng.randrange(1, 21)}H{rng.random():.3f}"
-                       f"\x1b[{rng.choice(['K', '1K', 'A', 'B', '2C', 'D', 'X', 'P'])}"
-                       for _ in range(400)).encode()
+        data = "".join(
+            f"\x1b[{rng.randrange(1, 7)};{rng.randrange(1, 21)}H{rng.random():.3f}"
+            f"\x1b[{rng.choice(['K', '1K', 'A', 'B', '2C', 'D', 'X', 'P'])}"
+            for _ in range(400)
+        ).encode()
     ours, _ = run(data)
     stock = pyte.Screen(20, 6)
     pyte.ByteStream(stock).feed(data)

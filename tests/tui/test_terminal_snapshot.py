@@ -5,8 +5,10 @@ from __future__ import annotations
 from tests.tui.terminal_host import PROMPT, TerminalHost, shown
 
 SESSION = (
-    PROMPT + "echo 你好 ok\r\n你好 ok\r\n".encode()
-    + PROMPT + b"ls --color\r\n"
+    PROMPT
+    + "echo 你好 ok\r\n你好 ok\r\n".encode()
+    + PROMPT
+    + b"ls --color\r\n"
     + b"\x1b[38;5;208mREADME.md\x1b[0m  \x1b[1;38;2;80;160;255msrc\x1b[0m  "
     + b"\x1b[4mnotes\x1b[0m  \x1b[7mreverse\x1b[0m\r\n"
     + PROMPT

@@ -15,10 +15,34 @@ from tests.tui.terminal_host import PROMPT, TerminalHost, shown, wait_for
 async def test_keys_reach_the_program():
     app = TerminalHost()
     async with app.run_test() as pilot:
-        await pilot.press("l", "s", "enter", "ctrl+c", "f5", "alt+x", "tab", "backspace", "up",
-                          "ctrl+left", "pageup", "escape")
-        assert app.sent == [b"l", b"s", b"\r", b"\x03", b"\x1b[15~", b"\x1bx", b"\t", b"\x7f",
-                            b"\x1b[A", b"\x1b[1;5D", b"\x1b[5~", b"\x1b"]
+        await pilot.press(
+            "l",
+            "s",
+            "enter",
+            "ctrl+c",
+            "f5",
+            "alt+x",
+            "tab",
+            "backspace",
+            "up",
+            "ctrl+left",
+            "pageup",
+            "escape",
+        )
+        assert app.sent == [
+            b"l",
+            b"s",
+            b"\r",
+            b"\x03",
+            b"\x1b[15~",
+            b"\x1bx",
+            b"\t",
+            b"\x7f",
+            b"\x1b[A",
+            b"\x1b[1;5D",
+            b"\x1b[5~",
+            b"\x1b",
+        ]
 
 
 async def test_cursor_keys_follow_the_program_s_cursor_key_mode():
@@ -117,9 +141,7 @@ async def test_rendering_merges_runs_into_styled_segments():
         assert path.bold and path.color == Color.from_ansi(4)
         assert runs[4][1].color == Color.from_rgb(255, 128, 0)
         cursor = runs[5][1]  # the cell after "hot", reversed because the widget has focus
-        assert cursor.bgcolor == user.bgcolor.__class__.from_triplet(
-            app.terminal.rich_style.color.triplet
-        )
+        assert cursor.bgcolor == user.bgcolor.__class__.from_triplet(app.terminal.rich_style.color.triplet)
         assert strip.cell_length == 40
 
 
@@ -180,8 +202,9 @@ async def test_a_flood_never_keeps_a_key_waiting():
     async with app.run_test(size=(120, 40)) as pilot:
         terminal = app.terminal
         await pilot.pause()
-        lines = b"".join(b"\x1b[3%dm%08d\x1b[0m some output of a busy program\r\n" % (n % 8, n)
-                         for n in range(120_000))
+        lines = b"".join(
+            b"\x1b[3%dm%08d\x1b[0m some output of a busy program\r\n" % (n % 8, n) for n in range(120_000)
+        )
         flood = lines + b"$ done"
         assert len(flood) > 5_000_000
         terminal.feed(flood)

@@ -105,8 +105,24 @@ async def test_create_form_fields_filled_in_one_burst(server, client, app, two_s
     with opened(server, *two_sandboxes) as term:
         # Fields in the form's order: app, image, environment, name, command. Tab and shift+tab
         # move between them; ctrl+o picks the image (its picker searched and chosen at once).
-        term.type(b"c" + new_app.encode() + TAB + TAB + TAB + name.encode() + BACKTAB + BACKTAB
-                  + CTRL_O + b"busybox" + ENTER + TAB + TAB + TAB + b"sleep 600" + CTRL_S)
+        term.type(
+            b"c"
+            + new_app.encode()
+            + TAB
+            + TAB
+            + TAB
+            + name.encode()
+            + BACKTAB
+            + BACKTAB
+            + CTRL_O
+            + b"busybox"
+            + ENTER
+            + TAB
+            + TAB
+            + TAB
+            + b"sleep 600"
+            + CTRL_S
+        )
         created = await term.until(lambda: _first(client, new_app), "the sandbox the form created")
         try:
             assert created.info.name == name

@@ -35,8 +35,11 @@ class Host(App[None]):
         yield Input(id="second")
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded \
-                and not self.typeahead.admit(event):
+        if (
+            isinstance(event, (events.Key, events.Paste))
+            and not event.is_forwarded
+            and not self.typeahead.admit(event)
+        ):
             return
         await super().on_event(event)
 
@@ -102,8 +105,11 @@ async def test_a_step_that_never_ends_lets_the_keys_go(monkeypatch):
         ui.screen.set_focus(None)
         await pilot.pause()
         ui.burst("oxy")
-        await until(pilot, lambda: [n for n in ui._notifications if "took over" in n.message],
-                    "the held keys to be let go, and the operator told")
+        await until(
+            pilot,
+            lambda: [n for n in ui._notifications if "took over" in n.message],
+            "the held keys to be let go, and the operator told",
+        )
         assert ui.typeahead.waiting == 0
         notes = [n.message for n in ui._notifications]
         assert notes == ["opening took over 0 s: the 2 key(s) typed after it were dropped"]

@@ -67,9 +67,13 @@ def without_constraints(ca: CertificateAuthority, state_dir: Path) -> str:
     key = serialization.load_pem_private_key((state_dir / CA_DIR / CA_KEY).read_bytes(), None)
     cert = x509.load_pem_x509_certificate(ca.pem.encode())
     builder = (
-        x509.CertificateBuilder().subject_name(cert.subject).issuer_name(cert.issuer)
-        .public_key(cert.public_key()).serial_number(cert.serial_number)
-        .not_valid_before(cert.not_valid_before_utc).not_valid_after(cert.not_valid_after_utc)
+        x509.CertificateBuilder()
+        .subject_name(cert.subject)
+        .issuer_name(cert.issuer)
+        .public_key(cert.public_key())
+        .serial_number(cert.serial_number)
+        .not_valid_before(cert.not_valid_before_utc)
+        .not_valid_after(cert.not_valid_after_utc)
     )
     for ext in cert.extensions:
         if not isinstance(ext.value, x509.NameConstraints):
@@ -84,12 +88,19 @@ def test_a_leaf_outside_the_constraints_fails_verification(tmp_path):
     )
     assert constraints.critical
     assert constraints.value.permitted_subtrees == [
-        x509.DNSName("tunnels.test"), x509.IPAddress(ipaddress.ip_network("127.0.0.1/32")),
+        x509.DNSName("tunnels.test"),
+        x509.IPAddress(ipaddress.ip_network("127.0.0.1/32")),
     ]
     for host in ("sb.tunnels.test", "tunnels.test", "a.b.TUNNELS.test", "127.0.0.1"):
         assert verifies(ca, ca.pem, host), host
-    outside = ("login.microsoftonline.com", "eviltunnels.test", "tunnels.test.evil.example",
-               "localhost", "127.0.0.2", "::1")
+    outside = (
+        "login.microsoftonline.com",
+        "eviltunnels.test",
+        "tunnels.test.evil.example",
+        "localhost",
+        "127.0.0.2",
+        "::1",
+    )
     for host in outside:
         assert not verifies(ca, ca.pem, host), host
     # The control: the same CA without its constraints (same key and subject) trusts them all,
@@ -105,8 +116,11 @@ def test_a_leaf_outside_the_constraints_fails_verification(tmp_path):
         # Only an address: no DNS name at all.
         (["127.0.0.1"], ["127.0.0.1"], ["localhost", "sb.tunnels.test", "10.0.0.1"]),
         # Only a name: no address at all (a listener on 0.0.0.0 is named by the host's name).
-        (["tunnels.host.test"], ["tunnels.host.test", "x.tunnels.host.test"],
-         ["127.0.0.1", "::1", "host.test"]),
+        (
+            ["tunnels.host.test"],
+            ["tunnels.host.test", "x.tunnels.host.test"],
+            ["127.0.0.1", "::1", "host.test"],
+        ),
         (["::1", "a.test", "b.test"], ["::1", "x.a.test", "b.test"], ["127.0.0.1", "c.test"]),
     ],
 )

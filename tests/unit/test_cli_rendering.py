@@ -16,8 +16,20 @@ import pytest
 
 from sbtui.cli import command as cli
 from sbtui.client import (
-    App, Image, NewToken, NotFoundError, PullProgress, SandboxInfo, SandboxParams, SandboxState,
-    SandboxTimeoutError, Secret, TerminationReason, Token, Tunnel, Volume,
+    App,
+    Image,
+    NewToken,
+    NotFoundError,
+    PullProgress,
+    SandboxInfo,
+    SandboxParams,
+    SandboxState,
+    SandboxTimeoutError,
+    Secret,
+    TerminationReason,
+    Token,
+    Tunnel,
+    Volume,
 )
 from tests.escapes import HOSTILE, SHOWN, assert_inert
 
@@ -58,11 +70,23 @@ class Handle:
 def sandbox_info() -> SandboxInfo:
     params = SandboxParams(command=("sh", "-c", HOSTILE))
     return SandboxInfo(
-        sandbox_id=h("sb-"), app_id="ap-1", app_name=h("app-"), environment=h("env-"),
-        name=h("name-"), image_id=h("im-"), image_tag=h("image-"), state=SandboxState.RUNNING,
-        exit_code=None, termination_reason=TerminationReason.NONE,
-        tags={h("k-"): h("v-")}, created_at=time.time(), started_at=0, finished_at=0,
-        deadline=0, last_activity=0, params=params,
+        sandbox_id=h("sb-"),
+        app_id="ap-1",
+        app_name=h("app-"),
+        environment=h("env-"),
+        name=h("name-"),
+        image_id=h("im-"),
+        image_tag=h("image-"),
+        state=SandboxState.RUNNING,
+        exit_code=None,
+        termination_reason=TerminationReason.NONE,
+        tags={h("k-"): h("v-")},
+        created_at=time.time(),
+        started_at=0,
+        finished_at=0,
+        deadline=0,
+        last_activity=0,
+        params=params,
     )
 
 
@@ -84,23 +108,33 @@ def stand_in_client(handle: Handle):
         yield PullProgress(status="done", image=Image(tag=tag, image_id=h("im-")))
 
     app = App(app_id=h("ap-"), name=h("app-"), environment=h("env-"))
-    secret = Secret(name=h("secret-"), secret_id=h("st-"), environment="main",
-                    keys=(h("KEY-"), "PLAIN"), created_at=time.time())
+    secret = Secret(
+        name=h("secret-"),
+        secret_id=h("st-"),
+        environment="main",
+        keys=(h("KEY-"), "PLAIN"),
+        created_at=time.time(),
+    )
     volume = Volume(name=h("vol-"), volume_id=h("vo-"), environment="main", created_at=time.time())
     token = Token(token_id=h("tk-"), environment=h("env-"), description=h("desc-"), created_at=time.time())
     return Listing(
-        apps=Listing(list=lambda environment=None: value([app]),
-                     from_name=lambda *a, **kw: value(app)),
-        sandboxes=Listing(list=lambda **kw: sandboxes(), from_id=lambda ref: value(handle),
-                          create=lambda *a, **kw: value(handle)),
-        images=Listing(list=lambda snapshots_only=False: value([Image(h("tag-"), h("im-"))]),
-                       from_ref=lambda ref: value(Image(ref)), pull=pull),
-        secrets=Listing(list=lambda environment=None: value([secret]),
-                        create=lambda *a, **kw: value(secret)),
-        volumes=Listing(list=lambda environment=None: value([volume]),
-                        from_name=_volume_from_name(volume)),
-        tokens=Listing(list=lambda environment=None: value([token]),
-                       create=lambda *a, **kw: value(NewToken(token, "tokenvalue"))),
+        apps=Listing(list=lambda environment=None: value([app]), from_name=lambda *a, **kw: value(app)),
+        sandboxes=Listing(
+            list=lambda **kw: sandboxes(),
+            from_id=lambda ref: value(handle),
+            create=lambda *a, **kw: value(handle),
+        ),
+        images=Listing(
+            list=lambda snapshots_only=False: value([Image(h("tag-"), h("im-"))]),
+            from_ref=lambda ref: value(Image(ref)),
+            pull=pull,
+        ),
+        secrets=Listing(list=lambda environment=None: value([secret]), create=lambda *a, **kw: value(secret)),
+        volumes=Listing(list=lambda environment=None: value([volume]), from_name=_volume_from_name(volume)),
+        tokens=Listing(
+            list=lambda environment=None: value([token]),
+            create=lambda *a, **kw: value(NewToken(token, "tokenvalue")),
+        ),
     )
 
 
@@ -109,12 +143,14 @@ def _volume_from_name(volume: Volume):
         if not create_if_missing:
             raise NotFoundError("no such volume")
         return volume
+
     return from_name
 
 
 @pytest.fixture(autouse=True)
 def stand_in(monkeypatch):
     """Every verb gets the stand-in client; nothing here may reach a server."""
+
     async def with_stand_in(args):
         return await args.verb(stand_in_client(Handle(sandbox_info())), args)
 
@@ -157,18 +193,22 @@ def test_human_output_shows_control_characters_escaped(capsys, argv, out_lines, 
         assert shown(prefix) in out + err
 
 
-@pytest.mark.parametrize("argv,key,exact", [
-    (["app", "list", "--json"], "name", h("app-")),
-    (["sandbox", "list", "--json"], "tags", {h("k-"): h("v-")}),
-    (["sandbox", "list", "--json"], "command", ["sh", "-c", HOSTILE]),
-    (["sandbox", "create", "--app", "a", "--json"], "name", h("name-")),
-    (["sandbox", "tags", "sb-1", "--json"], None, {h("k-"): h("v-")}),
-    (["sandbox", "tunnels", "sb-1", "--json"], "kind", h("kind-")),
-    (["image", "list", "--json"], "tag", h("tag-")),
-    (["secret", "list", "--json"], "keys", [h("KEY-"), "PLAIN"]),
-    (["volume", "list", "--json"], "name", h("vol-")),
-    (["token", "list", "--json"], "description", h("desc-")),
-], ids=lambda v: " ".join(v) if isinstance(v, list) and v[-1] == "--json" else "")
+@pytest.mark.parametrize(
+    "argv,key,exact",
+    [
+        (["app", "list", "--json"], "name", h("app-")),
+        (["sandbox", "list", "--json"], "tags", {h("k-"): h("v-")}),
+        (["sandbox", "list", "--json"], "command", ["sh", "-c", HOSTILE]),
+        (["sandbox", "create", "--app", "a", "--json"], "name", h("name-")),
+        (["sandbox", "tags", "sb-1", "--json"], None, {h("k-"): h("v-")}),
+        (["sandbox", "tunnels", "sb-1", "--json"], "kind", h("kind-")),
+        (["image", "list", "--json"], "tag", h("tag-")),
+        (["secret", "list", "--json"], "keys", [h("KEY-"), "PLAIN"]),
+        (["volume", "list", "--json"], "name", h("vol-")),
+        (["token", "list", "--json"], "description", h("desc-")),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) and v[-1] == "--json" else "",
+)
 def test_json_stays_exact(capsys, argv, key, exact):
     out, _ = run(capsys, *argv)
     assert_inert(out, 1)  # JSON's own escapes: one line, nothing raw
@@ -183,12 +223,15 @@ def test_errors_from_the_server_are_escaped(capsys):
     assert err == f"sbtui: error: {shown('sandbox does not exist: ')}\n"
 
 
-@pytest.mark.parametrize("argv", [
-    pytest.param(["sandbox", "create", "--app", "a", "--tag", HOSTILE], id="--tag without '='"),
-    pytest.param(["sandbox", "create", "--app", "a", "--timeout", HOSTILE], id="--timeout"),
-    pytest.param(["sandbox", "list", HOSTILE], id="argparse's unrecognized arguments"),
-    pytest.param(["sandbox", "tags", h("app-") + "/"], id="APP/NAME without NAME"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["sandbox", "create", "--app", "a", "--tag", HOSTILE], id="--tag without '='"),
+        pytest.param(["sandbox", "create", "--app", "a", "--timeout", HOSTILE], id="--timeout"),
+        pytest.param(["sandbox", "list", HOSTILE], id="argparse's unrecognized arguments"),
+        pytest.param(["sandbox", "tags", h("app-") + "/"], id="APP/NAME without NAME"),
+    ],
+)
 def test_usage_errors_quote_arguments_escaped(capsys, argv):
     with pytest.raises(SystemExit) as exit:
         cli.main(argv)

@@ -23,8 +23,11 @@ def test_a_restart_is_one_loss_and_says_its_attempt_until_the_service_is_back():
     health.restarting(2, "restart attempt 1 failed: podman system service exited with code 125")
     assert health.losses == 1
     assert health.state == pb.ENGINE_STATE_RESTARTING
-    with pytest.raises(EngineUnavailable, match=r"podman is restarting \(attempt 2, last error: "
-                                                r"restart attempt 1 failed"):
+    with pytest.raises(
+        EngineUnavailable,
+        match=r"podman is restarting \(attempt 2, last error: "
+        r"restart attempt 1 failed",
+    ):
         health.check()
     health.answering()  # the event stream is back: the restart still has its clean-up to do
     assert health.state == pb.ENGINE_STATE_RESTARTING
@@ -32,7 +35,11 @@ def test_a_restart_is_one_loss_and_says_its_attempt_until_the_service_is_back():
     health.check()
     status = health.to_pb(admin=True)
     assert (status.state, status.attempt, status.restarts, status.service_pid) == (
-        pb.ENGINE_STATE_OK, 0, 1, 4242)
+        pb.ENGINE_STATE_OK,
+        0,
+        1,
+        4242,
+    )
     assert health.to_pb(admin=False).service_pid == 0
 
 

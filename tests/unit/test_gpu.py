@@ -41,12 +41,16 @@ def test_a_spec_is_a_type_and_a_count(spec, kind, count):
 
 
 def test_the_host_gpus_come_from_the_driver_in_bus_order(tmp_path):
-    devices, driver = _driver(tmp_path, {
-        "0000:00:1f.0": _information("NVIDIA A100-SXM4-40GB", "GPU-2222"),
-        "0000:00:1e.0": _information("Tesla T4", "GPU-1111"),
-    })
+    devices, driver = _driver(
+        tmp_path,
+        {
+            "0000:00:1f.0": _information("NVIDIA A100-SXM4-40GB", "GPU-2222"),
+            "0000:00:1e.0": _information("Tesla T4", "GPU-1111"),
+        },
+    )
     assert gpu.host_gpus(devices, driver) == [
-        gpu.HostGpu(0, "Tesla T4", "GPU-1111"), gpu.HostGpu(1, "NVIDIA A100-SXM4-40GB", "GPU-2222"),
+        gpu.HostGpu(0, "Tesla T4", "GPU-1111"),
+        gpu.HostGpu(1, "NVIDIA A100-SXM4-40GB", "GPU-2222"),
     ]
 
 
@@ -63,14 +67,17 @@ def test_a_gpu_without_a_uuid_is_named_by_its_index(tmp_path):
     assert found.uuid == "" and found.device_id == "0"
 
 
-@pytest.mark.parametrize("kind, model, fits", [
-    ("T4", "Tesla T4", True),
-    ("t4", "Tesla T4", True),
-    ("A100", "NVIDIA A100-SXM4-40GB", True),
-    ("A10", "NVIDIA A100-SXM4-40GB", False),
-    ("RTX-4090", "NVIDIA GeForce RTX 4090", True),
-    ("T4", "NVIDIA L4", False),
-])
+@pytest.mark.parametrize(
+    "kind, model, fits",
+    [
+        ("T4", "Tesla T4", True),
+        ("t4", "Tesla T4", True),
+        ("A100", "NVIDIA A100-SXM4-40GB", True),
+        ("A10", "NVIDIA A100-SXM4-40GB", False),
+        ("RTX-4090", "NVIDIA GeForce RTX 4090", True),
+        ("T4", "NVIDIA L4", False),
+    ],
+)
 def test_the_type_must_name_the_model(kind, model, fits):
     assert gpu.matches(kind, model) is fits
 
@@ -93,7 +100,9 @@ def test_a_type_the_host_lacks_names_what_it_has():
 
 
 def test_more_gpus_than_the_host_has_are_refused():
-    with pytest.raises(GpuUnavailable, match="2 T4 GPUs were asked for and this host has 1; ask for at most 1"):
+    with pytest.raises(
+        GpuUnavailable, match="2 T4 GPUs were asked for and this host has 1; ask for at most 1"
+    ):
         gpu.select(gpu.GpuRequest("T4", 2), [T4, A100_A])
 
 

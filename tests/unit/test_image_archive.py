@@ -15,7 +15,8 @@ import pytest
 from sbtui.server.runtime.image_archive import ArchiveError, with_env
 
 CONFIG = {
-    "architecture": "amd64", "os": "linux",
+    "architecture": "amd64",
+    "os": "linux",
     "config": {"Env": ["PATH=/bin", "TOKEN=s3cret"], "Cmd": ["sh"]},
     "container_config": {"Env": ["PATH=/bin", "TOKEN=s3cret"], "Cmd": ["sh"]},
     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "a" * 64]},
@@ -26,6 +27,7 @@ MANIFEST = [{"Config": "c" * 64 + ".json", "RepoTags": None, "Layers": ["l" * 64
 def archive(fmt: int, layer: bytes, deep: str = "") -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=fmt) as tar:
+
         def add(name: str, data: bytes) -> None:
             info = tarfile.TarInfo(name)
             info.size, info.mtime = len(data), 1700000000
@@ -41,7 +43,7 @@ def archive(fmt: int, layer: bytes, deep: str = "") -> bytes:
 async def rewritten(data: bytes, chunk: int = 4096) -> bytes:
     reader = asyncio.StreamReader()
     for at in range(0, len(data), chunk):
-        reader.feed_data(data[at:at + chunk])
+        reader.feed_data(data[at : at + chunk])
     reader.feed_eof()
     return b"".join([part async for part in with_env(reader, "localhost/x:y", ["PATH=/bin", "OWN=1"])])
 

@@ -21,6 +21,7 @@ import sbtui
 
 ROOT = Path(sbtui.__file__).parent
 
+
 def module_name(path: Path, root: Path) -> str:
     parts = list(path.relative_to(root.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -61,8 +62,10 @@ def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom):
                 start = _resolve(importer, is_package, node.module, node.level)
                 # `from pkg import mod` names the module pkg.mod when there is one.
-                names = [f"{start}.{alias.name}" if f"{start}.{alias.name}" in files else start
-                         for alias in node.names]
+                names = [
+                    f"{start}.{alias.name}" if f"{start}.{alias.name}" in files else start
+                    for alias in node.names
+                ]
             for name in names:
                 found = target(name)
                 if found and found != importer:
@@ -145,7 +148,11 @@ def test_the_graph_sees_every_kind_of_import(tmp_path: Path):
         (package / name).write_text(text)
     graph = import_graph(package)
     assert graph == {
-        "pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.sub.c"}, "pkg.sub": {"pkg.sub.c"},
-        "pkg.sub.c": {"pkg.a"}, "pkg.d": {"pkg.sub.c", "pkg.a"},
+        "pkg": set(),
+        "pkg.a": {"pkg.b"},
+        "pkg.b": {"pkg.sub.c"},
+        "pkg.sub": {"pkg.sub.c"},
+        "pkg.sub.c": {"pkg.a"},
+        "pkg.d": {"pkg.sub.c", "pkg.a"},
     }
     assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.sub.c", "pkg.a"]]

@@ -49,8 +49,9 @@ def test_a_sealed_row_opens_only_for_its_own_sandbox_and_key(store, tmp_path):
     with pytest.raises(ServiceError) as caught:
         kept.load("sb-2")
     assert caught.value.code == grpc.StatusCode.FAILED_PRECONDITION
-    assert caught.value.message.startswith("the kept output of sandbox sb-2 can't be read: it does "
-                                           "not open with the key in ")
+    assert caught.value.message.startswith(
+        "the kept output of sandbox sb-2 can't be read: it does not open with the key in "
+    )
     (tmp_path / "secrets.key").unlink()
     with pytest.raises(ServiceError, match="sb-1 can't be read: the secrets key .* is missing"):
         logs.KeptOutput(store, Sealer(tmp_path / "secrets.key")).load("sb-1")

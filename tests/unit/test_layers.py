@@ -22,8 +22,11 @@ MESSAGE_METHODS = {"HasField", "WhichOneof", "ListFields", "SerializeToString", 
 
 
 def modules(*under: str) -> list[Path]:
-    return sorted(p for part in under for p in (PACKAGE / part).rglob("*.py")) if under \
+    return (
+        sorted(p for part in under for p in (PACKAGE / part).rglob("*.py"))
+        if under
         else sorted(PACKAGE.rglob("*.py"))
+    )
 
 
 def outside_the_wire() -> list[Path]:
@@ -82,7 +85,10 @@ def test_the_client_core_imports_nothing_above_or_beside_it(above):
 def test_importing_the_client_loads_no_dashboard_cli_or_server():
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys, sbtui.client; print('\\n'.join(sys.modules))"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     above = ("textual", "sbtui.server", "sbtui.tui", "sbtui.cli")
     assert [m for m in loaded if any(within(m, name) for name in above)] == []

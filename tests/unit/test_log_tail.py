@@ -24,7 +24,11 @@ def test_the_whole_log_when_it_is_shorter_than_asked(tmp_path):
 def test_the_last_bytes_across_blocks_and_pieces(tmp_path):
     path = tmp_path / "ctr.log"
     path.write_bytes(LOG)
-    assert from_k8s_file(path, 70_000) == [(1, b"a" * 69_980 + b"b" * 10 + b"\n"), (2, b"oops\n"), (1, b"\nend")]
+    assert from_k8s_file(path, 70_000) == [
+        (1, b"a" * 69_980 + b"b" * 10 + b"\n"),
+        (2, b"oops\n"),
+        (1, b"\nend"),
+    ]
     assert from_k8s_file(path, 3) == [(1, b"end")]
 
 
@@ -44,5 +48,11 @@ async def test_a_whole_read_keeps_only_the_last_bytes():
         for i in range(1000):
             yield [(1, b"%03d\n" % i), (2, b"e")]
 
-    assert await from_whole_read(read(), 11) == [(2, b"e"), (1, b"998\n"), (2, b"e"), (1, b"999\n"), (2, b"e")]
+    assert await from_whole_read(read(), 11) == [
+        (2, b"e"),
+        (1, b"998\n"),
+        (2, b"e"),
+        (1, b"999\n"),
+        (2, b"e"),
+    ]
     assert await from_whole_read(read(), 2) == [(1, b"\n"), (2, b"e")]

@@ -55,8 +55,14 @@ def test_a_container_with_the_mounts_asked_for_passes():
 @pytest.mark.parametrize(
     "mounts, words",
     [
-        ([OURS, {"Type": "bind", "Source": "/etc", "Destination": "/x", "RW": True}], "mounted a bind at '/x'"),
-        ([OURS, {"Type": "volume", "Name": "other", "Destination": "/x", "RW": True}], "at '/x', which was not asked"),
+        (
+            [OURS, {"Type": "bind", "Source": "/etc", "Destination": "/x", "RW": True}],
+            "mounted a bind at '/x'",
+        ),
+        (
+            [OURS, {"Type": "volume", "Name": "other", "Destination": "/x", "RW": True}],
+            "at '/x', which was not asked",
+        ),
         ([dict(OURS, Name="attacker")], "another volume at '/data'"),
         ([dict(OURS, RW=False)], "another volume at '/data'"),
         ([], "did not mount the volumes asked for at /data"),

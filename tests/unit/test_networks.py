@@ -21,11 +21,12 @@ def test_names_are_digests_of_server_and_environment():
 
 
 def test_used_up_address_pools_get_advice():
-    docker = ("could not find an available, non-overlapping IPv4 address pool among the defaults "
-              "to assign to the network")
+    docker = (
+        "could not find an available, non-overlapping IPv4 address pool among the defaults "
+        "to assign to the network"
+    )
     podman = "could not find free subnet from subnet pools"
     for message in (docker, podman):
         advice = networks.pools_used_up(message)
         assert advice and "default-address-pools" in advice and "default_subnet_pools" in advice
     assert networks.pools_used_up("network with name x already exists") is None
-

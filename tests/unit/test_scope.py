@@ -137,13 +137,13 @@ async def served(tmp_path):
 async def _every_kind(address: str, token: str | None) -> list[str]:
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
     async with grpc.aio.insecure_channel(address) as channel:
+
         def method(kind, name):
             return getattr(channel, kind)(f"/{SERVICE}/{name}")
+
         unary = await method("unary_unary", "Unary")(b"", metadata=metadata)
         streamed = [r async for r in method("unary_stream", "ServerStream")(b"2", metadata=metadata)]
-        client_stream = await method("stream_unary", "ClientStream")(
-            iter([b"a", b"b"]), metadata=metadata
-        )
+        client_stream = await method("stream_unary", "ClientStream")(iter([b"a", b"b"]), metadata=metadata)
         bidi = [r async for r in method("stream_stream", "Bidi")(iter([b"a"]), metadata=metadata)]
     return [r.decode() for r in (unary, *streamed, client_stream, *bidi)]
 
@@ -243,12 +243,15 @@ async def test_tokens_are_stored_as_hashes_and_survive_a_restart(served, tmp_pat
     assert Tokens(store).find(value) is None
 
 
-@pytest.mark.parametrize("environment, description, problem", [
-    ("", "", "environment: give the environment"),
-    ("no such/env", "", "environment: is not a valid name"),
-    ("dev", "x" * 201, "description: is 201 characters long"),
-    ("dev", "two\nlines", "description: contains control characters"),
-])
+@pytest.mark.parametrize(
+    "environment, description, problem",
+    [
+        ("", "", "environment: give the environment"),
+        ("no such/env", "", "environment: is not a valid name"),
+        ("dev", "x" * 201, "description: is 201 characters long"),
+        ("dev", "two\nlines", "description: contains control characters"),
+    ],
+)
 def test_bad_token_requests_are_refused_by_field(tmp_path, environment, description, problem):
     store = Store(tmp_path / "state.db")
     with pytest.raises(ServiceError) as refused:
@@ -289,6 +292,7 @@ async def test_a_call_with_no_caller_bound_is_refused():
     # Fails closed: a task that no interceptor bound (none exists today) is nobody.
     async def outside():
         return scope.current()
+
     with pytest.raises(ServiceError) as refused:
         await asyncio.create_task(outside(), context=contextvars.Context())
     assert refused.value.code == grpc.StatusCode.PERMISSION_DENIED

@@ -20,10 +20,20 @@ PODMAN_LIKE = {
     "defaultAction": "SCMP_ACT_ERRNO",
     "defaultErrnoRet": ENOSYS,
     "syscalls": [
-        {"names": ["read", "clone", "clone3", "keyctl", "unshare", "write"], "action": "SCMP_ACT_ALLOW",
-         "args": [], "includes": {}, "excludes": {}},
-        {"names": ["setns"], "action": "SCMP_ACT_ALLOW", "args": [],
-         "includes": {"caps": ["CAP_SYS_ADMIN"]}, "excludes": {}},
+        {
+            "names": ["read", "clone", "clone3", "keyctl", "unshare", "write"],
+            "action": "SCMP_ACT_ALLOW",
+            "args": [],
+            "includes": {},
+            "excludes": {},
+        },
+        {
+            "names": ["setns"],
+            "action": "SCMP_ACT_ALLOW",
+            "args": [],
+            "includes": {"caps": ["CAP_SYS_ADMIN"]},
+            "excludes": {},
+        },
     ],
 }
 
@@ -69,7 +79,11 @@ def test_everything_else_stays_as_the_default_has_it():
     profile = without_user_namespaces(PODMAN_LIKE)
     assert profile["defaultAction"] == "SCMP_ACT_ERRNO" and profile["defaultErrnoRet"] == ENOSYS
     assert profile["syscalls"][0] == {
-        "names": ["read", "keyctl", "write"], "action": "SCMP_ACT_ALLOW", "args": [], "includes": {}, "excludes": {},
+        "names": ["read", "keyctl", "write"],
+        "action": "SCMP_ACT_ALLOW",
+        "args": [],
+        "includes": {},
+        "excludes": {},
     }
     assert profile["syscalls"][1] == PODMAN_LIKE["syscalls"][1]
     # No rule is left that allows the guarded calls whatever their flags.
@@ -89,20 +103,29 @@ def test_rules_that_already_restrict_namespaces_are_kept():
     docker_like = {
         "defaultAction": "SCMP_ACT_ERRNO",
         "syscalls": [
-            {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
-             "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}],
-             "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
-            {"names": ["unshare", "mount"], "action": "SCMP_ACT_ALLOW",
-             "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+            {
+                "names": ["clone"],
+                "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}],
+                "excludes": {"caps": ["CAP_SYS_ADMIN"]},
+            },
+            {
+                "names": ["unshare", "mount"],
+                "action": "SCMP_ACT_ALLOW",
+                "includes": {"caps": ["CAP_SYS_ADMIN"]},
+            },
         ],
     }
     assert without_user_namespaces(docker_like) == docker_like
 
 
 def test_a_rule_limited_to_some_architectures_keeps_that_limit():
-    profile = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
-        {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64"]}},
-    ]}
+    profile = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [
+            {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64"]}},
+        ],
+    }
     rules = _rules_for(without_user_namespaces(profile), "clone")
     # amd64 only: no s390 rule, and the flags rules still apply to amd64 alone.
     assert [r["includes"]["arches"] for r in rules] == [["amd64"], ["amd64"]]
@@ -112,10 +135,16 @@ def test_a_rule_limited_to_some_architectures_keeps_that_limit():
 def test_keyring_calls_are_refused_with_eperm_by_one_rule():
     profile = without_keyrings(PODMAN_LIKE)
     for name in KEYRING_CALLS:
-        assert _rules_for(profile, name) == [{
-            "names": ["add_key", "keyctl", "request_key"], "action": "SCMP_ACT_ERRNO",
-            "errnoRet": EPERM, "args": [], "includes": {}, "excludes": {},
-        }]
+        assert _rules_for(profile, name) == [
+            {
+                "names": ["add_key", "keyctl", "request_key"],
+                "action": "SCMP_ACT_ERRNO",
+                "errnoRet": EPERM,
+                "args": [],
+                "includes": {},
+                "excludes": {},
+            }
+        ]
     # The rule that allowed keyctl lost it and kept everything else.
     assert profile["syscalls"][0] == dict(
         PODMAN_LIKE["syscalls"][0], names=["read", "clone", "clone3", "unshare", "write"]
@@ -125,13 +154,19 @@ def test_keyring_calls_are_refused_with_eperm_by_one_rule():
 
 
 def test_no_other_rule_names_a_keyring_call_whatever_its_action_or_condition():
-    profile = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-        {"name": "add_key", "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
-        {"names": ["request_key", "keyctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS},
-        {"names": ["keyctl"], "action": "SCMP_ACT_ALLOW",
-         "args": [{"index": 0, "value": 0, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]},
-        {"name": "read", "action": "SCMP_ACT_ALLOW"},
-    ]}
+    profile = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [
+            {"name": "add_key", "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+            {"names": ["request_key", "keyctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS},
+            {
+                "names": ["keyctl"],
+                "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 0, "value": 0, "valueTwo": 0, "op": "SCMP_CMP_EQ"}],
+            },
+            {"name": "read", "action": "SCMP_ACT_ALLOW"},
+        ],
+    }
     result = without_keyrings(profile)
     # Rules left with no call are gone; a rule naming other calls keeps them.
     assert result["syscalls"][:-1] == [{"name": "read", "action": "SCMP_ACT_ALLOW"}]
@@ -144,6 +179,10 @@ def test_sandboxes_get_both_changes_and_the_given_profile_is_not_changed():
     profile = for_sandboxes(given)
     assert given == PODMAN_LIKE
     assert profile == without_keyrings(without_user_namespaces(PODMAN_LIKE))
-    allowed = {n for r in profile["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" and not r.get("args")
-               for n in r["names"]}
+    allowed = {
+        n
+        for r in profile["syscalls"]
+        if r["action"] == "SCMP_ACT_ALLOW" and not r.get("args")
+        for n in r["names"]
+    }
     assert allowed == {"read", "write", "setns"}

@@ -22,8 +22,9 @@ os.write(2, b"after\\n")
 
 def test_fd_2_goes_to_the_log_and_the_terminal_keeps_the_frames(tmp_path):
     log = tmp_path / "dashboard.log"
-    done = subprocess.run([sys.executable, "-c", PROGRAM, str(log)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", PROGRAM, str(log)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == "a frame\nafter\n"
     assert log.read_text() == "from C\nfrom Python\n"

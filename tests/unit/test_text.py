@@ -21,6 +21,7 @@ class Listing:
 
 def run(monkeypatch, capsys, client, *argv: str) -> list[list[str]]:
     """The table `sbtui ARGV` prints, as rows of cells (split on runs of two spaces)."""
+
     async def with_stand_in(args):
         return await args.verb(client, args)
 
@@ -57,4 +58,7 @@ def test_image_list_shows_sizes_and_ages_as_the_dashboard(monkeypatch, capsys):
 
     header, *rows = run(monkeypatch, capsys, Listing(images=Listing(list=images)), "image", "list")
     assert header == ["ID", "TAG", "SIZE", "AGE", "SNAPSHOT OF"]
-    assert rows == [["im-1", "python:3.11-slim", "125Mi", "3d", "-"], ["im-2", "busybox:latest", "-", "-", "-"]]
+    assert rows == [
+        ["im-1", "python:3.11-slim", "125Mi", "3d", "-"],
+        ["im-2", "busybox:latest", "-", "-", "-"],
+    ]

@@ -56,8 +56,9 @@ def test_no_screen_module_imports_another():
         for name in sorted(imported(path)):
             if is_screen_module(name) and name != module_name(path) and name not in BASES:
                 found.append(f"{path.name} imports {name}")
-    assert not found, "screens open other screens through the app (navigation.py), not by import:\n" \
-        + "\n".join(found)
+    assert not found, (
+        "screens open other screens through the app (navigation.py), not by import:\n" + "\n".join(found)
+    )
 
 
 def test_the_bases_import_no_screen_module():

@@ -43,7 +43,7 @@ class GpuUnavailable(EngineError):
 
 @dataclass
 class ImageInfo:
-    engine_id: str        # "sha256:..."
+    engine_id: str  # "sha256:..."
     tag: str
     created_at: float
     size_bytes: int
@@ -91,6 +91,7 @@ class WritablePaths:
     """What a container writes to outside its volumes, as paths on the engine's host: the
     upper directory of its writable layer ('' if the engine has none to show), and the files
     the engine mounts writable into it (/etc/hosts and the like)."""
+
     layer: str
     files: list[str] = field(default_factory=list)
 
@@ -171,7 +172,11 @@ class Runtime(Protocol):
         """Pull `ref`, yielding the engine's progress events as they come."""
 
     async def commit(
-        self, container_id: str, repo: str, tag: str, labels: dict[str, str],
+        self,
+        container_id: str,
+        repo: str,
+        tag: str,
+        labels: dict[str, str],
         env: list[str] | None = None,
     ) -> str:
         """Commit a container's filesystem to an image; returns the engine image id.

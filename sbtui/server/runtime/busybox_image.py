@@ -35,6 +35,7 @@ def build_tar(busybox: str) -> bytes:
     buf = io.BytesIO()
     now = int(time.time())
     with tarfile.open(fileobj=buf, mode="w") as tar:
+
         def add_dir(path: str, mode: int = 0o755) -> None:
             info = tarfile.TarInfo(path)
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, mode, now

@@ -14,13 +14,24 @@ from sbtui.server.runtime.base import ContainerSpec, EngineError
 # The same small capability set on both engines (Podman's default without SYS_CHROOT; Docker's
 # adds NET_RAW, MKNOD and AUDIT_WRITE).
 CAPABILITIES = (
-    "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETFCAP",
-    "SETGID", "SETPCAP", "SETUID",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
 )
 # HostConfig fields read back after create, with the parameter each one carries.
 _LIMITS = {
-    "NanoCpus": "cpu_limit", "CpuShares": "cpu", "Memory": "memory_limit_mib",
-    "MemoryReservation": "memory_mib", "PidsLimit": "the process limit",
+    "NanoCpus": "cpu_limit",
+    "CpuShares": "cpu",
+    "Memory": "memory_limit_mib",
+    "MemoryReservation": "memory_mib",
+    "PidsLimit": "the process limit",
 }
 # What a volume mount may name, for the runtime's own check: Podman's compatibility API joins a
 # mount into one "type=volume,source=...,destination=..." string and parses it again, so a ','
@@ -45,7 +56,11 @@ def container_config(spec: ContainerSpec, host: dict) -> dict:
 
 
 def host_config(
-    spec: ContainerSpec, engine: str, ulimits: list[dict], seccomp: list[str], layer_quota: bool,
+    spec: ContainerSpec,
+    engine: str,
+    ulimits: list[dict],
+    seccomp: list[str],
+    layer_quota: bool,
 ) -> dict:
     """The HostConfig of a sandbox on `engine` ("docker" or "podman"), whose own rlimits are
     `ulimits`; `seccomp` are its security options for the seccomp profile, and `layer_quota`
@@ -101,9 +116,7 @@ def with_open_files(ulimits: list[dict], open_files: int) -> list[dict]:
         return list(ulimits)
     ceiling = next((u["Hard"] for u in ulimits if u["Name"] == "nofile"), open_files)
     value = min(open_files, ceiling)
-    return [u for u in ulimits if u["Name"] != "nofile"] + [
-        {"Name": "nofile", "Soft": value, "Hard": value}
-    ]
+    return [u for u in ulimits if u["Name"] != "nofile"] + [{"Name": "nofile", "Soft": value, "Hard": value}]
 
 
 def mount_config(mounts: dict[str, str]) -> list[dict]:
@@ -137,7 +150,9 @@ def check_created(data: dict, host: dict, mounts: dict[str, str]) -> None:
     for mount in data.get("Mounts") or []:
         destination = mount.get("Destination", "")
         if mount.get("Type") != "volume":
-            raise EngineError(f"the engine mounted a {mount.get('Type')} at {destination!r}, which was not asked for")
+            raise EngineError(
+                f"the engine mounted a {mount.get('Type')} at {destination!r}, which was not asked for"
+            )
         if destination in wanted:
             if mount.get("Name") != wanted.pop(destination) or not mount.get("RW", True):
                 raise EngineError(f"the engine mounted another volume at {destination!r} than asked for")

@@ -38,14 +38,21 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
-import aiohttp
-
 import aiodocker
+import aiohttp
 from aiodocker.exceptions import DockerError
 
 from sbtui.server.runtime import (
-    container_config, egress, engine_exec, gpu, host_processes, image_archive, log_tail, naming,
-    networks, seccomp,
+    container_config,
+    egress,
+    engine_exec,
+    gpu,
+    host_processes,
+    image_archive,
+    log_tail,
+    naming,
+    networks,
+    seccomp,
 )
 from sbtui.server.runtime.base import (
     BadImageReference,
@@ -60,7 +67,13 @@ from sbtui.server.runtime.base import (
     WritablePaths,
 )
 from sbtui.server.runtime.engine_api import (
-    API_VERSION, address, engine_error, missing, pull_error, take_frames, timestamp,
+    API_VERSION,
+    address,
+    engine_error,
+    missing,
+    pull_error,
+    take_frames,
+    timestamp,
 )
 from sbtui.server.runtime.hijack import answers
 
@@ -77,7 +90,11 @@ def _gpu_error(err: DockerError, spec: ContainerSpec) -> EngineError | None:
 
 class DockerRuntime:
     def __init__(
-        self, url: str, name: str, ulimits: list[dict] | None = None, state_dir: Path | None = None,
+        self,
+        url: str,
+        name: str,
+        ulimits: list[dict] | None = None,
+        state_dir: Path | None = None,
         open_files_ceiling: int | None = None,
     ) -> None:
         self.url = url
@@ -101,10 +118,13 @@ class DockerRuntime:
         # (aiohttp's 100), a hundred of them would leave no connection for any other engine
         # call, whatever the environment. They get connections of their own, which
         # stream_limits bounds instead.
-        self._streams_session = aiohttp.ClientSession(connector=(
-            aiohttp.UnixConnector(url[len("unix://"):], limit=0) if url.startswith("unix://")
-            else aiohttp.TCPConnector(limit=0)
-        ))
+        self._streams_session = aiohttp.ClientSession(
+            connector=(
+                aiohttp.UnixConnector(url[len("unix://") :], limit=0)
+                if url.startswith("unix://")
+                else aiohttp.TCPConnector(limit=0)
+            )
+        )
         self._streams = aiodocker.Docker(url=url, api_version=API_VERSION, session=self._streams_session)
         self._networks = networks.EnvironmentNetworks(self._docker, name, self.answers)
 
@@ -180,7 +200,11 @@ class DockerRuntime:
             raise EngineError(f"pulling image {ref!r}: the engine connection broke: {err}") from None
 
     async def commit(
-        self, container_id: str, repo: str, tag: str, labels: dict[str, str],
+        self,
+        container_id: str,
+        repo: str,
+        tag: str,
+        labels: dict[str, str],
         env: list[str] | None = None,
     ) -> str:
         if env is None:
@@ -220,8 +244,11 @@ class DockerRuntime:
         try:
             async with self._docker._query(f"images/{committed}/get", timeout=timeout) as saved:
                 async with self._docker._query(
-                    "images/load", method="POST", data=image_archive.with_env(saved.content, ref, env),
-                    headers={"Content-Type": "application/x-tar"}, timeout=timeout,
+                    "images/load",
+                    method="POST",
+                    data=image_archive.with_env(saved.content, ref, env),
+                    headers={"Content-Type": "application/x-tar"},
+                    timeout=timeout,
                 ) as response:
                     reply = await response.read()
             if b'"error' in reply:
@@ -263,8 +290,12 @@ class DockerRuntime:
         terminal's output is one stream of bytes, without entries)."""
         if not container_id:
             raise ValueError("no container id")  # would ask for containers//logs: a bug, not the engine's
-        params = {"stdout": "1", "stderr": "1", "follow": "1" if follow else "0",
-                  "tail": str(tail) if tail > 0 else "all"}
+        params = {
+            "stdout": "1",
+            "stderr": "1",
+            "follow": "1" if follow else "0",
+            "tail": str(tail) if tail > 0 else "all",
+        }
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=10)
         try:
             async with self._streams._query(
@@ -377,8 +408,11 @@ class DockerRuntime:
         backing = dict((pair[0], pair[1]) for pair in info.get("DriverStatus") or [] if len(pair) == 2)
         if backing.get("Backing Filesystem") != "xfs":
             return False  # the engine would refuse: the server watches the layer instead
-        config: dict[str, Any] = {"Image": image, "Cmd": ["true"],
-                                  "HostConfig": {"StorageOpt": {"size": "1073741824"}}}
+        config: dict[str, Any] = {
+            "Image": image,
+            "Cmd": ["true"],
+            "HostConfig": {"StorageOpt": {"size": "1073741824"}},
+        }
         try:
             probe = await self._docker.containers.create(config, name=f"sbtui-layer-quota-{os.getpid()}")
         except DockerError:
@@ -447,7 +481,8 @@ class DockerRuntime:
                 # carry their reason, so with a memory limit it is the OOM killer's.
                 oom = True
             exit_ = ContainerExit(
-                exit_code=code, oom_killed=oom,
+                exit_code=code,
+                oom_killed=oom,
                 finished_at=timestamp(state.get("FinishedAt")) or time.time(),
             )
         return ContainerState(
@@ -502,8 +537,11 @@ class DockerRuntime:
 
     async def remove(self, container_id: str) -> None:
         data = await self._show(container_id) or {}
-        joined = [n for n in (data.get("NetworkSettings") or {}).get("Networks") or {}
-                  if networks.is_environment_network(n)]
+        joined = [
+            n
+            for n in (data.get("NetworkSettings") or {}).get("Networks") or {}
+            if networks.is_environment_network(n)
+        ]
         try:
             await self._docker.containers.container(container_id).delete(force=True, v=True)
         except DockerError as err:
@@ -515,9 +553,7 @@ class DockerRuntime:
 
     async def list_managed(self, label: str) -> list[ContainerState]:
         try:
-            found = await self._docker.containers.list(
-                all=True, filters=json.dumps({"label": [label]})
-            )
+            found = await self._docker.containers.list(all=True, filters=json.dumps({"label": [label]}))
         except DockerError as err:
             raise engine_error(err, "listing containers") from None
         states = []
@@ -605,4 +641,3 @@ class DockerRuntime:
         await self._docker.close()
         await self._streams.close()
         await self._streams_session.close()
-

@@ -29,9 +29,13 @@ def ruleset(networks: list[str], version: int) -> bytes:
         ":FORWARD ACCEPT [0:0]",
         ":OUTPUT DROP [0:0]",
     ]
-    if version == 4 and not any(isinstance(n, ipaddress.IPv4Network) and ENGINE_RESOLVER.subnet_of(n) for n in allowed):
-        lines += [f"-A OUTPUT -d {ENGINE_RESOLVER} -p tcp -j REJECT --reject-with tcp-reset",
-                  f"-A OUTPUT -d {ENGINE_RESOLVER} -j REJECT"]
+    if version == 4 and not any(
+        isinstance(n, ipaddress.IPv4Network) and ENGINE_RESOLVER.subnet_of(n) for n in allowed
+    ):
+        lines += [
+            f"-A OUTPUT -d {ENGINE_RESOLVER} -p tcp -j REJECT --reject-with tcp-reset",
+            f"-A OUTPUT -d {ENGINE_RESOLVER} -j REJECT",
+        ]
     lines += [
         "-A OUTPUT -o lo -j ACCEPT",
         "-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
@@ -48,8 +52,11 @@ async def apply(pid: int, networks: list[str]) -> None:
         if shutil.which(tool) is None:
             raise EngineError(f"cidr_allowlist needs {tool} on the server's host: apt-get install iptables")
         process = await asyncio.create_subprocess_exec(
-            "nsenter", f"--net=/proc/{pid}/ns/net", tool,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            "nsenter",
+            f"--net=/proc/{pid}/ns/net",
+            tool,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
         _, err = await process.communicate(ruleset(networks, version))
@@ -62,8 +69,14 @@ async def apply(pid: int, networks: list[str]) -> None:
 
 async def _disable_ipv6(pid: int) -> bool:
     process = await asyncio.create_subprocess_exec(
-        "nsenter", f"--net=/proc/{pid}/ns/net", "sysctl", "-q", "-w",
-        "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        "nsenter",
+        f"--net=/proc/{pid}/ns/net",
+        "sysctl",
+        "-q",
+        "-w",
+        "net.ipv6.conf.all.disable_ipv6=1",
+        "net.ipv6.conf.default.disable_ipv6=1",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     return await process.wait() == 0

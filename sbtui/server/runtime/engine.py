@@ -62,7 +62,7 @@ def _hard_limits(pid: int) -> dict[str, int]:
         for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
             for name, label in (("nofile", "Max open files"), ("nproc", "Max processes")):
                 if line.startswith(label):
-                    hard = line[len(label):].split()[1]
+                    hard = line[len(label) :].split()[1]
                     if hard.isdigit():
                         found[name] = int(hard)
     except OSError:
@@ -94,7 +94,7 @@ def _peer_pid(url: str) -> int | None:
     creds = struct.Struct("3i")  # struct ucred: pid, uid, gid
     try:
         with socket.socket(socket.AF_UNIX) as sock:
-            sock.connect(url[len("unix://"):])
+            sock.connect(url[len("unix://") :])
             pid = creds.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, creds.size))[0]
     except OSError:
         return None
@@ -133,10 +133,14 @@ async def connect(
     if kind in ("auto", "docker"):
         docker_url = f"unix://{DOCKER_SOCKET}"
         if await answers(docker_url) and await _kind(docker_url) == "docker":
-            return Engine(DockerRuntime(
-                docker_url, "docker", state_dir=state_dir,
-                open_files_ceiling=_open_files_of(_peer_pid(docker_url)),
-            ))
+            return Engine(
+                DockerRuntime(
+                    docker_url,
+                    "docker",
+                    state_dir=state_dir,
+                    open_files_ceiling=_open_files_of(_peer_pid(docker_url)),
+                )
+            )
         if kind == "docker":
             raise EngineUnavailable(
                 f"Docker does not answer at {DOCKER_SOCKET}: start dockerd, or {INSTALL_HINT}"

@@ -13,7 +13,10 @@ from datetime import datetime
 from aiodocker.exceptions import DockerError
 
 from sbtui.server.runtime.base import (
-    BadImageReference, EngineError, EngineNotFound, RegistryUnreachable,
+    BadImageReference,
+    EngineError,
+    EngineNotFound,
+    RegistryUnreachable,
 )
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
@@ -45,7 +48,7 @@ def take_frames(buffer: bytearray) -> list[tuple[int, bytes]]:
         end = at + FRAME.size + length
         if end > len(buffer):
             break
-        entries.append(((2 if fd == 2 else 1), bytes(buffer[at + FRAME.size:end])))
+        entries.append(((2 if fd == 2 else 1), bytes(buffer[at + FRAME.size : end])))
         at = end
     del buffer[:at]
     return entries
@@ -84,9 +87,17 @@ def pull_error(ref: str, message: str) -> EngineError:
         return BadImageReference(f"{ref!r} is not a valid image reference: {message}")
     if any(w in lowered for w in ("manifest unknown", "not found", "does not exist", "name unknown")):
         return EngineNotFound(f"image {ref!r} was not found in its registry: {message}")
-    if any(w in lowered for w in (
-        "dial tcp", "connection refused", "no such host", "pinging container registry", "timeout",
-        "tls", "https",
-    )):
+    if any(
+        w in lowered
+        for w in (
+            "dial tcp",
+            "connection refused",
+            "no such host",
+            "pinging container registry",
+            "timeout",
+            "tls",
+            "https",
+        )
+    ):
         return RegistryUnreachable(f"the registry of {ref!r} could not be reached: {message}")
     return EngineError(f"pulling image {ref!r}: {message}")

@@ -39,9 +39,9 @@ class GpuRequest:
 
 @dataclass(frozen=True)
 class HostGpu:
-    index: int   # the driver's order (PCI bus order), the one nvidia-smi numbers GPUs by
-    model: str   # e.g. "Tesla T4"
-    uuid: str    # e.g. "GPU-8d3b...", empty if the driver did not say
+    index: int  # the driver's order (PCI bus order), the one nvidia-smi numbers GPUs by
+    model: str  # e.g. "Tesla T4"
+    uuid: str  # e.g. "GPU-8d3b...", empty if the driver did not say
 
     @property
     def device_id(self) -> str:
@@ -128,9 +128,7 @@ def gpu_host_config(device_ids: list[str]) -> dict:
     for the NVIDIA driver, by id rather than by count, so the GPUs given are the type asked for
     and not merely the first ones the driver lists."""
     return {
-        "DeviceRequests": [
-            {"Driver": "nvidia", "DeviceIDs": list(device_ids), "Capabilities": [["gpu"]]}
-        ]
+        "DeviceRequests": [{"Driver": "nvidia", "DeviceIDs": list(device_ids), "Capabilities": [["gpu"]]}]
     }
 
 

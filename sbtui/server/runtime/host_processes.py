@@ -79,8 +79,10 @@ def exec_roots(inits: list[int]) -> list[int]:
     # A parent gone since the listing is taken for one inside: better miss an exec than kill
     # a process of the sandbox's own.
     return [
-        pid for pid, ppid in parents.items()
-        if pid not in inits and namespace_of[pid] in namespaces
+        pid
+        for pid, ppid in parents.items()
+        if pid not in inits
+        and namespace_of[pid] in namespaces
         and (namespace_of.get(ppid) or namespace_of[pid]) != namespace_of[pid]
     ]
 

@@ -38,9 +38,9 @@ def _padded(size: int) -> int:
 def _pax(data: bytes) -> dict[str, str]:
     """The records of a PAX extended header ("LEN key=value\\n" each)."""
     records, at = {}, 0
-    while at < len(data) and data[at:at + 1] != b"\0":
-        length = int(data[at:data.index(b" ", at)])
-        key, _, value = data[data.index(b" ", at) + 1:at + length - 1].partition(b"=")
+    while at < len(data) and data[at : at + 1] != b"\0":
+        length = int(data[at : data.index(b" ", at)])
+        key, _, value = data[data.index(b" ", at) + 1 : at + length - 1].partition(b"=")
         records[key.decode()] = value.decode("utf-8", "surrogateescape")
         at += length
     return records
@@ -75,11 +75,11 @@ async def with_env(source: Reader, ref: str, env: list[str]) -> AsyncIterator[by
             data = await source.readexactly(_padded(info.size))
             extended.append(header + data)
             if info.type == tarfile.XHDTYPE:
-                records = _pax(data[:info.size])
+                records = _pax(data[: info.size])
                 path = records.get("path", path)
                 size_override = int(records["size"]) if "size" in records else size_override
             elif info.type == tarfile.GNUTYPE_LONGNAME:
-                path = data[:info.size].rstrip(b"\0").decode("utf-8", "surrogateescape")
+                path = data[: info.size].rstrip(b"\0").decode("utf-8", "surrogateescape")
             continue
         name = posixpath.normpath(path or info.name)
         size = info.size if size_override is None else size_override

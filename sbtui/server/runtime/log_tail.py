@@ -58,13 +58,11 @@ class _Tail:
         frames = list(self.frames)
         if self.held > self.size:
             fd, data = frames[0]
-            frames[0] = (fd, data[self.held - self.size:])
+            frames[0] = (fd, data[self.held - self.size :])
         return frames
 
 
-async def from_tail_reads(
-    read: Callable[[int], AsyncIterator[Frames]], size: int, tty: bool
-) -> Frames:
+async def from_tail_reads(read: Callable[[int], AsyncIterator[Frames]], size: int, tty: bool) -> Frames:
     """The last `size` bytes, by reads of the last N entries (`read(N)`, yielding them as they
     arrive) for growing N: as many as the entries read so far say are needed."""
     entries, before = FIRST_TAIL, -1

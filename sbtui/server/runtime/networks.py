@@ -95,12 +95,20 @@ class EnvironmentNetworks:
         body: dict[str, object]
         if self._engine == "podman":
             path = f"{LIBPOD_API}/libpod/networks/create"
-            body = {"name": network.name, "driver": "bridge", "labels": network.labels,
-                    "options": {"isolate": "true"}}
+            body = {
+                "name": network.name,
+                "driver": "bridge",
+                "labels": network.labels,
+                "options": {"isolate": "true"},
+            }
         else:
             path = f"{API_VERSION}/networks/create"
-            body = {"Name": network.name, "Driver": "bridge", "Labels": network.labels,
-                    "CheckDuplicate": True}
+            body = {
+                "Name": network.name,
+                "Driver": "bridge",
+                "Labels": network.labels,
+                "CheckDuplicate": True,
+            }
         try:
             reply = await self._docker._query_json(path, method="POST", data=body, versioned_api=False)
         except DockerError as err:
@@ -108,9 +116,7 @@ class EnvironmentNetworks:
             if err.status == 409 or "already exists" in message.lower():
                 return
             advice = pools_used_up(message)
-            raise EngineError(
-                f"making the environment's network: {advice or message}", err.status
-            ) from None
+            raise EngineError(f"making the environment's network: {advice or message}", err.status) from None
         if self._engine == "podman" and (reply or {}).get("options", {}).get("isolate") != "true":
             await self._delete(network.name)
             raise EngineError(

@@ -93,7 +93,10 @@ class PodmanService:
         with open(self.log_path, "ab") as log_file:
             process = subprocess.Popen(
                 [self._podman, "system", "service", "--time=0", self.url],
-                stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                env=env,
                 start_new_session=True,
             )
         self._process, self.pid = process, process.pid
@@ -137,8 +140,12 @@ class PodmanService:
             except EngineError as err:
                 log.warning("after restarting the Podman API service: %s", err)
             health.restarted(self.pid)
-            log.info("the Podman API service answers again (pid %d), %.1f s after it died, at attempt %d",
-                     self.pid, time.monotonic() - lost, attempt)
+            log.info(
+                "the Podman API service answers again (pid %d), %.1f s after it died, at attempt %d",
+                self.pid,
+                time.monotonic() - lost,
+                attempt,
+            )
 
     async def _ended(self) -> str:
         """Wait for the service process to end; say how it ended."""

@@ -47,10 +47,14 @@ def _flags_rule(names: list[str], index: int, newuser: bool, base: dict) -> dict
     rule = {
         "names": names,
         "action": "SCMP_ACT_ERRNO" if newuser else "SCMP_ACT_ALLOW",
-        "args": [{
-            "index": index, "value": CLONE_NEWUSER,
-            "valueTwo": CLONE_NEWUSER if newuser else 0, "op": "SCMP_CMP_MASKED_EQ",
-        }],
+        "args": [
+            {
+                "index": index,
+                "value": CLONE_NEWUSER,
+                "valueTwo": CLONE_NEWUSER if newuser else 0,
+                "op": "SCMP_CMP_MASKED_EQ",
+            }
+        ],
         "includes": copy.deepcopy(base.get("includes") or {}),
         "excludes": copy.deepcopy(base.get("excludes") or {}),
     }
@@ -111,11 +115,16 @@ def without_user_namespaces(profile: dict) -> dict:
                     if limited is not None:
                         added.append(limited)
         if "clone3" in guarded:
-            added.append({
-                "names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS, "args": [],
-                "includes": copy.deepcopy(rule.get("includes") or {}),
-                "excludes": copy.deepcopy(rule.get("excludes") or {}),
-            })
+            added.append(
+                {
+                    "names": ["clone3"],
+                    "action": "SCMP_ACT_ERRNO",
+                    "errnoRet": ENOSYS,
+                    "args": [],
+                    "includes": copy.deepcopy(rule.get("includes") or {}),
+                    "excludes": copy.deepcopy(rule.get("excludes") or {}),
+                }
+            )
     result["syscalls"] = kept + added
     return result
 
@@ -135,10 +144,16 @@ def without_keyrings(profile: dict) -> dict:
             rule = dict(rule, names=rest)
             rule.pop("name", None)
             kept.append(rule)
-    kept.append({
-        "names": list(KEYRING_CALLS), "action": "SCMP_ACT_ERRNO", "errnoRet": EPERM, "args": [],
-        "includes": {}, "excludes": {},
-    })
+    kept.append(
+        {
+            "names": list(KEYRING_CALLS),
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": EPERM,
+            "args": [],
+            "includes": {},
+            "excludes": {},
+        }
+    )
     result["syscalls"] = kept
     return result
 

@@ -17,7 +17,13 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Static, Text
 from sbtui.client import Image, SbtuiError, is_image_id
 from sbtui.text import age, size_text
 from sbtui.tui.create_fields import (
-    BY_KEY, FIELD_OF_WIRE, FIELDS, GROUPS, Checked, check, unsupported_fields,
+    BY_KEY,
+    FIELD_OF_WIRE,
+    FIELDS,
+    GROUPS,
+    Checked,
+    check,
+    unsupported_fields,
 )
 from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.keymap import CREATE_KEYS, bindings
@@ -99,10 +105,15 @@ class CreateScreen(Screen[str | None]):
         if field.kind == "switch":
             return Checkbox(field.hint, value=text == "1", id=f"field-{key}", compact=True)
         if field.kind == "lines":
-            return TextArea(text, id=f"field-{key}", compact=True, soft_wrap=False,
-                            placeholder=field.hint, tab_behavior="focus")
-        return Input(text, placeholder=field.hint, id=f"field-{key}", compact=True,
-                     select_on_focus=False)
+            return TextArea(
+                text,
+                id=f"field-{key}",
+                compact=True,
+                soft_wrap=False,
+                placeholder=field.hint,
+                tab_behavior="focus",
+            )
+        return Input(text, placeholder=field.hint, id=f"field-{key}", compact=True, select_on_focus=False)
 
     def on_mount(self) -> None:
         self._show_errors()
@@ -182,8 +193,9 @@ class CreateScreen(Screen[str | None]):
         checked = check(self.texts(), self.unsupported)
         for field in FIELDS:
             message = self._server_errors.get(field.key) or checked.errors.get(field.key)
-            visible = bool(message) and (self._tried or field.key in self._shown
-                                         or field.key in self._server_errors)
+            visible = bool(message) and (
+                self._tried or field.key in self._shown or field.key in self._server_errors
+            )
             note = self.query_one(f"#error-{field.key}", Static)
             note.update(Content(f"↳ {message}") if visible else "")
             note.display = visible
@@ -264,8 +276,9 @@ class CreateScreen(Screen[str | None]):
         if not checked.ok:
             first = next(f.key for f in FIELDS if f.key in checked.errors)
             count = len(checked.errors)
-            self._problem(f"{count} field{' needs' if count == 1 else 's need'} attention "
-                          "before anything is sent")
+            self._problem(
+                f"{count} field{' needs' if count == 1 else 's need'} attention before anything is sent"
+            )
             self._focus_field(first)
             return
         self._create(checked)

@@ -55,8 +55,10 @@ class HelpScreen(ModalScreen[None]):
             table.add_row("", "", "")
         with Vertical(id="dialog", classes="-wide"):
             yield Label("Keys", id="dialog-title")
-            yield Static(Text(f"Remap a key by its id in {_home_relative(self.app.keymap_path)}, "
-                              'e.g.  open = "o"'), id="help-hint")
+            yield Static(
+                Text(f'Remap a key by its id in {_home_relative(self.app.keymap_path)}, e.g.  open = "o"'),
+                id="help-hint",
+            )
             with VerticalScroll(id="help-keys"):
                 yield Static(table)
         yield Footer()

@@ -42,8 +42,11 @@ class ImagePicker(Picker[Image]):
         name = self._title(image)
         label = matcher.highlight(name) if matcher else Content(name)
         label = label.pad_right(max(width - len(name), 0))
-        details = [image.image_id or "", f"{size_text(image.size_bytes):>7}" if image.size_bytes else " " * 7,
-                   f"{age(image.created_at, self.now)} ago" if image.created_at else ""]
+        details = [
+            image.image_id or "",
+            f"{size_text(image.size_bytes):>7}" if image.size_bytes else " " * 7,
+            f"{age(image.created_at, self.now)} ago" if image.created_at else "",
+        ]
         return label.append_text("  " + "  ".join(details), "dim")
 
     def _fill(self, query: str) -> None:
@@ -53,19 +56,25 @@ class ImagePicker(Picker[Image]):
         found = [i for i in self.images if not matcher or matcher.match(_searched(i)) > 0]
         width = min(max((len(self._title(i)) for i in found), default=0), 48)
         # Snapshots apart: they are the operator's own, and name the sandbox they came from.
-        for title, group in (("images", [i for i in found if not i.source_sandbox_id]),
-                             ("snapshots", [i for i in found if i.source_sandbox_id])):
+        for title, group in (
+            ("images", [i for i in found if not i.source_sandbox_id]),
+            ("snapshots", [i for i in found if i.source_sandbox_id]),
+        ):
             if not group:
                 continue
             options.add_option(Option(Content.styled(title, "bold dim"), disabled=True))
             for image in group:
                 options.add_option(Option(self._label(image, matcher, width), id=image.image_id))
         if not found:
-            empty = "no image matches; esc and type a registry tag instead" if self.images else \
-                "the server has no image yet; esc and type a registry tag like python:3.11"
+            empty = (
+                "no image matches; esc and type a registry tag instead"
+                if self.images
+                else "the server has no image yet; esc and type a registry tag like python:3.11"
+            )
             options.add_option(Option(Content.styled(empty, "italic"), disabled=True))
-        first = next((n for n in range(options.option_count)
-                      if not options.get_option_at_index(n).disabled), None)
+        first = next(
+            (n for n in range(options.option_count) if not options.get_option_at_index(n).disabled), None
+        )
         options.highlighted = first
 
     def _choose(self, image_id: str | None) -> None:

@@ -71,10 +71,13 @@ class SandboxActions(_Screen):
             self.notify(f"{sandbox_id} has already finished")
             return
         label = f"{sandbox_id} ({info.name})" if info is not None and info.name else sandbox_id
-        question = (f"Terminate {label}?\n\nIts main command and every exec are stopped. "
-                    "A finished sandbox can't be started again.")
-        self.app.confirm("Terminate sandbox", question, "Terminate",
-                         then=partial(self._terminate_answered, sandbox_id))
+        question = (
+            f"Terminate {label}?\n\nIts main command and every exec are stopped. "
+            "A finished sandbox can't be started again."
+        )
+        self.app.confirm(
+            "Terminate sandbox", question, "Terminate", then=partial(self._terminate_answered, sandbox_id)
+        )
 
     def _terminate_answered(self, sandbox_id: str, yes: bool | None) -> None:
         if yes:

@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Log, Static
 
@@ -34,8 +34,12 @@ LOG_KEEP = 5000  # lines the output panes keep
 # Colour and cursor sequences are shown as plain text, so drop them (CSI, OSC, lone ESC x).
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _STATE_COLOURS = {
-    "running": "$text-success", "creating": "$text-warning", "terminating": "$text-warning",
-    "finished": "$text-muted", "failed": "$text-error", "unknown": "$text-muted",
+    "running": "$text-success",
+    "creating": "$text-warning",
+    "terminating": "$text-warning",
+    "finished": "$text-muted",
+    "failed": "$text-error",
+    "unknown": "$text-muted",
 }
 
 
@@ -128,8 +132,10 @@ class SandboxDetailScreen(SandboxActions, Screen):
         heading: list[str | tuple[str, str]] = [(info.sandbox_id, "bold")]
         if info.name:
             heading.append((f"  {printable(info.name)}", "bold"))
-        heading += [f"  ·  app {printable(info.app_name)}  ·  ",
-                    (state_text(info), _STATE_COLOURS[state_style(info)])]
+        heading += [
+            f"  ·  app {printable(info.app_name)}  ·  ",
+            (state_text(info), _STATE_COLOURS[state_style(info)]),
+        ]
         title.update(Content.assemble(*heading))
         self.query_one("#params", Static).update(self._table(param_rows(info)))
         self.query_one("#tags", Static).update(Text(printable(format_tags(info.tags)) or "none"))

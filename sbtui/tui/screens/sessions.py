@@ -29,9 +29,9 @@ class SessionsScreen(ModalScreen[int | None]):
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
         for session in self.app.sessions.items:
-            options.add_option(Option(
-                f"{session.number}  {session.label}  {session.status()}", id=str(session.number)
-            ))
+            options.add_option(
+                Option(f"{session.number}  {session.label}  {session.status()}", id=str(session.number))
+            )
         if options.option_count:
             options.highlighted = 0
         options.focus()

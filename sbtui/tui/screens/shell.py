@@ -81,8 +81,11 @@ class ShellScreen(Screen[None]):
         if command is None:
             lead = key_name(self.app, SESSION_KEY.id)
             shown = self.app.get_key_display(Binding(message.key, ""))
-            self.notify(f"{lead} {shown} does nothing; {lead} {key_name(self.app, 'session.help')} "
-                        "lists the session keys", severity="warning")
+            self.notify(
+                f"{lead} {shown} does nothing; {lead} {key_name(self.app, 'session.help')} "
+                "lists the session keys",
+                severity="warning",
+            )
             return
         await self.run_action(command.action)
 
@@ -110,8 +113,11 @@ class ShellScreen(Screen[None]):
         if session is None:
             return
         if not session.ended:
-            self.notify(f"session {session.number} is still running: end its program first "
-                        "(exit, or ctrl+d in a shell)", severity="warning")
+            self.notify(
+                f"session {session.number} is still running: end its program first "
+                "(exit, or ctrl+d in a shell)",
+                severity="warning",
+            )
             return
         self.app.close_session(session)
 

@@ -28,8 +28,14 @@ from sbtui.tui.widgets.snapshot_table import SnapshotTable
 
 AGE_TICK = 10.0  # seconds between redraws of the AGE column
 COLUMNS = (
-    ("image", "IMAGE ID"), ("source", "SOURCE SANDBOX"), ("name", "NAME"), ("app", "APP"),
-    ("state", "SOURCE STATE"), ("taken", "TAKEN (UTC)"), ("age", "AGE"), ("size", "SIZE"),
+    ("image", "IMAGE ID"),
+    ("source", "SOURCE SANDBOX"),
+    ("name", "NAME"),
+    ("app", "APP"),
+    ("state", "SOURCE STATE"),
+    ("taken", "TAKEN (UTC)"),
+    ("age", "AGE"),
+    ("size", "SIZE"),
 )
 _RIGHT = {"age", "size"}  # numbers line up on their last digit
 
@@ -76,8 +82,11 @@ class SnapshotsScreen(Screen):
         yield Static(id="snapshots-title")
         with Horizontal(id="snapshots-filter"):
             yield Label("/")
-            yield Input(placeholder="text in the image id, source sandbox, its name or app",
-                        id="snapshots-filter-input", select_on_focus=False)
+            yield Input(
+                placeholder="text in the image id, source sandbox, its name or app",
+                id="snapshots-filter-input",
+                select_on_focus=False,
+            )
         table = SnapshotTable(id="snapshots-table")
         for key, label in COLUMNS:
             table.add_column(Text(label, justify="right" if key in _RIGHT else "left"), key=key)
@@ -287,9 +296,11 @@ class SnapshotsScreen(Screen):
             self.notify("no snapshot selected", severity="warning")
             return
         if row.source is None:
-            self.notify(f"{row.image.source_sandbox_id} is gone, so the app and parameters to start "
-                        "the copy with are unknown: e opens the create form with this image",
-                        severity="error")
+            self.notify(
+                f"{row.image.source_sandbox_id} is gone, so the app and parameters to start "
+                "the copy with are unknown: e opens the create form with this image",
+                severity="error",
+            )
             return
         self._start(row.image, row.source)
 

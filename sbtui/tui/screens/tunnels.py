@@ -53,9 +53,12 @@ class TunnelsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="-widest"):
             yield Label(f"Tunnels of {self.sandbox_id}", id="dialog-title")
-            yield Static(f"waiting up to {WAIT_SECONDS} s for the ports to accept connections…",
-                         id="tunnels-status")
-            table: DataTable[str | Text] = DataTable(id="tunnels-table", cursor_type="row", zebra_stripes=False)
+            yield Static(
+                f"waiting up to {WAIT_SECONDS} s for the ports to accept connections…", id="tunnels-status"
+            )
+            table: DataTable[str | Text] = DataTable(
+                id="tunnels-table", cursor_type="row", zebra_stripes=False
+            )
             self._columns = table.add_columns("PORT", "KIND", "URL", "TLS SOCKET", "TCP SOCKET", "STATE")
             yield table
         yield Footer()
@@ -87,10 +90,19 @@ class TunnelsScreen(ModalScreen[None]):
         table.clear()
         for t in self.tunnels:
             tcp = _socket(t.unencrypted_host, t.unencrypted_port) if t.unencrypted_port else "-"
-            table.add_row(str(t.container_port), _KINDS.get(t.kind, t.kind), t.url,
-                          _socket(*t.tls_socket()), tcp, READY, key=str(t.container_port))
-        status.update(f"{len(self.tunnels)} port(s) ready; {self._key('copy_url')} copies the URL "
-                      f"of the selected one, {self._key('check')} checks that they can be reached")
+            table.add_row(
+                str(t.container_port),
+                _KINDS.get(t.kind, t.kind),
+                t.url,
+                _socket(*t.tls_socket()),
+                tcp,
+                READY,
+                key=str(t.container_port),
+            )
+        status.update(
+            f"{len(self.tunnels)} port(s) ready; {self._key('copy_url')} copies the URL "
+            f"of the selected one, {self._key('check')} checks that they can be reached"
+        )
         table.focus()
 
     def _key(self, action: str) -> str:
@@ -139,8 +151,12 @@ class TunnelsScreen(ModalScreen[None]):
         colours = self.app.theme_variables
         for result in results:
             colour = colours.get("text-success" if result.ok else "text-error", "")
-            table.update_cell(str(result.tunnel.container_port), self._columns[-1],
-                              Text(describe(result), style=colour), update_width=True)
+            table.update_cell(
+                str(result.tunnel.container_port),
+                self._columns[-1],
+                Text(describe(result), style=colour),
+                update_width=True,
+            )
         self.checks = results
         reachable = sum(result.ok for result in results)
         self.query_one("#tunnels-status", Static).update(
@@ -150,7 +166,8 @@ class TunnelsScreen(ModalScreen[None]):
 
     def action_retry(self) -> None:
         self.query_one("#tunnels-status", Static).update(
-            f"waiting up to {WAIT_SECONDS} s for the ports to accept connections…")
+            f"waiting up to {WAIT_SECONDS} s for the ports to accept connections…"
+        )
         self.load()
 
     def action_close(self) -> None:

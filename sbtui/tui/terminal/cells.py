@@ -94,9 +94,18 @@ def mend(text: list[str], x: int) -> None:
 
 # SGR codes that set one field to one value.
 _SGR_FIELDS: dict[int, tuple[int, object]] = {
-    1: (BOLD, True), 3: (ITALICS, True), 4: (UNDERSCORE, True), 5: (BLINK, True),
-    7: (REVERSE, True), 9: (STRIKETHROUGH, True), 22: (BOLD, False), 23: (ITALICS, False),
-    24: (UNDERSCORE, False), 25: (BLINK, False), 27: (REVERSE, False), 29: (STRIKETHROUGH, False),
+    1: (BOLD, True),
+    3: (ITALICS, True),
+    4: (UNDERSCORE, True),
+    5: (BLINK, True),
+    7: (REVERSE, True),
+    9: (STRIKETHROUGH, True),
+    22: (BOLD, False),
+    23: (ITALICS, False),
+    24: (UNDERSCORE, False),
+    25: (BLINK, False),
+    27: (REVERSE, False),
+    29: (STRIKETHROUGH, False),
     **{code: (FG, name) for code, name in g.FG_ANSI.items()},
     **{code: (BG, name) for code, name in g.BG_ANSI.items()},
     **{code: (FG, name) for code, name in g.FG_AIXTERM.items()},

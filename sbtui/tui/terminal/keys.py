@@ -16,29 +16,50 @@ SS3 = "\x1bO"
 _CURSOR = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}
 _SS3_FUNCTION = {"f1": "P", "f2": "Q", "f3": "R", "f4": "S"}
 _TILDE = {
-    "insert": 2, "delete": 3, "pageup": 5, "pagedown": 6,
-    "f5": 15, "f6": 17, "f7": 18, "f8": 19, "f9": 20, "f10": 21, "f11": 23, "f12": 24,
+    "insert": 2,
+    "delete": 3,
+    "pageup": 5,
+    "pagedown": 6,
+    "f5": 15,
+    "f6": 17,
+    "f7": 18,
+    "f8": 19,
+    "f9": 20,
+    "f10": 21,
+    "f11": 23,
+    "f12": 24,
 }
 _MODIFIER_BITS = {"shift": 1, "alt": 2, "ctrl": 4, "meta": 8}
 _PLAIN = {"enter": "\r", "tab": "\t", "escape": "\x1b", "backspace": "\x7f", "space": " "}
 # ctrl with a key that isn't a letter, as xterm (and the VT220 keyboard) maps them.
 _CONTROL = {
-    "at": "\x00", "space": "\x00", "2": "\x00",
-    "left_square_bracket": "\x1b", "3": "\x1b",
-    "backslash": "\x1c", "4": "\x1c",
-    "right_square_bracket": "\x1d", "5": "\x1d",
-    "circumflex_accent": "\x1e", "6": "\x1e",
-    "underscore": "\x1f", "slash": "\x1f", "minus": "\x1f", "7": "\x1f",
-    "question_mark": "\x7f", "8": "\x7f",
-    "backspace": "\x08", "enter": "\r", "tab": "\t", "escape": "\x1b",
+    "at": "\x00",
+    "space": "\x00",
+    "2": "\x00",
+    "left_square_bracket": "\x1b",
+    "3": "\x1b",
+    "backslash": "\x1c",
+    "4": "\x1c",
+    "right_square_bracket": "\x1d",
+    "5": "\x1d",
+    "circumflex_accent": "\x1e",
+    "6": "\x1e",
+    "underscore": "\x1f",
+    "slash": "\x1f",
+    "minus": "\x1f",
+    "7": "\x1f",
+    "question_mark": "\x7f",
+    "8": "\x7f",
+    "backspace": "\x08",
+    "enter": "\r",
+    "tab": "\t",
+    "escape": "\x1b",
 }
 PASTE_START = "\x1b[200~"
 PASTE_END = "\x1b[201~"
 
 
-def encode_key(
-    key: str, character: str | None, *, application_cursor: bool = False
-) -> bytes | None:
+def encode_key(key: str, character: str | None, *, application_cursor: bool = False) -> bytes | None:
     """The bytes for a Textual key event, or None for a key a terminal has no bytes for."""
     if key.endswith("+@"):
         key = key[:-1] + "at"  # Textual's name for ctrl+space (NUL)

@@ -22,8 +22,15 @@ from textual.strip import Strip
 from sbtui.tui.terminal.cells import DEFAULT_ATTRS, REVERSE, Attrs, HistoryRow, Row
 
 _NAMED = {
-    "black": 0, "red": 1, "green": 2, "brown": 3, "yellow": 3,
-    "blue": 4, "magenta": 5, "cyan": 6, "white": 7,
+    "black": 0,
+    "red": 1,
+    "green": 2,
+    "brown": 3,
+    "yellow": 3,
+    "blue": 4,
+    "magenta": 5,
+    "cyan": 6,
+    "white": 7,
 }
 # Far more than a colour scheme uses; small enough that the styles of colourful floods die
 # young, before the garbage collector promotes them (measured: 4096 cost ~10% more).
@@ -63,12 +70,12 @@ class StyleCache:
         self._styles: dict[Attrs, Style] = {}
         self._colors: dict[str, Color | None] = {}
 
-    def configure(
-        self, foreground: Color | None, background: Color | None, reverse_screen: bool
-    ) -> bool:
+    def configure(self, foreground: Color | None, background: Color | None, reverse_screen: bool) -> bool:
         """Change the defaults; True when that changed anything (cached rows are stale)."""
         if (foreground, background, reverse_screen) == (
-            self.foreground, self.background, self.reverse_screen,
+            self.foreground,
+            self.background,
+            self.reverse_screen,
         ):
             return False
         self.foreground, self.background = foreground, background
@@ -100,25 +107,33 @@ class StyleCache:
             if color is None or bgcolor is None:
                 # Without known defaults only the terminal can swap them.
                 return Style(
-                    color=color, bgcolor=bgcolor, bold=bold or None, italic=italics or None,
-                    underline=underscore or None, strike=strike or None, blink=blink or None,
+                    color=color,
+                    bgcolor=bgcolor,
+                    bold=bold or None,
+                    italic=italics or None,
+                    underline=underscore or None,
+                    strike=strike or None,
+                    blink=blink or None,
                     reverse=True,
                 )
             color, bgcolor = bgcolor, color
         if not (bold or italics or underscore or strike or blink):
             return Style.from_color(color, bgcolor)  # a sixth of Style()'s cost
         return Style(
-            color=color, bgcolor=bgcolor, bold=bold or None, italic=italics or None,
-            underline=underscore or None, strike=strike or None, blink=blink or None,
+            color=color,
+            bgcolor=bgcolor,
+            bold=bold or None,
+            italic=italics or None,
+            underline=underscore or None,
+            strike=strike or None,
+            blink=blink or None,
         )
 
 
 _segment = tuple.__new__  # Segment is a NamedTuple: this skips its Python-level __new__
 
 
-def render_row(
-    row: Row | HistoryRow, columns: int, styles: StyleCache, cursor_x: int | None = None
-) -> Strip:
+def render_row(row: Row | HistoryRow, columns: int, styles: StyleCache, cursor_x: int | None = None) -> Strip:
     """One row as a Strip of exactly `columns` cells, the cursor's cell in reverse video."""
     text, attrs = row.text, row.attrs
     if len(text) != columns:
@@ -130,8 +145,7 @@ def render_row(
         attrs = _with_cursor(text, list(attrs), cursor_x)
     first = attrs[0]
     if attrs.count(first) == columns:  # one style for the whole row: the usual case
-        return Strip([_segment(Segment, (_fit("".join(text), text), styles.get(first), None))],
-                     columns)
+        return Strip([_segment(Segment, (_fit("".join(text), text), styles.get(first), None))], columns)
     segments: list[Segment] = []
     append = segments.append
     style_for = styles.get

@@ -375,7 +375,7 @@ class TerminalScreen(pyte.Screen):
                 break
         if history.maxlen is not None and added > history.maxlen + top:
             # Lines that would leave the history again within this call are never built.
-            texts = texts[added - history.maxlen - top:]
+            texts = texts[added - history.maxlen - top :]
         attrs = self._current_attrs()
         blank = self._blank()
         if blank is DEFAULT_ATTRS:
@@ -385,13 +385,15 @@ class TerminalScreen(pyte.Screen):
             # attribute tuple, and map/zip build the rows without a Python step per line
             # (a flood of `yes` is a million lines a second).
             runs = {n: (attrs,) * n for n in set(map(len, texts))}
-            new: list[HistoryRow] = list(map(
-                _new_char, repeat(HistoryRow), zip(texts, map(runs.__getitem__, map(len, texts)))
-            ))
+            new: list[HistoryRow] = list(
+                map(_new_char, repeat(HistoryRow), zip(texts, map(runs.__getitem__, map(len, texts))))
+            )
         else:
             new = [
-                history_row((*text, *" " * (columns - len(text))),
-                            (attrs,) * len(text) + (blank,) * (columns - len(text)))
+                history_row(
+                    (*text, *" " * (columns - len(text))),
+                    (attrs,) * len(text) + (blank,) * (columns - len(text)),
+                )
                 for text in texts
             ]
         old = self.buffer[:top]
@@ -399,7 +401,7 @@ class TerminalScreen(pyte.Screen):
         history.extend([row.freeze() for row in old[:cut]])
         if cut > top:
             history.extend(islice(new, cut - top))
-            self.buffer = [self._thaw(row) for row in new[cut - top:]]
+            self.buffer = [self._thaw(row) for row in new[cut - top :]]
         else:
             self.buffer = old[cut:] + [self._thaw(row) for row in new]
         self.history_added += added
@@ -585,8 +587,12 @@ class TerminalScreen(pyte.Screen):
 
     def _savepoint(self) -> Savepoint:
         return Savepoint(
-            copy.copy(self.cursor), self.g0_charset, self.g1_charset, self.charset,
-            mo.DECOM in self.mode, mo.DECAWM in self.mode,
+            copy.copy(self.cursor),
+            self.g0_charset,
+            self.g1_charset,
+            self.charset,
+            mo.DECOM in self.mode,
+            mo.DECAWM in self.mode,
         )
 
     def _restore(self, savepoint: Savepoint) -> None:
@@ -674,9 +680,7 @@ class TerminalScreen(pyte.Screen):
             self.erase_in_line(how)
 
     def alignment_display(self) -> None:
-        self.buffer = [
-            Row(["E"] * self.columns, [DEFAULT_ATTRS] * self.columns) for _ in range(self.lines)
-        ]
+        self.buffer = [Row(["E"] * self.columns, [DEFAULT_ATTRS] * self.columns) for _ in range(self.lines)]
         self.dirty.update(range(self.lines))
 
     # -- attributes ----------------------------------------------------------------------
@@ -796,9 +800,7 @@ class TerminalScreen(pyte.Screen):
             return
         in_alt = self._main_buffer is not None
         main = self.buffer if self._main_buffer is None else self._main_buffer
-        main_cursor_y = (
-            self._alt_savepoint.cursor.y if in_alt and self._alt_savepoint else self.cursor.y
-        )
+        main_cursor_y = self._alt_savepoint.cursor.y if in_alt and self._alt_savepoint else self.cursor.y
         main, main_shift = self._fit(main, lines, columns, main_cursor_y, to_history=True)
         if in_alt:
             self._main_buffer = main

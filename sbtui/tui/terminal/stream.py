@@ -90,9 +90,7 @@ class TerminalStream(pyte.Stream):
         "m": "select_graphic_rendition",
         "r": "set_margins",
     }
-    events = pyte.Stream.events | frozenset(escape.values()) | frozenset(csi.values()) | {
-        "soft_reset"
-    }
+    events = pyte.Stream.events | frozenset(escape.values()) | frozenset(csi.values()) | {"soft_reset"}
     listener: pyte.Screen  # None (pyte's default) only until a screen is attached: feed checks
 
     def __init__(self, screen: Any = None, strict: bool = True) -> None:
@@ -269,8 +267,7 @@ class TerminalStream(pyte.Stream):
         kind = (type(error), str(error))
         if kind not in self._logged_errors and len(self._logged_errors) < MAX_LOGGED_ERRORS:
             self._logged_errors.add(kind)
-            log.warning("terminal: %r ignored, its handler failed: %r", sequence, error,
-                        exc_info=error)
+            log.warning("terminal: %r ignored, its handler failed: %r", sequence, error, exc_info=error)
 
 
 def _parse_params(body: str, final: str) -> tuple[int, ...] | None:
@@ -278,8 +275,10 @@ def _parse_params(body: str, final: str) -> tuple[int, ...] | None:
     if not body:
         return (0,)
     if ":" in body:
-        body = _colon_params(body) if final == "m" else ";".join(
-            part.split(":", 1)[0] for part in body.split(";")
+        body = (
+            _colon_params(body)
+            if final == "m"
+            else ";".join(part.split(":", 1)[0] for part in body.split(";"))
         )
     try:
         return tuple([min(int(part), 9999) if part else 0 for part in body.split(";")])

@@ -36,13 +36,23 @@ class ConnectionBanner(Static):
     def _show(self) -> None:
         status, engine = self.app.connection, self.app.engine
         if not status.connected and status.error:
-            lead = "connection lost, reconnecting…" if status.was_connected else "cannot reach the server, retrying…"
+            lead = (
+                "connection lost, reconnecting…"
+                if status.was_connected
+                else "cannot reach the server, retrying…"
+            )
             self.update(Text(f"{lead} (attempt {status.attempt}): {status.error}"))
-        elif status.connected and engine is not None and engine.state in (EngineState.RESTARTING, EngineState.DOWN):
-            self.update(Text(
-                f"container engine {engine.engine} {engine.summary()}: {engine.last_error}; "
-                "creates and execs are refused until it is back"
-            ))
+        elif (
+            status.connected
+            and engine is not None
+            and engine.state in (EngineState.RESTARTING, EngineState.DOWN)
+        ):
+            self.update(
+                Text(
+                    f"container engine {engine.engine} {engine.summary()}: {engine.last_error}; "
+                    "creates and execs are refused until it is back"
+                )
+            )
         else:
             self.remove_class("-shown")
             return

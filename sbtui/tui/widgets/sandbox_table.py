@@ -64,8 +64,11 @@ class SandboxTable(ScrollView, can_focus=True):
     }
     """
     COMPONENT_CLASSES = {
-        "sandbox-table--header", "sandbox-table--sorted", "sandbox-table--cursor",
-        "sandbox-table--dim", "sandbox-table--empty",
+        "sandbox-table--header",
+        "sandbox-table--sorted",
+        "sandbox-table--cursor",
+        "sandbox-table--dim",
+        "sandbox-table--empty",
         *(f"sandbox-table--{name}" for name in _STATE_CLASSES),
     }
     BINDINGS = bindings(TABLE_KEYS)
@@ -336,8 +339,9 @@ class SandboxTable(ScrollView, can_focus=True):
                 strip = self._row_strip(index, self.clock())
                 fill = self._style("cursor") if index == self.cursor else base
             elif y == 2 and not len(self.rows) and self.empty_text:
-                return Strip([Segment(" " * (_PAD + 1) + self.empty_text, self._style("empty"))]) \
-                    .crop_extend(0, width, base)
+                return Strip([Segment(" " * (_PAD + 1) + self.empty_text, self._style("empty"))]).crop_extend(
+                    0, width, base
+                )
             else:
                 return Strip.blank(width, base)
         return strip.crop_extend(scroll_x, scroll_x + width, base + fill).apply_style(base)

@@ -67,10 +67,12 @@ class SessionKeys(Widget):
         self.refresh(layout=True)
 
     def _items(self) -> list[Text]:
-        """"key description" for each command; the digits as one item."""
+        """ "key description" for each command; the digits as one item."""
         app = self.app
         key_style = self.get_component_rich_style("session-keys--key")
-        items = [Text(f"{key_name(app, SESSION_KEY.id)} then", self.get_component_rich_style("session-keys--lead"))]
+        items = [
+            Text(f"{key_name(app, SESSION_KEY.id)} then", self.get_component_rich_style("session-keys--lead"))
+        ]
         for command in COMMAND_KEYS:
             if command in _DIGITS:
                 if command is _DIGITS[0]:

@@ -54,8 +54,11 @@ class SessionTabs(Widget):
     }
     """
     COMPONENT_CLASSES = {
-        "session-tabs--current", "session-tabs--failed", "session-tabs--exited",
-        "session-tabs--hint", "session-tabs--pending",
+        "session-tabs--current",
+        "session-tabs--failed",
+        "session-tabs--exited",
+        "session-tabs--hint",
+        "session-tabs--pending",
     }
 
     pending: reactive[bool] = reactive(False)
@@ -68,8 +71,10 @@ class SessionTabs(Widget):
     def _tab(self, session: "Session") -> Text:
         style = self.get_component_rich_style
         # The current tab's look is the base, so an exit marker keeps its own colour on it.
-        tab = Text(f" {session.number} {session.tab_label}",
-                   style("session-tabs--current") if session is self.current else "")
+        tab = Text(
+            f" {session.number} {session.tab_label}",
+            style("session-tabs--current") if session is self.current else "",
+        )
         if session.ended:
             failed = bool(session.error) or session.exit_code != 0
             marker = " ended" if session.error else f" exit {session.exit_code}"

@@ -11,7 +11,6 @@ from textual.widgets.data_table import RowDoesNotExist
 
 from sbtui.tui.keymap import TABLE_KEYS, bindings
 
-
 _STATES = ("running", "creating", "terminating", "finished", "failed", "unknown")
 
 
@@ -32,7 +31,8 @@ class SnapshotTable(DataTable, inherit_bindings=False):
     }
     """
     COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {
-        *(f"snapshot-table--{name}" for name in _STATES), "snapshot-table--dim",
+        *(f"snapshot-table--{name}" for name in _STATES),
+        "snapshot-table--dim",
     }
     # Not DataTable's keys: enter is the screen's (start a sandbox), and j/k/g/G and any
     # remapping in keys.toml should work as in the sandbox list.

@@ -36,13 +36,23 @@ class StatusBar(Static):
     }
     """
     COMPONENT_CLASSES = {
-        "status-bar--running", "status-bar--creating", "status-bar--terminating",
-        "status-bar--finished", "status-bar--title", "status-bar--dim", "status-bar--readonly",
+        "status-bar--running",
+        "status-bar--creating",
+        "status-bar--terminating",
+        "status-bar--finished",
+        "status-bar--title",
+        "status-bar--dim",
+        "status-bar--readonly",
         "status-bar--engine-down",
     }
 
     def show(
-        self, address: str, readonly: bool, counts: Counter, shown: int | None, synced: bool,
+        self,
+        address: str,
+        readonly: bool,
+        counts: Counter,
+        shown: int | None,
+        synced: bool,
         engine: EngineStatus | None = None,
     ) -> None:
         """`shown` is how many rows pass the filter (None: no filter). The engine is shown
