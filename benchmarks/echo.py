@@ -150,12 +150,7 @@ class RawSession(StreamSession):
     async def open(self) -> None:
         container = self.docker.containers.container(self.container)
         execution = await container.exec(
-            ["sh"],
-            stdin=True,
-            stdout=True,
-            stderr=True,
-            tty=True,
-            environment={"TERM": "xterm-256color"},
+            ["sh"], stdin=True, stdout=True, stderr=True, tty=True, environment={"TERM": "xterm-256color"}
         )
         self.stream = execution.start(detach=False)
         await self.start()

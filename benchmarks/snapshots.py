@@ -46,10 +46,7 @@ async def bench(
         app = await client.apps.from_name("bench-snapshots", create_if_missing=True)
         given = [await client.secrets.create("bench", {"TOKEN": secrets.token_hex(16)}, overwrite=True)]
         sandbox = await client.sandboxes.create(
-            app,
-            client.images.from_registry(IMAGE),
-            timeout=3600,
-            secrets=given if secret else [],
+            app, client.images.from_registry(IMAGE), timeout=3600, secrets=given if secret else []
         )
         container = await raw.create_and_start()
         fill = ["sh", "-c", f"dd if=/dev/urandom of=/data.bin bs=1M count={mib} 2>/dev/null && echo ok"]

@@ -285,11 +285,7 @@ def remove_what_it_made(engine: str, server_id: str) -> list[str]:
     containers = remove_containers(engine, server_id)
     remove_networks(engine, server_id)
     volumes = subprocess.run(
-        [engine, "volume", "ls", "--quiet", *label],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+        [engine, "volume", "ls", "--quiet", *label], capture_output=True, text=True, timeout=60, check=True
     ).stdout.split()
     if volumes:
         subprocess.run([engine, "volume", "rm", "--force", *volumes], capture_output=True, timeout=120)
@@ -300,11 +296,7 @@ def remove_what_it_made(engine: str, server_id: str) -> list[str]:
 def _listed(engine: str, *command: str) -> list[str]:
     """The full ids an engine CLI listing (`ps --all`, `images`, with filters) gives, once each."""
     out = subprocess.run(
-        [engine, *command, "--quiet", "--no-trunc"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+        [engine, *command, "--quiet", "--no-trunc"], capture_output=True, text=True, timeout=60, check=True
     ).stdout.split()
     return list(dict.fromkeys(out))
 

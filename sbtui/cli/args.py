@@ -7,7 +7,7 @@ and the form expected, under the usage of the verb that was mistyped (exit code 
 from __future__ import annotations
 
 import argparse
-from typing import Any, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from sbtui.printable import printable
 from sbtui.text import parse_duration, split_pair
@@ -80,6 +80,21 @@ class PortAction(argparse.Action):
 
 def pairs_option(parser, *flags: str, metavar: str = "KEY=VALUE", **kw: Any) -> None:
     parser.add_argument(*flags, action=PairsAction, metavar=metavar, default={}, **kw)
+
+
+def verb_group(
+    sub: argparse._SubParsersAction,
+    name: str,
+    help: str,
+    *verbs: Callable[[argparse._SubParsersAction], None],
+) -> argparse._SubParsersAction:
+    """`sbtui NAME VERB`: the group's parser, with each of `verbs` adding its verb to it."""
+    group = sub.add_parser(name, help=help).add_subparsers(
+        dest=f"{name}_command", metavar="VERB", required=True
+    )
+    for add in verbs:
+        add(group)
+    return group
 
 
 def verb(

@@ -67,13 +67,7 @@ async def list_images(client: Client, args) -> int:
         images,
         image_json,
         IMAGE_COLUMNS,
-        lambda i: [
-            i.image_id,
-            i.tag,
-            size_text(i.size_bytes),
-            age(i.created_at),
-            i.source_sandbox_id or "-",
-        ],
+        lambda i: [i.image_id, i.tag, size_text(i.size_bytes), age(i.created_at), i.source_sandbox_id or "-"],
     )
     return 0
 

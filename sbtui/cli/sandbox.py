@@ -17,6 +17,7 @@ from sbtui.cli.args import (
     command_words,
     pairs_option,
     verb,
+    verb_group,
     whole_number,
 )
 from sbtui.cli.exec import run_exec
@@ -44,12 +45,19 @@ EXEC_EPILOG = (
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    verbs = sub.add_parser("sandbox", help="list, create, exec into and stop sandboxes")
-    verbs = verbs.add_subparsers(dest="sandbox_command", metavar="VERB", required=True)
-    for add in (_list_parser, _create_parser, _exec_parser, _terminate_parser, _wait_parser, _tags_parser):
-        add(verbs)
-    image_verbs.add_sandbox_verbs(verbs)
-    tunnel_verbs.add_sandbox_verbs(verbs)
+    verb_group(
+        sub,
+        "sandbox",
+        "list, create, exec into and stop sandboxes",
+        _list_parser,
+        _create_parser,
+        _exec_parser,
+        _terminate_parser,
+        _wait_parser,
+        _tags_parser,
+        image_verbs.add_sandbox_verbs,
+        tunnel_verbs.add_sandbox_verbs,
+    )
 
 
 def _repeated(parser, flag: str, metavar: str, dest: str, help: str) -> None:

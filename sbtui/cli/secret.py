@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from sbtui.cli import output as out
-from sbtui.cli.args import UsageError, verb
+from sbtui.cli.args import UsageError, verb, verb_group
 from sbtui.client import Client, Secret
 from sbtui.text import age
 
@@ -24,10 +24,7 @@ CREATE_EPILOG = (
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    verbs = sub.add_parser("secret", help="create, list and delete secrets")
-    verbs = verbs.add_subparsers(dest="secret_command", metavar="VERB", required=True)
-    for add in (_create_parser, _list_parser, _delete_parser):
-        add(verbs)
+    verb_group(sub, "secret", "create, list and delete secrets", _create_parser, _list_parser, _delete_parser)
 
 
 # create
@@ -125,12 +122,7 @@ async def list_secrets(client: Client, args) -> int:
         secrets,
         secret_json,
         SECRET_COLUMNS,
-        lambda s: [
-            s.name,
-            s.secret_id,
-            ",".join(s.keys),
-            age(s.created_at),
-        ],
+        lambda s: [s.name, s.secret_id, ",".join(s.keys), age(s.created_at)],
     )
     return 0
 

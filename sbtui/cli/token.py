@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from sbtui.cli import output as out
-from sbtui.cli.args import verb
+from sbtui.cli.args import verb, verb_group
 from sbtui.client import Client, Token
 from sbtui.text import age
 
@@ -23,10 +23,14 @@ CREATE_EPILOG = (
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    verbs = sub.add_parser("token", help="create, list and revoke environment-scoped tokens")
-    verbs = verbs.add_subparsers(dest="token_command", metavar="VERB", required=True)
-    for add in (_create_parser, _list_parser, _revoke_parser):
-        add(verbs)
+    verb_group(
+        sub,
+        "token",
+        "create, list and revoke environment-scoped tokens",
+        _create_parser,
+        _list_parser,
+        _revoke_parser,
+    )
 
 
 def token_json(token: Token) -> dict:
@@ -85,12 +89,7 @@ async def list_tokens(client: Client, args) -> int:
         tokens,
         token_json,
         TOKEN_COLUMNS,
-        lambda t: [
-            t.token_id,
-            t.environment,
-            t.description or "-",
-            age(t.created_at),
-        ],
+        lambda t: [t.token_id, t.environment, t.description or "-", age(t.created_at)],
     )
     return 0
 

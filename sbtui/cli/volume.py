@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from sbtui.cli import output as out
-from sbtui.cli.args import verb
+from sbtui.cli.args import verb, verb_group
 from sbtui.client import AlreadyExistsError, Client, NotFoundError, Volume
 from sbtui.text import age
 
@@ -14,10 +14,7 @@ VOLUME_COLUMNS = ("NAME", "ID", "AGE")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    verbs = sub.add_parser("volume", help="create, list and delete volumes")
-    verbs = verbs.add_subparsers(dest="volume_command", metavar="VERB", required=True)
-    for add in (_list_parser, _create_parser, _delete_parser):
-        add(verbs)
+    verb_group(sub, "volume", "create, list and delete volumes", _list_parser, _create_parser, _delete_parser)
 
 
 def volume_json(volume: Volume) -> dict:
@@ -38,15 +35,7 @@ def _list_parser(verbs) -> None:
 async def list_volumes(client: Client, args) -> int:
     volumes = await client.volumes.list(environment=args.env)
     out.print_listing(
-        args.json,
-        volumes,
-        volume_json,
-        VOLUME_COLUMNS,
-        lambda v: [
-            v.name,
-            v.volume_id,
-            age(v.created_at),
-        ],
+        args.json, volumes, volume_json, VOLUME_COLUMNS, lambda v: [v.name, v.volume_id, age(v.created_at)]
     )
     return 0
 

@@ -112,9 +112,7 @@ class Sandbox:
     async def terminate(self, *, wait: bool = False) -> int | None:
         """Stop the sandbox; with wait=True, wait for it to exit and return its exit code."""
         reply = await self._check().call(
-            "SandboxTerminate",
-            pb.SandboxTerminateRequest(sandbox_id=self.sandbox_id, wait=wait),
-            safe=True,
+            "SandboxTerminate", pb.SandboxTerminateRequest(sandbox_id=self.sandbox_id, wait=wait), safe=True
         )
         return wire.exit_code(reply)
 
@@ -127,9 +125,7 @@ class Sandbox:
         connection = self._check()
         while True:
             reply = await connection.call(
-                "SandboxWait",
-                pb.SandboxWaitRequest(sandbox_id=self.sandbox_id, timeout=50),
-                safe=True,
+                "SandboxWait", pb.SandboxWaitRequest(sandbox_id=self.sandbox_id, timeout=50), safe=True
             )
             if reply.done:
                 break
@@ -191,9 +187,7 @@ class Sandbox:
     async def set_tags(self, tags: dict[str, str]) -> None:
         """Replace the sandbox's tags."""
         await self._check().call(
-            "SandboxSetTags",
-            pb.SandboxSetTagsRequest(sandbox_id=self.sandbox_id, tags=tags),
-            safe=True,
+            "SandboxSetTags", pb.SandboxSetTagsRequest(sandbox_id=self.sandbox_id, tags=tags), safe=True
         )
         self.info.tags = dict(tags)
 

@@ -29,12 +29,7 @@ class Secrets:
         self._connection = connection
 
     async def create(
-        self,
-        name: str,
-        values: Mapping[str, str],
-        *,
-        environment: str | None = None,
-        overwrite: bool = False,
+        self, name: str, values: Mapping[str, str], *, environment: str | None = None, overwrite: bool = False
     ) -> Secret:
         """Store a secret; AlreadyExistsError if the name is taken, unless `overwrite`."""
         request = pb.SecretCreateRequest(
@@ -45,9 +40,7 @@ class Secrets:
 
     async def from_name(self, name: str, *, environment: str | None = None) -> Secret:
         reply = await self._connection.call(
-            "SecretFromName",
-            pb.SecretFromNameRequest(name=name, environment=environment or ""),
-            safe=True,
+            "SecretFromName", pb.SecretFromNameRequest(name=name, environment=environment or ""), safe=True
         )
         return wire.secret(reply)
 

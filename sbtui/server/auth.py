@@ -69,9 +69,7 @@ class TokenAuth(grpc.aio.ServerInterceptor):
         if record is not None:
             token_id = record.token_id
             return scope.bind(
-                handler,
-                scope.Caller(record.environment, token_id),
-                lambda: self._tokens.streaming(token_id),
+                handler, scope.Caller(record.environment, token_id), lambda: self._tokens.streaming(token_id)
             )
         problem = "a bearer token is required" if not given else "the token is not valid"
         return _denied(handler, f"{problem}: pass token= or set SBTUI_TOKEN")

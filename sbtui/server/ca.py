@@ -96,6 +96,21 @@ def name_constraints(names: Iterable[str]) -> x509.NameConstraints:
     return x509.NameConstraints(permitted_subtrees=permitted or None, excluded_subtrees=excluded or None)
 
 
+def _key_usage(*, signs_certificates: bool) -> x509.KeyUsage:
+    """Digital signatures only (a leaf's TLS handshakes), or also certificates and CRLs (the CA)."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        key_cert_sign=signs_certificates,
+        crl_sign=signs_certificates,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def _constraints_of(cert: x509.Certificate) -> x509.NameConstraints | None:
     try:
         return cert.extensions.get_extension_for_class(x509.NameConstraints).value
@@ -169,20 +184,7 @@ class CertificateAuthority:
             .not_valid_before(_now() - _BACKDATE)
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(_key_usage(signs_certificates=True), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(self.constraints, critical=True)
             .sign(key, hashes.SHA256())
@@ -212,25 +214,11 @@ class CertificateAuthority:
             .not_valid_after(not_after)
             .add_extension(x509.SubjectAlternativeName([san]), critical=not named)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    key_encipherment=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    content_commitment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(_key_usage(signs_certificates=False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-                critical=False,
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
             )
             .sign(self._key, hashes.SHA256())
         )

@@ -117,8 +117,7 @@ class Catalog:
         validation.check_name("name", name)
         environment = environment_of(environment)
         app = next(
-            (a for a in self.apps.values() if a.name == app_name and a.environment == environment),
-            None,
+            (a for a in self.apps.values() if a.name == app_name and a.environment == environment), None
         )
         if app is None:
             raise not_found(f"app {app_name!r} does not exist in environment {environment!r}")

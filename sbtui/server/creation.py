@@ -17,13 +17,7 @@ from sbtui.server.ids import new_id
 from sbtui.server.images import Images
 from sbtui.server.limits import Limits
 from sbtui.server.runtime import naming, networks
-from sbtui.server.runtime.base import (
-    ContainerSpec,
-    EngineError,
-    EngineNotFound,
-    GpuUnavailable,
-    Runtime,
-)
+from sbtui.server.runtime.base import ContainerSpec, EngineError, EngineNotFound, GpuUnavailable, Runtime
 from sbtui.server.secrets import Secrets
 from sbtui.server.store import AppRecord, ImageRecord, SandboxRecord
 from sbtui.server.transitions import Transitions

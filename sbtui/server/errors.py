@@ -51,7 +51,5 @@ def precondition(message: str) -> ServiceError:
 
 def unsupported(field: str, reason: str) -> ServiceError:
     return ServiceError(
-        grpc.StatusCode.FAILED_PRECONDITION,
-        f"{field} is not supported by this server: {reason}",
-        field,
+        grpc.StatusCode.FAILED_PRECONDITION, f"{field} is not supported by this server: {reason}", field
     )

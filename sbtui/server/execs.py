@@ -55,10 +55,7 @@ async def _pump_requests(
 
 
 async def run(
-    manager: SandboxManager,
-    requests: AsyncIterator[pb.ExecRequest],
-    scope: str | None,
-    limits: StreamLimits,
+    manager: SandboxManager, requests: AsyncIterator[pb.ExecRequest], scope: str | None, limits: StreamLimits
 ) -> AsyncIterator[pb.ExecResponse]:
     start = await _first(requests)
     validation.check_exec(start)

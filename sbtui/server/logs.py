@@ -141,12 +141,7 @@ async def keep(runtime: Runtime, kept: KeptOutput, record: SandboxRecord) -> Non
 
 
 async def stream(
-    runtime: Runtime,
-    kept: KeptOutput,
-    record: SandboxRecord,
-    follow: bool,
-    tail_lines: int,
-    log_bytes: int,
+    runtime: Runtime, kept: KeptOutput, record: SandboxRecord, follow: bool, tail_lines: int, log_bytes: int
 ) -> AsyncIterator[pb.LogChunk]:
     """A sandbox's output: from the engine while it runs (`log_bytes` is the most its log
     holds), else what was kept."""

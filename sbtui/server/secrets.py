@@ -160,8 +160,7 @@ class Secrets:
                 record = self._find(ref, environment)
             if record is None:
                 raise not_found(
-                    f"secret {ref!r} does not exist in environment {environment!r}",
-                    field="secret_ids",
+                    f"secret {ref!r} does not exist in environment {environment!r}", field="secret_ids"
                 )
             found.append(record)
         return found

@@ -156,10 +156,7 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
     @unary
     async def SecretCreate(self, request, context):
         return self.manager.secrets.create(
-            request.name,
-            _environment(request),
-            dict(request.values),
-            request.overwrite,
+            request.name, _environment(request), dict(request.values), request.overwrite
         ).to_pb()
 
     @unary

@@ -60,10 +60,7 @@ class AppRecord:
 
     def to_pb(self) -> pb.App:
         return pb.App(
-            app_id=self.app_id,
-            name=self.name,
-            environment=self.environment,
-            created_at=self.created_at,
+            app_id=self.app_id, name=self.name, environment=self.environment, created_at=self.created_at
         )
 
 
@@ -156,8 +153,7 @@ class Store:
 
     def add_app(self, app: AppRecord) -> None:
         self._db.execute(
-            "INSERT INTO apps VALUES (?, ?, ?, ?)",
-            (app.app_id, app.name, app.environment, app.created_at),
+            "INSERT INTO apps VALUES (?, ?, ?, ?)", (app.app_id, app.name, app.environment, app.created_at)
         )
 
     # images

@@ -42,10 +42,7 @@ class VolumeRecord:
 
     def to_pb(self) -> pb.Volume:
         return pb.Volume(
-            volume_id=self.volume_id,
-            name=self.name,
-            environment=self.environment,
-            created_at=self.created_at,
+            volume_id=self.volume_id, name=self.name, environment=self.environment, created_at=self.created_at
         )
 
 

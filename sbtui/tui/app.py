@@ -110,11 +110,7 @@ class SbtuiApp(Navigation, inherit_bindings=False):
         if self.client is None:
             self.client = await self._connect()
         follower = WatchFollower(
-            self._watch,
-            self.store,
-            self._store_changed,
-            self._status_changed,
-            self._reconnect_delay,
+            self._watch, self.store, self._store_changed, self._status_changed, self._reconnect_delay
         )
         await follower.run()
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from sbtui.client import (
-    FailedPreconditionError,
-    InvalidArgumentError,
-    NotFoundError,
-)
+from sbtui.client import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.proto import sandbox_pb2_grpc as pb_grpc
 

@@ -67,14 +67,7 @@ def started_since(before: set[asyncio.Task]) -> list[asyncio.Task]:
     "end", ["terminate the sandbox", "close the client", "close the handle", "drop the handle"]
 )
 async def test_an_open_process_handle_leaves_nothing_behind(
-    strict_loop,
-    server,
-    client,
-    app,
-    image,
-    end,
-    flood,
-    pty,
+    strict_loop, server, client, app, image, end, flood, pty
 ):
     sb = await client.sandboxes.create(app, image, timeout=120)
     before = asyncio.all_tasks()

@@ -18,14 +18,7 @@ import sys
 import pytest
 
 import sbtui
-from sbtui.client import (
-    AuthenticationError,
-    EventKind,
-    Image,
-    NotFoundError,
-    PermissionDeniedError,
-    Sandbox,
-)
+from sbtui.client import AuthenticationError, EventKind, Image, NotFoundError, PermissionDeniedError, Sandbox
 from tests.integration.test_auth import serve_tls
 from tests.integration.test_cli import CLEAN_ENV, json_lines
 from tests.servers import IMAGE, ROOT, ServerProcess

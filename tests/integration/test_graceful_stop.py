@@ -58,10 +58,7 @@ async def test_acknowledged_terminations_are_carried_out(own_server, how):
         sandboxes = await asyncio.gather(
             *(
                 client.sandboxes.create(
-                    app,
-                    image,
-                    command=["sh", "-c", f"echo said-{i}; exec sleep 600"],
-                    timeout=600,
+                    app, image, command=["sh", "-c", f"echo said-{i}; exec sleep 600"], timeout=600
                 )
                 for i in range(SANDBOXES)
             )

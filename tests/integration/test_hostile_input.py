@@ -36,8 +36,7 @@ texts = st.one_of(
     st.sampled_from(["", " ", "\0", "a=b", "../../etc", "sb-" + "x" * 300, "-", "ü" * 70]),
 )
 numbers = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([0.0, -1.0, 1e308, -1e-308]),
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -1.0, 1e308, -1e-308])
 )
 ints = st.one_of(st.integers(-(2**63), 2**63 - 1), st.sampled_from([0, -1, 2**63 - 1]))
 ports = st.lists(st.integers(-(2**31), 2**31 - 1), max_size=5)
@@ -170,7 +169,7 @@ async def test_hostile_token_requests(stub, environment, description, token_id):
             ),
         ),
         st.none(),
-    ),
+    )
 )
 async def test_hostile_exec_streams(stub, first):
     call = stub.Exec(timeout=30)

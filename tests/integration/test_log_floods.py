@@ -62,9 +62,7 @@ async def test_the_end_of_a_flood_of_short_lines_is_kept_at_once(roomy_server):
     async with sbtui.Client.connect(roomy_server.address) as client:
         app = await client.apps.from_name("floods", create_if_missing=True)
         sb = await client.sandboxes.create(
-            app,
-            client.images.from_registry(IMAGE),
-            command=["sh", "-c", "yes | head -n 2000000"],
+            app, client.images.from_registry(IMAGE), command=["sh", "-c", "yes | head -n 2000000"]
         )
         assert await asyncio.wait_for(sb.wait(), 120) == 0
         exited = time.monotonic()

@@ -137,7 +137,7 @@ def pid_files() -> tuple[str, str]:
 async def test_a_silent_exec_ends_and_its_processes_are_killed(box, admin, doomed):
     shell, child = pid_files()
     process = await doomed.sandbox.exec(
-        ["sh", "-c", f"echo $$ > {shell}; sleep 100000 & echo $! > {child}; wait"],
+        ["sh", "-c", f"echo $$ > {shell}; sleep 100000 & echo $! > {child}; wait"]
     )
     pids = await pids_written(box, shell, child)
     await ended_by_revocation(admin, doomed, process.wait, "a silent exec")
@@ -173,10 +173,7 @@ async def test_cat_waiting_on_stdin_ends_and_the_write_after_is_not_dropped(box,
 
 async def test_a_pty_session_ends_and_its_processes_are_killed(box, admin, doomed):
     shell, _ = pid_files()
-    process = await doomed.sandbox.exec(
-        ["sh", "-c", f"echo $$ > {shell}; exec sleep 100000"],
-        pty=True,
-    )
+    process = await doomed.sandbox.exec(["sh", "-c", f"echo $$ > {shell}; exec sleep 100000"], pty=True)
     pids = await pids_written(box, shell)
     await ended_by_revocation(admin, doomed, process.wait, "a PTY session")
     await assert_gone(box, pids)

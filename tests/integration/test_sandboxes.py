@@ -11,13 +11,7 @@ import pytest
 from google.protobuf.message import Message
 
 import sbtui
-from sbtui.client import (
-    AlreadyExistsError,
-    EventKind,
-    NotFoundError,
-    SandboxState,
-    TerminationReason,
-)
+from sbtui.client import AlreadyExistsError, EventKind, NotFoundError, SandboxState, TerminationReason
 from tests.servers import IMAGE
 
 
@@ -91,13 +85,7 @@ async def test_the_client_hands_out_its_own_types(client, app, image):
     """What a caller gets (a sandbox's description and create parameters, as created, looked
     up, listed and watched; the server's info) holds no wire message at any depth."""
     sb = await client.sandboxes.create(
-        app,
-        image,
-        cpu=0.25,
-        memory_mib=32,
-        timeout=120,
-        env={"A": "1"},
-        command=["sleep", "300"],
+        app, image, cpu=0.25, memory_mib=32, timeout=120, env={"A": "1"}, command=["sleep", "300"]
     )
     try:
         listed = [s.info async for s in client.sandboxes.list(app_id=app.app_id)]

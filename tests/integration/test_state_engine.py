@@ -17,13 +17,7 @@ import pytest
 
 import sbtui
 from sbtui.client import SandboxState, TerminationReason
-from tests.servers import (
-    IMAGE,
-    ServerProcess,
-    available_engines,
-    new_state_dir,
-    remove_what_it_made,
-)
+from tests.servers import IMAGE, ServerProcess, available_engines, new_state_dir, remove_what_it_made
 
 pytestmark = pytest.mark.skipif(
     not {"podman", "docker"} <= set(available_engines()), reason="needs both Podman and Docker"

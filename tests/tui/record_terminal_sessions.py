@@ -98,10 +98,7 @@ def main(names: list[str]) -> int:
             "ls": (["/bin/ls", "--color=always", "-F"], []),
             "binary": (binary_head(), []),
             # Menu 11.5 (ISO-6429 cursor movement), test 1: a box drawn with HPA.
-            "vttest_hpa": (
-                ["vttest"],
-                [b"11\r", b"5\r", b"1\r", b"\r", b"0\r", b"0\r", b"0\r"],
-            ),
+            "vttest_hpa": (["vttest"], [b"11\r", b"5\r", b"1\r", b"\r", b"0\r", b"0\r", b"0\r"]),
             # Menu 11.4.2 (VT520 cursor movement) with origin mode on and the margins on the top
             # half of the screen, test 14: CPL from a CUP to the last row, below the margins.
             "vttest_origin": (

@@ -58,11 +58,7 @@ async def test_grpc_messages_never_reach_the_dashboard_screen(server, client, ap
     sb = await client.sandboxes.create(app, image, timeout=120)
     out = b""
     with dashboard_on_a_pty(
-        server.address,
-        "--readonly",
-        XDG_STATE_HOME=str(tmp_path),
-        GRPC_VERBOSITY="debug",
-        GRPC_TRACE="api",
+        server.address, "--readonly", XDG_STATE_HOME=str(tmp_path), GRPC_VERBOSITY="debug", GRPC_TRACE="api"
     ) as (main, proc):
 
         def until(wanted: bytes, timeout: float) -> None:

@@ -21,12 +21,7 @@ def test_tags_round_trip_through_text():
 
 @pytest.mark.parametrize(
     "text, says",
-    [
-        ("env", "has no '='"),
-        ("=x", "has no key"),
-        ("a=1 a=2", "given twice"),
-        ('a="x', "close the quote"),
-    ],
+    [("env", "has no '='"), ("=x", "has no key"), ("a=1 a=2", "given twice"), ('a="x', "close the quote")],
 )
 def test_bad_tag_text_is_explained(text, says):
     with pytest.raises(TagsError, match=says):

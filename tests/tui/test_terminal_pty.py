@@ -32,13 +32,7 @@ class Pty:
             "LANG": "C.UTF-8",
         }
         self.process = subprocess.Popen(
-            argv,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
+            argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env, start_new_session=True
         )
         os.close(slave)
 

@@ -122,9 +122,7 @@ def test_rules_that_already_restrict_namespaces_are_kept():
 def test_a_rule_limited_to_some_architectures_keeps_that_limit():
     profile = {
         "defaultAction": "SCMP_ACT_ERRNO",
-        "syscalls": [
-            {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64"]}},
-        ],
+        "syscalls": [{"names": ["clone"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64"]}}],
     }
     rules = _rules_for(without_user_namespaces(profile), "clone")
     # amd64 only: no s390 rule, and the flags rules still apply to amd64 alone.

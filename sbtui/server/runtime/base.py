@@ -172,12 +172,7 @@ class Runtime(Protocol):
         """Pull `ref`, yielding the engine's progress events as they come."""
 
     async def commit(
-        self,
-        container_id: str,
-        repo: str,
-        tag: str,
-        labels: dict[str, str],
-        env: list[str] | None = None,
+        self, container_id: str, repo: str, tag: str, labels: dict[str, str], env: list[str] | None = None
     ) -> str:
         """Commit a container's filesystem to an image; returns the engine image id.
 

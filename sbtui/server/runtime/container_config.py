@@ -56,11 +56,7 @@ def container_config(spec: ContainerSpec, host: dict) -> dict:
 
 
 def host_config(
-    spec: ContainerSpec,
-    engine: str,
-    ulimits: list[dict],
-    seccomp: list[str],
-    layer_quota: bool,
+    spec: ContainerSpec, engine: str, ulimits: list[dict], seccomp: list[str], layer_quota: bool
 ) -> dict:
     """The HostConfig of a sandbox on `engine` ("docker" or "podman"), whose own rlimits are
     `ulimits`; `seccomp` are its security options for the seccomp profile, and `layer_quota`

@@ -200,12 +200,7 @@ class DockerRuntime:
             raise EngineError(f"pulling image {ref!r}: the engine connection broke: {err}") from None
 
     async def commit(
-        self,
-        container_id: str,
-        repo: str,
-        tag: str,
-        labels: dict[str, str],
-        env: list[str] | None = None,
+        self, container_id: str, repo: str, tag: str, labels: dict[str, str], env: list[str] | None = None
     ) -> str:
         if env is None:
             return await self._commit(container_id, labels, repo=repo, tag=tag)
@@ -481,9 +476,7 @@ class DockerRuntime:
                 # carry their reason, so with a memory limit it is the OOM killer's.
                 oom = True
             exit_ = ContainerExit(
-                exit_code=code,
-                oom_killed=oom,
-                finished_at=timestamp(state.get("FinishedAt")) or time.time(),
+                exit_code=code, oom_killed=oom, finished_at=timestamp(state.get("FinishedAt")) or time.time()
             )
         return ContainerState(
             container_id=data["Id"],

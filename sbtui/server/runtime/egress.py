@@ -23,12 +23,7 @@ def ruleset(networks: list[str], version: int) -> bytes:
     """An iptables-restore ruleset allowing output to `networks` of that IP version only."""
     allowed = [ipaddress.ip_network(n, strict=False) for n in networks]
     allowed = [n for n in allowed if n.version == version]
-    lines = [
-        "*filter",
-        ":INPUT ACCEPT [0:0]",
-        ":FORWARD ACCEPT [0:0]",
-        ":OUTPUT DROP [0:0]",
-    ]
+    lines = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT DROP [0:0]"]
     if version == 4 and not any(
         isinstance(n, ipaddress.IPv4Network) and ENGINE_RESOLVER.subnet_of(n) for n in allowed
     ):
@@ -36,10 +31,7 @@ def ruleset(networks: list[str], version: int) -> bytes:
             f"-A OUTPUT -d {ENGINE_RESOLVER} -p tcp -j REJECT --reject-with tcp-reset",
             f"-A OUTPUT -d {ENGINE_RESOLVER} -j REJECT",
         ]
-    lines += [
-        "-A OUTPUT -o lo -j ACCEPT",
-        "-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
-    ]
+    lines += ["-A OUTPUT -o lo -j ACCEPT", "-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"]
     lines += [f"-A OUTPUT -d {network} -j ACCEPT" for network in allowed]
     # Refuse at once rather than let connections hang until they time out.
     lines += ["-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset", "-A OUTPUT -j REJECT", "COMMIT", ""]

@@ -12,12 +12,7 @@ from datetime import datetime
 
 from aiodocker.exceptions import DockerError
 
-from sbtui.server.runtime.base import (
-    BadImageReference,
-    EngineError,
-    EngineNotFound,
-    RegistryUnreachable,
-)
+from sbtui.server.runtime.base import BadImageReference, EngineError, EngineNotFound, RegistryUnreachable
 
 API_VERSION = "v1.41"  # served by Docker 20.10+ and by Podman 4's compat API
 LIBPOD_API = "v4.0.0"  # Podman's own API, for what its compat API lacks

@@ -16,15 +16,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Static, Text
 
 from sbtui.client import Image, SbtuiError, is_image_id
 from sbtui.text import age, size_text
-from sbtui.tui.create_fields import (
-    BY_KEY,
-    FIELD_OF_WIRE,
-    FIELDS,
-    GROUPS,
-    Checked,
-    check,
-    unsupported_fields,
-)
+from sbtui.tui.create_fields import BY_KEY, FIELD_OF_WIRE, FIELDS, GROUPS, Checked, check, unsupported_fields
 from sbtui.tui.dashboard import Dashboard
 from sbtui.tui.keymap import CREATE_KEYS, bindings
 from sbtui.tui.typeahead import Hold

@@ -59,10 +59,7 @@ class StyleCache:
     """Rich styles for cell attributes, given the colours "default" stands for."""
 
     def __init__(
-        self,
-        foreground: Color | None = None,
-        background: Color | None = None,
-        reverse_screen: bool = False,
+        self, foreground: Color | None = None, background: Color | None = None, reverse_screen: bool = False
     ) -> None:
         self.foreground = foreground
         self.background = background

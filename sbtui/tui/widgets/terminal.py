@@ -50,12 +50,7 @@ from textual.widget import Widget
 
 from sbtui.tui.terminal.keys import encode_key, encode_paste
 from sbtui.tui.terminal.render import StyleCache, render_row
-from sbtui.tui.terminal.screen import (
-    BRACKETED_PASTE,
-    DECCKM,
-    FOCUS_EVENTS,
-    TerminalScreen,
-)
+from sbtui.tui.terminal.screen import BRACKETED_PASTE, DECCKM, FOCUS_EVENTS, TerminalScreen
 from sbtui.tui.terminal.stream import TerminalStream
 
 SendCallback = Callable[[bytes], object]
