@@ -137,7 +137,7 @@ class Transitions:
         if record.state == pb.SANDBOX_STATE_CREATING:
             raise precondition(f"sandbox {sandbox_id} is still starting; terminate it once it runs")
         self._begin_termination(record, pb.TERMINATION_REASON_TERMINATED)
-        if not wait:
+        if not wait or record.finished:  # one that ended before a restart has no exit to wait on
             return record.exit_code
         await self._exited[sandbox_id].wait()
         return record.exit_code

@@ -50,6 +50,10 @@ async def test_restart_readopts_running_and_keeps_exit_codes(own_server, how):
         p = await sb.exec(["echo", "still here"])
         assert await p.stdout.read() == b"still here\n"
         assert await (await client.sandboxes.from_id(finished)).poll() == 5
+        # Terminating what had ended before the restart answers at once, with its exit code.
+        assert (
+            await asyncio.wait_for((await client.sandboxes.from_id(finished)).terminate(wait=True), 10) == 5
+        )
         assert await asyncio.wait_for((await client.sandboxes.from_id(ends_while_down)).wait(), 30) == 3
         assert await sb.terminate(wait=True) == 137
 
