@@ -76,14 +76,8 @@ class SbtuiApp(Navigation, inherit_bindings=False):
         self.run_worker(self._follow_engine(), name="engine", group="engine", exclusive=True)
 
     async def on_event(self, event: events.Event) -> None:
-        # What the terminal sends waits its turn: see typeahead.py.
-        if (
-            isinstance(event, (events.Key, events.Paste))
-            and not event.is_forwarded
-            and not self.typeahead.admit(event)
-        ):
-            return
-        await super().on_event(event)
+        if not self.typeahead.keeps(event):  # what the terminal sends waits its turn
+            await super().on_event(event)
 
     async def on_unmount(self) -> None:
         self.typeahead.close()

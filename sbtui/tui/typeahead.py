@@ -70,8 +70,9 @@ class Hold:
 class TypeAhead:
     """The app's keys in order, each let through once the app has settled after the last one.
 
-    The app calls `admit(event)` for every key and paste the terminal sends it: True means handle
-    it now; False means it is kept, and comes back through the app's queue when its turn comes.
+    The app asks `keeps(event)` of every event it gets: True means the event is a key or a
+    paste from the terminal that is kept, and comes back through the app's queue when its turn
+    comes; False means handle it now.
     """
 
     def __init__(self, app: App) -> None:
@@ -87,7 +88,14 @@ class TypeAhead:
         """Keys kept, waiting for their turn."""
         return len(self._kept)
 
-    def admit(self, event: Typed) -> bool:
+    def keeps(self, event: events.Event) -> bool:
+        return (
+            isinstance(event, (events.Key, events.Paste))
+            and not event.is_forwarded
+            and not self._admit(event)
+        )
+
+    def _admit(self, event: Typed) -> bool:
         if event is self._returning:
             self._returning = None
             return True

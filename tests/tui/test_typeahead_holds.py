@@ -35,13 +35,8 @@ class Host(App[None]):
         yield Input(id="second")
 
     async def on_event(self, event: events.Event) -> None:
-        if (
-            isinstance(event, (events.Key, events.Paste))
-            and not event.is_forwarded
-            and not self.typeahead.admit(event)
-        ):
-            return
-        await super().on_event(event)
+        if not self.typeahead.keeps(event):  # as SbtuiApp does
+            await super().on_event(event)
 
     def action_open(self) -> None:
         self.outcome = asyncio.get_running_loop().create_future()
