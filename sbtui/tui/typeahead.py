@@ -19,8 +19,9 @@ import asyncio
 from collections import deque
 from typing import TYPE_CHECKING
 
-from textual import events
+from textual import events, messages
 from textual.app import ScreenStackError
+from textual.message import Message
 from textual.message_pump import MessagePump
 
 if TYPE_CHECKING:
@@ -176,8 +177,9 @@ class TypeAhead:
             )
 
     def _quiet(self) -> bool:
-        """Nothing waiting in the app, the screen shown or its widgets (messages, callbacks for
-        after the current message, callbacks for after the next refresh)."""
+        """Nothing waiting in the app, the screen shown or its widgets but drawing: no message,
+        no callback for after the app's or the screen's current message or their next refresh.
+        (A widget's own callbacks for after its message are its drawing.)"""
         app = self._app
         try:
             screen = app.screen
@@ -185,10 +187,18 @@ class TypeAhead:
             return True
         if screen._callbacks:
             return False
+        if app._next_callbacks or screen._next_callbacks:
+            return False
         return not any(_busy(pump) for pump in (app, screen, *screen.walk_children()))
+
+
+# What only draws: it never moves the focus or opens anything, and a terminal busy with output
+# posts it all the time (with these counted, every key typed into a flood would wait).
+_DRAWING = (messages.Prompt, messages.Update, messages.Layout, messages.UpdateScroll)
 
 
 def _busy(pump: MessagePump) -> bool:
     # Textual keeps no count of the messages being handled (merged messages are never marked
     # done), so this looks at what waits: a handler still running shows in the messages it posts.
-    return pump._message_queue.qsize() > 0 or bool(pump._next_callbacks)
+    waiting: deque[Message | None] = pump._message_queue.values
+    return any(not isinstance(message, _DRAWING) for message in waiting)
