@@ -66,14 +66,10 @@ async def test_filter_open_and_edit_tags_in_one_burst(server, client, app, two_s
         # `/` opens the prompt, enter goes back to the table, enter opens the (only) row left,
         # `e` edits its tags, enter saves them.
         term.type(b"/app:" + app.name.encode() + ENTER + ENTER + b"e" + b"typed=ahead" + ENTER)
-        await term.until(lambda: _tags(ours), "the tags saved on the filtered sandbox")
+        await term.until(ours.get_tags, "the tags saved on the filtered sandbox")
         assert await ours.get_tags() == {"typed": "ahead"}
         assert await theirs.get_tags() == {}
         assert term.running()
-
-
-async def _tags(sandbox) -> dict[str, str]:
-    return await sandbox.get_tags()
 
 
 async def test_app_picker_then_exec_in_one_burst(server, client, app, two_sandboxes):
