@@ -221,7 +221,10 @@ async def _phase(result: Concurrency, name: str, coros) -> list:
     return outcomes
 
 
-async def concurrency_ours(client, app, image, raw: RawEngine, n: int) -> Concurrency:
+async def sbtui_at_once(client, app, image, n: int, created=None) -> tuple[Concurrency, list]:
+    """N sandboxes created at once, then each exec'd (`echo ok`), then all terminated, each
+    phase timed; `created(sandboxes)` is awaited between the creates and the execs, untimed.
+    Returns the figures and the sandboxes."""
     result = Concurrency(n)
     made = await _phase(
         result, "create", [client.sandboxes.create(app, image, timeout=600) for _ in range(n)]
@@ -230,6 +233,8 @@ async def concurrency_ours(client, app, image, raw: RawEngine, n: int) -> Concur
     for sb in sandboxes:
         if sb.info.state != SandboxState.RUNNING:
             result.errors.append(f"create: sandbox {sb.sandbox_id} is {sb.info.state}, not running")
+    if created is not None:
+        await created(sandboxes)
 
     async def echo(sb) -> None:
         p = await sb.exec(["echo", "ok"])
@@ -240,6 +245,11 @@ async def concurrency_ours(client, app, image, raw: RawEngine, n: int) -> Concur
 
     await _phase(result, "exec", [echo(sb) for sb in sandboxes])
     await _phase(result, "terminate", [sb.terminate(wait=True) for sb in sandboxes])
+    return result, sandboxes
+
+
+async def concurrency_ours(client, app, image, raw: RawEngine, n: int) -> Concurrency:
+    result, sandboxes = await sbtui_at_once(client, app, image, n)
     for sb in sandboxes:  # cleanup, not timed: the server removes containers after their exit
         await raw.wait_gone(f"sbtui-{sb.sandbox_id}")
     return result

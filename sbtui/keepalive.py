@@ -33,4 +33,7 @@ SERVER_OPTIONS = [
     ("grpc.http2.max_pings_without_data", 0),
     ("grpc.keepalive_time_ms", SERVER_PING_INTERVAL_MS),
     ("grpc.keepalive_timeout_ms", PING_TIMEOUT_MS),
+    # gRPC binds with SO_REUSEPORT by default: a second server or node agent started on a port
+    # in use would share it, each taking some of the connections, rather than fail to start.
+    ("grpc.so_reuseport", 0),
 ]

@@ -1,5 +1,5 @@
-"""Text for people, the same in the CLI and the dashboard: ages, durations, sizes, tags and
-sandbox states as they are shown, and the forms of values both read (durations, KEY=VALUE).
+"""Text for people, the same in the CLI and the dashboard: ages, durations, sizes, tags,
+sandbox states and nodes as they are shown, and the forms of values both read (durations, KEY=VALUE).
 
 Shown text is not escaped here: whoever puts it on a terminal passes it through `printable`.
 """
@@ -92,6 +92,11 @@ def size_text(size: int) -> str:
 def tags_text(tags: dict[str, str]) -> str:
     """'env=prod,team=web', sorted by key; '-' for none."""
     return ",".join(f"{k}={v}" for k, v in sorted(tags.items())) or "-"
+
+
+def node_text(info: SandboxInfo) -> str:
+    """The node a sandbox runs (or ran) on; '-' before it has started, or if it never did."""
+    return info.node or "-"
 
 
 def state_text(info: SandboxInfo) -> str:

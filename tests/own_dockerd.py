@@ -6,6 +6,10 @@ containerd, pid files and sockets don't meet the machine's dockerd, and its own 
 root and socket under a temporary folder. `ip netns exec` is not used: it remounts /sys, and
 dockerd then finds no cgroup mounts. Stopped and started again, it finds its containers in its
 data root, as a restarted dockerd does.
+
+A swarm worker (tests/swarm_cluster.py) runs one in namespaces made beforehand and kept across
+its restarts (`enter`: the nsenter that joins them), so that a dockerd killed and started again
+finds its containerd state in /run, as on a machine whose dockerd crashed.
 """
 
 from __future__ import annotations
@@ -34,10 +38,24 @@ def _answers(path: Path) -> bool:
         return False
 
 
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 @dataclass
 class OwnDockerd:
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sbtui-dockerd-")))
     process: subprocess.Popen | None = None
+    # Namespaces made beforehand: the command that joins them (nsenter ...), /run already its own.
+    # Empty: new network and mount namespaces of its own, made as it starts.
+    enter: list[str] = field(default_factory=list)
+    network: list[str] = field(default_factory=lambda: ["--bridge", "none"])  # its containers' network
+    known_pid: int = 0  # the pid of one started by another process (python -m tests.swarm_cluster up)
 
     @property
     def socket(self) -> Path:
@@ -49,34 +67,43 @@ class OwnDockerd:
 
     @property
     def pid(self) -> int:
-        return self.process.pid if self.process else 0
+        return self.process.pid if self.process else self.known_pid
+
+    def running(self) -> bool:
+        """Whether its pid still is this dockerd (not a later process given the same pid)."""
+        if not self.pid or not _alive(self.pid):
+            return False
+        try:
+            cmdline = Path(f"/proc/{self.pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return cmdline[0].endswith(b"dockerd") and f"--data-root={self.root}/data".encode() in cmdline
 
     def start(self, timeout: float = 60) -> "OwnDockerd":
+        self.launch()
+        self.wait_ready(timeout)
+        return self
+
+    def launch(self) -> None:
+        """Start it without waiting (wait_ready waits): several start side by side."""
         dockerd = (
-            f"exec dockerd --data-root {self.root}/data --exec-root {self.root}/exec "
-            f"--pidfile {self.root}/docker.pid --host {self.url} --iptables=false "
-            "--ip6tables=false --bridge none"
+            f"exec dockerd --data-root={self.root}/data --exec-root={self.root}/exec "
+            f"--pidfile={self.root}/docker.pid --host={self.url} --iptables=false "
+            f"--ip6tables=false {' '.join(self.network)}"
         )
+        if self.enter:
+            argv = [*self.enter, "sh", "-c", dockerd]
+        else:
+            new = ["unshare", "--net", "--mount", "--propagation", "private"]
+            argv = [*new, "sh", "-c", f"mount -t tmpfs tmpfs /run && {dockerd}"]
         log = open(self.root / "dockerd.log", "ab")
-        # unshare and sh exec what follows: the process started is dockerd itself.
+        # nsenter, unshare and sh exec what follows: the process started is dockerd itself.
         self.process = subprocess.Popen(
-            [
-                "unshare",
-                "--net",
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                f"mount -t tmpfs tmpfs /run && {dockerd}",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
         log.close()
 
+    def wait_ready(self, timeout: float = 60) -> None:
         def up() -> bool:
             if self.process.poll() is not None:
                 log_text = (self.root / "dockerd.log").read_text(errors="replace")
@@ -86,14 +113,25 @@ class OwnDockerd:
                 raise RuntimeError(f"dockerd exited with {self.process.returncode}:\n{tail}")
             return _answers(self.socket)
 
-        wait_for(up, timeout, "the test's own dockerd to answer", 0.1)
-        return self
+        wait_for(up, timeout, f"the dockerd in {self.root} to answer", 0.05)
 
     def stop(self, timeout: float = 60) -> None:
         """SIGTERM, as a service manager stops dockerd: it stops its containers first."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
+        self._signal(signal.SIGTERM, timeout)
+
+    def kill(self, timeout: float = 30) -> None:
+        """SIGKILL, as a crash: its containerd goes with it (dockerd makes it so), its
+        containers' shims stay."""
+        self._signal(signal.SIGKILL, timeout)
+
+    def _signal(self, sig: int, timeout: float) -> None:
+        if not self.running():
+            return
+        os.kill(self.pid, sig)
+        if self.process is not None:
             self.process.wait(timeout)
+        else:  # not our child: its parent (or init) reaps it
+            wait_for(lambda: not _alive(self.pid), timeout, f"dockerd {self.pid} to end", 0.05)
 
     def dispose(self) -> None:
         """Stop it and remove everything it kept: its containers, images and networks."""

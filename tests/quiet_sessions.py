@@ -6,7 +6,9 @@ nothing for QUIET seconds, then end by themselves: the exec prints `done` and ex
 sandbox's command prints `done` and exits (ending the follow), and the watch sees that exit.
 Each session's outcome is written to RESULT.json, with what the client's gRPC printed on
 stderr. tests/integration/test_quiet_sessions.py reads it: the conftest starts this at the
-start of a run that selects that test, so ten silent minutes cost the suite no time.
+start of a run that selects that test, so ten silent minutes cost the suite no time. On the
+swarm it runs apart, started once the test cluster and its agents are up (their options in
+SBTUI_QUIET_SWARM_OPTIONS): there the exec and the follow are streams of a node's agent too.
 """
 
 from __future__ import annotations
@@ -25,12 +27,24 @@ import pytest
 
 import sbtui
 from sbtui.client import EventKind
-from tests.servers import IMAGE, ROOT, ServerProcess, available_engines, new_state_dir, new_tls_server
+from tests.servers import (
+    ENGINE_OPTIONS,
+    IMAGE,
+    ROOT,
+    ServerProcess,
+    available_engines,
+    new_state_dir,
+    new_tls_server,
+)
+from tests.swarm_cluster import SwarmCluster
 
 QUIET = float(os.environ.get("SBTUI_QUIET_SECONDS", "600"))
 TOKEN = "tok-" + "quiet" * 8
-# Where a test run keeps its QuietRun (tests/conftest.py).
+# Where a test run keeps its QuietRuns (tests/conftest.py): the one of this machine's engines,
+# and the swarm's.
 QUIET_RUN = pytest.StashKey["QuietRun"]()
+QUIET_SWARM_RUN = pytest.StashKey["QuietRun"]()
+SWARM_OPTIONS = "SBTUI_QUIET_SWARM_OPTIONS"
 
 
 def _servers(engine: str) -> dict[str, ServerProcess]:
@@ -69,6 +83,12 @@ async def _watch(client, app_id: str, sandbox_id: str) -> str:
 
 async def _sessions(server: ServerProcess, transport: str) -> dict:
     token, ca = (TOKEN, server.ca) if transport == "tls" else (None, None)
+    # On the swarm, on the manager: the suite's fault tests cut off and rejoin the workers.
+    place = {}
+    if server.engine == "swarm":
+        cluster = SwarmCluster.load()
+        assert cluster is not None, "no test swarm cluster is up"
+        place = cluster.on_manager
     async with sbtui.Client.connect(server.address, token, ca_cert=ca) as client:
         app = await client.apps.from_name("quiet", create_if_missing=True)
         # The command outlives the exec by 10 s, so that the exec ends by itself.
@@ -77,6 +97,7 @@ async def _sessions(server: ServerProcess, transport: str) -> dict:
             client.images.from_registry(IMAGE),
             timeout=QUIET + 300,
             command=["sh", "-c", f"sleep {QUIET + 10:.0f}; echo done"],
+            **place,
         )
         started = time.monotonic()
         results = await asyncio.gather(
@@ -91,10 +112,14 @@ async def _sessions(server: ServerProcess, transport: str) -> dict:
 class QuietRun:
     """This module's run in a process of its own, from the start of a test run."""
 
-    def __init__(self) -> None:
+    def __init__(self, swarm_options: list[str] | None = None) -> None:
+        """On this machine's engines; with `swarm_options` (a swarm server's), on the swarm."""
         self.directory = new_state_dir("quiet-run")
         self.out = self.directory / "result.json"
         self.log = self.directory / "run.log"
+        env = dict(os.environ)
+        if swarm_options is not None:
+            env[SWARM_OPTIONS] = json.dumps(swarm_options)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.quiet_sessions", str(self.out)],
@@ -102,6 +127,7 @@ class QuietRun:
                 stderr=log,
                 stdin=subprocess.DEVNULL,
                 cwd=ROOT,
+                env=env,
             )
 
     def results(self) -> dict:
@@ -127,7 +153,12 @@ class QuietRun:
 
 
 async def main(out: Path) -> None:
-    servers = {engine: _servers(engine) for engine in available_engines()}
+    if SWARM_OPTIONS in os.environ:
+        ENGINE_OPTIONS["swarm"] = json.loads(os.environ[SWARM_OPTIONS])
+        engines = ["swarm"]
+    else:
+        engines = [engine for engine in available_engines() if engine != "swarm"]
+    servers = {engine: _servers(engine) for engine in engines}
     try:
         for by_transport in servers.values():
             for server in by_transport.values():

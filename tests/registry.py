@@ -1,4 +1,6 @@
-"""A real registry on 127.0.0.1 (Debian's docker-registry), filled with an image built here."""
+"""A real registry (Debian's docker-registry), filled with an image built here: on 127.0.0.1 over
+plain HTTP, which engines allow to loopback, or on another address of this machine over TLS
+(tests/swarm_cluster.py: the registry every node of a test swarm pushes to and pulls from)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import json
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import tarfile
 import tempfile
@@ -16,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sbtui.server.runtime import busybox_image
-from tests.servers import remove_images, wait_for
+from tests.servers import engine_cli, remove_images, wait_for
+from tests.tls import certificate
 
 
-def _free_port() -> int:
+def _free_port(address: str) -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((address, 0))
         return s.getsockname()[1]
 
 
@@ -55,9 +59,10 @@ def docker_archive(path: Path, marker: str) -> None:
 
 @dataclass
 class Registry:
-    host: str  # 127.0.0.1:PORT
+    host: str  # ADDRESS:PORT
     process: subprocess.Popen
     directory: Path
+    ca: Path | None = None  # its certificate, its own CA, when it serves TLS
 
     def push(self, repository: str, marker: str) -> str:
         """Build an image holding `marker` and push it; returns its reference."""
@@ -87,14 +92,14 @@ class Registry:
     def remove_pulled(self, engine: str) -> None:
         """Remove from `engine` the images pulled from this registry (its port is this run's)."""
         listed = subprocess.run(
-            [engine, "images", "--format", "{{.Repository}} {{.ID}}"],
+            [engine_cli(engine), "images", "--format", "{{.Repository}} {{.ID}}"],
             capture_output=True,
             text=True,
             timeout=60,
             check=True,
         ).stdout.splitlines()
         remove_images(
-            engine,
+            engine_cli(engine),
             list(
                 dict.fromkeys(
                     image
@@ -105,13 +110,21 @@ class Registry:
         )
 
 
-def start() -> Registry:
-    directory = Path(tempfile.mkdtemp(prefix="sbtui-registry-"))
-    host = f"127.0.0.1:{_free_port()}"
-    (directory / "config.yml").write_text(
+def start(address: str = "127.0.0.1", tls: bool = False, directory: Path | None = None) -> Registry:
+    """A registry listening on `address` (a free port), serving TLS with a certificate of its own
+    when `tls`; it keeps its images in `directory` (a new temporary one unless given)."""
+    directory = directory or Path(tempfile.mkdtemp(prefix="sbtui-registry-"))
+    host = f"{address}:{_free_port(address)}"
+    config = (
         "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
         f"    rootdirectory: {directory / 'data'}\nhttp:\n  addr: {host}\n"
     )
+    ca = context = None
+    if tls:
+        ca, key = certificate(directory, address)
+        config += f"  tls:\n    certificate: {ca}\n    key: {key}\n"
+        context = ssl.create_default_context(cafile=str(ca))
+    (directory / "config.yml").write_text(config)
     log = open(directory / "registry.log", "wb")
     process = subprocess.Popen(
         ["docker-registry", "serve", str(directory / "config.yml")],
@@ -125,10 +138,11 @@ def start() -> Registry:
         if process.poll() is not None:
             raise RuntimeError((directory / "registry.log").read_text())
         try:
-            with urllib.request.urlopen(f"http://{host}/v2/", timeout=2) as reply:
+            url = f"{'https' if tls else 'http'}://{host}/v2/"
+            with urllib.request.urlopen(url, timeout=2, context=context) as reply:
                 return reply.status == 200
         except OSError:
             return False
 
     wait_for(answers, 30, "the test registry to answer", 0.05)
-    return Registry(host, process, directory)
+    return Registry(host, process, directory, ca)

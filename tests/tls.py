@@ -1,4 +1,5 @@
-"""A self-signed server certificate for 127.0.0.1, for servers that serve TLS in tests."""
+"""A self-signed server certificate for an IP address (127.0.0.1 unless told), for servers that
+serve TLS in tests."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 
-def certificate(directory: Path) -> tuple[Path, Path]:
+def certificate(directory: Path, address: str = "127.0.0.1") -> tuple[Path, Path]:
     """(certificate, key) written into `directory`; the certificate is its own CA."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
@@ -26,9 +27,9 @@ def certificate(directory: Path) -> tuple[Path, Path]:
             "-days",
             "1",
             "-subj",
-            "/CN=127.0.0.1",
+            f"/CN={address}",
             "-addext",
-            "subjectAltName=IP:127.0.0.1",
+            f"subjectAltName=IP:{address}",
         ],
         check=True,
         capture_output=True,

@@ -8,7 +8,7 @@ import asyncio
 import sys
 
 from sbtui import __version__
-from sbtui.cli import app, image, info, sandbox, secret, server, token, tunnel, volume
+from sbtui.cli import app, image, info, node, sandbox, secret, server, token, tunnel, volume
 from sbtui.cli import output as out
 from sbtui.cli.args import Parser, UsageError, add_connection_options
 from sbtui.client import (
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_connection_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command")
-    for group in (server, app, info, sandbox, image, tunnel, secret, volume, token):
+    for group in (server, node, app, info, sandbox, image, tunnel, secret, volume, token):
         group.add_parsers(sub)
     return parser
 

@@ -32,9 +32,11 @@ from sbtui.client import (
     TerminationReason,
 )
 from sbtui.client.models import INT64_MAX as MAX_MIB
-from sbtui.text import age, state_text, tags_text
+from sbtui.text import age, node_text, state_text, tags_text
 
-SANDBOX_COLUMNS = ("ID", "NAME", "APP", "IMAGE", "STATE", "AGE", "TAGS")
+# NODE always, even when every sandbox is on the one host of a Docker or Podman engine: a
+# script reading the table by position must not find its columns moved by where sandboxes run.
+SANDBOX_COLUMNS = ("ID", "NAME", "APP", "IMAGE", "STATE", "NODE", "AGE", "TAGS")
 DEFAULT_IMAGE = "localhost/sbtui/busybox:latest"
 EXEC_EPILOG = (
     "Options go before SANDBOX_ID; everything after it is the command. Exit code: the command's; "
@@ -83,6 +85,7 @@ def sandbox_row(info: SandboxInfo) -> list[str]:
         info.app_name,
         info.image_tag or info.image_id,
         state_text(info),
+        node_text(info),
         age(info.created_at),
         tags_text(info.tags),
     ]
@@ -101,6 +104,7 @@ def sandbox_json(info: SandboxInfo) -> dict[str, Any]:
         "image_id": info.image_id,
         "image_tag": info.image_tag,
         "state": str(info.state),
+        "node": info.node or None,
         "exit_code": info.exit_code,
         "termination_reason": None if reason == TerminationReason.NONE else str(reason),
         "tags": dict(info.tags),
@@ -121,6 +125,7 @@ def _list_parser(verbs) -> None:
     p = verb(verbs, "list", "list running sandboxes, newest first")
     p.add_argument("--app", metavar="NAME", help="only sandboxes of this app")
     pairs_option(p, "--tag", dest="tags", help="only sandboxes with this tag (repeatable; all must match)")
+    p.add_argument("--node", metavar="NAME", help="only sandboxes on this node (as the NODE column names it)")
     p.add_argument("--env", metavar="ENV", help=ENV_HELP)
     p.add_argument("--all", action="store_true", help="include finished sandboxes")
     p.add_argument("--json", action="store_true", help="print JSON Lines: one object per sandbox")
@@ -130,7 +135,7 @@ def _list_parser(verbs) -> None:
 async def list_sandboxes(client: Client, args) -> int:
     app_id = await _app_id(client, args.app, args.env) if args.app else None
     found = client.sandboxes.list(
-        app_id=app_id, tags=args.tags, environment=args.env, include_finished=args.all
+        app_id=app_id, tags=args.tags, environment=args.env, include_finished=args.all, node=args.node
     )
     infos = [sandbox.info async for sandbox in found]
     out.print_listing(args.json, infos, sandbox_json, SANDBOX_COLUMNS, sandbox_row)

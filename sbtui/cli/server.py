@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sbtui.cli import output as out
 from sbtui.server.lifecycle import DEFAULT_STOP_TIMEOUT
+from sbtui.server.runtime.naming import AGENT_PORT
 from sbtui.server.stream_limits import DEFAULT_PER_ENVIRONMENT, DEFAULT_PER_SANDBOX
 
 
@@ -29,12 +30,28 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=("auto", "docker", "podman"),
+        choices=("auto", "docker", "podman", "swarm"),
         default=os.environ.get("SBTUI_ENGINE") or "auto",
         help="container engine (default: SBTUI_ENGINE, else auto: the state "
-        "directory's engine; for a new one Docker if it answers, else Podman)",
+        "directory's engine; for a new one Docker if it answers, else Podman); swarm: a Docker "
+        "Swarm cluster, through its manager (--engine-url), its node agents and --registry",
     )
     p.add_argument("--engine-url", help="Engine API address, e.g. unix:///var/run/docker.sock")
+    p.add_argument(
+        "--registry",
+        metavar="HOST:PORT",
+        default="",
+        help="swarm: the cluster registry that every node pulls the base image, imports and snapshots from",
+    )
+    p.add_argument(
+        "--agent-port",
+        type=int,
+        default=AGENT_PORT,
+        metavar="PORT",
+        help=f"swarm: the port node agents listen on (default {AGENT_PORT}; a node's label "
+        "sbtui.agent=HOST:PORT says otherwise)",
+    )
+    _cluster_ca_option(p)
     p.add_argument(
         "--insecure-registry",
         action="append",
@@ -93,6 +110,62 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     _limit_options(p)
     p.set_defaults(run=_run_server)
+    verbs = p.add_subparsers(dest="server_command", metavar="VERB")
+    _node_cert_parser(verbs)
+
+
+def _cluster_ca_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cluster-ca",
+        type=Path,
+        metavar="DIR",
+        help="swarm: the directory of the cluster CA that node agents' certificates come from "
+        "(default: cluster-ca in the state directory)",
+    )
+
+
+def _node_cert_parser(verbs: argparse._SubParsersAction) -> None:
+    p = verbs.add_parser(
+        "node-cert",
+        help="issue the certificates of a node agent (`sbtui node`) from the cluster CA",
+        description="Issue the certificates of the agent of node NAME from the cluster CA kept in "
+        "the server's state directory: writes ca.pem, node.pem and node.key (0600) into --out.",
+    )
+    p.add_argument("name", metavar="NAME", help="the node's name (its host name, as the cluster knows it)")
+    p.add_argument(
+        "--address",
+        action="append",
+        required=True,
+        metavar="ADDR",
+        help="an IP address or host name the server reaches the agent at; may be repeated",
+    )
+    p.add_argument(
+        "--state-dir", type=Path, help="the server's state directory (default: the local server's)"
+    )
+    _cluster_ca_option(p)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory to write the files into")
+    p.set_defaults(run=_run_node_cert, parser=p)
+
+
+def _run_node_cert(args) -> int:
+    from sbtui import paths
+    from sbtui.server.cluster_ca import ClusterCA, check_address, check_node_name, write_node_files
+
+    try:
+        check_node_name(args.name)
+        for address in args.address:
+            check_address(address)
+    except ValueError as err:
+        args.parser.error(str(err))
+    try:
+        ca = ClusterCA(paths.private_dir(args.state_dir or paths.state_dir()), args.cluster_ca)
+        written = write_node_files(ca.issue_node(args.name, args.address), args.out)
+    except OSError as err:
+        out.line(f"sbtui server node-cert: error: {err}", file=sys.stderr)
+        return 1
+    for path in written:
+        out.line(f"wrote {path}")
+    return 0
 
 
 def _seconds(text: str) -> float:
@@ -186,6 +259,7 @@ def _limit_options(p) -> None:
 def _run_server(args) -> int:
     from sbtui.server.limits import Limits
     from sbtui.server.main import ServerOptions, StartupError, serve
+    from sbtui.server.runtime.engine import Cluster
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = None
@@ -199,6 +273,17 @@ def _run_server(args) -> int:
             print(f"sbtui server: error: --token-file {args.token_file} is empty", file=sys.stderr)
             return 2
     token = token or os.environ.get("SBTUI_TOKEN") or None
+    if args.daemon and args.engine == "swarm":
+        # The program that starts the embedded server gives it no options, and a swarm server
+        # needs the cluster's (its registry, its agents' CA): it would only fail on them.
+        print(
+            "sbtui server: error: the embedded local server runs on this machine's engine, and "
+            "SBTUI_ENGINE=swarm names a cluster: start `sbtui server --engine swarm --registry "
+            "HOST:PORT` (with the manager's --engine-url) yourself and point SBTUI_SERVER at it, "
+            "or set SBTUI_ENGINE to auto, docker or podman",
+            file=sys.stderr,
+        )
+        return 2
     idle = args.idle_exit
     if args.daemon and not idle:
         idle = float(os.environ.get("SBTUI_IDLE_EXIT", "300"))
@@ -215,6 +300,7 @@ def _run_server(args) -> int:
         idle_exit=idle,
         stop_timeout=args.stop_timeout,
         insecure_registries=args.insecure_registry,
+        cluster=Cluster(registry=args.registry, agent_port=args.agent_port, ca_dir=args.cluster_ca),
         tunnel_host=args.tunnel_host,
         custom_domain_suffixes=args.custom_domain_suffix,
         max_streams_per_sandbox=args.max_streams_per_sandbox,

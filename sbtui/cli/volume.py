@@ -10,7 +10,7 @@ from sbtui.cli.args import verb, verb_group
 from sbtui.client import AlreadyExistsError, Client, NotFoundError, Volume
 from sbtui.text import age
 
-VOLUME_COLUMNS = ("NAME", "ID", "AGE")
+VOLUME_COLUMNS = ("NAME", "ID", "NODE", "AGE")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +23,7 @@ def volume_json(volume: Volume) -> dict:
         "name": volume.name,
         "environment": volume.environment,
         "created_at": volume.created_at,
+        "node": volume.node or None,
     }
 
 
@@ -35,7 +36,11 @@ def _list_parser(verbs) -> None:
 async def list_volumes(client: Client, args) -> int:
     volumes = await client.volumes.list(environment=args.env)
     out.print_listing(
-        args.json, volumes, volume_json, VOLUME_COLUMNS, lambda v: [v.name, v.volume_id, age(v.created_at)]
+        args.json,
+        volumes,
+        volume_json,
+        VOLUME_COLUMNS,
+        lambda v: [v.name, v.volume_id, v.node or "-", age(v.created_at)],
     )
     return 0
 

@@ -64,6 +64,7 @@ class TerminationReason(enum.Enum):
     FAILED_TO_START = "failed to start"
     DISK_LIMIT = "disk limit"
     ENGINE_STOPPED = "engine stopped"
+    NODE_LOST = "node lost"
 
     def __str__(self) -> str:
         return self.value
@@ -216,6 +217,7 @@ class Volume:
     volume_id: str = ""
     environment: str = ""
     created_at: float = 0.0
+    node: str = ""  # the node its data is on, where every sandbox mounting it runs
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,8 @@ class SandboxInfo:
     deadline: float
     last_activity: float
     params: SandboxParams = field(repr=False, default_factory=SandboxParams)
+    # The machine it runs on (the engine's host, or a cluster node); "" until it has started.
+    node: str = ""
 
 
 class EventKind(enum.Enum):

@@ -141,13 +141,16 @@ class Sandboxes:
         tags: Mapping[str, str] | None = None,
         environment: str | None = None,
         include_finished: bool = False,
+        node: str | None = None,
     ) -> AsyncIterator[Sandbox]:
-        """Sandboxes matching every filter given, newest first."""
+        """Sandboxes matching every filter given, newest first; `node`: those running (or
+        that ran) on that node."""
         request = pb.SandboxListRequest(
             app_id=app_id or "",
             tags=dict(tags or {}),
             environment=environment or "",
             include_finished=include_finished,
+            node=node or "",
         )
         async for info in self._connection.stream("SandboxList", request):
             yield Sandbox(self._connection, wire.sandbox_info(info))

@@ -143,6 +143,7 @@ def sandbox_info(message: pb.SandboxInfo) -> SandboxInfo:
         deadline=message.deadline,
         last_activity=message.last_activity,
         params=sandbox_params(message.params),
+        node=message.node,
     )
 
 
@@ -203,7 +204,7 @@ def secret(message: pb.Secret) -> Secret:
 
 
 def volume(message: pb.Volume) -> Volume:
-    return Volume(message.name, message.volume_id, message.environment, message.created_at)
+    return Volume(message.name, message.volume_id, message.environment, message.created_at, message.node)
 
 
 def token(message: pb.TokenInfo) -> Token:

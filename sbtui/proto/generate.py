@@ -1,4 +1,5 @@
-"""Regenerate the Python code for sandbox.proto: `python -m sbtui.proto.generate`.
+"""Regenerate the Python code for the protos (sandbox.proto: clients and the server; node.proto:
+the server and its node agents): `python -m sbtui.proto.generate`.
 
 The generated files are committed so that installing sbtui needs no protoc; a unit test
 regenerates into a temporary folder and fails when the committed copies are stale.
@@ -11,7 +12,9 @@ from pathlib import Path
 
 PROTO_DIR = Path(__file__).resolve().parent
 ROOT = PROTO_DIR.parent.parent
-GENERATED = ("sandbox_pb2.py", "sandbox_pb2.pyi", "sandbox_pb2_grpc.py")
+PROTOS = ("sandbox", "node")
+SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
+GENERATED = tuple(f"{proto}{suffix}" for proto in PROTOS for suffix in SUFFIXES)
 
 
 def generate(out_root: Path) -> list[Path]:
@@ -25,10 +28,10 @@ def generate(out_root: Path) -> list[Path]:
         f"--python_out={out_root}",
         f"--pyi_out={out_root}",
         f"--grpc_python_out={out_root}",
-        str((PROTO_DIR / "sandbox.proto").relative_to(ROOT)),
+        *(str((PROTO_DIR / f"{proto}.proto").relative_to(ROOT)) for proto in PROTOS),
     ]
     if protoc.main(args) != 0:
-        raise RuntimeError("protoc failed on sbtui/proto/sandbox.proto")
+        raise RuntimeError(f"protoc failed on {', '.join(f'sbtui/proto/{p}.proto' for p in PROTOS)}")
     return [out_root / "sbtui" / "proto" / name for name in GENERATED]
 
 

@@ -34,6 +34,7 @@ class TerminationReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TERMINATION_REASON_FAILED_TO_START: _ClassVar[TerminationReason]
     TERMINATION_REASON_DISK_LIMIT: _ClassVar[TerminationReason]
     TERMINATION_REASON_ENGINE_STOPPED: _ClassVar[TerminationReason]
+    TERMINATION_REASON_NODE_LOST: _ClassVar[TerminationReason]
 
 class StdioBehavior(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -58,6 +59,7 @@ TERMINATION_REASON_LOST: TerminationReason
 TERMINATION_REASON_FAILED_TO_START: TerminationReason
 TERMINATION_REASON_DISK_LIMIT: TerminationReason
 TERMINATION_REASON_ENGINE_STOPPED: TerminationReason
+TERMINATION_REASON_NODE_LOST: TerminationReason
 STDIO_PIPE: StdioBehavior
 STDIO_IGNORE: StdioBehavior
 
@@ -268,16 +270,18 @@ class SecretDeleteResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class Volume(_message.Message):
-    __slots__ = ("volume_id", "name", "environment", "created_at")
+    __slots__ = ("volume_id", "name", "environment", "created_at", "node")
     VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
     volume_id: str
     name: str
     environment: str
     created_at: float
-    def __init__(self, volume_id: _Optional[str] = ..., name: _Optional[str] = ..., environment: _Optional[str] = ..., created_at: _Optional[float] = ...) -> None: ...
+    node: str
+    def __init__(self, volume_id: _Optional[str] = ..., name: _Optional[str] = ..., environment: _Optional[str] = ..., created_at: _Optional[float] = ..., node: _Optional[str] = ...) -> None: ...
 
 class VolumeFromNameRequest(_message.Message):
     __slots__ = ("name", "environment", "create_if_missing")
@@ -427,7 +431,7 @@ class SandboxCreateRequest(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., image_id: _Optional[str] = ..., image_tag: _Optional[str] = ..., params: _Optional[_Union[SandboxCreateParams, _Mapping]] = ...) -> None: ...
 
 class SandboxInfo(_message.Message):
-    __slots__ = ("sandbox_id", "app_id", "app_name", "environment", "name", "image_id", "image_tag", "params", "state", "exit_code", "termination_reason", "tags", "created_at", "started_at", "finished_at", "deadline", "last_activity")
+    __slots__ = ("sandbox_id", "app_id", "app_name", "environment", "name", "image_id", "image_tag", "params", "state", "exit_code", "termination_reason", "tags", "created_at", "started_at", "finished_at", "deadline", "last_activity", "node")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -452,6 +456,7 @@ class SandboxInfo(_message.Message):
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
     LAST_ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
     sandbox_id: str
     app_id: str
     app_name: str
@@ -469,7 +474,8 @@ class SandboxInfo(_message.Message):
     finished_at: float
     deadline: float
     last_activity: float
-    def __init__(self, sandbox_id: _Optional[str] = ..., app_id: _Optional[str] = ..., app_name: _Optional[str] = ..., environment: _Optional[str] = ..., name: _Optional[str] = ..., image_id: _Optional[str] = ..., image_tag: _Optional[str] = ..., params: _Optional[_Union[SandboxCreateParams, _Mapping]] = ..., state: _Optional[_Union[SandboxState, str]] = ..., exit_code: _Optional[int] = ..., termination_reason: _Optional[_Union[TerminationReason, str]] = ..., tags: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[float] = ..., started_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., deadline: _Optional[float] = ..., last_activity: _Optional[float] = ...) -> None: ...
+    node: str
+    def __init__(self, sandbox_id: _Optional[str] = ..., app_id: _Optional[str] = ..., app_name: _Optional[str] = ..., environment: _Optional[str] = ..., name: _Optional[str] = ..., image_id: _Optional[str] = ..., image_tag: _Optional[str] = ..., params: _Optional[_Union[SandboxCreateParams, _Mapping]] = ..., state: _Optional[_Union[SandboxState, str]] = ..., exit_code: _Optional[int] = ..., termination_reason: _Optional[_Union[TerminationReason, str]] = ..., tags: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[float] = ..., started_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., deadline: _Optional[float] = ..., last_activity: _Optional[float] = ..., node: _Optional[str] = ...) -> None: ...
 
 class SandboxFromIdRequest(_message.Message):
     __slots__ = ("sandbox_id",)
@@ -488,7 +494,7 @@ class SandboxFromNameRequest(_message.Message):
     def __init__(self, app_name: _Optional[str] = ..., name: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class SandboxListRequest(_message.Message):
-    __slots__ = ("app_id", "tags", "environment", "include_finished")
+    __slots__ = ("app_id", "tags", "environment", "include_finished", "node")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -500,11 +506,13 @@ class SandboxListRequest(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
     app_id: str
     tags: _containers.ScalarMap[str, str]
     environment: str
     include_finished: bool
-    def __init__(self, app_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., environment: _Optional[str] = ..., include_finished: _Optional[bool] = ...) -> None: ...
+    node: str
+    def __init__(self, app_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., environment: _Optional[str] = ..., include_finished: _Optional[bool] = ..., node: _Optional[str] = ...) -> None: ...
 
 class SandboxTerminateRequest(_message.Message):
     __slots__ = ("sandbox_id", "wait")

@@ -127,13 +127,15 @@ class Catalog:
         return self.sandboxes[sandbox_id]
 
     def matching(
-        self, app_id: str, tags: dict[str, str], environment: str, finished: bool
+        self, app_id: str, tags: dict[str, str], environment: str, finished: bool, node: str = ""
     ) -> Iterator[SandboxRecord]:
         environment = environment_of(environment)
         for record in self.sandboxes.values():
             if record.finished and not finished:
                 continue
             if app_id and record.app_id != app_id:
+                continue
+            if node and record.node != node:
                 continue
             if self.apps[record.app_id].environment != environment:
                 continue

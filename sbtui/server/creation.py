@@ -60,10 +60,10 @@ class Creator:
     def unsupported_fields(self) -> dict[str, str]:
         """SandboxCreateParams fields this server can't honour, each with why: what create
         refuses and what GetCapabilities answers, from this one table."""
-        fields = dict(validation.LOCAL_ENGINE_UNSUPPORTED)
-        no_gpus = self._runtime.no_gpus()
-        if no_gpus:
-            fields["gpu"] = no_gpus
+        fields = dict(validation.UNSUPPORTED)
+        if not self._runtime.places_by_labels:
+            fields.update(validation.ONE_MACHINE_UNSUPPORTED)
+        fields.update(self._runtime.unsupported_fields())
         return fields
 
     async def create(self, request: pb.SandboxCreateRequest, scope: str | None = None) -> SandboxRecord:
@@ -94,6 +94,7 @@ class Creator:
             )
         # Again after the awaits above, so a volume deleted meanwhile is not mounted.
         mounts = self._volumes.mounts_for(params.volumes, app.environment)
+        volume_nodes = self._volumes.nodes_of(params.volumes, app.environment)
         now = time.time()
         record = SandboxRecord(
             sandbox_id=new_id("sb"),
@@ -107,7 +108,7 @@ class Creator:
         self._catalog.add_sandbox(record)
         self._transitions.created(record)
         self._catalog.publish(pb.SandboxEvent.CREATED, record)
-        spec = self._spec(record, app, image, secret_env, mounts, gpus)
+        spec = self._spec(record, app, image, secret_env, mounts, volume_nodes, gpus)
         try:
             container_id = await self._runtime.create_and_start(spec)
         except BaseException as err:
@@ -124,12 +125,28 @@ class Creator:
                 ) from None
             raise precondition(f"the engine could not start the sandbox: {err}") from None
         record.container_id = container_id
-        if record.state == pb.SANDBOX_STATE_CREATING:  # it may have exited already
-            self._catalog.track_container(container_id, record.sandbox_id)
-            self._transitions.running(record, time.time())
+        try:
+            # `or`: a command that ended at once may be finished already, its node kept then.
+            record.node = await self._node_of(container_id) or record.node
+        finally:
+            # Cancelled or not, its container runs: the record must not stay `creating`.
+            if record.state == pb.SANDBOX_STATE_CREATING:  # it may have exited already
+                self._catalog.track_container(container_id, record.sandbox_id)
+                self._transitions.running(record, time.time())
         if params.verbose:
             log.info("sandbox %s started in container %s", record.sandbox_id, container_id[:12])
         return record
+
+    async def _node_of(self, container_id: str) -> str:
+        """Where the engine placed the container, read before the sandbox shows as running so
+        that its first running state says where; "" when the engine can't say now (the
+        reconcile of the next start asks again)."""
+        try:
+            state = await self._runtime.inspect(container_id)
+        except EngineError as err:
+            log.warning("could not learn where container %s runs: %s", container_id[:12], err)
+            return ""
+        return state.node if state else ""
 
     async def _image(self, request: pb.SandboxCreateRequest, scope: str | None) -> ImageRecord:
         which = request.WhichOneof("image")
@@ -150,6 +167,7 @@ class Creator:
         image: ImageRecord,
         secret_env: dict[str, str],
         mounts: dict[str, str],
+        volume_nodes: dict[str, str],
         gpus: list[str],
     ) -> ContainerSpec:
         params = record.params
@@ -159,6 +177,7 @@ class Creator:
             command=list(params.command) or DEFAULT_COMMAND,
             env={**secret_env, **params.env},  # an explicit env variable wins over a secret's
             mounts=mounts,
+            volume_nodes=volume_nodes,
             gpus=gpus,
             labels={
                 naming.LABEL_SERVER: self._server_id,
@@ -182,4 +201,7 @@ class Creator:
                 naming.LABEL_NETWORK_OF: record.sandbox_id,
             },
             network=networks.for_environment(self._server_id, app.environment),
+            regions=list(params.regions),
+            cloud=params.cloud,
+            image_ref=image.tag,
         )

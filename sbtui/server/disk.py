@@ -4,7 +4,8 @@ with reason `disk limit` when it passes the operator's limit.
 Engines cap a container's writable layer only on overlay over xfs with project quotas (where
 the runtime asks them to as well); everywhere else the server watches. A sandbox's writes land
 in the upper directory of its overlay layer and in the few files the engine mounts writable
-into it (/etc/hosts and the like, which no engine quota covers), all of it on this host.
+into it (/etc/hosts and the like, which no engine quota covers), all of it on this host; on
+swarm, on the node holding the task, whose agent measures it the same way (Runtime.disk_used).
 
 A check adds up the blocks those take on disk (a file with several links once). It runs in a
 thread, one sandbox at a time, and the next one comes when the sandbox could have reached its
@@ -188,6 +189,8 @@ class DiskWatcher:
 
     async def _check(self, record: SandboxRecord) -> float:
         """Measure one sandbox, end it if it is past the limit; when to look again."""
+        if self._runtime.writes_elsewhere:
+            return await self._check_elsewhere(record)
         paths = self._paths.get(record.container_id)
         if paths is None:
             try:
@@ -215,7 +218,23 @@ class DiskWatcher:
             # Removed meanwhile, or not on this host (an engine elsewhere).
             log.warning("could not measure the writes of sandbox %s: %s", record.sandbox_id, err)
             return time.monotonic() + MAX_INTERVAL
-        walk = time.monotonic() - started
+        return self._checked(record, used, time.monotonic() - started)
+
+    async def _check_elsewhere(self, record: SandboxRecord) -> float:
+        """Measured on the machine that holds the sandbox (a swarm node's agent)."""
+        started = time.monotonic()
+        try:
+            used = await self._runtime.disk_used(record.container_id)
+        except TooDeep as err:
+            log.info("sandbox %s: %s; ending it for its disk limit", record.sandbox_id, err)
+            self._over(record, self._limit + 1)
+            return time.monotonic() + MAX_INTERVAL
+        if used is None:
+            return time.monotonic() + MAX_INTERVAL  # gone: its exit is being handled
+        return self._checked(record, used, time.monotonic() - started)
+
+    def _checked(self, record: SandboxRecord, used: int, walk: float) -> float:
+        """End the sandbox if `used` is past the limit; when to look again."""
         if used > self._limit:
             self._over(record, used)
         return time.monotonic() + interval(self._limit - used, walk)

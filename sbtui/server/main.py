@@ -25,6 +25,7 @@ from sbtui.server.limits import Limits
 from sbtui.server.malformed import RejectMalformed
 from sbtui.server.runtime import busybox_image
 from sbtui.server.runtime.base import EngineError
+from sbtui.server.runtime.engine import Cluster
 from sbtui.server.sandboxes import SandboxManager
 from sbtui.server.service import SandboxService
 from sbtui.server.store import Store
@@ -52,6 +53,7 @@ class ServerOptions:
     engine: str = "auto"
     engine_url: str | None = None
     insecure_registries: list[str] = field(default_factory=list)  # HOST:PORT pulled over HTTP
+    cluster: Cluster = field(default_factory=Cluster)  # the swarm runtime's registry and agents
     idle_exit: float = 0.0  # seconds idle (no calls, no sandboxes) before exiting; 0 = never
     stop_timeout: float = DEFAULT_STOP_TIMEOUT  # seconds a stop may spend finishing terminations
     tunnel_host: str = tunnels.DEFAULT_HOST  # where tunnel listeners bind
@@ -155,6 +157,7 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
             options.insecure_registries,
             store,
             lambda: _server_id(state_dir),
+            options.cluster,
         )
     except (EngineError, state_engine.EngineChoiceError) as err:
         store.close()

@@ -83,7 +83,14 @@ class Reconciler:
                 self._catalog.track_container(cid, sandbox_id)
             if state.running:
                 adopted.append(cid)
+                transitions.placed(record, state.node)
                 if record.state == pb.SANDBOX_STATE_CREATING:
+                    # Its create was cut short: what it left undone is done before it runs.
+                    try:
+                        allowlist = list(record.params.cidr_allowlist) or None
+                        await self._runtime.finish_start(cid, allowlist)
+                    except EngineError as err:
+                        log.warning("finishing the start of sandbox %s: %s", sandbox_id, err)
                     transitions.running(record, state.started_at)
                 elif record.state == pb.SANDBOX_STATE_TERMINATING:
                     # The kill may not have happened before a crash.

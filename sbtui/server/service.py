@@ -175,15 +175,14 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
 
     @unary
     async def VolumeFromName(self, request, context):
-        record = await self.manager.volumes.from_name(
-            request.name, _environment(request), request.create_if_missing
-        )
-        return record.to_pb()
+        volumes = self.manager.volumes
+        record = await volumes.from_name(request.name, _environment(request), request.create_if_missing)
+        return (await volumes.messages([record]))[0]
 
     @unary
     async def VolumeList(self, request, context):
-        found = self.manager.volumes.list(_environment(request))
-        return pb.VolumeListResponse(volumes=[v.to_pb() for v in found])
+        volumes = self.manager.volumes
+        return pb.VolumeListResponse(volumes=await volumes.messages(volumes.list(_environment(request))))
 
     @unary
     async def VolumeDelete(self, request, context):
@@ -222,7 +221,9 @@ class SandboxService(pb_grpc.SandboxServiceServicer):
         if request.app_id:
             catalog.app(request.app_id, _scope())
         records = list(
-            catalog.matching(request.app_id, dict(request.tags), environment, request.include_finished)
+            catalog.matching(
+                request.app_id, dict(request.tags), environment, request.include_finished, request.node
+            )
         )
         records.sort(key=lambda r: r.created_at, reverse=True)
         for record in records:

@@ -24,7 +24,8 @@ from sbtui.server.store import Store
 log = logging.getLogger("sbtui.server")
 
 FILE = "engine"
-NAMES = ("docker", "podman")
+NAMES = ("docker", "podman")  # the engines of one machine, either of which the automatic choice finds
+RECORDED = (*NAMES, "swarm")
 
 
 class EngineChoiceError(Exception):
@@ -46,10 +47,10 @@ def recorded(state_dir: Path) -> str | None:
         name = path.read_text().strip()
     except FileNotFoundError:
         return None
-    if name not in NAMES:
+    if name not in RECORDED:
         raise EngineChoiceError(
             f"{path} names the engine {name!r}; it holds the engine the state in {state_dir} "
-            f"was made with, one of {', '.join(NAMES)}: write the right one there"
+            f"was made with, one of {', '.join(RECORDED)}: write the right one there"
         )
     return name
 
@@ -72,6 +73,7 @@ async def connect(
     insecure_registries: list[str],
     store: Store,
     server_id: Callable[[], str],
+    cluster: engines.Cluster | None = None,
 ) -> engines.Engine:
     """Connect to the engine of `state_dir`: the recorded one, or for a state not yet bound to
     one, the engine `choice` ("auto", "docker" or "podman") finds, which is then recorded.
@@ -81,7 +83,7 @@ async def connect(
         url = url or os.environ.get("DOCKER_HOST") or None
     kept = recorded(state_dir)
     if kept is None:
-        engine = await _bind(choice, url, state_dir, insecure_registries, store, server_id)
+        engine = await _bind(choice, url, state_dir, insecure_registries, store, server_id, cluster)
         record(state_dir, engine.runtime.name)
         log.info("the state in %s is %s's from now on", state_dir, engine.runtime.name)
         return engine
@@ -95,13 +97,17 @@ async def connect(
     if choice == "auto":
         log.info("the state in %s belongs to %s: keeping to it", state_dir, kept)
     try:
-        return await engines.connect(kept, url, state_dir, insecure_registries)
+        return await engines.connect(kept, url, state_dir, insecure_registries, cluster)
     except EngineUnavailable as err:
         if choice != "auto":
             raise
+        if kept == "swarm":  # a cluster is not started here: the server lacks how to reach it
+            lack, go_on = "the swarm is not reached", "Give --engine swarm with the cluster's options"
+        else:
+            lack, go_on = f"{kept} is not there", f"Start {kept}"
         raise EngineChoiceError(
             f"the state in {state_dir} belongs to {kept} (recorded in {state_dir / FILE}), and "
-            f"{kept} is not there: {err}. Start {kept} to go on with this state; to use another "
+            f"{lack}: {err}. {go_on} to go on with this state; to use another "
             f"engine, choose it (--engine or SBTUI_ENGINE) and {_elsewhere('it')}"
         ) from None
 
@@ -113,6 +119,7 @@ async def _bind(
     insecure_registries: list[str],
     store: Store,
     server_id: Callable[[], str],
+    cluster: engines.Cluster | None,
 ) -> engines.Engine:
     """The engine a state with no engine file is to be bound to.
 
@@ -128,8 +135,8 @@ async def _bind(
     start; the message says how to choose.
     """
     running = {r.container_id for r in store.load_sandboxes() if not r.finished and r.container_id}
-    engine = await engines.connect(choice, url, state_dir, insecure_registries)
-    if not running:
+    engine = await engines.connect(choice, url, state_dir, insecure_registries, cluster)
+    if not running or choice == "swarm":
         return engine  # new, or nothing running that another engine could misjudge
     first = engine.runtime.name
     tried = [first]

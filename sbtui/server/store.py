@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS sandboxes (
   image_id TEXT NOT NULL, params BLOB NOT NULL, container_id TEXT NOT NULL,
   state INTEGER NOT NULL, exit_code INTEGER, reason INTEGER NOT NULL, tags TEXT NOT NULL,
   created_at REAL NOT NULL, started_at REAL NOT NULL, finished_at REAL NOT NULL,
-  deadline REAL NOT NULL, last_activity REAL NOT NULL
+  deadline REAL NOT NULL, last_activity REAL NOT NULL, node TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS secrets (
   secret_id TEXT PRIMARY KEY, name TEXT NOT NULL, environment TEXT NOT NULL,
@@ -49,6 +49,14 @@ CREATE TABLE IF NOT EXISTS tokens (
   description TEXT NOT NULL, created_at REAL NOT NULL
 );
 """
+
+# Columns added since a table was first made, each with its definition: a state directory of an
+# older server gets them when a newer one opens it, so its records keep loading.
+_ADDED_COLUMNS = {
+    "sandboxes": (("node", "TEXT NOT NULL DEFAULT ''"),),
+    # The node holding a volume, on a cluster (runtime create_volume).
+    "volumes": (("node", "TEXT NOT NULL DEFAULT ''"),),
+}
 
 
 @dataclass
@@ -100,6 +108,7 @@ class SandboxRecord:
     finished_at: float = 0.0
     deadline: float = 0.0
     last_activity: float = 0.0
+    node: str = ""  # where its container runs, once it has started (runtime ContainerState.node)
 
     @property
     def finished(self) -> bool:
@@ -123,6 +132,7 @@ class SandboxRecord:
             finished_at=self.finished_at,
             deadline=self.deadline,
             last_activity=self.last_activity,
+            node=self.node,
         )
         if self.exit_code is not None:
             info.exit_code = self.exit_code
@@ -131,7 +141,7 @@ class SandboxRecord:
 
 _SANDBOX_COLUMNS = (
     "sandbox_id, app_id, name, image_id, params, container_id, state, exit_code, reason, tags, "
-    "created_at, started_at, finished_at, deadline, last_activity"
+    "created_at, started_at, finished_at, deadline, last_activity, node"
 )
 
 
@@ -142,6 +152,14 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, definition in columns:
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     def close(self) -> None:
         self._db.close()
@@ -205,7 +223,7 @@ class Store:
     def save_sandbox(self, r: SandboxRecord) -> None:
         self._db.execute(
             f"INSERT OR REPLACE INTO sandboxes ({_SANDBOX_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 r.sandbox_id,
                 r.app_id,
@@ -222,6 +240,7 @@ class Store:
                 r.finished_at,
                 r.deadline,
                 r.last_activity,
+                r.node,
             ),
         )
 

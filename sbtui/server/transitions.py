@@ -72,6 +72,14 @@ class Transitions:
         self._deadlines.changed()
         self._catalog.publish(pb.SandboxEvent.STATE_CHANGED, record)
 
+    def placed(self, record: SandboxRecord, node: str) -> None:
+        """The runtime says where the sandbox's container runs: kept when it is news (a record
+        of an older server has no node; on a cluster a sandbox may be placed anew)."""
+        if node and node != record.node:
+            record.node = node
+            self._catalog.store.save_sandbox(record)
+            self._catalog.publish(pb.SandboxEvent.STATE_CHANGED, record)
+
     # ---- terminations -------------------------------------------------------------
 
     def terminating(self) -> list[SandboxRecord]:
@@ -185,12 +193,15 @@ class Transitions:
             exit_ = state.exit
             reason = record.reason
             if not reason:
-                if exit_ and exit_.oom_killed:
+                if exit_ and exit_.node_lost:
+                    reason = pb.TERMINATION_REASON_NODE_LOST
+                elif exit_ and exit_.oom_killed:
                     reason = pb.TERMINATION_REASON_OUT_OF_MEMORY
                 elif await self._stopped_by_engine(exit_):
                     reason = pb.TERMINATION_REASON_ENGINE_STOPPED
                 else:
                     reason = pb.TERMINATION_REASON_EXITED
+            record.node = state.node or record.node  # kept by mark_finished, which saves
             self.mark_finished(
                 record, exit_.exit_code if exit_ else None, reason, exit_.finished_at if exit_ else 0.0
             )

@@ -29,7 +29,7 @@ from sbtui.server.background import Background
 from sbtui.server.ca import CertificateAuthority
 from sbtui.server.errors import ServiceError, precondition
 from sbtui.server.events import EventBus, WatcherFellBehind
-from sbtui.server.runtime.base import EngineError
+from sbtui.server.runtime.base import Dialer, EngineError
 from sbtui.server.sandboxes import SandboxManager
 from sbtui.server.store import SandboxRecord
 
@@ -106,7 +106,7 @@ class PortListener:
 @dataclass
 class SandboxListeners:
     sandbox_id: str
-    address: str  # the container's address on the engine's network
+    dial: Dialer  # connects to a port of the sandbox's container (the runtime's)
     host_name: str  # the host in URLs and certificates
     ports: list[PortListener] = field(default_factory=list)
     connections: set[asyncio.Task] = field(default_factory=set)
@@ -205,11 +205,11 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
-async def accepts(address: str, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
-    """Whether something accepts a TCP connection at address:port."""
+async def accepts(dial: Dialer, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
+    """Whether something accepts a TCP connection on `port` of what `dial` connects to."""
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
-    except (OSError, asyncio.TimeoutError):
+        _, writer = await asyncio.wait_for(dial(port), timeout)
+    except (OSError, EngineError, asyncio.TimeoutError):
         return False
     writer.close()
     return True
@@ -341,13 +341,13 @@ class TunnelManager:
             if opened is not None:
                 return opened
             self._check_running(record)
-            address = await self.manager.runtime.container_address(record.container_id)
-            if not address:
+            dial = await self.manager.runtime.dialer(record.container_id)
+            if dial is None:
                 raise precondition(
                     f"sandbox {sandbox_id} has no address on the engine's network, so its "
                     "ports can't be reached"
                 )
-            opened = SandboxListeners(sandbox_id, address, record.params.custom_domain or self.host.name)
+            opened = SandboxListeners(sandbox_id, dial, record.params.custom_domain or self.host.name)
             try:
                 for port, kind in declared_ports(record.params):
                     opened.ports.append(await self._listen_port(opened, port, kind))
@@ -422,10 +422,8 @@ class TunnelManager:
         try:
             _keepalive(client_writer)
             try:
-                upstream_reader, upstream_writer = await asyncio.wait_for(
-                    asyncio.open_connection(opened.address, port, limit=BUFFER), CONNECT_TIMEOUT
-                )
-            except (OSError, asyncio.TimeoutError) as err:
+                upstream_reader, upstream_writer = await asyncio.wait_for(opened.dial(port), CONNECT_TIMEOUT)
+            except (OSError, EngineError, asyncio.TimeoutError) as err:
                 log.debug("sandbox %s port %d: %s", opened.sandbox_id, port, err)
                 _reset(client_writer)
                 return
@@ -479,7 +477,7 @@ class TunnelManager:
         delay = 0.02
         while True:
             probe_for = max(0.05, min(PROBE_TIMEOUT, deadline - loop.time()))
-            ready = await asyncio.gather(*(accepts(opened.address, p, probe_for) for p in pending))
+            ready = await asyncio.gather(*(accepts(opened.dial, p, probe_for) for p in pending))
             pending = [p for p, ok in zip(pending, ready) if not ok]
             self._check_running(record)
             if not pending:

@@ -325,16 +325,18 @@ def check_cpu_available(params: pb.SandboxCreateParams, cpus: int) -> None:
             )
 
 
-# SandboxCreateParams fields a server on one local engine can't honour, with the reason given
-# to the client. (gpu depends on the host and the engine, so the sandbox manager adds what the
-# runtime says about it.)
-LOCAL_ENGINE_UNSUPPORTED = {
+# SandboxCreateParams fields this server can't honour, with the reason given to the client:
+# on any runtime, and on a runtime of one machine. (The runtime adds its own: gpu, which depends
+# on the host and the engine, and what a cluster can't do.)
+UNSUPPORTED = {
     "cloud_bucket_mounts": (
-        "cloud bucket mounts need a cloud provider; this server runs sandboxes on a local engine"
+        "cloud bucket mounts need a cloud provider; this server runs sandboxes on its own engines"
     ),
+    "proxy_id": "there is no proxy service on this server",
+}
+ONE_MACHINE_UNSUPPORTED = {
     "cloud": "this server runs sandboxes on its local engine; there is no cloud to choose",
     "regions": "this server runs sandboxes on its local engine; there are no regions to choose",
-    "proxy_id": "there is no proxy service on this server",
 }
 
 

@@ -1,7 +1,8 @@
 """Named volumes per environment, each backed by an engine named volume `sbtui-<volume id>`.
 
-The engine holds the data; the state file holds the names. A volume outlives the sandboxes
-that mount it, so what one writes the next one reads.
+The engine holds the data; the state file holds the names, and on a cluster the node holding
+each volume, where its sandboxes are placed. A volume outlives the sandboxes that mount it, so
+what one writes the next one reads.
 """
 
 from __future__ import annotations
@@ -35,14 +36,27 @@ class VolumeRecord:
     name: str
     environment: str
     created_at: float
+    node: str = ""  # the node holding it on a cluster (its id), "" on one engine
 
     @property
     def engine_name(self) -> str:
         return naming.volume(self.volume_id)
 
-    def to_pb(self) -> pb.Volume:
+    def to_pb(self, names: Mapping[str, str] | None) -> pb.Volume:
+        """Its message, the node named from `names` (Runtime.node_names): a node no longer
+        there by the start of its id; none when the engine could not say (None)."""
+        if names is None:
+            node = ""
+        elif self.node in names:
+            node = names[self.node]
+        else:
+            node = f"{self.node[:12]} (gone)"
         return pb.Volume(
-            volume_id=self.volume_id, name=self.name, environment=self.environment, created_at=self.created_at
+            volume_id=self.volume_id,
+            name=self.name,
+            environment=self.environment,
+            created_at=self.created_at,
+            node=node,
         )
 
 
@@ -78,16 +92,28 @@ class Volumes:
                 return record
             record = VolumeRecord(new_id("vo"), name, environment, time.time())
             try:
-                await self._runtime.create_volume(
+                record.node = await self._runtime.create_volume(
                     record.engine_name,
                     {naming.LABEL_SERVER: self._server_id, naming.LABEL_VOLUME: record.volume_id},
                 )
             except EngineError as err:
                 raise precondition(f"the engine could not create volume {name!r}: {err}") from None
-            self._store.save_row(_TABLE, (record.volume_id, name, environment, record.created_at))
+            self._store.save_row(
+                _TABLE, (record.volume_id, name, environment, record.created_at, record.node)
+            )
             self._records[record.volume_id] = record
         log.info("volume %r created in environment %r as %s", name, environment, record.engine_name)
         return record
+
+    async def messages(self, records: Iterable[VolumeRecord]) -> builtins.list[pb.Volume]:
+        """The records' messages. An engine that does not answer now does not keep the list
+        from its caller: the volumes come without their node then."""
+        names: Mapping[str, str] | None = None
+        try:
+            names = await self._runtime.node_names()
+        except EngineError as err:
+            log.warning("volumes listed without their node: %s", err)
+        return [record.to_pb(names) for record in records]
 
     def list(self, environment: str) -> list[VolumeRecord]:
         found = [r for r in self._records.values() if r.environment == environment]
@@ -129,6 +155,16 @@ class Volumes:
             mounts[target] = self._resolve(ref, environment).engine_name
         return mounts
 
+    def nodes_of(self, volumes: Mapping[str, str], environment: str) -> dict[str, str]:
+        """Where each of `volumes` (path -> volume name or id) lives: its name -> its node,
+        for the runtime to place the sandbox there (empty on one engine)."""
+        found = {}
+        for ref in volumes.values():
+            record = self._resolve(ref, environment)
+            if record.node:
+                found[record.name] = record.node
+        return found
+
     # builtins.list: in the class, `list` is the method above.
     def _mounted_by(self, record: VolumeRecord, sandboxes: Iterable) -> builtins.list[tuple[str, str]]:
         """(sandbox id, path) of each live sandbox that mounts the volume."""
@@ -160,7 +196,7 @@ class Volumes:
                     f"volume {name!r} is mounted by running sandbox {where}; terminate it first"
                 )
             try:
-                await self._runtime.remove_volume(record.engine_name)
+                await self._runtime.remove_volume(record.engine_name, record.node)
                 break
             except EngineInUse as err:
                 # Only containers of finished sandboxes, on their way out, can hold it now.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from sbtui.client import SandboxInfo, SandboxState, TerminationReason
-from sbtui.text import age, mebibytes, state_text, tags_text
+from sbtui.text import age, mebibytes, node_text, state_text, tags_text
 
 # Sort order of states: live ones first when ascending.
 _STATE_ORDER = {
@@ -99,6 +99,7 @@ COLUMNS: tuple[Column, ...] = (
         lambda i, now: state_text(i),
         lambda i: (_STATE_ORDER.get(i.state, 9), i.exit_code or 0),
     ),
+    Column("node", "NODE", 6, 24, lambda i, now: node_text(i), lambda i: i.node),
     Column("cpu", "CPU", 4, 9, lambda i, now: cpu_text(i), lambda i: _pmax(i, "cpu"), right=True),
     Column(
         "memory", "MEM", 5, 13, lambda i, now: memory_text(i), lambda i: _pmax(i, "memory_mib"), right=True
@@ -119,3 +120,11 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
+
+
+def shown_columns(nodes: int) -> tuple[Column, ...]:
+    """The columns drawn when the sandboxes known are on `nodes` nodes. NODE only from two on,
+    like k9s' NODE with -o wide: on Docker or Podman every sandbox is on the engine's one host,
+    and a column saying so on every row would take the room of TAGS and TUNNELS for nothing;
+    on a cluster, where a sandbox runs is the first thing to look at when a node goes bad."""
+    return COLUMNS if nodes > 1 else tuple(c for c in COLUMNS if c.key != "node")

@@ -1,11 +1,15 @@
-"""The `/` filter of the sandbox list: `app:NAME tag:key=value state:running` and free text.
+"""The `/` filter of the sandbox list: `app:NAME node:NAME tag:key=value state:running` and free
+text.
 
 Terms are separated by spaces (quote a value that holds one: `tag:"team=data eng"`):
 
 - `app:NAME`      the sandbox's app is NAME (several `app:` terms: any of them)
+- `node:NAME`     the sandbox runs (or ran) on node NAME (several `node:` terms: any of them)
 - `tag:KEY=VALUE` the sandbox has that tag; `tag:KEY` only needs the key (every `tag:` must match)
 - `state:STATE`   creating, running, terminating or finished, or a unique prefix (several: any)
 - anything else   must appear, case-insensitively, in the id, name, app or image
+
+So `node:22-alpine` names a node, not the image: the image is found by `22-alpine`.
 
 A term still being typed (`app:`, `state:`) is ignored rather than reported, so the list does not
 flash errors between keystrokes.
@@ -28,6 +32,7 @@ class FilterError(ValueError):
 @dataclass(frozen=True)
 class SandboxFilter:
     apps: frozenset[str] = frozenset()
+    nodes: frozenset[str] = frozenset()
     states: frozenset[SandboxState] = frozenset()
     tags: tuple[tuple[str, str | None], ...] = ()  # (key, value), value None = key present
     words: tuple[str, ...] = ()  # lowercase
@@ -35,11 +40,13 @@ class SandboxFilter:
 
     @property
     def empty(self) -> bool:
-        return not (self.apps or self.states or self.tags or self.words)
+        return not (self.apps or self.nodes or self.states or self.tags or self.words)
 
     def matches(self, info: SandboxInfo, haystack: str) -> bool:
         """Whether `info` passes; `haystack` is `search_text(info)`, cached by the caller."""
         if self.apps and info.app_name not in self.apps:
+            return False
+        if self.nodes and info.node not in self.nodes:
             return False
         if self.states and info.state not in self.states:
             return False
@@ -79,6 +86,7 @@ def _state(value: str) -> SandboxState:
 def parse_filter(text: str) -> SandboxFilter:
     """The filter `text` describes; FilterError when a term can't mean anything."""
     apps: set[str] = set()
+    nodes: set[str] = set()
     states: set[SandboxState] = set()
     tags: list[tuple[str, str | None]] = []
     words: list[str] = []
@@ -88,6 +96,9 @@ def parse_filter(text: str) -> SandboxFilter:
         if sep and kind == "app":
             if value:
                 apps.add(value)
+        elif sep and kind == "node":
+            if value:
+                nodes.add(value)
         elif sep and kind == "state":
             if value:
                 states.add(_state(value))
@@ -99,7 +110,9 @@ def parse_filter(text: str) -> SandboxFilter:
                 tags.append((key, tag_value if eq else None))
         else:
             words.append(term.lower())
-    return SandboxFilter(frozenset(apps), frozenset(states), tuple(tags), tuple(words), text)
+    return SandboxFilter(
+        frozenset(apps), frozenset(nodes), frozenset(states), tuple(tags), tuple(words), text
+    )
 
 
 def named_apps(text: str) -> frozenset[str]:

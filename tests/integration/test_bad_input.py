@@ -99,24 +99,47 @@ async def test_invalid_create_parameters_name_the_field(client, app, image, para
         ({"proxy": "pr-1"}, "proxy_id"),
     ],
 )
-async def test_unsupported_parameters_are_refused_by_name(client, app, image, params, field):
+async def test_unsupported_parameters_are_refused_by_name(client, app, image, server, params, field):
+    if server.engine == "swarm" and field in ("cloud", "regions"):
+        pytest.skip("on swarm regions and cloud choose among the nodes' labels: see the test below")
     with pytest.raises(FailedPreconditionError, match=f"^{field} is not supported") as caught:
         await client.sandboxes.create(app, image, **params)
     assert caught.value.field == field
     assert await _count(client, app) == 0
 
 
+@pytest.mark.parametrize(
+    "params, wanted",
+    [({"cloud": "mars"}, "sbtui.cloud=mars"), ({"regions": ["us-east"]}, "sbtui.region in (us-east)")],
+)
+async def test_on_swarm_a_place_no_node_is_in_is_refused_naming_the_nodes(
+    client, app, image, server, params, wanted
+):
+    if server.engine != "swarm":
+        pytest.skip("a server on one engine refuses regions and cloud by name: see the test above")
+    with pytest.raises(FailedPreconditionError) as caught:
+        await client.sandboxes.create(app, image, **params)
+    assert f"no node can take the sandbox: no ready node has {wanted} (nodes: " in str(caught.value)
+    assert "region eu, cloud hetzner" in str(caught.value)  # what the manager has, to choose from
+    # Refused before anything was made: no sandbox runs (its record ends as failed to start).
+    assert [s async for s in client.sandboxes.list(app_id=app.app_id)] == []
+
+
 @pytest.mark.parametrize("spec", ["T4", "A100:2"])
-async def test_gpu_on_a_host_without_nvidia_gpus_says_what_to_do(client, app, image, spec):
+async def test_gpu_on_a_host_without_nvidia_gpus_says_what_to_do(client, app, image, server, spec):
     from sbtui.server.runtime import gpu
 
-    if gpu.host_gpus():
+    if server.engine != "swarm" and gpu.host_gpus():
         pytest.skip("this host has NVIDIA GPUs: a gpu sandbox may be created here")
     with pytest.raises(FailedPreconditionError) as caught:
         await client.sandboxes.create(app, image, gpu=spec)
     message = str(caught.value)
-    assert message.startswith("gpu is not supported by this server: this host has no NVIDIA GPU")
-    assert "create the sandbox without gpu, or use a server on a host with NVIDIA GPUs" in message
+    if server.engine == "swarm":  # whatever the nodes have
+        assert message.startswith("gpu is not supported by this server: GPUs are not placed on swarm nodes")
+        assert "create the sandbox without gpu, or use a server on one engine" in message
+    else:
+        assert message.startswith("gpu is not supported by this server: this host has no NVIDIA GPU")
+        assert "create the sandbox without gpu, or use a server on a host with NVIDIA GPUs" in message
     assert caught.value.field == "gpu"
     assert await _count(client, app) == 0
 

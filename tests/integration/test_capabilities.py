@@ -20,17 +20,26 @@ LOCAL_ENGINE_CANT = {
     "cloud_bucket_mounts": {"cloud_bucket_mounts": {"/data": CloudBucketMount("my-bucket")}},
 }
 GPU = {"gpu": {"gpu": "T4"}}
+# On swarm regions and cloud choose among the nodes' labels, and GPUs are never placed.
+SWARM_CANT = {
+    "proxy_id": LOCAL_ENGINE_CANT["proxy_id"],
+    "cloud_bucket_mounts": LOCAL_ENGINE_CANT["cloud_bucket_mounts"],
+    **GPU,
+}
 
 
-def cant_here() -> dict[str, dict]:
-    """What this host's servers can't honour: GPUs too on a host without any."""
+def cant_here(engine: str) -> dict[str, dict]:
+    """What this host's servers on `engine` can't honour: GPUs too on a host without any."""
+    if engine == "swarm":
+        return SWARM_CANT
     return {**LOCAL_ENGINE_CANT, **({} if gpu.host_gpus() else GPU)}
 
 
-async def test_capabilities_name_what_a_create_refuses_with_the_same_reason(client, app, image):
+async def test_capabilities_name_what_a_create_refuses_with_the_same_reason(server, client, app, image):
     unsupported = (await client.capabilities()).unsupported_create_fields
-    assert set(unsupported) == set(cant_here())
-    for field, kwargs in cant_here().items():
+    cant = cant_here(server.engine)
+    assert set(unsupported) == set(cant)
+    for field, kwargs in cant.items():
         reason = unsupported[field]
         assert len(reason) > 20, (field, reason)  # a reason a person can act on
         with pytest.raises(FailedPreconditionError) as refused:
@@ -40,11 +49,15 @@ async def test_capabilities_name_what_a_create_refuses_with_the_same_reason(clie
     assert [s async for s in client.sandboxes.list(app_id=app.app_id, include_finished=True)] == []
 
 
-async def test_a_supported_parameter_is_not_named(client):
+async def test_a_supported_parameter_is_not_named(server, client):
     capabilities = await client.capabilities()
-    for field in ("cpu", "memory_mib", "env", "volumes", "encrypted_ports", "block_network", "name"):
-        assert capabilities.unsupported(field) is None
-    assert capabilities.unsupported("regions") == capabilities.unsupported_create_fields["regions"]
+    supported = ["cpu", "memory_mib", "env", "encrypted_ports", "block_network", "name", "volumes"]
+    supported += ["cidr_allowlist"]
+    if server.engine == "swarm":  # placed by the nodes' labels
+        supported += ["regions", "cloud"]
+    for field in supported:
+        assert capabilities.unsupported(field) is None, field
+    assert capabilities.unsupported("proxy_id") == capabilities.unsupported_create_fields["proxy_id"]
 
 
 async def test_info_shows_the_parameters_the_server_cant_honour(server, client):

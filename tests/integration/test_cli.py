@@ -84,11 +84,11 @@ def test_create_list_tags_and_terminate(server):
     assert made["tags"] == {"env": "dev"} and made["state"] == "running"
 
     table = ok(server, "sandbox", "list", "--app", "cli-list").splitlines()
-    assert table[0].split() == ["ID", "NAME", "APP", "IMAGE", "STATE", "AGE", "TAGS"]
+    assert table[0].split() == ["ID", "NAME", "APP", "IMAGE", "STATE", "NODE", "AGE", "TAGS"]
     rows = {line.split()[0]: line.split() for line in table[1:]}
     assert set(rows) == {web, other}
     assert rows[web][1:5] == ["web", "cli-list", "localhost/sbtui/busybox:latest", "running"]
-    assert rows[web][6] == "env=prod,team=x"
+    assert rows[web][7] == "env=prod,team=x"
 
     prod = json_lines(ok(server, "sandbox", "list", "--app", "cli-list", "--tag", "env=prod", "--json"))
     assert [(s["sandbox_id"], s["name"], s["tags"]) for s in prod] == [
@@ -112,6 +112,27 @@ def test_create_list_tags_and_terminate(server):
     every = {s["sandbox_id"]: s for s in every}
     assert every[web]["state"] == "finished" and every[web]["exit_code"] == 137
     ok(server, "sandbox", "terminate", other)
+
+
+async def test_list_says_where_each_sandbox_runs_and_filters_by_node(server, request):
+    placed: tuple[str, ...] = ()
+    if server.engine == "swarm":  # on a worker: the node named is the task's, not the manager's
+        host = request.getfixturevalue("swarm_cluster").nodes_with(cloud="gcp")[0].hostname
+        placed = ("--cloud", "gcp")
+    else:
+        host = await server.engine_host()
+    made = ok(server, "sandbox", "create", "--app", "cli-node", "--timeout", "2m", *placed).strip()
+    try:
+        header, row = (
+            line.split() for line in ok(server, "sandbox", "list", "--app", "cli-node").splitlines()
+        )
+        assert dict(zip(header, row))["NODE"] == host and row[0] == made
+        on_host = json_lines(ok(server, "sandbox", "list", "--app", "cli-node", "--node", host, "--json"))
+        assert [(s["sandbox_id"], s["node"]) for s in on_host] == [(made, host)]
+        elsewhere = ok(server, "sandbox", "list", "--app", "cli-node", "--node", host + "-elsewhere")
+        assert elsewhere.splitlines()[1:] == []  # the header alone
+    finally:
+        ok(server, "sandbox", "terminate", made)
 
 
 def test_exec_passes_exit_code_and_keeps_stderr_apart(server, running):
@@ -168,17 +189,24 @@ def test_bad_input_says_what_is_wrong(server):
 
 
 def test_create_passes_every_parameter_for_the_server_to_judge(server):
-    """Flags for what the local engine can't do reach the server, whose refusal names the field."""
+    """Flags for what the local engine can't do reach the server, whose refusal names the field.
+    On swarm cloud and regions choose among the nodes' labels: a place no node is in is refused
+    naming the label."""
+    on_swarm = server.engine == "swarm"
     for flag, value, field in (
         ("--gpu", "T4", b"gpu"),
-        ("--cloud", "aws", b"cloud"),
-        ("--region", "eu-west-1", b"regions"),
+        ("--cloud", "mars" if on_swarm else "aws", b"sbtui.cloud=mars" if on_swarm else b"cloud"),
+        ("--region", "eu-west-1", b"sbtui.region in (eu-west-1)" if on_swarm else b"regions"),
         ("--proxy", "pr-1", b"proxy_id"),
         ("--cloud-bucket", "/data=my-bucket", b"cloud_bucket_mounts"),
     ):
         result = sbtui(server, "sandbox", "create", "--app", "cli-refused", flag, value)
         assert result.returncode == 1, (flag, result.stderr)
-        assert result.stderr.startswith(b"sbtui: error: " + field + b" is not supported"), result.stderr
+        if field.startswith(b"sbtui."):
+            refusal = b"sbtui: error: the engine could not start the sandbox: no node can take the sandbox: "
+            assert result.stderr.startswith(refusal + b"no ready node has " + field), result.stderr
+        else:
+            assert result.stderr.startswith(b"sbtui: error: " + field + b" is not supported"), result.stderr
     assert ok(server, "sandbox", "list", "--app", "cli-refused").count("\n") == 1  # header only
 
 

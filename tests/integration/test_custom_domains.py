@@ -14,13 +14,13 @@ import ipaddress
 import secrets as random
 import shutil
 import ssl
-import subprocess
 
 import pytest
 from cryptography import x509
 
 import sbtui
 from sbtui.client import InvalidArgumentError
+from tests import engine_view
 from tests.integration.test_tunnels import READY, echo, running, verifying
 from tests.servers import IMAGE, ServerProcess, new_state_dir
 
@@ -51,20 +51,14 @@ async def scoped(admin, server, environment: str):
     return sbtui.Client.connect(server.address, made.value)
 
 
-def containers(server: ServerProcess) -> list[str]:
-    return subprocess.run(
-        [server.engine, "ps", "--all", "--quiet", "--filter", f"label=io.sbtui.server={server.server_id}"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.split()
+async def _labelled(server) -> set[str]:
+    return {c["id"] for c in await engine_view.labelled(server)}
 
 
 async def refused(client, server, environment: str, domain: str) -> str:
     """The error of a create with `domain`, after checking that it left nothing behind."""
     app = await client.apps.from_name("domains", create_if_missing=True, environment=environment)
-    before = containers(server)
+    before = await _labelled(server)
     with pytest.raises(InvalidArgumentError) as caught:
         await client.sandboxes.create(
             app,
@@ -76,7 +70,7 @@ async def refused(client, server, environment: str, domain: str) -> str:
         )
     assert caught.value.field == "custom_domain"
     assert [s async for s in client.sandboxes.list(app_id=app.app_id, include_finished=True)] == []
-    assert containers(server) == before
+    assert await _labelled(server) == before
     return str(caught.value)
 
 

@@ -63,6 +63,8 @@ async def test_daemon_outlives_its_starter_enforces_timeouts_and_exits_when_idle
     env, started = embedded_env
     if engine == "docker" and not os.path.exists("/var/run/docker.sock"):
         pytest.skip("Docker is not running")
+    if engine == "swarm":
+        pytest.skip("the embedded server is not started on a swarm (test_no_embedded_server_on_a_swarm)")
     out = subprocess.run(
         [sys.executable, "-c", STARTER],
         capture_output=True,
@@ -98,6 +100,26 @@ def _answers_now(socket: Path) -> bool:
         return False
     finally:
         s.close()
+
+
+async def test_no_embedded_server_on_a_swarm(embedded_env, engine):
+    """The embedded server is started with no options, and a swarm server needs the cluster's:
+    the program that would start it is told to start one itself (the CLI's too)."""
+    env, started = embedded_env
+    if engine != "swarm":
+        pytest.skip("the embedded server on this engine: test_daemon_outlives_its_starter...")
+    for command in ([sys.executable, "-c", STARTER], [sys.executable, "-m", "sbtui", "sandbox", "list"]):
+        out = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, cwd=ROOT, env=dict(os.environ, **env)
+        )
+        assert out.returncode != 0, out.stdout
+        assert (
+            "the local sbtui server could not start: sbtui server: error: the embedded local server "
+            "runs on this machine's engine, and SBTUI_ENGINE=swarm names a cluster: start `sbtui "
+            "server --engine swarm --registry HOST:PORT` (with the manager's --engine-url) yourself "
+            "and point SBTUI_SERVER at it, or set SBTUI_ENGINE to auto, docker or podman"
+        ) in " ".join(out.stderr.split())
+    assert not (Path(env["XDG_STATE_HOME"]) / "sbtui" / "engine").exists(), "a refused daemon binds no state"
 
 
 async def test_no_engine_says_what_to_install(embedded_env, monkeypatch, engine):

@@ -4,12 +4,12 @@ it exits on SIGTERM, and at its next start when it was killed before it could.""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 
 import pytest
 
 import sbtui
 from sbtui.client import SandboxState, TerminationReason
+from tests.engine_view import held
 from tests.servers import IMAGE, ServerProcess, new_state_dir, until
 
 SANDBOXES = 30  # all terminated at once: on 2 cores, more than the engine kills in a moment
@@ -20,27 +20,6 @@ def own_server(engine):
     proc = ServerProcess(engine, new_state_dir(engine + "-stop")).start()
     yield proc
     proc.dispose()
-
-
-def _containers(server: ServerProcess, sandbox_ids: list[str], running: bool = False) -> list[str]:
-    """The containers of `sandbox_ids` the engine still holds (that still run), asked of the
-    engine's own CLI: no sbtui server in between."""
-    out = subprocess.run(
-        [
-            server.engine,
-            "ps",
-            "--format",
-            "{{.Names}}",
-            "--filter",
-            f"label=io.sbtui.server={server.server_id}",
-            *(["--filter", "status=running"] if running else ["--all"]),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout.split()
-    return sorted(set(out) & {f"sbtui-{sandbox_id}" for sandbox_id in sandbox_ids})
 
 
 async def _said(sb, line: bytes) -> bool:
@@ -71,8 +50,8 @@ async def test_acknowledged_terminations_are_carried_out(own_server, how):
     if how == "SIGTERM":
         assert own_server.stop() == 0, own_server.log_text()
         # Killed and removed before the server exited, as seen by the engine itself.
-        assert _containers(own_server, ids, running=True) == []
-        assert _containers(own_server, ids) == []
+        assert held(own_server, ids, running=True) == []
+        assert held(own_server, ids) == []
     else:
         own_server.kill()  # the server owes them still: its next start carries them out
     own_server.start()
@@ -88,4 +67,4 @@ async def test_acknowledged_terminations_are_carried_out(own_server, how):
                 137,
             ), sandbox_id
             assert await _said(sb, f"said-{i}\n".encode()), f"{sandbox_id}'s kept output"
-    await until(lambda: _containers(own_server, ids) == [], 60, "the containers to be removed")
+    await until(lambda: held(own_server, ids) == [], 60, "the containers to be removed")

@@ -29,6 +29,9 @@ import pytest
 from aiodocker.volumes import DockerVolume
 
 from sbtui.client import InvalidArgumentError, Sandbox, SbtuiError
+from sbtui.server.runtime import launcher
+from tests import engine_view
+from tests.engine_view import engine_clis
 from tests.servers import IMAGE
 
 
@@ -68,34 +71,23 @@ def payloads(host: str, volume: str) -> list[str]:
 
 
 def engine_volumes(engine: str, server_id: str) -> set[str]:
-    """The engine's volumes but those of other sbtui servers (other tests may run meanwhile):
-    a volume an injected option made carries no sbtui label."""
-    listed = subprocess.run(
-        [engine, "volume", "ls", "--quiet"], capture_output=True, text=True, timeout=60, check=True
-    ).stdout.split()
-    if not listed:
-        return set()
-    inspected = subprocess.run(
-        [engine, "volume", "inspect", *listed], capture_output=True, text=True, timeout=60
-    )
+    """The engine's volumes (on swarm, every node's) but those of other sbtui servers (other
+    tests may run meanwhile): a volume an injected option made carries no sbtui label."""
     found = set()
-    for volume in json.loads(inspected.stdout or "[]"):
-        owner = (volume.get("Labels") or {}).get("io.sbtui.server")
-        if owner in (None, server_id):
-            found.add(volume["Name"])
+    for cli in engine_clis(engine):
+        listed = subprocess.run(
+            [*cli, "volume", "ls", "--quiet"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout.split()
+        if not listed:
+            continue
+        inspected = subprocess.run(
+            [*cli, "volume", "inspect", *listed], capture_output=True, text=True, timeout=60
+        )
+        for volume in json.loads(inspected.stdout or "[]"):
+            owner = (volume.get("Labels") or {}).get("io.sbtui.server")
+            if owner in (None, server_id):
+                found.add(volume["Name"])
     return found
-
-
-def container_mounts(engine: str, containers: list[str]) -> list[list[dict]]:
-    """The mounts of each container, as the engine itself reports them."""
-    found = subprocess.run(
-        [engine, "inspect", "--type", "container", *containers],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return [c.get("Mounts") or [] for c in json.loads(found.stdout)]
 
 
 async def _run(sb, script: str) -> str:
@@ -304,10 +296,14 @@ async def test_payloads_meant_as_data_stay_data(client, app, image, engine, serv
             assert await _canary_visible(each, canary) == ""
 
         await asyncio.gather(*(check(each) for each in made))
-        for mounts in container_mounts(engine, [f"sbtui-{each.sandbox_id}" for each in made]):
-            assert [(m["Type"], m["Name"], m["Destination"]) for m in mounts] == [
-                ("volume", f"sbtui-{volume.volume_id}", "/data")
-            ]
+        # The volume, and on swarm the node's busybox the launcher runs, read-only; nothing else.
+        wanted = [("volume", f"sbtui-{volume.volume_id}", "/data", True)]
+        if engine == "swarm":
+            wanted.append(("bind", launcher.SOURCE, launcher.TARGET, False))
+        for each in made:
+            mounts = engine_view.container(server, each.sandbox_id).get("Mounts") or []
+            found = [(m["Type"], m.get("Name") or m["Source"], m["Destination"], m["RW"]) for m in mounts]
+            assert sorted(found) == sorted(wanted)
         host.unchanged(made=set())
     finally:
         await asyncio.gather(*(each.terminate(wait=True) for each in made))
@@ -318,6 +314,7 @@ async def test_payloads_meant_as_data_stay_data(client, app, image, engine, serv
 async def test_the_runtime_refuses_what_the_raw_engine_would_mount(server, engine, host_dir, volume):
     """The attack is real on Podman: its API, given the payload as a mount target, binds the host
     directory. sbtui's runtime, called without the server's validation, refuses the same mount."""
+    from sbtui.server.runtime import service_spec
     from sbtui.server.runtime.base import ContainerSpec, EngineError
     from sbtui.server.runtime.docker import DockerRuntime
 
@@ -356,16 +353,22 @@ async def test_the_runtime_refuses_what_the_raw_engine_would_mount(server, engin
             await DockerVolume(raw, f"{engine_volume}-raw").delete()
         await raw.close()
 
+    spec = ContainerSpec(
+        name=name,
+        image=IMAGE,
+        command=["cat", "/x/canary"],
+        env={},
+        labels={"io.sbtui.test": name},
+        mounts={target: engine_volume},
+    )
+    if engine == "swarm":
+        # The manager is a Docker engine (above: its raw case); the swarm runtime's services
+        # get their mounts from the same check.
+        with pytest.raises(EngineError, match="could read characters of it as mount options"):
+            service_spec.service_spec(spec, IMAGE, [], "", [])
+        return
     runtime = DockerRuntime(server.engine_url, engine, state_dir=server.state_dir)
     try:
-        spec = ContainerSpec(
-            name=name,
-            image=IMAGE,
-            command=["cat", "/x/canary"],
-            env={},
-            labels={"io.sbtui.test": name},
-            mounts={target: engine_volume},
-        )
         with pytest.raises(EngineError, match="could read characters of it as mount options"):
             await runtime.create_and_start(spec)
         assert await runtime.inspect(name) is None  # nothing was made

@@ -12,11 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import aiodocker
 import pytest
 
 import sbtui
-from sbtui.client import InvalidArgumentError, SandboxState, TerminationReason
+from sbtui.client import InvalidArgumentError, SandboxState, SbtuiError, TerminationReason
+from tests import engine_view
 from tests.servers import IMAGE, ROOT, ServerProcess, new_state_dir, until
 from tests.static_programs import install
 
@@ -71,31 +71,6 @@ async def _run(sb, script: str, timeout: float = 120) -> tuple[int, bytes]:
     return await asyncio.wait_for(p.wait(), timeout), out
 
 
-async def _engine_inspect(server: ServerProcess, name: str) -> dict:
-    """The container as the Engine API shows it (Podman's compat API as Docker does)."""
-    async with aiodocker.Docker(url=server.engine_url) as docker:
-        return await docker.containers.container(name).show()
-
-
-def _containers(server: ServerProcess) -> set[str]:
-    result = subprocess.run(
-        [
-            server.engine,
-            "ps",
-            "--all",
-            "--quiet",
-            "--no-trunc",
-            "--filter",
-            f"label=io.sbtui.server={server.server_id}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return set(result.stdout.split())
-
-
 # ---- memory ---------------------------------------------------------------------------------
 
 # About 100 MB in a shell variable: more than the default limit, well below the maximum.
@@ -124,7 +99,8 @@ async def test_memory_with_no_request_ends_out_of_memory_under_the_default(clien
 
 @pytest.mark.parametrize("field", ["memory_limit_mib", "memory_mib"])
 async def test_a_create_above_the_maximum_is_refused_by_name(limited, client, app, image, field):
-    before = _containers(limited)  # some may be going: sandboxes of earlier tests
+    # Some may be going: sandboxes of earlier tests.
+    before = {c["id"] for c in await engine_view.labelled(limited)}
     listed = {s.sandbox_id async for s in client.sandboxes.list(app_id=app.app_id)}
     with pytest.raises(InvalidArgumentError) as refused:
         await client.sandboxes.create(app, image, **{field: MAX_MEMORY_MIB + 1})
@@ -136,7 +112,7 @@ async def test_a_create_above_the_maximum_is_refused_by_name(limited, client, ap
     )
     # Nothing behind: no sandbox record, no container.
     assert {s.sandbox_id async for s in client.sandboxes.list(app_id=app.app_id)} == listed
-    assert _containers(limited) <= before
+    assert {c["id"] for c in await engine_view.labelled(limited)} <= before
 
 
 # ---- processes ------------------------------------------------------------------------------
@@ -146,16 +122,24 @@ async def test_processes_stop_at_the_pids_limit(client, app, image):
     # Half a core, so the bomb can't take the machine's CPUs either.
     sb = await client.sandboxes.create(app, image, timeout=120, cpu_limit=0.5)
     try:
-        # Only shell builtins after the bomb starts: forking is what runs out. The most
+        # Only shell builtins after the bomb starts: forking is what runs out. The bomb starts
+        # in a subshell of its own, forked before any of it runs: a shell that can't fork exits
+        # (code 2), so the watching shell must not fork again once the bomb is going. The most
         # processes seen at once over 20000 looks is at the limit, never past it.
         script = (
             "f=/sys/fs/cgroup/pids/pids.current; [ -e $f ] || f=/sys/fs/cgroup/pids.current; "
-            "bomb() { bomb | bomb & }; bomb; "
+            "bomb() { bomb | bomb & }; (bomb) & "
             "i=0; m=0; while [ $i -lt 20000 ]; do read n < $f; [ $n -gt $m ] && m=$n; i=$((i+1)); done; "
             "echo peak=$m"
         )
         p = await sb.exec(["sh", "-c", script])
-        out = await asyncio.wait_for(p.stdout.read(), 120)
+        out, err = await asyncio.wait_for(asyncio.gather(p.stdout.read(), p.stderr.read()), 120)
+        if b"peak=" not in out:
+            try:
+                ended = f"exit code {await p.wait()}"
+            except SbtuiError as error:
+                ended = str(error)
+            pytest.fail(f"the script did not finish: {ended}; its stdout {out!r}, stderr {err[-800:]!r}")
         peak = int(out.decode().strip().rsplit("=", 1)[1])
         assert PIDS - 8 <= peak <= PIDS, out  # the bomb's processes come and go near the top
     finally:
@@ -185,6 +169,7 @@ async def test_open_files_stop_at_the_limit_and_the_host_table_barely_grows(clie
         timeout=60,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),
     )
+    assert host.returncode == 0, (host.returncode, host.stderr)  # the control itself ran
     children, grew = _report(host.stdout)
     assert children == [(cap, 0)] * CHILDREN, host.stdout
     assert grew >= CHILDREN * cap * 0.9, host.stdout
@@ -242,7 +227,7 @@ async def _wait_finished(sb, timeout: float):
 @pytest.mark.parametrize("target", ["/tmp/fill", "/etc/hosts"])
 async def test_writing_past_the_disk_limit_ends_the_sandbox(limited, client, app, image, target):
     sb = await _writer(client, app, image, target)
-    container = await _engine_inspect(limited, f"sbtui-{sb.sandbox_id}")
+    container = engine_view.container(limited, sb.sandbox_id)
     layer, hosts = container["GraphDriver"]["Data"]["UpperDir"], container["HostsPath"]
     await _go(sb)
     info = await _wait_finished(sb, 120)
@@ -347,7 +332,7 @@ async def test_output_fills_no_more_disk_than_the_log_limit(limited, client, app
             await asyncio.sleep(0.2)
 
     await asyncio.wait_for(written(), 120)
-    log_path = (await _engine_inspect(limited, f"sbtui-{sb.sandbox_id}"))["LogPath"]
+    log_path = engine_view.log_path(limited, sb.sandbox_id)
     files = _log_files(log_path)
     on_disk = sum(f.stat().st_size for f in files)
     # At most the limit: Docker's json-file may pass a file's half by one entry before it

@@ -11,6 +11,7 @@ import aiodocker
 import pytest
 
 from sbtui.client import SbtuiError
+from tests.servers import until
 
 # -ll: a persistent server, so a readiness probe does not use up the listener.
 LISTEN = ["nc", "-ll", "-p", "7000", "-e", "echo", "pong"]
@@ -66,6 +67,60 @@ async def test_cidr_allowlist_reaches_only_the_listed_ranges(client, app, image)
         await other.terminate()
 
 
+async def test_the_commands_first_connection_is_fenced_already(client, app, image, one_node):
+    """The allowlist is in force before the sandbox's command starts (on one engine the
+    namespace it joins is fenced first; on a cluster the command waits behind a gate until the
+    node's agent has set the firewall): its very first connection is refused, where the same
+    command without an allowlist reaches the peer. All three on one node: the subject is the
+    fence, not how soon the overlay between nodes carries a new sandbox's traffic."""
+    target = await client.sandboxes.create(app, image, command=LISTEN, **one_node)
+    try:
+        await _listening(target)
+        first = (
+            f"echo ping | nc -w 2 {await _address(target)} 7000 > /tmp/first 2> /tmp/why;"
+            " echo $? >> /tmp/why; touch /tmp/done; sleep 600"
+        )
+        unfenced = await client.sandboxes.create(app, image, command=["sh", "-c", first], **one_node)
+        fenced = await client.sandboxes.create(
+            app, image, command=["sh", "-c", first], cidr_allowlist=["192.0.2.0/24"], **one_node
+        )
+
+        async def first_answer(sb) -> tuple[bytes, bytes]:
+            """What the first connection got, and nc's complaint and exit code."""
+
+            async def done():
+                p = await sb.exec(["sh", "-c", "test -e /tmp/done && cat /tmp/first && cat /tmp/why >&2"])
+                out, why = await asyncio.gather(p.stdout.read(), p.stderr.read())
+                return [(out, why)] if await p.wait() == 0 else None  # out b"": no answer
+
+            return (await until(done, 20, f"the first connection of {sb.sandbox_id} to end"))[0]
+
+        answer, why = await first_answer(unfenced)
+        assert answer == b"pong\n", f"the unfenced command's connection failed: {why!r}"
+        answer, why = await first_answer(fenced)
+        assert answer == b"", f"the fenced command's first connection got through: {why!r}"
+        await unfenced.terminate()
+        await fenced.terminate()
+    finally:
+        await target.terminate()
+
+
+async def test_an_allowlisted_command_runs_as_given(client, app, image):
+    """Behind the allowlist the command is the sandbox's first process, with the argv it was
+    given (on a cluster: what the gate's shell execs, found in the image's PATH); one the image
+    doesn't have fails the create, naming it."""
+    sb = await client.sandboxes.create(app, image, command=["sleep", "600"], cidr_allowlist=["192.0.2.0/24"])
+    try:
+        p = await sb.exec(["cat", "/proc/1/cmdline"])
+        assert await p.stdout.read() == b"sleep\x00600\x00"
+    finally:
+        await sb.terminate()
+    with pytest.raises(SbtuiError, match="no-such-program.*not found"):
+        await client.sandboxes.create(
+            app, image, command=["no-such-program"], cidr_allowlist=["192.0.2.0/24"]
+        )
+
+
 async def test_allowlisted_sandbox_keeps_its_tunnels(client, app, image):
     sb = await client.sandboxes.create(
         app, image, cidr_allowlist=["192.0.2.0/24"], unencrypted_ports=[7000], command=LISTEN
@@ -90,7 +145,16 @@ async def test_block_network_sees_no_other_sandbox(client, app, image):
         await blocked.terminate()
 
 
+def _holders_only_on_one_engine(server) -> None:
+    if server.engine == "swarm":
+        pytest.skip(
+            "on swarm no container holds the namespace: the command waits behind a gate until the "
+            "node's agent has set the firewall (test_the_commands_first_connection_is_fenced_already)"
+        )
+
+
 async def test_the_network_namespace_goes_with_the_sandbox(client, app, image, server):
+    _holders_only_on_one_engine(server)
     sb = await client.sandboxes.create(app, image, cidr_allowlist=["10.0.0.0/8"])
     await sb.terminate(wait=True)
     tool = (
@@ -141,6 +205,7 @@ async def test_allowlist_survives_a_server_restart(engine):
 
 
 async def test_a_namespace_holder_that_fails_to_start_is_removed(client, app, image, server):
+    _holders_only_on_one_engine(server)
     # The holder runs `sleep` from the sandbox's image: from an image without it, it is
     # created but can't start. The create fails saying so, and leaves no container behind.
     source = await client.sandboxes.create(app, image, command=["sleep", "300"], timeout=120)

@@ -33,6 +33,9 @@ private test range on the host's `lo` is still an address of the host alone, on 
 on no route out of the machine: allowing exactly it, and nothing else of the host, shows that
 the allowlist tells the host's addresses apart instead of letting "the host" through whole.
 
+On swarm the sandboxes run on the manager (this machine's engine); their network is an overlay
+and their way out docker_gwbridge (see the test).
+
 No traffic leaves the machine: every target is checked to be an address of this host, of the
 namespace this test made, or of a sandbox on an engine network before anything connects.
 """
@@ -49,7 +52,10 @@ import sys
 import time
 from dataclasses import dataclass
 
+import aiodocker
 import pytest
+
+from tests.engine_view import networks_of
 
 PORT, PLAIN, TLS = 7000, 7001, 7002  # the sandbox listener's ports: undeclared, unencrypted, encrypted
 LISTEN = ["sh", "-c", " ".join(f"nc -ll -p {p} -e echo sandbox-{p} &" for p in (PORT, PLAIN, TLS)) + " wait"]
@@ -344,22 +350,33 @@ async def _gateway(sb) -> str:
     return route[route.index("via") + 1]
 
 
-async def test_reachability_matrix(client, app, image, lab, host_port, server):
+async def _overlay(server, sb) -> ipaddress.IPv4Network:
+    """The subnet of the overlay network a swarm sandbox is on, as the manager has it."""
+    _, (name,) = await networks_of(server, sb.sandbox_id)
+    async with aiodocker.Docker(url=server.engine_url) as docker:
+        config = (await docker._query_json(f"networks/{name}"))["IPAM"]["Config"]
+    return ipaddress.ip_network(config[0]["Subnet"])
+
+
+async def test_reachability_matrix(client, app, image, lab, host_port, server, one_node):
+    # On swarm every sandbox runs on the manager, this machine's own engine: "the host" of the
+    # columns is then the one the sandboxes' traffic leaves by (a worker's host is a namespace).
+    def create(app, **kw):
+        return client.sandboxes.create(app, image, timeout=120, **one_node, **kw)
+
     other_app = await client.apps.from_name(app.name, environment=OTHER_ENVIRONMENT, create_if_missing=True)
     target, elsewhere = await asyncio.gather(
-        client.sandboxes.create(
-            app, image, command=LISTEN, unencrypted_ports=[PLAIN], encrypted_ports=[TLS], timeout=120
-        ),
-        client.sandboxes.create(other_app, image, command=ELSEWHERE, timeout=120),
+        create(app, command=LISTEN, unencrypted_ports=[PLAIN], encrypted_ports=[TLS]),
+        create(other_app, command=ELSEWHERE),
     )
     made = [target, elsewhere]
     try:
         open_sb, blocked, to_netns, to_alias, other_env = await asyncio.gather(
-            client.sandboxes.create(app, image, timeout=120),
-            client.sandboxes.create(app, image, block_network=True, timeout=120),
-            client.sandboxes.create(app, image, cidr_allowlist=[lab.netns_range], timeout=120),
-            client.sandboxes.create(app, image, cidr_allowlist=[f"{lab.alias}/32"], timeout=120),
-            client.sandboxes.create(other_app, image, timeout=120),
+            create(app),
+            create(app, block_network=True),
+            create(app, cidr_allowlist=[lab.netns_range]),
+            create(app, cidr_allowlist=[f"{lab.alias}/32"]),
+            create(other_app),
         )
         made += [open_sb, blocked, to_netns, to_alias, other_env]
         await _listening(target, (PORT, PLAIN, TLS))
@@ -369,10 +386,28 @@ async def test_reachability_matrix(client, app, image, lab, host_port, server):
         local = _local_addresses()
         bridge_dev, bridge = local[gateway]  # the environment's network, gateway included
         other_dev, _ = local[other_gateway]
+        # Every sandbox address is checked to be on its sandbox's network before anything is
+        # sent to it. On one engine that is a bridge of this host's; on swarm an overlay the
+        # host has no route to (its traffic between nodes stays in the test cluster's range),
+        # and the gateway is docker_gwbridge's, which keeps its containers apart: allowing the
+        # "bridge" there is allowing both.
+        bridge_ranges = [bridge]
+        if server.engine == "swarm":
+            ours, theirs = await _overlay(server, target), await _overlay(server, elsewhere)
+            assert ipaddress.ip_address(target_address) in ours, (target_address, ours)
+            assert ipaddress.ip_address(elsewhere_address) in theirs, (elsewhere_address, theirs)
+            bridge_ranges.append(str(ours))
+        else:
+            assert _route(target_address) == {"type": "unicast", "dev": bridge_dev, "src": gateway}, (
+                f"{target_address} is not on the engine network of {gateway}"
+            )
+            assert _route(elsewhere_address) == {"type": "unicast", "dev": other_dev, "src": other_gateway}, (
+                f"{elsewhere_address} is not on the engine network of {other_gateway}"
+            )
         to_sandbox, to_bridge, to_elsewhere = await asyncio.gather(
-            client.sandboxes.create(app, image, cidr_allowlist=[f"{target_address}/32"], timeout=120),
-            client.sandboxes.create(app, image, cidr_allowlist=[bridge], timeout=120),
-            client.sandboxes.create(app, image, cidr_allowlist=[f"{elsewhere_address}/32"], timeout=120),
+            create(app, cidr_allowlist=[f"{target_address}/32"]),
+            create(app, cidr_allowlist=bridge_ranges),
+            create(app, cidr_allowlist=[f"{elsewhere_address}/32"]),
         )
         made += [to_sandbox, to_bridge, to_elsewhere]
         primary = _primary_address()
@@ -392,12 +427,6 @@ async def test_reachability_matrix(client, app, image, lab, host_port, server):
         assert len({gateway, primary, lab.alias}) == 3 and local[lab.alias][0] == "lo"
         assert _route(lab.netns_address)["dev"] == lab.host_veth
         assert lab.netns_address in _ip("-4", "-o", "addr", "show", netns=lab.netns)
-        assert _route(target_address) == {"type": "unicast", "dev": bridge_dev, "src": gateway}, (
-            f"{target_address} is not on the engine network of {gateway}"
-        )
-        assert _route(elsewhere_address) == {"type": "unicast", "dev": other_dev, "src": other_gateway}, (
-            f"{elsewhere_address} is not on the engine network of {other_gateway}"
-        )
         expected_answer = {
             "netns": NETNS_TOKEN,
             "gateway": f"host {gateway}",

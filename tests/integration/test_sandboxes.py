@@ -138,6 +138,25 @@ async def test_exec_workdir_env_and_text_mode(sandbox):
     assert await p.wait() == 0
 
 
+async def test_the_command_and_execs_get_the_environment_they_were_given(client, app, image):
+    """Nothing of how they were started shows in their environment (on swarm they start through
+    a shell of the node's: runtime/launcher.py)."""
+    sb = await client.sandboxes.create(app, image, command=["env"], env={"GIVEN": "1"})
+    assert await sb.wait() == 0
+    main = b"".join([chunk.data async for chunk in sb.logs()]).decode()
+    sb = await client.sandboxes.create(app, image)
+    try:
+        p = await sb.exec(["env"], env={"GIVEN": "1"})
+        execed = (await p.stdout.read()).decode()
+        assert await p.wait() == 0
+    finally:
+        await sb.terminate()
+    for env in (main, execed):
+        names = {line.split("=", 1)[0] for line in env.splitlines()}
+        assert "GIVEN" in names and "PATH" in names, env
+        assert not names & {"SHLVL", "PWD", "OLDPWD"}, env
+
+
 async def test_exec_ignore_discards_output(sandbox):
     p = await sandbox.exec(["sh", "-c", "echo visible; echo hidden >&2"], stderr="ignore")
     assert await p.stdout.read() == b"visible\n"
@@ -270,10 +289,17 @@ async def test_detach_releases_the_handle_not_the_sandbox(client, app, image):
     await again.terminate()
 
 
-async def test_block_network_leaves_only_loopback(client, app, image):
+async def test_block_network_leaves_only_loopback(client, app, image, engine):
     sb = await client.sandboxes.create(app, image, block_network=True)
-    p = await sb.exec(["sh", "-c", "ls /sys/class/net"])
-    assert (await p.stdout.read()).split() == [b"lo"]
+    p = await sb.exec(["sh", "-c", "ls /sys/class/net; ip route"])
+    shown = (await p.stdout.read()).split(b"\n")
+    if engine == "swarm":
+        # A service can't be without a network: block_network's is an internal one of its own,
+        # its subnet the only route (nothing else on it, no gateway out).
+        assert shown[:2] == [b"eth0", b"lo"]
+        assert [r.split()[1:3] for r in shown[2:] if r] == [[b"dev", b"eth0"]]
+    else:
+        assert shown[:1] == [b"lo"] and not any(shown[1:])
     await sb.terminate()
 
 

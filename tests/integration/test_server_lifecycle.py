@@ -9,7 +9,7 @@ import pytest
 
 import sbtui
 from sbtui.client import ConnectionLostError, SandboxState, TerminationReason
-from tests.servers import IMAGE, ServerProcess, new_state_dir
+from tests.servers import IMAGE, REPORTED, ServerProcess, new_state_dir
 
 
 @pytest.fixture
@@ -74,11 +74,9 @@ async def test_deadline_passed_while_down_is_enforced_at_restart(own_server):
         seen = time.time()
         info = await sb.refresh()
         assert info.termination_reason == TerminationReason.TIMEOUT
-    # Within 1 s of the server being back, by its own record and as the client saw it.
-    assert info.deadline < back and info.finished_at <= back + 1.0 and seen <= back + 1.0, (
-        info.finished_at - back,
-        seen - back,
-    )
+    # Within 1 s of the server being back by the engine's record; the client told soon after.
+    assert info.deadline < back and info.finished_at <= back + 1.0, info.finished_at - back
+    assert seen <= info.finished_at + REPORTED, seen - info.finished_at
 
 
 async def test_client_raises_when_the_server_dies_mid_call(own_server):

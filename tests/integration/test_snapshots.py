@@ -10,6 +10,7 @@ import aiodocker
 import pytest
 
 from sbtui.client import FailedPreconditionError, NotFoundError
+from tests import engine_view
 
 
 async def test_snapshot_starts_a_sandbox_that_sees_the_files(client, app, image):
@@ -51,7 +52,8 @@ async def test_snapshot_of_an_unknown_sandbox_is_not_found(client, sandbox):
 async def engine_json(server, ref: str) -> str:
     """Everything the engine tells of image `ref`: its inspection (Docker's form, which has the
     config of the container it was committed from, and on Podman also Podman's own), its
-    history, and the whole archive it saves (config, manifest, legacy JSON, layers)."""
+    history, and the whole archive it saves (config, manifest, legacy JSON, layers). On swarm
+    the manager's copy was pulled from the cluster registry: the registry's config and layers."""
     async with aiodocker.Docker(url=server.engine_url) as engine:
         parts = [json.dumps(await engine.images.inspect(ref)), json.dumps(await engine.images.history(ref))]
         async with engine.images.export_image(ref) as archive:
@@ -82,11 +84,9 @@ async def test_a_snapshot_carries_no_secret_values(client, app, image, server):
     source = await client.sandboxes.create(app, image, secrets=[secret], env={"OWN": "mine"}, timeout=120)
     try:
         # The secret was given, and the engine holds it in the container's config: what a
-        # commit copies into its image.
+        # commit copies into its image (on swarm, the container on the task's node).
         assert (await env_of(source))["TOKEN"] == value
-        async with aiodocker.Docker(url=server.engine_url) as engine:
-            container = await engine.containers.get(f"sbtui-{source.sandbox_id}")
-            assert value in json.dumps(await container.show())
+        assert value in json.dumps(engine_view.container(server, source.sandbox_id))
         p = await source.exec(["sh", "-c", "echo kept > /file"])
         assert await p.wait() == 0
         snap = await source.snapshot_filesystem(timeout=120)

@@ -19,7 +19,7 @@ import sbtui
 from sbtui.client import SandboxState, TerminationReason
 from tests.servers import IMAGE, ServerProcess, available_engines, new_state_dir, remove_what_it_made
 
-pytestmark = pytest.mark.skipif(
+both_engines = pytest.mark.skipif(
     not {"podman", "docker"} <= set(available_engines()), reason="needs both Podman and Docker"
 )
 
@@ -70,7 +70,7 @@ class Servers:
         ServerProcess("podman", self.state_dir).stop_engine_service()
         if (self.state_dir / "server-id").exists():
             server_id = (self.state_dir / "server-id").read_text().strip()
-            for engine in ("podman", "docker"):
+            for engine in ("podman", "docker", *{s.engine for s in self.started} & {"swarm"}):
                 remove_what_it_made(engine, server_id)
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -98,6 +98,7 @@ async def _still_running(server: ServerProcess, sandbox_id: str) -> None:
         )
 
 
+@both_engines
 async def test_the_automatic_choice_keeps_the_engine_the_state_was_made_with(servers):
     made = servers.start("podman")
     sandbox_id = await _sandbox_on(made, timeout=30)
@@ -114,6 +115,7 @@ async def test_the_automatic_choice_keeps_the_engine_the_state_was_made_with(ser
     assert (servers.state_dir / "engine").read_text().strip() == "podman"
 
 
+@both_engines
 @pytest.mark.parametrize("made_with, chosen", [("podman", "docker"), ("docker", "podman")])
 async def test_an_explicit_other_engine_is_refused_and_marks_nothing(servers, made_with, chosen):
     made = servers.start(made_with)
@@ -126,6 +128,7 @@ async def test_an_explicit_other_engine_is_refused_and_marks_nothing(servers, ma
     await _still_running(servers.start(made_with), sandbox_id)
 
 
+@both_engines
 async def test_the_automatic_choice_refuses_when_the_recorded_engine_is_not_there(servers):
     made = servers.start("docker")
     sandbox_id = await _sandbox_on(made, timeout=600)
@@ -138,6 +141,7 @@ async def test_the_automatic_choice_refuses_when_the_recorded_engine_is_not_ther
     await _still_running(servers.start("docker"), sandbox_id)
 
 
+@both_engines
 async def test_a_state_from_before_the_record_binds_to_the_engine_of_its_running_sandboxes(servers):
     made = servers.start("podman")
     sandbox_id = await _sandbox_on(made, timeout=600)
@@ -151,3 +155,24 @@ async def test_a_state_from_before_the_record_binds_to_the_engine_of_its_running
     # Docker answers, yet the automatic choice takes the engine the sandbox runs on.
     await _still_running(servers.start("podman", choice="auto"), sandbox_id)
     assert (servers.state_dir / "engine").read_text().strip() == "podman"
+
+
+@pytest.mark.swarm
+@pytest.mark.skipif("swarm" not in available_engines(), reason="needs the test swarm (SBTUI_TEST_ENGINES)")
+async def test_a_swarm_state_keeps_to_the_swarm(servers, swarm_agents):
+    """The swarm's manager is a Docker engine, and the containers of the tasks it runs carry the
+    server's labels: a server on it as one engine would take the sandboxes (services) for lost."""
+    made = servers.start("swarm")
+    sandbox_id = await _sandbox_on(made, timeout=600)
+    made.stop()  # the sandbox's service runs on
+    message = servers.refusal("docker")
+    assert f"the state in {servers.state_dir} belongs to swarm" in message
+    assert "--engine swarm or SBTUI_ENGINE=swarm" in message
+    # The automatic choice keeps to the swarm, and says what it lacks to reach it (a swarm is
+    # not an engine of this machine to start).
+    message = servers.refusal("docker", choice="auto")
+    assert f"the state in {servers.state_dir} belongs to swarm" in message
+    assert "the swarm is not reached: the swarm runtime needs the cluster registry" in message
+    assert "--registry HOST:PORT. Give --engine swarm with the cluster's options" in message
+    await _still_running(servers.start("swarm"), sandbox_id)
+    assert (servers.state_dir / "engine").read_text().strip() == "swarm"

@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from sbtui.client import FailedPreconditionError, InvalidArgumentError, NotFoundError, Volume
+from tests.engine_view import engine_clis
 from tests.integration.test_cli import json_lines
 from tests.integration.test_secrets import cli, ok, output
 
@@ -33,11 +34,15 @@ async def volume(client):
 
 
 def engine_has_volume(engine: str, volume: Volume) -> bool:
-    """Asked of the engine itself, not of sbtui."""
-    found = subprocess.run(
-        [engine, "volume", "inspect", f"sbtui-{volume.volume_id}"], capture_output=True, timeout=30
+    """Asked of the engine itself, not of sbtui: on swarm, of the engine of each node (a
+    volume lives on one of them)."""
+    return any(
+        subprocess.run(
+            [*cli, "volume", "inspect", f"sbtui-{volume.volume_id}"], capture_output=True, timeout=30
+        ).returncode
+        == 0
+        for cli in engine_clis(engine)
     )
-    return found.returncode == 0
 
 
 async def test_data_written_by_one_sandbox_is_read_by_the_next(client, app, image, engine, volume):
@@ -170,10 +175,12 @@ def test_cli_volume_create_list_mount_and_delete(server):
     again = cli(server, "volume", "create", name)
     assert again.returncode == 1 and f"volume '{name}' already exists".encode() in again.stderr
     table = ok(server, "volume", "list").splitlines()
-    assert table[0].split() == ["NAME", "ID", "AGE"]
-    assert [line.split()[:2] for line in table if line.split()[0] == name] == [[name, volume_id]]
+    assert table[0].split() == ["NAME", "ID", "NODE", "AGE"]
+    [row] = [line.split() for line in table if line.split()[0] == name]
+    assert row[:2] == [name, volume_id]
+    node = row[2]  # where its data is: every sandbox mounting it runs there
     listed = [v for v in json_lines(ok(server, "volume", "list", "--json")) if v["name"] == name]
-    assert [(v["volume_id"], v["environment"]) for v in listed] == [(volume_id, "main")]
+    assert [(v["volume_id"], v["environment"], v["node"]) for v in listed] == [(volume_id, "main", node)]
 
     made = json.loads(
         ok(
@@ -191,6 +198,7 @@ def test_cli_volume_create_list_mount_and_delete(server):
     )
     try:
         assert made["volumes"] == {"/data": name}
+        assert made["node"] == node
         ok(server, "sandbox", "exec", made["sandbox_id"], "--", "sh", "-c", "echo from-cli > /data/f")
         busy = cli(server, "volume", "delete", name)
         assert busy.returncode == 1 and made["sandbox_id"].encode() in busy.stderr

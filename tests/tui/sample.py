@@ -30,8 +30,10 @@ from sbtui.client import (
 )
 from sbtui.client.reachability import Reach, TunnelReach
 from sbtui.server.runtime.gpu import NO_GPU
-from sbtui.server.validation import LOCAL_ENGINE_UNSUPPORTED
+from sbtui.server.validation import ONE_MACHINE_UNSUPPORTED, UNSUPPORTED
 
+# A manager and two workers, as a swarm of three machines names them.
+NODES = ("manager-1", "worker-1", "worker-2")
 NOW = 1764130000.0  # 2025-11-26 04:06:40Z: ages in screenshots are computed from this
 ADDRESS = "unix:///run/user/1000/sbtui/server.sock"
 
@@ -51,10 +53,13 @@ def sandbox(
     exit_code: int | None = None,
     reason: TerminationReason = TerminationReason.NONE,
     tags: dict[str, str] | None = None,
+    node: str | None = None,
     **params,
 ) -> SandboxInfo:
     created = NOW - age
     finished = state == SandboxState.FINISHED
+    if node is None:  # spread over the nodes; one still being created has none yet
+        node = "" if state == SandboxState.CREATING else NODES[n % len(NODES)]
     return SandboxInfo(
         sandbox_id=f"sb-{n:04d}SaMpLe{n * 7919 % 100000:06d}",
         app_id=f"ap-{app}",
@@ -73,6 +78,7 @@ def sandbox(
         deadline=created + params.get("timeout", 300.0),
         last_activity=NOW - 12 if not finished else created + age / 2,
         params=SandboxParams(name=name, **params),  # the name is a create parameter too
+        node=node,
     )
 
 
@@ -422,7 +428,7 @@ ENGINE_RESTARTING = EngineStatus(
 
 
 # What a server on a local engine, on a host without GPUs, says it can't honour: its own words.
-CAPABILITIES = Capabilities({**LOCAL_ENGINE_UNSUPPORTED, "gpu": NO_GPU})
+CAPABILITIES = Capabilities({**UNSUPPORTED, **ONE_MACHINE_UNSUPPORTED, "gpu": NO_GPU})
 
 
 class SampleClient:

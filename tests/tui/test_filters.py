@@ -31,6 +31,18 @@ def test_app_state_tags_and_text_combine():
     assert matching("app:web app:etl state:creating state:terminating") == [4, 8]  # several: any
 
 
+def test_node_terms_keep_the_sandboxes_of_those_nodes():
+    assert matching("node:worker-1") == [1, 7, 10]
+    assert matching("node:worker-1 node:manager-1") == [1, 3, 6, 7, 9, 10, 12]  # several: any
+    assert matching("node:worker-2 state:running") == [2, 5]
+    assert matching("node:") == list(range(1, 13))  # still being typed: ignored
+    assert parse_filter("NODE:worker-1").nodes == {"worker-1"}  # the kind in any case, the name as is
+    # A term with `node:` names a node, even when it reads like an image; the image is found
+    # by the rest of its name.
+    assert matching("node:22-alpine") == []
+    assert matching("22-alpine") == [3, 4]
+
+
 def test_quoted_values_and_half_typed_terms():
     parsed = parse_filter('tag:"team=data eng" state: app:')
     assert parsed.tags == (("team", "data eng"),)

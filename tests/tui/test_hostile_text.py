@@ -1,5 +1,5 @@
-"""The dashboard never hands a tenant's control characters to the terminal: tags and command
-arguments holding escape sequences (window title, clipboard through OSC 52, clear screen), a
+"""The dashboard never hands a tenant's control characters to the terminal: tags, command
+arguments and a node name holding escape sequences (window title, clipboard through OSC 52, clear screen), a
 carriage return, a C1 CSI and bidi overrides are drawn escaped in the list and the detail.
 
 A rendering test with fixed data: what is checked is the frame the compositor would write to the
@@ -35,6 +35,7 @@ async def test_tags_and_command_arguments_are_drawn_escaped():
         name="hostile",
         tags={f"k{HOSTILE}": f"v{HOSTILE}"},
         command=["sh", "-c", "sleep 600", HOSTILE],
+        node=f"n{HOSTILE}",  # a cluster's node names are its admin's, shown in the detail
     )
     app = SbtuiApp(client=sample.SampleClient([info]), clock=sample.clock, keymap_path=KEYMAP)
     async with app.run_test(size=(240, 50)) as pilot:

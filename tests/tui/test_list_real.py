@@ -90,6 +90,27 @@ async def test_tag_filter_narrows_the_list(client, app, image):
         await silver.terminate()
 
 
+async def test_node_filter_keeps_the_sandboxes_of_that_node(client, server, app, image):
+    host = await server.engine_host()
+    sb = await client.sandboxes.create(app, image, timeout=120)
+    try:
+        ui = dashboard(client)
+        async with ui.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: sb.sandbox_id in listed(ui), "the sandbox in the list")
+            await filter_to(pilot, f"app:{app.name} node:{host}")
+            await until(pilot, lambda: listed(ui) == [sb.sandbox_id], "the node filter to keep it")
+            await pilot.press("escape")  # clears the filter
+            await filter_to(pilot, f"app:{app.name} node:{host}-elsewhere")
+            await until(pilot, lambda: listed(ui) == [], "the node filter to leave nothing")
+            await pilot.pause()
+            drawn = ui.export_screenshot(simplify=True).replace("&#160;", " ")
+            assert f"no sandbox is on node {host}-elsewhere; nodes: {host}" in drawn
+            # Every sandbox of one engine is on its host: no column to say so on each row.
+            assert " NODE " not in drawn
+    finally:
+        await sb.terminate()
+
+
 async def test_terminate_asks_first_then_ends_the_sandbox(client, app, image):
     sb = await client.sandboxes.create(app, image, timeout=120)
     ui = dashboard(client)

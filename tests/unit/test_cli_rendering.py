@@ -115,7 +115,9 @@ def stand_in_client(handle: Handle):
         keys=(h("KEY-"), "PLAIN"),
         created_at=time.time(),
     )
-    volume = Volume(name=h("vol-"), volume_id=h("vo-"), environment="main", created_at=time.time())
+    volume = Volume(
+        name=h("vol-"), volume_id=h("vo-"), environment="main", created_at=time.time(), node=h("node-")
+    )
     token = Token(token_id=h("tk-"), environment=h("env-"), description=h("desc-"), created_at=time.time())
     return Listing(
         apps=Listing(list=lambda environment=None: value([app]), from_name=lambda *a, **kw: value(app)),
@@ -178,7 +180,7 @@ HUMAN = [
     (["secret", "create", "s", "A=1"], 1, 0, ["st-"]),
     (["secret", "list"], 2, 0, ["secret-", "st-", "KEY-"]),
     (["volume", "create", "v"], 1, 0, ["vo-"]),
-    (["volume", "list"], 2, 0, ["vol-", "vo-"]),
+    (["volume", "list"], 2, 0, ["vol-", "vo-", "node-"]),
     (["token", "create", "--env", "e"], 1, 1, ["tk-", "env-"]),
     (["token", "list"], 2, 0, ["tk-", "env-", "desc-"]),
 ]

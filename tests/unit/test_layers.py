@@ -1,5 +1,6 @@
-"""The layers of sbtui/, read from the source: only the client and the server know the wire
-(sbtui.proto and its messages), and the client core stands alone (no dashboard, CLI or server).
+"""The layers of sbtui/, read from the source: only the client, the server and the node agent
+know the wire (sbtui.proto and its messages), and the client core stands alone (no dashboard,
+CLI or server).
 
 Imports are found with ast, function-level ones included; the client is also imported in a
 fresh interpreter, which shows what it pulls in indirectly.
@@ -16,7 +17,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "sbtui"
-WIRE_KNOWERS = ("client", "server", "proto")  # the packages under sbtui/ that may know the wire
+# The packages under sbtui/ that may know the wire. The node agent serves node.proto, the
+# server's wire to it: it is the server's far end, as the client is the near end of sandbox.proto.
+WIRE_KNOWERS = ("client", "server", "node", "proto")
 # What only a protobuf message has: reading one outside the client is the wire leaking through.
 MESSAGE_METHODS = {"HasField", "WhichOneof", "ListFields", "SerializeToString", "CopyFrom", "DESCRIPTOR"}
 
@@ -54,7 +57,7 @@ def within(name: str, package: str) -> bool:
     return name == package or name.startswith(package + ".")
 
 
-def test_only_the_client_and_the_server_import_the_wire():
+def test_only_the_client_the_server_and_the_agent_import_the_wire():
     found = {
         str(p.relative_to(ROOT)): sorted(n for n in imported(p) if within(n, "sbtui.proto"))
         for p in outside_the_wire()
@@ -62,7 +65,7 @@ def test_only_the_client_and_the_server_import_the_wire():
     assert {path: names for path, names in found.items() if names} == {}
 
 
-def test_nothing_outside_the_client_and_the_server_reads_a_protobuf_message():
+def test_nothing_outside_the_client_the_server_and_the_agent_reads_a_protobuf_message():
     """The client hands out its own types: no code above it calls what only a message has."""
     found = {}
     for path in outside_the_wire():

@@ -31,8 +31,10 @@ def run(monkeypatch, capsys, client, *argv: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.split("  ") if cell.strip()] for line in lines]
 
 
-@pytest.mark.parametrize("n", [1, 6, 7, 12], ids=["running", "exited", "out of memory", "timeout"])
-def test_sandbox_list_shows_state_and_tags_as_the_dashboard(monkeypatch, capsys, n):
+@pytest.mark.parametrize(
+    "n", [1, 4, 6, 7, 12], ids=["running", "creating", "exited", "out of memory", "timeout"]
+)
+def test_sandbox_list_shows_state_node_and_tags_as_the_dashboard(monkeypatch, capsys, n):
     info = sample.sandboxes()[n - 1]
 
     async def listed(**_):
@@ -43,6 +45,7 @@ def test_sandbox_list_shows_state_and_tags_as_the_dashboard(monkeypatch, capsys,
     shown = dict(zip(header, row))
     assert shown["STATE"] == COLUMN_BY_KEY["state"].text(info, sample.NOW)
     assert shown["TAGS"] == COLUMN_BY_KEY["tags"].text(info, sample.NOW)
+    assert shown["NODE"] == COLUMN_BY_KEY["node"].text(info, sample.NOW) == (info.node or "-")
     if info.termination_reason == TerminationReason.OUT_OF_MEMORY:
         assert shown["STATE"] == "out of memory (137)"  # why it ended, not just that it did
 

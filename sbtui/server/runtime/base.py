@@ -6,7 +6,7 @@ The server speaks only these types; an engine module turns them into its own API
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable, Protocol
+from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
 
 
 class EngineError(Exception):
@@ -37,6 +37,11 @@ class RegistryUnreachable(EngineError):
     """The registry of an image could not be reached or refused to talk."""
 
 
+class Unschedulable(EngineError):
+    """No node of the cluster can take the sandbox (its resources, its placement labels); the
+    message names what is missing."""
+
+
 class GpuUnavailable(EngineError):
     """The GPUs a sandbox asks for can't be given here; the message says why and what to do."""
 
@@ -57,12 +62,13 @@ class NetworkSpec:
 
     name: str
     labels: dict[str, str]
+    internal: bool = False  # no way out of it: only what is on it reaches each other
 
 
 @dataclass
 class ContainerSpec:
     name: str
-    image: str
+    image: str  # the engine's image id
     command: list[str]
     env: dict[str, str]
     labels: dict[str, str]
@@ -78,12 +84,19 @@ class ContainerSpec:
     log_bytes: int = 0  # the most the engine's log of the output may take on disk; 0 = unbounded
     disk_bytes: int = 0  # the writable layer's size, where the engine can enforce it
     mounts: dict[str, str] = field(default_factory=dict)  # container path -> engine volume name
+    # On a cluster: each mounted volume's name (as its user knows it) -> the node holding it.
+    volume_nodes: dict[str, str] = field(default_factory=dict)
     gpus: list[str] = field(default_factory=list)  # NVIDIA device ids (UUIDs or indices)
     # Networks the sandbox may reach (None = no restriction), and the labels of the container
     # that then holds its network namespace (see runtime/egress.py).
     egress_allowlist: list[str] | None = None
     network_holder_labels: dict[str, str] = field(default_factory=dict)
     network: NetworkSpec | None = None  # its environment's network (runtime/networks.py)
+    # Where it may run, on a runtime with more than one node: any of these regions, this cloud
+    # (the nodes' sbtui.region and sbtui.cloud labels).
+    regions: list[str] = field(default_factory=list)
+    cloud: str = ""
+    image_ref: str = ""  # the reference the image was pulled by, if it came from a registry
 
 
 @dataclass
@@ -101,6 +114,7 @@ class ContainerExit:
     exit_code: int
     oom_killed: bool
     finished_at: float
+    node_lost: bool = False  # the node holding it was lost: what ran there is given up
 
 
 @dataclass
@@ -110,6 +124,9 @@ class ContainerState:
     running: bool
     started_at: float
     exit: ContainerExit | None = None
+    # The machine it runs on, as the engine names it: the engine's host for a single engine,
+    # the node holding the task on a cluster; "" while not placed.
+    node: str = ""
 
 
 @dataclass
@@ -123,6 +140,11 @@ class ExecSpec:
     stderr: bool = True
     rows: int = 24
     cols: int = 80
+
+
+# Connects to a port of a container: an asyncio stream pair, or objects that read and write as
+# one (a connection through a node agent). Raises OSError when nothing accepts.
+Dialer = Callable[[int], Awaitable[tuple[Any, Any]]]
 
 
 class ExecSession(Protocol):
@@ -196,6 +218,15 @@ class Runtime(Protocol):
         """Why no sandbox here can have any GPU (the host has none, or the engine can't attach
         them), "" if some GPU spec may be given."""
 
+    # Whether its sandboxes' writes are on other machines, measured there (disk_used), rather
+    # than walked by the server at writable_paths (disk.py).
+    writes_elsewhere: bool
+    places_by_labels: bool  # whether regions and cloud choose among nodes (their labels)
+
+    def unsupported_fields(self) -> dict[str, str]:
+        """SandboxCreateParams fields this runtime can't honour, each with why."""
+        ...
+
     def gpus_for(self, spec: str) -> list[str]:
         """Device ids of this host's GPUs that give the GPU spec ('T4', 'A100:2');
         GpuUnavailable when the host or the engine can't."""
@@ -203,11 +234,22 @@ class Runtime(Protocol):
     async def create_and_start(self, spec: ContainerSpec) -> str:
         """Create and start a container; returns its engine id."""
 
-    async def create_volume(self, name: str, labels: dict[str, str]) -> None:
-        """Create the named volume; one that exists already is left as it is."""
+    async def finish_start(self, container_id: str, egress_allowlist: list[str] | None) -> None:
+        """Carry out what a create cut short by a server's end may have left undone, once the
+        container runs: nothing where starting the container starts the command; on a cluster,
+        its command let through its gate (launcher.py), the allowlist set first."""
 
-    async def remove_volume(self, name: str) -> None:
-        """Remove the named volume; EngineInUse while a container uses it, nothing if it is gone."""
+    async def create_volume(self, name: str, labels: dict[str, str]) -> str:
+        """Create the named volume; one that exists already is left as it is. Returns the node
+        that holds it on a cluster (its sandboxes are placed there), "" on one engine."""
+
+    async def remove_volume(self, name: str, node: str = "") -> None:
+        """Remove the named volume from `node` (as create_volume returned it); EngineInUse
+        while a container uses it, nothing if it is gone."""
+
+    async def node_names(self) -> dict[str, str]:
+        """The name of each node by what create_volume returns for it: on one engine {"": its
+        host}; on a cluster its nodes by id, and "" for the manager's engine."""
 
     async def remove_unused_networks(self, label: str) -> None:
         """Remove the networks carrying `label` that no container uses."""
@@ -217,9 +259,13 @@ class Runtime(Protocol):
     async def writable_paths(self, container_id: str) -> WritablePaths | None:
         """Where on this host the container's writes land; None when it is gone."""
 
-    async def container_address(self, container_id: str) -> str | None:
-        """The container's IP address on the engine's network, reachable from this host;
-        None when it has none (no network, or gone)."""
+    async def disk_used(self, container_id: str) -> int | None:
+        """The bytes the container's writes take on the disk of the machine holding it,
+        measured there (disk.usage); None when it is gone. Raises disk.TooDeep."""
+
+    async def dialer(self, container_id: str) -> Dialer | None:
+        """How the server connects to a TCP port of the container (a tunnel's connection);
+        None when it can't be reached (no network, or gone)."""
 
     async def kill(self, container_id: str) -> None: ...
 

@@ -72,7 +72,7 @@ def host_config(
         "PidsLimit": spec.pids_limit,
     }
     if spec.cpu:
-        host["CpuShares"] = max(2, int(spec.cpu * 1024))
+        host["CpuShares"] = cpu_shares(spec.cpu)
     if spec.cpu_limit:
         host["NanoCpus"] = int(spec.cpu_limit * 1e9)
     if spec.memory_mib:
@@ -95,6 +95,11 @@ def host_config(
     if spec.mounts:
         host["Mounts"] = mount_config(spec.mounts)
     return host
+
+
+def cpu_shares(cpu: float) -> int:
+    """The CPU shares of a request of `cpu` cores (1024 per core, as the engines count)."""
+    return max(2, int(cpu * 1024))
 
 
 def log_config(engine: str, size: int) -> dict:

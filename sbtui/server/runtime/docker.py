@@ -31,6 +31,7 @@ Where the two engines differ, the difference is handled here, or in the module n
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ import aiodocker
 import aiohttp
 from aiodocker.exceptions import DockerError
 
+from sbtui.server import disk
 from sbtui.server.runtime import (
     container_config,
     egress,
@@ -49,6 +51,7 @@ from sbtui.server.runtime import (
     gpu,
     host_processes,
     image_archive,
+    launcher,
     log_tail,
     naming,
     networks,
@@ -59,6 +62,7 @@ from sbtui.server.runtime.base import (
     ContainerExit,
     ContainerSpec,
     ContainerState,
+    Dialer,
     EngineError,
     EngineInUse,
     EngineNotFound,
@@ -72,6 +76,7 @@ from sbtui.server.runtime.engine_api import (
     engine_error,
     missing,
     pull_error,
+    push_error,
     take_frames,
     timestamp,
 )
@@ -80,7 +85,12 @@ from sbtui.server.runtime.hijack import answers
 log = logging.getLogger("sbtui.server.runtime")
 
 _EXIT_ACTIONS = {"die", "died"}
+STREAM_BUFFER = 256 * 1024  # what a dialled connection's reader holds before its peer waits
 _NEW_ACTIONS = {"create", "start"}
+
+
+async def _connect(address: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection(address, port, limit=STREAM_BUFFER)
 
 
 def _gpu_error(err: DockerError, spec: ContainerSpec) -> EngineError | None:
@@ -108,6 +118,7 @@ class DockerRuntime:
             (u["Hard"] for u in self._ulimits if u["Name"] == "nofile"), None
         )
         self._layer_quota_ok: bool | None = None
+        self._node_name: str | None = None  # the engine's host name, asked once
         self._layer_quota_lock = asyncio.Lock()
         self._state_dir = state_dir  # where files the engine reads by path are written
         self._seccomp_profile: str | None = None
@@ -149,6 +160,20 @@ class DockerRuntime:
         except DockerError as err:
             raise engine_error(err, "engine info") from None
         return not info.get("LiveRestoreEnabled")
+
+    async def node(self) -> str:
+        """The name of the engine's host (GET /info's Name): every container here runs on it.
+        Asked once; a host renamed while the engine runs keeps its old name in the engine too."""
+        if self._node_name is None:
+            try:
+                info = await self._docker.system.info()
+            except DockerError as err:
+                raise engine_error(err, "engine info") from None
+            self._node_name = str(info.get("Name") or "")
+        return self._node_name
+
+    async def node_names(self) -> dict[str, str]:
+        return {"": await self.node()}
 
     async def cpus(self) -> int:
         try:
@@ -198,6 +223,19 @@ class DockerRuntime:
             raise pull_error(ref, str(err.message)) from None
         except aiohttp.ClientError as err:
             raise EngineError(f"pulling image {ref!r}: the engine connection broke: {err}") from None
+
+    async def push(self, ref: str) -> None:
+        """Push `ref` (REGISTRY/NAME:TAG, tagged here) to its registry, for other engines to pull."""
+        name, _, tag = ref.rpartition(":")
+        try:
+            # Anonymous, as an empty credential: Podman can't parse aiodocker's placeholder one.
+            async for event in self._docker.images.push(name, auth={}, tag=tag, stream=True):
+                if event.get("error"):
+                    raise push_error(ref, str(event["error"]))
+        except DockerError as err:
+            raise push_error(ref, str(err.message)) from None
+        except aiohttp.ClientError as err:
+            raise EngineError(f"pushing image {ref!r}: the engine connection broke: {err}") from None
 
     async def commit(
         self, container_id: str, repo: str, tag: str, labels: dict[str, str], env: list[str] | None = None
@@ -347,8 +385,15 @@ class DockerRuntime:
 
     # ---- containers -----------------------------------------------------------
 
+    writes_elsewhere = False  # the writable layer is on this host's disk (disk.py)
+    places_by_labels = False  # one engine: there are no regions or clouds to choose
+
     def no_gpus(self) -> str:
         return gpu.no_gpus(self.name, gpu.host_gpus())
+
+    def unsupported_fields(self) -> dict[str, str]:
+        no_gpus = self.no_gpus()
+        return {"gpu": no_gpus} if no_gpus else {}
 
     def gpus_for(self, spec: str) -> list[str]:
         return gpu.assign_gpus(self.name, spec, gpu.host_gpus())
@@ -386,6 +431,9 @@ class DockerRuntime:
                 raise
             raise _gpu_error(err, spec) or engine_error(err, "starting the container") from None
         return container.id
+
+    async def finish_start(self, container_id: str, egress_allowlist: list[str] | None) -> None:
+        pass  # the create started the command (behind its namespace's firewall, if any)
 
     async def _layer_quota(self, image: str) -> bool:
         """Whether the engine can cap a container's writable layer (StorageOpt size: overlay on
@@ -463,7 +511,7 @@ class DockerRuntime:
             raise
         return holder.id
 
-    def _state(self, data: dict) -> ContainerState:
+    def _state(self, data: dict, node: str) -> ContainerState:
         state = data.get("State") or {}
         running = bool(state.get("Running"))
         exit_ = None
@@ -484,6 +532,7 @@ class DockerRuntime:
             running=running,
             started_at=timestamp(state.get("StartedAt")),
             exit=exit_,
+            node=node,
         )
 
     async def _show(self, container_id: str) -> dict | None:
@@ -497,7 +546,7 @@ class DockerRuntime:
 
     async def inspect(self, container_id: str) -> ContainerState | None:
         data = await self._show(container_id)
-        return None if data is None else self._state(data)
+        return None if data is None else self._state(data, await self.node())
 
     async def writable_paths(self, container_id: str) -> WritablePaths | None:
         data = await self._show(container_id)
@@ -510,6 +559,16 @@ class DockerRuntime:
             files.append(os.path.join(os.path.dirname(data["HostsPath"]), ".containerenv"))
         return WritablePaths(layer, files)
 
+    async def disk_used(self, container_id: str) -> int | None:
+        """Measured here: what a node's agent answers for the server (disk.py)."""
+        paths = await self.writable_paths(container_id)
+        if paths is None:
+            return None
+        try:
+            return await asyncio.to_thread(disk.usage, paths)
+        except FileNotFoundError:
+            return None  # removed while it was measured
+
     async def container_address(self, container_id: str) -> str | None:
         data = await self._show(container_id)
         if data is None:
@@ -518,6 +577,43 @@ class DockerRuntime:
         if mode.startswith("container:"):  # it shares another container's network namespace
             return await self.container_address(mode.split(":", 1)[1])
         return address(data.get("NetworkSettings") or {})
+
+    async def pid(self, container_id: str) -> int:
+        """The host pid of the container's first process; 0 when it runs none."""
+        data = await self._show(container_id) or {}
+        return int((data.get("State") or {}).get("Pid") or 0)
+
+    async def open_gate(self, container_id: str, allowlist: list[str] | None) -> None:
+        """Let the command of a container started behind launcher.py's gate (on a cluster
+        node) start, with the allowlist (if any) in force in its network namespace first."""
+        pid = await self.pid(container_id)
+        if not pid:
+            raise EngineError(f"container {container_id[:12]} runs no process")
+        if not launcher.behind_gate(pid):
+            return  # opened already (a create cut short, finished by a restarted server)
+        if allowlist is not None:
+            await egress.apply(pid, allowlist)
+        await launcher.open_gate(pid)
+
+    async def dialer(self, container_id: str) -> Dialer | None:
+        """Connections from this host to the container's address (found once)."""
+        found = await self.container_address(container_id)
+        if not found:
+            return None
+        return functools.partial(_connect, found)
+
+    async def set_requests(self, container_id: str, cpu_shares: int, memory_reservation: int) -> None:
+        """Give a running container the CPU shares and memory soft limit of its requests (0:
+        leave as it is), as create does (container_config.host_config)."""
+        body = {"CpuShares": cpu_shares} if cpu_shares else {}
+        if memory_reservation:
+            body["MemoryReservation"] = memory_reservation
+        if not body:
+            return
+        try:
+            await self._docker._query_json(f"containers/{container_id}/update", method="POST", data=body)
+        except DockerError as err:
+            raise engine_error(err, f"setting the requests of container {container_id[:12]}") from None
 
     async def kill(self, container_id: str) -> None:
         try:
@@ -585,18 +681,28 @@ class DockerRuntime:
 
     # ---- volumes --------------------------------------------------------------
 
-    async def create_volume(self, name: str, labels: dict[str, str]) -> None:
+    async def create_volume(self, name: str, labels: dict[str, str]) -> str:
         try:
             await self._docker._query_json(
                 "volumes/create", method="POST", data={"Name": name, "Labels": labels}
             )
         except DockerError as err:
             # Docker answers an existing name with that volume, Podman with 409 or 500.
-            if err.status == 409 or "already exists" in str(err.message).lower():
-                return
-            raise engine_error(err, f"creating volume {name}") from None
+            if err.status != 409 and "already exists" not in str(err.message).lower():
+                raise engine_error(err, f"creating volume {name}") from None
+        return ""  # one engine: the volume is where every sandbox runs
 
-    async def remove_volume(self, name: str) -> None:
+    async def volumes(self, label: str) -> list[str]:
+        """The names of the engine's volumes carrying `label` ("key" or "key=value")."""
+        try:
+            found = await self._docker._query_json(
+                "volumes", params={"filters": json.dumps({"label": [label]})}
+            )
+        except DockerError as err:
+            raise engine_error(err, "listing volumes") from None
+        return sorted(v["Name"] for v in found.get("Volumes") or [])
+
+    async def remove_volume(self, name: str, node: str = "") -> None:
         try:
             async with self._docker._query(f"volumes/{name}", method="DELETE"):
                 pass
@@ -624,10 +730,7 @@ class DockerRuntime:
         a session's client goes away while its process runs on: an exec's process is in the
         container's PID namespace, but its parent (the engine's shim) is not.
         """
-        inits = []
-        for container_id in container_ids:
-            data = await self._show(container_id) or {}
-            inits.append(int((data.get("State") or {}).get("Pid") or 0))
+        inits = [await self.pid(container_id) for container_id in container_ids]
         await host_processes.kill_exec_trees(inits)
 
     async def close(self) -> None:

@@ -3,7 +3,9 @@
 The engines have no such setting, so the sandbox's network namespace belongs to a small
 holder container, started first; its firewall is set from the host (nsenter + iptables-restore)
 before the sandbox's own container joins that namespace, so the sandbox's command never runs
-unrestricted. Replies to connections made into the sandbox (tunnels) stay allowed.
+unrestricted. Replies to connections made into the sandbox (tunnels) stay allowed. On a cluster
+the firewall is set by the node's agent, and the command waits behind a gate until then
+(launcher.py).
 """
 
 from __future__ import annotations

@@ -16,11 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable
 
+from sbtui.server.cluster_ca import ClusterCA
 from sbtui.server.engine_health import EngineHealth
 from sbtui.server.runtime.base import EngineUnavailable
 from sbtui.server.runtime.docker import DockerRuntime
 from sbtui.server.runtime.hijack import answers
+from sbtui.server.runtime.naming import AGENT_PORT
+from sbtui.server.runtime.node_agents import NodeAgents
 from sbtui.server.runtime.podman_service import PodmanService
+from sbtui.server.runtime.swarm import SwarmRuntime
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 INSTALL_HINT = (
@@ -30,8 +34,18 @@ INSTALL_HINT = (
 
 
 @dataclass
+class Cluster:
+    """How a swarm runtime reaches what is not the manager's: the registry every node pulls the
+    server's own images from, and the port its node agents listen on."""
+
+    registry: str = ""  # HOST:PORT
+    agent_port: int = AGENT_PORT
+    ca_dir: Path | None = None  # the cluster CA's, if not the state directory's
+
+
+@dataclass
 class Engine:
-    runtime: DockerRuntime
+    runtime: DockerRuntime | SwarmRuntime
     service: PodmanService | None = None  # the Podman API service the server runs, if any
 
     def supervise(self, health: EngineHealth, restarted: Callable[[], Awaitable[None]]) -> None:
@@ -115,21 +129,51 @@ async def _start_podman(state_dir: Path, insecure_registries: list[str]) -> Engi
     return Engine(DockerRuntime(service.url, "podman", ulimits_of(service.pid), state_dir), service)
 
 
+async def _connect_swarm(url: str | None, state_dir: Path, cluster: Cluster) -> Engine:
+    url = url or os.environ.get("DOCKER_HOST") or f"unix://{DOCKER_SOCKET}"
+    if not cluster.registry:
+        raise EngineUnavailable(
+            "the swarm runtime needs the cluster registry every node pulls from: --registry HOST:PORT"
+        )
+    if not await answers(url):
+        raise EngineUnavailable(f"no swarm manager answers at {url}: give its Engine API with --engine-url")
+    agents = NodeAgents(ClusterCA(state_dir, cluster.ca_dir).server_credentials(), cluster.agent_port)
+    runtime = SwarmRuntime(url, cluster.registry, agents, state_dir)
+    try:
+        await runtime.check_manager()
+    except BaseException:
+        await runtime.close()
+        raise
+    return Engine(runtime)
+
+
+async def at_url(url: str, kind: str = "auto", state_dir: Path | None = None) -> DockerRuntime:
+    """The engine (of `kind`, or either with "auto") that answers at `url`; `state_dir` is
+    where it is given files by path (none needed by a runtime that creates no containers)."""
+    if not url.startswith(("unix://", "tcp://")):
+        raise EngineUnavailable(f"engine address {url!r}: use unix:///path or tcp://host:port")
+    if not await answers(url):
+        raise EngineUnavailable(f"no container engine answers at {url}: {INSTALL_HINT}")
+    found = await _kind(url)
+    if kind != "auto" and found != kind:
+        raise EngineUnavailable(f"the engine at {url} is {found}, not {kind}")
+    ulimits = ulimits_of(None) if found == "podman" else None
+    return DockerRuntime(url, found, ulimits, state_dir, _open_files_of(_peer_pid(url)))
+
+
 async def connect(
-    kind: str, url: str | None, state_dir: Path, insecure_registries: list[str] | None = None
+    kind: str,
+    url: str | None,
+    state_dir: Path,
+    insecure_registries: list[str] | None = None,
+    cluster: Cluster | None = None,
 ) -> Engine:
-    """Connect to the engine `kind` ("auto", "docker" or "podman") or at `url`."""
+    """Connect to the engine `kind` ("auto", "docker", "podman" or "swarm") or at `url`."""
+    if kind == "swarm":
+        return await _connect_swarm(url, state_dir, cluster or Cluster())
     url = url or (os.environ.get("DOCKER_HOST") if kind == "auto" else None)
     if url:
-        if not url.startswith(("unix://", "tcp://")):
-            raise EngineUnavailable(f"engine address {url!r}: use unix:///path or tcp://host:port")
-        if not await answers(url):
-            raise EngineUnavailable(f"no container engine answers at {url}: {INSTALL_HINT}")
-        found = await _kind(url)
-        if kind != "auto" and found != kind:
-            raise EngineUnavailable(f"the engine at {url} is {found}, not {kind}")
-        ulimits = ulimits_of(None) if found == "podman" else None
-        return Engine(DockerRuntime(url, found, ulimits, state_dir, _open_files_of(_peer_pid(url))))
+        return Engine(await at_url(url, kind, state_dir))
     if kind in ("auto", "docker"):
         docker_url = f"unix://{DOCKER_SOCKET}"
         if await answers(docker_url) and await _kind(docker_url) == "docker":
@@ -147,4 +191,4 @@ async def connect(
             )
     if kind in ("auto", "podman"):
         return await _start_podman(state_dir, insecure_registries or [])
-    raise EngineUnavailable(f"unknown engine {kind!r}: use auto, docker or podman")
+    raise EngineUnavailable(f"unknown engine {kind!r}: use auto, docker, podman or swarm")

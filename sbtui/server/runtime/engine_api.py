@@ -75,6 +75,27 @@ def engine_error(err: DockerError, what: str) -> EngineError:
     return cls(f"{what}: {message}", err.status)
 
 
+# What the engines say when a registry can't be reached or refuses the connection.
+_UNREACHABLE_WORDS = (
+    "dial tcp",
+    "connection refused",
+    "no such host",
+    "pinging container registry",
+    "timeout",
+    "tls",
+    "https",
+)
+
+
+def push_error(ref: str, message: str) -> EngineError:
+    """The error for a push of `ref` the engine failed with `message`."""
+    if any(w in message.lower() for w in _UNREACHABLE_WORDS):
+        return RegistryUnreachable(f"the registry of {ref!r} could not be reached: {message}")
+    if "does not exist" in message.lower() or "no such image" in message.lower():
+        return EngineNotFound(f"image {ref!r} is not on this engine: {message}")
+    return EngineError(f"pushing image {ref!r}: {message}")
+
+
 def pull_error(ref: str, message: str) -> EngineError:
     """The error for a pull of `ref` the engine failed with `message`, by what went wrong."""
     lowered = message.lower()
@@ -82,17 +103,6 @@ def pull_error(ref: str, message: str) -> EngineError:
         return BadImageReference(f"{ref!r} is not a valid image reference: {message}")
     if any(w in lowered for w in ("manifest unknown", "not found", "does not exist", "name unknown")):
         return EngineNotFound(f"image {ref!r} was not found in its registry: {message}")
-    if any(
-        w in lowered
-        for w in (
-            "dial tcp",
-            "connection refused",
-            "no such host",
-            "pinging container registry",
-            "timeout",
-            "tls",
-            "https",
-        )
-    ):
+    if any(w in lowered for w in _UNREACHABLE_WORDS):
         return RegistryUnreachable(f"the registry of {ref!r} could not be reached: {message}")
     return EngineError(f"pulling image {ref!r}: {message}")

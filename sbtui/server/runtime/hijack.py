@@ -52,6 +52,7 @@ class HijackedStream:
         self._writer = writer
         self._tty = tty
         self._stdin_closed = False
+        self._closing: asyncio.Future[None] | None = None
 
     @classmethod
     async def start(cls, url: str, path: str, body: dict, tty: bool) -> "HijackedStream":
@@ -122,7 +123,16 @@ class HijackedStream:
             self._writer.write_eof()
 
     async def close(self) -> None:
-        self._writer.close()
+        """Close the connection; every caller returns once it is closed. The wait runs in one
+        task of its own: StreamWriter.wait_closed awaits a future shared by all its callers,
+        which a caller cancelled mid-wait would cancel for the others (they then raise
+        CancelledError though nobody cancelled them)."""
+        if self._closing is None:
+            self._writer.close()
+            self._closing = asyncio.ensure_future(self._closed())
+        await asyncio.shield(self._closing)
+
+    async def _closed(self) -> None:
         try:
             await self._writer.wait_closed()
         except (ConnectionError, OSError):

@@ -18,6 +18,13 @@ LABEL_VOLUME = "io.sbtui.volume"
 LABEL_ENVIRONMENT = "io.sbtui.environment"  # on an environment's network (networks.py)
 LABEL_SNAPSHOT_SOURCE = "io.sbtui.snapshot.source"  # on a snapshot: the sandbox it was taken of
 
+# On a swarm node, set by the operator through the manager: where it is (a sandbox's regions and
+# cloud choose among these), and its agent's HOST:PORT when not its swarm address at AGENT_PORT.
+NODE_REGION = "sbtui.region"
+NODE_CLOUD = "sbtui.cloud"
+NODE_AGENT = "sbtui.agent"
+AGENT_PORT = 7443
+
 SNAPSHOT_REPO = "localhost/sbtui/snapshot"  # snapshots are tagged SNAPSHOT_REPO:<image id>
 HOLDER_SUFFIX = "-net"
 

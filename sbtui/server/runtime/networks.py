@@ -42,6 +42,12 @@ def for_environment(server_id: str, environment: str) -> NetworkSpec:
     return NetworkSpec(PREFIX + digest, {LABEL_SERVER: server_id, LABEL_ENVIRONMENT: environment})
 
 
+def isolated(sandbox_id: str, labels: dict[str, str]) -> NetworkSpec:
+    """A network of one sandbox's own with no way out (block_network on swarm, where a
+    service can't be left without a network)."""
+    return NetworkSpec(f"{PREFIX}isolated-{sandbox_id}", labels, internal=True)
+
+
 def is_environment_network(name: str) -> bool:
     return name.startswith(PREFIX)
 
@@ -61,7 +67,7 @@ def pools_used_up(message: str) -> str | None:
 
 
 class EnvironmentNetworks:
-    """The environment networks of one engine ("docker" or "podman"), through its Engine API
+    """The environment networks of one engine ("docker", "podman" or "swarm"), through its Engine API
     (`docker`); `answers` tells whether the engine takes new connections."""
 
     def __init__(self, docker: aiodocker.Docker, engine: str, answers: Callable[[], Awaitable[bool]]) -> None:
@@ -104,10 +110,12 @@ class EnvironmentNetworks:
         else:
             path = f"{API_VERSION}/networks/create"
             body = {
+                # On swarm, an overlay: the environment's sandboxes reach each other on any node.
                 "Name": network.name,
-                "Driver": "bridge",
+                "Driver": "overlay" if self._engine == "swarm" else "bridge",
                 "Labels": network.labels,
                 "CheckDuplicate": True,
+                "Internal": network.internal,
             }
         try:
             reply = await self._docker._query_json(path, method="POST", data=body, versioned_api=False)
@@ -145,8 +153,26 @@ class EnvironmentNetworks:
                 if missing(err):
                     return
                 raise engine_error(err, f"inspecting network {name}") from None
-            if not data.get("Containers"):
+            if not await self._used(data):
                 await self._delete(name)
+
+    async def _used(self, network: dict) -> bool:
+        """Whether a container is on the network; on swarm, whether a service names it (the
+        manager sees only its own node's containers)."""
+        if self._engine != "swarm":
+            return bool(network.get("Containers"))
+        try:
+            services = await self._docker._query_json("services")
+        except DockerError as err:
+            raise engine_error(err, "listing services") from None
+        for service in services:
+            template = (service.get("Spec") or {}).get("TaskTemplate") or {}
+            if any(
+                n.get("Target") in (network.get("Id"), network.get("Name"))
+                for n in template.get("Networks") or []
+            ):
+                return True
+        return False
 
     async def _delete(self, name: str) -> None:
         """Delete the network; nothing when it is in use (the engine refuses) or gone."""

@@ -18,7 +18,7 @@ from textual.widgets import Footer, Input, Log, Static
 
 from sbtui.client import ConnectionLostError, SandboxInfo, SandboxState, SbtuiError, TerminationReason
 from sbtui.printable import printable
-from sbtui.text import age, state_text
+from sbtui.text import age, node_text, state_text
 from sbtui.tui.columns import state_style
 from sbtui.tui.keymap import DETAIL_KEYS, bindings
 from sbtui.tui.messages import SandboxesChanged
@@ -167,6 +167,7 @@ class SandboxDetailScreen(SandboxActions, Screen):
             ("deadline", when(info.deadline, now) if info.state != SandboxState.FINISHED else "-"),
             ("last activity", when(info.last_activity, now)),
             ("environment", info.environment or "-"),
+            ("node", node_text(info)),
         ]
 
     @work(group="fetch", exclusive=True)

@@ -6,7 +6,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from sbtui.tui.columns import COLUMNS
+from sbtui.printable import printable
+from sbtui.tui.columns import shown_columns
 from sbtui.tui.filters import named_apps, with_app
 from sbtui.tui.keymap import LIST_KEYS, TABLE_KEYS, bindings
 from sbtui.tui.messages import SandboxesChanged
@@ -28,6 +29,9 @@ class SandboxListScreen(SandboxActions, Screen):
         self.rows: SandboxRows  # made in compose, from the app's store
         self._select_when_seen: str | None = None
         self._offered: frozenset[str] | None = None
+        # The nodes the known sandboxes are on: NODE is shown from two on (columns.shown_columns).
+        # Only added to between reloads, so the column does not come and go as sandboxes do.
+        self._node_names: set[str] = set()
 
     def compose(self) -> ComposeResult:
         self.rows = SandboxRows(self.app.store)
@@ -69,12 +73,19 @@ class SandboxListScreen(SandboxActions, Screen):
             self._reload(reset=True)
             return
         infos = [store.sandboxes[i] for i in change.ids if i in store.sandboxes]
-        self.table.measure(infos)
+        known = len(self._node_names)
+        self._node_names.update(info.node for info in infos if info.node)
+        if len(self._node_names) != known and self._show_columns():
+            self.table.measure(store.sandboxes.values())
+        else:
+            self.table.measure(infos)
         self.rows.update(change.ids)
         self._refresh_view()
 
     def _reload(self, reset: bool) -> None:
         if reset:
+            self._node_names = {info.node for info in self.app.store.sandboxes.values() if info.node}
+            self._show_columns()
             self.table.forget(self.app.store.sandboxes)
             self.table.measure(self.app.store.sandboxes.values())
             self.rows.prepare()
@@ -82,6 +93,16 @@ class SandboxListScreen(SandboxActions, Screen):
         self._refresh_view()
         if reset:
             self.app.settle_heap()
+
+    def _show_columns(self) -> bool:
+        """Whether the table's columns changed for the nodes seen (measure all rows then)."""
+        columns = shown_columns(len(self._node_names))
+        if columns == self.table.columns:
+            return False
+        self.table.set_columns(columns)
+        if self.rows.sort_column not in columns:
+            self.rows.set_sort("age", False)
+        return True
 
     def _refresh_view(self) -> None:
         table, store = self.table, self.app.store
@@ -93,6 +114,13 @@ class SandboxListScreen(SandboxActions, Screen):
             table.empty_text = "connecting to the server…"
         elif not store.sandboxes:
             table.empty_text = "no sandboxes yet"
+        elif self.rows.filter.nodes and not self.rows.filter.nodes & self._node_names:
+            # `node:` named no node there is: say which there are (`node:22-alpine` was an image?)
+            asked = ", ".join(sorted(self.rows.filter.nodes))
+            known = ", ".join(sorted(self._node_names)) or "none yet"
+            table.empty_text = printable(
+                f"no sandbox is on node {asked}; nodes: {known} (esc clears the filter)"
+            )
         else:
             table.empty_text = "no sandbox matches the filter (esc clears it)"
         self._show_status()
@@ -155,7 +183,7 @@ class SandboxListScreen(SandboxActions, Screen):
         self._refresh_view()
 
     def action_sort_next(self) -> None:
-        keys = [c.key for c in COLUMNS]
+        keys = [c.key for c in self.table.columns]
         following = keys[(keys.index(self.rows.sort_column.key) + 1) % len(keys)]
         self.rows.set_sort(following, False)
         self._refresh_view()

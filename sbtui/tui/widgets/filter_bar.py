@@ -10,7 +10,7 @@ from textual.widgets import Input, Label, Static
 
 from sbtui.tui.filters import FilterError, SandboxFilter, parse_filter
 
-PLACEHOLDER = "app:NAME  tag:key=value  state:running  text…"
+PLACEHOLDER = "app:NAME  node:NAME  tag:key=value  state:running  text…"
 
 
 class FilterBar(Horizontal):

@@ -25,7 +25,7 @@ from textual.strip import Strip
 
 from sbtui.client import SandboxInfo
 from sbtui.printable import printable
-from sbtui.tui.columns import COLUMNS, Column, state_style
+from sbtui.tui.columns import Column, shown_columns, state_style
 from sbtui.tui.keymap import TABLE_KEYS, bindings
 from sbtui.tui.rows import SandboxRows
 
@@ -106,7 +106,7 @@ class SandboxTable(ScrollView, can_focus=True):
         rows: SandboxRows,
         *,
         clock: Callable[[], float] = time.time,
-        columns: tuple[Column, ...] = COLUMNS,
+        columns: tuple[Column, ...] = shown_columns(nodes=1),
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -142,6 +142,14 @@ class SandboxTable(ScrollView, can_focus=True):
             if column.timely:
                 texts[i] = printable(column.text(info, now))
         return cached[1], texts
+
+    def set_columns(self, columns: tuple[Column, ...]) -> None:
+        """Draw these columns from now on; those kept keep the width they grew to. Measure the
+        rows again, then `rows_changed`."""
+        self.columns = columns
+        self._widths = {c.key: self._widths.get(c.key, max(c.width, len(c.label) + 2)) for c in columns}
+        self._cells.clear()
+        self._strips.clear()
 
     def forget(self, alive) -> None:
         """Drop cached rows of sandboxes not in `alive` (after the store was rebuilt)."""

@@ -1,0 +1,213 @@
+"""What only a cluster has, on the real 3-node test swarm (tests/swarm_cluster.py): placement by
+the nodes' labels and resources, sandboxes spread over the nodes, snapshots that start on
+another node, a node lost, and the capabilities a swarm server states."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiodocker
+import pytest
+
+import sbtui
+from sbtui.client.models import SandboxState, TerminationReason
+from tests import engine_view
+from tests.servers import IMAGE, ServerProcess, new_state_dir, until
+
+pytestmark = pytest.mark.swarm
+
+
+@pytest.fixture(scope="module")
+def swarm_server(swarm_agents, registry):
+    proc = ServerProcess("swarm", new_state_dir("swarm"), extra=["--insecure-registry", registry.host])
+    proc.start()
+    yield proc
+    proc.dispose()
+
+
+@pytest.fixture
+async def swarm_client(swarm_server):
+    async with sbtui.Client.connect(swarm_server.address) as c:
+        yield c
+
+
+@pytest.fixture
+async def swarm_app(swarm_client, request):
+    return await swarm_client.apps.from_name("t-" + request.node.name[:50], create_if_missing=True)
+
+
+async def _create(client, app, **kw):
+    return await client.sandboxes.create(app, client.images.from_registry(IMAGE), timeout=120, **kw)
+
+
+async def test_regions_and_cloud_choose_the_node(swarm_client, swarm_app, swarm_cluster):
+    cases = [
+        ({"regions": ["eu"]}, "manager"),
+        ({"regions": ["us"], "cloud": "gcp"}, "worker-2"),
+        ({"regions": ["eu", "us"], "cloud": "aws"}, "worker-1"),
+    ]
+    for placement, expected in cases:
+        sb = await _create(swarm_client, swarm_app, **placement)
+        info = await sb.refresh()
+        assert info.node == swarm_cluster.node(expected).hostname, placement
+        await sb.terminate()
+
+
+async def test_a_create_no_node_has_the_labels_for_fails_at_once_naming_them(swarm_client, swarm_app):
+    started = time.monotonic()
+    with pytest.raises(sbtui.client.FailedPreconditionError) as refused:
+        await _create(swarm_client, swarm_app, regions=["mars"])
+    assert time.monotonic() - started < 10
+    assert "sbtui.region in (mars)" in str(refused.value)
+    assert "region eu" in str(refused.value)  # what the nodes have
+
+
+async def test_a_create_no_node_has_room_for_fails_within_ten_seconds(swarm_client, swarm_app):
+    # Each sandbox reserves every CPU of a node (2, as on this machine): the fourth finds no
+    # node with room.
+    cpus = 2
+    holders = [await _create(swarm_client, swarm_app, cpu=cpus) for _ in range(3)]
+    try:
+        assert len({(await sb.refresh()).node for sb in holders}) == 3
+        started = time.monotonic()
+        with pytest.raises(sbtui.client.FailedPreconditionError, match="insufficient resources"):
+            await _create(swarm_client, swarm_app, cpu=cpus)
+        assert time.monotonic() - started < 10
+    finally:
+        for sb in holders:
+            await sb.terminate()
+
+
+async def test_sandboxes_spread_over_the_nodes(swarm_client, swarm_app, swarm_cluster):
+    sandboxes = await asyncio.gather(*(_create(swarm_client, swarm_app) for _ in range(6)))
+    try:
+        nodes = [(await sb.refresh()).node for sb in sandboxes]
+        assert set(nodes) == {n.hostname for n in swarm_cluster.nodes.values()}, nodes
+    finally:
+        await asyncio.gather(*(sb.terminate() for sb in sandboxes))
+
+
+async def test_a_sandbox_spends_one_address_of_its_network(swarm_client, swarm_app, swarm_server):
+    # A service's default virtual IP would take a second address from the environment's /24:
+    # room for ~125 sandboxes at once instead of ~250.
+    sb = await _create(swarm_client, swarm_app)
+    try:
+        async with aiodocker.Docker(url=swarm_server.engine_url) as docker:
+            service = await engine_view.service_of(docker, sb.sandbox_id)
+        assert service is not None
+        assert not (service.get("Endpoint") or {}).get("VirtualIPs"), service["Endpoint"]
+    finally:
+        await sb.terminate()
+
+
+async def test_a_snapshot_starts_on_another_node(swarm_client, swarm_app, swarm_cluster):
+    sb = await _create(swarm_client, swarm_app, cloud="aws")
+    p = await sb.exec(["sh", "-c", "echo made-on-worker-1 > /from-snapshot"])
+    assert await p.wait() == 0
+    snapshot = await sb.snapshot_filesystem()
+    await sb.terminate()
+    copy = await swarm_client.sandboxes.create(swarm_app, snapshot, timeout=120, cloud="gcp")
+    assert (await copy.refresh()).node == swarm_cluster.node("worker-2").hostname
+    p = await copy.exec(["cat", "/from-snapshot"])
+    assert (await p.stdout.read()).strip() == b"made-on-worker-1"
+    await copy.terminate()
+
+
+async def test_capabilities_follow_the_runtime(swarm_client):
+    unsupported = (await swarm_client.capabilities()).unsupported_create_fields
+    assert "regions" not in unsupported and "cloud" not in unsupported and "cidr_allowlist" not in unsupported
+    assert "volumes" not in unsupported  # each is on one node, where its sandboxes are placed
+    assert "gpu" in unsupported
+
+
+async def test_a_lost_node_ends_its_sandboxes_and_they_stay_ended(swarm_client, swarm_app, swarm_cluster):
+    worker = swarm_cluster.node("worker-1")
+    sb = await _create(swarm_client, swarm_app, cloud="aws")
+    info = await sb.refresh()
+    assert info.node == worker.hostname
+    service = swarm_cluster.docker(
+        "manager", "service", "ls", "--quiet", "--filter", f"name=sbtui-{sb.sandbox_id}"
+    )
+    session = await sb.exec(["sleep", "600"])
+    waiting = asyncio.create_task(sb.wait(raise_on_timeout=False))
+    swarm_cluster.cut_network(worker)
+    try:
+        cut_at = time.monotonic()
+        await asyncio.wait_for(asyncio.shield(waiting), 45)
+        lost_after = time.monotonic() - cut_at
+        info = await sb.refresh()
+        assert info.state == SandboxState.FINISHED
+        assert info.termination_reason == TerminationReason.NODE_LOST
+        assert lost_after < 30, lost_after
+        with pytest.raises(sbtui.client.SbtuiError, match="its exit code is unknown"):
+            await asyncio.wait_for(session.wait(), 30)
+    finally:
+        swarm_cluster.restore_network(worker)
+    swarm_cluster.wait_ready()
+    # Back in the swarm, the node is told its task's service is gone: nothing runs again.
+
+    def gone() -> bool:
+        listed = swarm_cluster.docker(
+            worker.name, "ps", "--quiet", "--filter", f"label=io.sbtui.sandbox={sb.sandbox_id}"
+        )
+        return not listed
+
+    await until(gone, 60, "the lost sandbox's container to be removed from the node that came back")
+    assert (await sb.refresh()).state == SandboxState.FINISHED
+    assert not swarm_cluster.docker("manager", "service", "ls", "--quiet", "--filter", f"id={service}")
+
+
+async def test_a_create_whose_node_is_lost_before_it_starts_fails_naming_it(
+    swarm_client, swarm_app, swarm_cluster
+):
+    """The node's engine killed as the create comes: the manager counts the node ready until
+    its heartbeats are missed and gives it the task, which is then neither started nor placed
+    again (restart condition none). The create fails once the node is lost, naming it."""
+    worker = swarm_cluster.node("worker-1")
+    swarm_cluster.kill_engine(worker)
+    try:
+        started = time.monotonic()
+        with pytest.raises(sbtui.client.FailedPreconditionError) as refused:
+            await _create(swarm_client, swarm_app, cloud="aws")  # only worker-1 is in aws
+        assert time.monotonic() - started < 30
+        assert f"node {worker.hostname} was lost before the sandbox started" in str(refused.value)
+    finally:
+        swarm_cluster.start_engine(worker)
+    swarm_cluster.wait_ready()
+
+
+async def test_a_node_that_joins_later_is_used_without_a_restart(swarm_client, swarm_app, swarm_cluster):
+    # worker-2 (the only node in gcp) leaves and joins again: a node id the server never saw.
+    gone = swarm_cluster.rejoin("worker-2")
+    worker = swarm_cluster.node("worker-2")
+    assert worker.id != gone
+    sb = await _create(swarm_client, swarm_app, cloud="gcp")
+    try:
+        assert (await sb.refresh()).node == worker.hostname
+        p = await sb.exec(["cat"])  # stdin and output through the new node's agent
+        p.stdin.write(b"through its agent")
+        p.stdin.close()
+        assert await p.stdout.read() == b"through its agent"
+        assert await p.wait() == 0
+    finally:
+        await sb.terminate()
+
+
+def test_a_swarm_server_is_refused_without_a_manager_or_a_registry(swarm_agents, swarm_cluster):
+    options = swarm_agents.server_options()
+    on_a_worker = list(options)
+    on_a_worker[on_a_worker.index("--engine-url") + 1] = swarm_cluster.engine_url("worker-1")
+    at = options.index("--registry")
+    no_registry = options[:at] + options[at + 2 :]
+    for extra, said in (
+        (on_a_worker, "is not a swarm manager (its swarm state: active)"),
+        (no_registry, "needs the cluster registry every node pulls from: --registry HOST:PORT"),
+    ):
+        server = ServerProcess("swarm", new_state_dir("swarm-refused"), extra=extra)
+        try:
+            refused = server.run_refused()
+        finally:
+            server.dispose()
+        assert refused.returncode != 0
+        assert said in refused.stderr + refused.stdout
