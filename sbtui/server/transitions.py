@@ -25,7 +25,8 @@ from sbtui.server.store import SandboxRecord
 log = logging.getLogger("sbtui.server")
 
 # How a stopping engine ends a container: SIGTERM, then SIGKILL once its grace period is over.
-_STOPPED_BY_SIGNAL = {128 + signal.SIGTERM, 128 + signal.SIGKILL}
+_KILLED = 128 + signal.SIGKILL
+_STOPPED_BY_SIGNAL = {128 + signal.SIGTERM, _KILLED}
 
 
 class Transitions:
@@ -199,6 +200,16 @@ class Transitions:
                     reason = pb.TERMINATION_REASON_OUT_OF_MEMORY
                 elif await self._stopped_by_engine(exit_):
                     reason = pb.TERMINATION_REASON_ENGINE_STOPPED
+                elif exit_ and exit_.memory_limited and exit_.exit_code == _KILLED:
+                    # What the engines say of the OOM killer can't be relied on: Podman on
+                    # cgroup v1 never says it, Docker drops what it hears once the container
+                    # has gone (1 of 8 sandboxes killed at once, in one run of 3), and a swarm
+                    # task's state does not say it. A SIGKILL of the main command can't come
+                    # from inside the sandbox (the kernel ignores it there for its init), the
+                    # engine's own stop was ruled out above, and sbtui's kills carry their
+                    # reason: under a memory limit it is the OOM killer's. A main command that
+                    # itself ends with 137 (a shell whose child was SIGKILLed) reads so too.
+                    reason = pb.TERMINATION_REASON_OUT_OF_MEMORY
                 else:
                     reason = pb.TERMINATION_REASON_EXITED
             record.node = state.node or record.node  # kept by mark_finished, which saves

@@ -164,3 +164,17 @@ async def test_exceeding_the_memory_limit_says_out_of_memory(client, app, image)
     assert await asyncio.wait_for(sb.wait(), 60) == 137
     info = await sb.refresh()
     assert info.termination_reason == TerminationReason.OUT_OF_MEMORY
+
+
+async def test_sandboxes_running_out_of_memory_at_once_each_say_so(client, app, image):
+    # Docker's OOMKilled missed some of these: it drops an OOM event that it hears after the
+    # container has gone (Transitions.finish).
+    from sbtui.client import TerminationReason
+
+    hog = ["sh", "-c", "x=$(head -c 64000000 /dev/zero | tr '\\0' a); echo survived"]
+    sbs = await asyncio.gather(
+        *(client.sandboxes.create(app, image, memory_limit_mib=16, command=hog) for _ in range(8))
+    )
+    assert await asyncio.wait_for(asyncio.gather(*(sb.wait() for sb in sbs)), 90) == [137] * 8
+    reasons = [(await sb.refresh()).termination_reason for sb in sbs]
+    assert reasons == [TerminationReason.OUT_OF_MEMORY] * 8

@@ -112,8 +112,9 @@ class WritablePaths:
 @dataclass
 class ContainerExit:
     exit_code: int
-    oom_killed: bool
+    oom_killed: bool  # the engine says the OOM killer struck in the container
     finished_at: float
+    memory_limited: bool = False  # it ran under a memory limit (see Transitions.finish)
     node_lost: bool = False  # the node holding it was lost: what ran there is given up
 
 

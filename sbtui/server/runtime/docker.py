@@ -10,7 +10,6 @@ Where the two engines differ, the difference is handled here, or in the module n
 - Podman reports a container's exit as the event `died`, Docker as `die`;
 - Podman applies its own default rlimits, which runc cannot set without CAP_SYS_RESOURCE,
   so containers get explicit ulimits no higher than the engine's own;
-- Podman on cgroup v1 does not report OOMKilled (see _state);
 - execs differ in their console size and in how a program that can't start fails
   (engine_exec.py);
 - Podman's default seccomp profile lets a sandbox create user namespaces and use the kernel's
@@ -517,14 +516,11 @@ class DockerRuntime:
         exit_ = None
         if not running and state.get("Status") in ("exited", "dead", "stopped"):
             code = int(state.get("ExitCode") or 0)
-            oom = bool(state.get("OOMKilled"))
-            if self.name == "podman" and code == 128 + 9 and (data.get("HostConfig") or {}).get("Memory"):
-                # Podman on cgroup v1 never sets OOMKilled. A SIGKILL of the main process can't
-                # come from inside the sandbox (init ignores it there), and sbtui's own kills
-                # carry their reason, so with a memory limit it is the OOM killer's.
-                oom = True
             exit_ = ContainerExit(
-                exit_code=code, oom_killed=oom, finished_at=timestamp(state.get("FinishedAt")) or time.time()
+                exit_code=code,
+                oom_killed=bool(state.get("OOMKilled")),
+                finished_at=timestamp(state.get("FinishedAt")) or time.time(),
+                memory_limited=bool((data.get("HostConfig") or {}).get("Memory")),
             )
         return ContainerState(
             container_id=data["Id"],

@@ -376,8 +376,12 @@ class SwarmRuntime:
             state.started_at = task.changed_at
         elif task.ended:
             code = task.exit_code if task.exit_code is not None else _KILLED
-            oom = code == _KILLED and task.memory_limited and task.state == "failed"
-            state.exit = ContainerExit(exit_code=code, oom_killed=oom, finished_at=task.changed_at)
+            state.exit = ContainerExit(
+                exit_code=code,
+                oom_killed=False,
+                finished_at=task.changed_at,
+                memory_limited=task.memory_limited,
+            )
         return state
 
     def _lost(self, node_id: str, where: Node | None) -> bool:
