@@ -93,6 +93,7 @@ class ServerProcess:
     state_dir: Path
     extra: list[str] = field(default_factory=list)  # more `sbtui server` options
     env: dict[str, str] = field(default_factory=dict)
+    cwd: Path = ROOT  # where it is started from
     choice: str = ""  # the --engine given, when not `engine` itself ("auto": the server chooses)
     wrapper: list[str] = field(default_factory=list)  # a command the server runs under
     profile: Path | None = None  # run under cProfile, which writes here when the server stops
@@ -165,7 +166,7 @@ class ServerProcess:
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=dict(os.environ, **self.env),
         )
         log.close()

@@ -13,7 +13,9 @@ from typing import NamedTuple
 
 import pytest
 
+import sbtui
 from sbtui.server.runtime import busybox_image
+from tests.servers import IMAGE, ServerProcess, new_state_dir
 from tests.static_programs import install
 
 # A directory holding a runnable bin/true (a chroot target, a mount point, a place for a device
@@ -178,3 +180,19 @@ async def test_sandboxes_running_out_of_memory_at_once_each_say_so(client, app, 
     assert await asyncio.wait_for(asyncio.gather(*(sb.wait() for sb in sbs)), 90) == [137] * 8
     reasons = [(await sb.refresh()).termination_reason for sb in sbs]
     assert reasons == [TerminationReason.OUT_OF_MEMORY] * 8
+
+
+async def test_running_out_of_memory_leaves_nothing_where_the_server_was_started(engine, tmp_path):
+    # Podman's conmon wrote an empty file named `oom` into the server's working directory.
+    server = ServerProcess(engine, new_state_dir(f"{engine}-oom"), cwd=tmp_path).start()
+    try:
+        async with sbtui.Client.connect(server.address) as client:
+            app = await client.apps.from_name("oom", create_if_missing=True)
+            hog = ["sh", "-c", "x=$(head -c 64000000 /dev/zero | tr '\\0' a)"]
+            sb = await client.sandboxes.create(
+                app, client.images.from_registry(IMAGE), memory_limit_mib=16, command=hog
+            )
+            assert await asyncio.wait_for(sb.wait(), 60) == 137
+    finally:
+        server.dispose()
+    assert list(tmp_path.iterdir()) == []

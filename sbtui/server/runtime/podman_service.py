@@ -98,6 +98,9 @@ class PodmanService:
                 stderr=log_file,
                 env=env,
                 start_new_session=True,
+                # conmon writes a file named `oom` into its working directory when the OOM
+                # killer strikes in a container: not into the one the server was started from.
+                cwd=self.state_dir,
             )
         self._process, self.pid = process, process.pid
         (self.state_dir / "podman.pid").write_text(str(process.pid))
