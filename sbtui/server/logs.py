@@ -17,7 +17,7 @@ from typing import AsyncIterator, Iterator
 from sbtui.proto import sandbox_pb2 as pb
 from sbtui.server.errors import invalid
 from sbtui.server.runtime import log_tail
-from sbtui.server.runtime.base import EngineError, Runtime
+from sbtui.server.runtime.base import EngineError, EngineNotFound, Runtime
 from sbtui.server.sealing import Sealer
 from sbtui.server.store import SandboxRecord, Store
 
@@ -93,9 +93,9 @@ class KeptOutput:
 
 class Readers:
     """Who is reading a sandbox's output from the engine. A finished sandbox's container stays
-    until they have read the rest of it (at most GRACE seconds): Podman ends a follow at the
-    exit, often before a follower of a flood has had everything, and the rest is read again
-    from the container's log (_catch_up)."""
+    until they have read the rest of it (at most GRACE seconds): an engine can end a follow at
+    the exit before a follower of a flood has had everything, and the rest is read again from
+    the container's log (_catch_up)."""
 
     GRACE = 60.0
 
@@ -147,29 +147,30 @@ async def stream(
     holds), else what was kept."""
     if tail_lines < 0:
         raise invalid("tail_lines", f"must not be negative, got {tail_lines}")
-    if not record.finished and record.container_id:
-        sent = {1: 0, 2: 0}
-        try:
-            async for fd, data in runtime.logs(
-                record.container_id, follow=follow, tty=record.params.pty, tail=tail_lines
-            ):
-                sent[fd] += len(data)
-                yield _chunk(fd, data)
-        except EngineError:
-            if not any(sent.values()):  # the container went before we read it
-                for chunk in _kept(kept, record, tail_lines):
-                    yield chunk
-                return
-        if follow and not tail_lines and runtime.follow_may_end_early and sum(sent.values()) < log_bytes:
-            # Podman can end a follow when the container stops, before its last lines: they
-            # are read again from the log. Only while the log holds everything sent (it is
-            # bounded by the log limit, and once rotated the counts say nothing); streamed,
-            # so a follower costs no more memory at its end than before.
-            async for chunk in _catch_up(runtime, kept, record, sent):
-                yield chunk
+    if record.finished or not record.container_id:
+        for chunk in _kept(kept, record, tail_lines):
+            yield chunk
         return
-    for chunk in _kept(kept, record, tail_lines):
-        yield chunk
+    sent = {1: 0, 2: 0}
+    try:
+        async for chunk in _read(runtime, record, follow, tail_lines, sent):
+            yield chunk
+    except EngineError as err:
+        if not any(sent.values()):  # the container went before we read it
+            for chunk in _kept(kept, record, tail_lines):
+                yield chunk
+            return
+        async for chunk in _resume(runtime, kept, record, follow, tail_lines, log_bytes, sent, err):
+            yield chunk
+    if follow and not tail_lines and sum(sent.values()) < log_bytes:
+        # An engine can end a follow as the container stops, before its last lines: Podman
+        # often; Docker when the follow began as the container was ending (seen through a
+        # node agent that had restarted: the follow it began again got none of the lines the
+        # command printed as it ended). They are read again from the log. Only while the log
+        # holds everything sent (it is bounded by the log limit, and once rotated the counts
+        # say nothing); streamed, so a follower costs no more memory at its end than before.
+        async for chunk in _catch_up(runtime, kept, record, sent):
+            yield chunk
 
 
 def _kept(kept: KeptOutput, record: SandboxRecord, tail_lines: int) -> list[pb.LogChunk]:
@@ -177,24 +178,97 @@ def _kept(kept: KeptOutput, record: SandboxRecord, tail_lines: int) -> list[pb.L
     return [_chunk(fd, data) for fd, data in frames]
 
 
+async def _read(
+    runtime: Runtime, record: SandboxRecord, follow: bool, tail_lines: int, sent: dict[int, int]
+) -> AsyncIterator[pb.LogChunk]:
+    """The engine's log of the sandbox beyond the `sent` bytes of each stream, which it counts
+    up as it goes."""
+    skip = dict(sent)
+    async for fd, data in runtime.logs(
+        record.container_id, follow=follow, tty=record.params.pty, tail=tail_lines
+    ):
+        if skip[fd] >= len(data):
+            skip[fd] -= len(data)
+            continue
+        data, skip[fd] = data[skip[fd] :], 0
+        sent[fd] += len(data)
+        yield _chunk(fd, data)
+
+
+RESUME_WITHIN = 30.0  # seconds a broken read of the output is tried again without a new byte
+_RESUME_PAUSE = 0.5
+
+
+async def _resume(
+    runtime: Runtime,
+    kept: KeptOutput,
+    record: SandboxRecord,
+    follow: bool,
+    tail_lines: int,
+    log_bytes: int,
+    sent: dict[int, int],
+    err: EngineError,
+) -> AsyncIterator[pb.LogChunk]:
+    """The rest of a read of the engine's log that broke off after `sent` bytes (a node's agent
+    restarting, the engine's connection dropped): the log is read again from the start, the
+    bytes already sent skipped, for as long as each new read brings more or RESUME_WITHIN
+    seconds pass. A reader is never left thinking a cut-short output is all of it: what
+    can't be read again from where it broke off ends the call with an error saying so."""
+    said = f"the output of sandbox {record.sandbox_id} broke off after {sum(sent.values())} bytes"
+    if tail_lines or sum(sent.values()) >= log_bytes:
+        # The last lines asked for, or a log that may have rotated: where it broke off can't
+        # be found again by counting bytes from its start.
+        raise EngineError(f"{said}: {err}; read it again") from None
+    log.warning("%s: %s; reading it again from there", said, err)
+    since = time.monotonic()
+    while True:
+        before = sum(sent.values())
+        try:
+            async for chunk in _read(runtime, record, follow, 0, sent):
+                yield chunk
+            return
+        except EngineNotFound:
+            rest = _kept_beyond(kept, record, sent)
+            if rest is None:
+                raise EngineError(f"{said}, and its container is gone; its last 256 KiB were kept") from None
+            for chunk in rest:
+                yield chunk
+            return
+        except EngineError as again:
+            err = again
+        if sum(sent.values()) > before:
+            since = time.monotonic()
+        elif time.monotonic() - since > RESUME_WITHIN:
+            raise EngineError(
+                f"the output of sandbox {record.sandbox_id} broke off after {sum(sent.values())} bytes "
+                f"and could not be read again for {RESUME_WITHIN:.0f} s: {err}"
+            ) from None
+        await asyncio.sleep(_RESUME_PAUSE)
+
+
 async def _catch_up(
     runtime: Runtime, kept: KeptOutput, record: SandboxRecord, sent: dict[int, int]
 ) -> AsyncIterator[pb.LogChunk]:
     """What a full read has beyond the `sent` bytes of each stream."""
-    skip = dict(sent)
     try:
-        async for fd, data in runtime.logs(record.container_id, follow=False, tty=record.params.pty):
-            if skip[fd] >= len(data):
-                skip[fd] -= len(data)
-                continue
-            yield _chunk(fd, data[skip[fd] :])
-            skip[fd] = 0
+        async for chunk in _read(runtime, record, False, 0, sent):
+            yield chunk
     except EngineError:
-        # Removed meanwhile: by then its output is kept, whole unless longer than KEEP_BYTES.
-        frames = kept.load(record.sandbox_id)
-        if sum(len(d) for _, d in frames) >= KEEP_BYTES:
-            return
-        for fd in (1, 2):
-            rest = b"".join(d for f, d in frames if f == fd)[sent[fd] :]
-            if rest:
-                yield _chunk(fd, rest)
+        for chunk in _kept_beyond(kept, record, sent) or []:
+            yield chunk
+
+
+def _kept_beyond(kept: KeptOutput, record: SandboxRecord, sent: dict[int, int]) -> list[pb.LogChunk] | None:
+    """What the kept output has beyond the `sent` bytes of each stream: its container was
+    removed, by then with its output kept, whole unless longer than KEEP_BYTES (None: where
+    the kept part starts is not known)."""
+    frames = kept.load(record.sandbox_id)
+    if sum(len(d) for _, d in frames) >= KEEP_BYTES:
+        return None
+    chunks = []
+    for fd in (1, 2):
+        rest = b"".join(d for f, d in frames if f == fd)[sent[fd] :]
+        if rest:
+            sent[fd] += len(rest)
+            chunks.append(_chunk(fd, rest))
+    return chunks

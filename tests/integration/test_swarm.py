@@ -121,6 +121,34 @@ async def test_capabilities_follow_the_runtime(swarm_client):
     assert "gpu" in unsupported
 
 
+async def test_a_follower_gets_all_of_the_output_across_a_restart_of_the_nodes_agent(
+    swarm_client, swarm_app, swarm_agents
+):
+    # The agent of the node holding the sandbox goes away in the middle of a follow: the
+    # server reads the log again from where it broke off, and the follower misses nothing.
+    # Before the tests that stop nodes: the first sandbox on a worker whose engine came back
+    # can fail to join its network there ("error creating vxlan interface: file exists").
+    first, second = _numbers(1, 20_000), _numbers(20_001, 40_000)
+    command = "seq 1 20000; while [ ! -e /tmp/go ]; do sleep 0.05; done; seq 20001 40000"
+    sb = await _create(swarm_client, swarm_app, cloud="aws", command=["sh", "-c", command])
+    got = bytearray()
+
+    async def follow() -> None:
+        async for chunk in sb.logs(follow=True):
+            got.extend(chunk.data)
+
+    follower = asyncio.create_task(follow())
+    await until(lambda: len(got) >= len(first), 30, "the first half of the output followed")
+    swarm_agents.restart("worker-1")
+    assert await (await sb.exec(["touch", "/tmp/go"])).wait() == 0
+    await asyncio.wait_for(follower, 60)
+    assert bytes(got) == first + second, f"{len(got)} bytes followed of {len(first + second)}"
+
+
+def _numbers(first: int, last: int) -> bytes:
+    return b"".join(b"%d\n" % i for i in range(first, last + 1))
+
+
 async def test_a_lost_node_ends_its_sandboxes_and_they_stay_ended(swarm_client, swarm_app, swarm_cluster):
     worker = swarm_cluster.node("worker-1")
     sb = await _create(swarm_client, swarm_app, cloud="aws")

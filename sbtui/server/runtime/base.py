@@ -202,9 +202,6 @@ class Runtime(Protocol):
         With `env`, the image's environment is exactly `env`, and nothing of the container's
         own environment is kept anywhere in the image (engines copy it in otherwise)."""
 
-    # Whether a followed log can end before the last of the output (read it again then).
-    follow_may_end_early: bool
-
     def logs(
         self, container_id: str, follow: bool, tty: bool, tail: int = 0
     ) -> AsyncIterator[tuple[int, bytes]]:

@@ -108,8 +108,6 @@ class DockerRuntime:
     ) -> None:
         self.url = url
         self.name = name  # "docker" or "podman"
-        # Podman can end a followed log when the container stops, before its last lines.
-        self.follow_may_end_early = name == "podman"
         self._ulimits = ulimits or []
         # The most open files the engine can give a container process (its own hard limit),
         # when known; a container asking more fails to start.

@@ -66,6 +66,9 @@ def closed_under(node: str) -> EngineError | None:
     return NodeUnreachable(f"the connection to the agent of node {node} was closed: the node was given up")
 
 
+RECONNECT_WAIT = 2.0  # seconds a call waits for a channel reconnecting to its agent
+
+
 class NodeAgentClient:
     def __init__(self, address: str, node_name: str, certs: Credentials) -> None:
         """`address`: HOST:PORT of the agent; `node_name`: the name its certificate must bear."""
@@ -79,6 +82,11 @@ class NodeAgentClient:
             # The certificate is checked for the node's name, not for the address dialled.
             ("grpc.ssl_target_name_override", node_name),
             ("grpc.max_receive_message_length", MAX_MESSAGE),
+            # An agent back from a restart is dialled again within RECONNECT_WAIT, not after
+            # gRPC's default backoff, which grows to two minutes over a long outage.
+            ("grpc.initial_reconnect_backoff_ms", 250),
+            ("grpc.min_reconnect_backoff_ms", 250),
+            ("grpc.max_reconnect_backoff_ms", int(RECONNECT_WAIT * 1000)),
         ]
         self._channel = grpc.aio.secure_channel(address, credentials, options=options)
         self._stub = pb_grpc.NodeAgentStub(self._channel)
@@ -87,7 +95,19 @@ class NodeAgentClient:
         """The exception to raise for a failed call (node_errors.from_status)."""
         return from_status(err, self.node_name, self.address)
 
+    async def _ready(self) -> None:
+        """Wait up to RECONNECT_WAIT for a channel that lost its agent to have it again: a
+        call made on it meanwhile would fail at once, though the agent is back (restarted).
+        When it is not, the call that follows fails with the channel's own error."""
+        if self._channel.get_state(try_to_connect=True) == grpc.ChannelConnectivity.READY:
+            return
+        try:
+            await asyncio.wait_for(self._channel.channel_ready(), RECONNECT_WAIT)
+        except asyncio.TimeoutError:
+            pass
+
     async def _unary(self, method: str, request):
+        await self._ready()
         try:
             return await getattr(self._stub, method)(request)
         except grpc.aio.AioRpcError as err:
@@ -98,6 +118,7 @@ class NodeAgentClient:
         return NodeInfo(reply.node_name, reply.engine, reply.engine_version, reply.agent_version)
 
     async def exec(self, container_id: str, spec: ExecSpec) -> NodeExec:
+        await self._ready()
         call = self._stub.Exec()
         start = pb.ExecStart(
             container_id=container_id,
@@ -151,6 +172,7 @@ class NodeAgentClient:
     async def logs(
         self, container_id: str, follow: bool, tty: bool, tail: int = 0
     ) -> AsyncIterator[tuple[int, bytes]]:
+        await self._ready()
         call = self._stub.Logs(
             pb.LogsRequest(container_id=container_id, follow=follow, tty=tty, tail=max(tail, 0))
         )
@@ -173,6 +195,7 @@ class NodeAgentClient:
     async def dial(self, container_id: str, port: int) -> tuple[DialReader, DialWriter]:
         """A connection to `port` of the container: (reader, writer) with the parts of
         asyncio's StreamReader and StreamWriter that a splice uses, half-close included."""
+        await self._ready()
         call = self._stub.Dial()
         opening = pb.DialInput(open=pb.DialOpen(container_id=container_id, port=port))
         first = await self._opened(call, opening, "connected", f"connect to port {port}")
@@ -222,6 +245,7 @@ class NodeAgentClient:
     ) -> AsyncIterator[tuple[str, str, dict[str, str]]]:
         """("new" | "exit", container id, labels) of the node's containers carrying `label`;
         `connected` is called once the node's engine accepted the subscription."""
+        await self._ready()
         call = self._stub.Events(pb.EventsRequest(label=label))
         try:
             async for event in call:

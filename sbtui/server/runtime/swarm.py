@@ -89,7 +89,6 @@ def _on_loopback(reference: str) -> bool:
 
 class SwarmRuntime:
     name = "swarm"
-    follow_may_end_early = False
     open_files_ceiling = None
 
     def __init__(self, url: str, registry: str, agents: NodeAgents, state_dir=None) -> None:
