@@ -12,7 +12,7 @@ from tests.quiet_sessions import QUIET_RUN, QUIET_SWARM_RUN, QuietRun
 from tests.servers import ENGINE_OPTIONS, IMAGE, ServerProcess, available_engines, new_state_dir
 from tests.static_programs import programs  # noqa: F401 (a fixture for every test)
 from tests.swarm_agents import SwarmAgents
-from tests.swarm_cluster import STATE_FILE, SwarmCluster
+from tests.swarm_cluster import HOST_ADDRESS, STATE_FILE, SwarmCluster
 
 ENGINES = available_engines()
 # The modules whose tests on an engine run on the swarm too, each wholly green there. The others
@@ -84,10 +84,11 @@ def _not_yet_on_swarm(item) -> bool:
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected what they do
 def pytest_collection_modifyitems(config, items):
-    """Ten silent minutes run beside the rest of the run: started now, checked last. A test
-    that makes a swarm cluster of its own goes first: the host's engine is in one swarm at a
-    time, and the session's cluster, once made, stays up to the end. Tests on the swarm of
-    modules not run there are left out (SWARM_READY)."""
+    """Ten silent minutes run beside the rest of the run: started now, checked last but for
+    a restart of the swarm's manager. A test that makes a swarm cluster of its own goes first:
+    the machine has room for one test swarm (its names and addresses are fixed), and the
+    session's cluster, once made, stays up to the end. Tests on the swarm of modules not run
+    there are left out (SWARM_READY)."""
     other_part = [item for item in items if not _in_part(item)]
     left_out = [item for item in items if _in_part(item) and _not_yet_on_swarm(item)]
     if other_part or left_out:
@@ -96,10 +97,14 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if item not in gone]
         config.stash[SWARM_LEFT_OUT] = len(left_out)
     items.sort(key=lambda item: "own_swarm_cluster" not in getattr(item, "fixturenames", ()))
+    # A test that restarts the swarm's manager ends the sandboxes on it, the quiet sessions'
+    # among them: it goes after them, last.
+    items.sort(key=lambda item: item.get_closest_marker("restarts_the_manager") is not None)
     quiet = [item for item in items if item.path.name == "test_quiet_sessions.py"]
     if not quiet or config.option.collectonly:
         return
-    items[:] = [item for item in items if item not in quiet] + quiet
+    last = [item for item in items if item.get_closest_marker("restarts_the_manager")]
+    items[:] = [item for item in items if item not in quiet and item not in last] + quiet + last
     if any(_engine_of(item) != "swarm" for item in quiet):
         config.stash[QUIET_RUN] = QuietRun()
     # The swarm's starts with its agents (swarm_agents).
@@ -140,6 +145,25 @@ def registry():
     reg.stop()
     for engine in ENGINES:
         reg.remove_pulled(engine)
+    shutil.rmtree(reg.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def image_registry(server, registry, request):
+    """A registry the engine under test pulls from: the loopback one; on the swarm, whose nodes
+    each pull for themselves, one on the cluster's network that every node trusts."""
+    if server.engine != "swarm":
+        return registry
+    return request.getfixturevalue("swarm_registry")
+
+
+@pytest.fixture(scope="session")
+def swarm_registry(swarm_cluster):
+    reg = registries.start(HOST_ADDRESS, tls=True)
+    swarm_cluster.trust(reg.host, reg.ca)
+    yield reg
+    reg.stop()
+    swarm_cluster.distrust(reg.host)
     shutil.rmtree(reg.directory, ignore_errors=True)
 
 
@@ -194,7 +218,7 @@ def swarm_cluster():
     if existing is not None and existing.owned_by_another_process():
         raise RuntimeError(
             f"the test swarm cluster is in use by another test session (pid {existing.owner}), which "
-            "tears it down as it ends; the host's engine is in one swarm at a time: run this session after it"
+            "tears it down as it ends; the machine has room for one: run this session after it"
         )
     if existing is not None:
         try:
@@ -235,8 +259,8 @@ def own_swarm_cluster():
     existing = SwarmCluster.load()
     if existing is not None and existing.owned_by_another_process():
         raise RuntimeError(
-            f"a test swarm cluster is in use by another test session (pid {existing.owner}); the host's "
-            "engine is in one swarm at a time: run this test after that session"
+            f"a test swarm cluster is in use by another test session (pid {existing.owner}); the "
+            "machine has room for one: run this test after that session"
         )
     if existing is not None:
         pytest.skip(

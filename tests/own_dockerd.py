@@ -38,6 +38,17 @@ def _answers(path: Path) -> bool:
         return False
 
 
+def _exists(pid: int) -> bool:
+    """Whether `pid` is a process at all, a zombie included (as dockerd counts one)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _alive(pid: int) -> bool:
     """Whether `pid` runs (a zombie, ended but not yet reaped by its parent, does not)."""
     try:
@@ -86,6 +97,10 @@ class OwnDockerd:
 
     def launch(self) -> None:
         """Start it without waiting (wait_ready waits): several start side by side."""
+        if not self.running():
+            # Left by one killed: dockerd refuses to start while the pid in it exists, and a
+            # killed dockerd that is not our child stays a zombie until init reaps it.
+            (self.root / "docker.pid").unlink(missing_ok=True)
         dockerd = (
             f"exec dockerd --data-root={self.root}/data --exec-root={self.root}/exec "
             f"--pidfile={self.root}/docker.pid --host={self.url} --iptables=false "
@@ -127,11 +142,24 @@ class OwnDockerd:
     def _signal(self, sig: int, timeout: float) -> None:
         if not self.running():
             return
+        containerd = self._containerd()
         os.kill(self.pid, sig)
         if self.process is not None:
             self.process.wait(timeout)
         else:  # not our child: its parent (or init) reaps it
             wait_for(lambda: not _alive(self.pid), timeout, f"dockerd {self.pid} to end", 0.05)
+        if containerd:
+            # Its containerd ends with it, a moment later. A dockerd started before that finds
+            # it "still running", waits for its socket, which is gone, and gives up.
+            wait_for(lambda: not _exists(containerd), timeout, f"containerd {containerd} to end", 0.05)
+
+    def _containerd(self) -> int:
+        """The pid of the containerd this dockerd started, if it runs."""
+        try:
+            pid = int((self.root / "exec" / "containerd" / "containerd.pid").read_text())
+            return pid if Path(f"/proc/{pid}/comm").read_text().strip() == "containerd" else 0
+        except (OSError, ValueError):
+            return 0
 
     def dispose(self) -> None:
         """Stop it and remove everything it kept: its containers, images and networks."""

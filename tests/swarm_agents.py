@@ -6,7 +6,8 @@ sessions side by side on one cluster brought up beforehand each talk to their ow
 from __future__ import annotations
 
 import shutil
-import socket
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ class SwarmAgents:
 
     def start(self) -> "SwarmAgents":
         ca = ClusterCA(self.directory, self.ca_dir)
-        self.port = _free_port(self.cluster.manager.address)
+        self.port = _free_port(self.cluster)
         for node in self.cluster.nodes.values():
             folder = self.directory / node.name
             folder.mkdir()
@@ -68,9 +69,16 @@ class SwarmAgents:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _free_port(address: str) -> int:
-    """A port free on the manager's address now (the workers' namespaces have ports of their
-    own); an agent that then can't have it on its node fails to start, saying so."""
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        return probe.getsockname()[1]
+def _free_port(cluster: SwarmCluster) -> int:
+    """A port free on the manager's address now, found there (each node has ports of its own);
+    an agent that then can't have it on its node fails to start, saying so."""
+    address = cluster.manager.address
+    probe = f"import socket; s = socket.socket(); s.bind(({address!r}, 0)); print(s.getsockname()[1])"
+    found = subprocess.run(
+        [*cluster.entering(cluster.manager), sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return int(found.stdout)

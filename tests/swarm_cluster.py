@@ -1,11 +1,13 @@
 """A real 3-node Docker Swarm on this one machine, for tests and benchmarks.
 
-The manager is the machine's own dockerd (/var/run/docker.sock). Each of the two workers is a
-dockerd of its own (tests/own_dockerd.py) in network, mount and UTS namespaces of its own, kept
-for the cluster's life so that a worker's engine can be killed and started again as on a real
-machine. Every node is on a bridge of the cluster's own private /24 and reaches the cluster's
-registry (Debian's docker-registry, over TLS with a certificate the engines are told to trust)
-on the host's address there. Nothing here contacts an address outside loopback and that network.
+Each node, the manager and the two workers, is a dockerd of its own (tests/own_dockerd.py) in
+network, mount and UTS namespaces of its own, kept for the cluster's life so that a node's engine
+can be killed and started again as on a real machine: the manager's too, which the machine's
+own dockerd could not be (the Docker half of the suite runs its containers there meanwhile).
+The machine's dockerd is left alone. Every node is on a bridge of the cluster's own private /24
+and reaches the cluster's registry (Debian's docker-registry, over TLS with a certificate the
+engines are told to trust) on the host's address there. Nothing here contacts an address
+outside loopback and that network.
 
     python -m tests.swarm_cluster up     # bring one up; its state is kept in STATE_FILE
     python -m tests.swarm_cluster down   # tear down the one STATE_FILE describes
@@ -39,19 +41,17 @@ from tests.own_dockerd import OwnDockerd, _alive
 from tests.servers import IMAGE, wait_for
 
 STATE_FILE = Path("/tmp/sbtui-swarm-cluster.json")
-HOST_SOCKET = "/var/run/docker.sock"
 # Everything the cluster uses is in this /16, which nothing else on the machine may use: the
 # nodes' own /24, the swarm's overlay pool (its ingress network among them; swarm's default,
-# 10.0.0.0/8, would cover it) and each worker's docker0.
+# 10.0.0.0/8, would cover it) and each node's docker0.
 CLUSTER_RANGE = ipaddress.ip_network("10.231.0.0/16")
-HOST_ADDRESS = "10.231.0.1"
+HOST_ADDRESS = "10.231.0.1"  # the host's end of the nodes' /24: the registry listens there
 OVERLAY_POOL = "10.231.128.0/17"
 BRIDGE = "sbtui-swarm0"
 # The one rule it adds to the host's firewall, told apart by its comment.
 FIREWALL_RULE = (
     f"DOCKER-USER -i {BRIDGE} -o {BRIDGE} -m comment --comment sbtui-swarm-cluster -j ACCEPT".split()
 )
-CERTS_D = Path("/etc/docker/certs.d")  # where an engine finds the CA of a registry HOST:PORT
 _SAVING = threading.Lock()
 READY_TIMEOUT = 60  # seconds for the nodes to be Ready, each engine to answer, ...
 
@@ -67,7 +67,8 @@ class Node:
     cloud: str  # its sbtui.cloud label
     hostname: str = ""  # as swarm shows it
     id: str = ""  # swarm's node id
-    # Workers only: their namespaces, link and dockerd.
+    bridge: str = ""  # its docker0's address/prefix
+    # Its namespaces, link and dockerd.
     netns: str = ""
     veth: str = ""  # the host end of its link
     root: str = ""  # its dockerd's folder (data, exec root, socket, /etc/docker)
@@ -75,15 +76,24 @@ class Node:
 
     @property
     def is_manager(self) -> bool:
-        return not self.netns
+        return self.name == "manager"
+
+    @property
+    def certs_d(self) -> Path:
+        """Where its engine finds the CA of a registry HOST:PORT (its /etc/docker/certs.d)."""
+        return Path(self.root) / "etc-docker" / "certs.d"
 
     @property
     def labels(self) -> dict[str, str]:
         return {"sbtui.region": self.region, "sbtui.cloud": self.cloud}
 
 
-# The nodes: name, last byte of its address, region, cloud. The manager is the host.
-LAYOUT = [("manager", 1, "eu", "hetzner"), ("worker-1", 11, "us", "aws"), ("worker-2", 12, "us", "gcp")]
+# The nodes: name, last byte of its address, region, cloud, third byte of its docker0's /24.
+LAYOUT = [
+    ("manager", 10, "eu", "hetzner", 3),
+    ("worker-1", 11, "us", "aws", 1),
+    ("worker-2", 12, "us", "gcp", 2),
+]
 
 
 def _run(*argv: str, timeout: float = 60, check: bool = True, input: bytes | None = None) -> str:
@@ -114,9 +124,6 @@ class SwarmCluster:
     directory: str = ""  # everything of its own on disk
     registry: str = ""  # HOST:PORT of the cluster registry
     registry_pid: int = 0
-    made_swarm: bool = False  # the manager's swarm is this cluster's: stop() leaves it
-    made_gwbridge: bool = False  # docker_gwbridge on the host was made by swarm init for it
-    made_certs_d: bool = False  # /etc/docker/certs.d did not exist before
     firewall_rule: bool = False
     startup_seconds: float = 0.0
     # The process that made it and tears it down when it ends (a test session); 0 for one
@@ -171,34 +178,38 @@ class SwarmCluster:
         return _run("docker", "-H", url, *args, timeout=timeout, check=check, input=input)
 
     def entering(self, node: str | Node) -> list[str]:
-        """The command prefix that runs a command as on `node`: in a worker's network and UTS
-        namespaces (its address, its hostname); nothing for the manager, the host itself. Its
-        files are the host's: the node's engine socket is at engine_url(node)."""
+        """The command prefix that runs a command as on `node`: in its network and UTS
+        namespaces (its address, its hostname). Its files are the host's: the node's engine
+        socket is at engine_url(node)."""
         found = self._node(node)
-        if found.is_manager:
-            return []
         return ["nsenter", f"--net=/run/netns/{found.netns}", f"--uts={self._ns_file(found, 'uts')}", "--"]
 
-    def run_in_node(self, worker: str | Node, argv: list[str], **popen_kwargs) -> subprocess.Popen:
-        """A process in a worker's namespaces (entering()), e.g. the node agent. The caller
+    def run_in_node(self, node: str | Node, argv: list[str], **popen_kwargs) -> subprocess.Popen:
+        """A process in a node's namespaces (entering()), e.g. the node agent. The caller
         stops it."""
-        return subprocess.Popen([*self.entering(self._worker(worker)), *argv], **popen_kwargs)
+        return subprocess.Popen([*self.entering(node), *argv], **popen_kwargs)
 
-    def cut_network(self, worker: str | Node) -> None:
-        """The worker's link down: it can reach no node and no node can reach it."""
-        _run("ip", "link", "set", self._worker(worker).veth, "down")
+    def cut_network(self, node: str | Node) -> None:
+        """The node's link down: it can reach no node and no node can reach it."""
+        _run("ip", "link", "set", self._node(node).veth, "down")
 
-    def restore_network(self, worker: str | Node) -> None:
-        _run("ip", "link", "set", self._worker(worker).veth, "up")
+    def restore_network(self, node: str | Node) -> None:
+        _run("ip", "link", "set", self._node(node).veth, "up")
 
-    def kill_engine(self, worker: str | Node) -> None:
-        """SIGKILL the worker's dockerd by its pid, as a crash; its containers' processes stay."""
-        self._dockerd(self._worker(worker)).kill()
+    def kill_engine(self, node: str | Node) -> None:
+        """SIGKILL the node's dockerd by its pid, as a crash; its containers' processes stay
+        until it starts again (swarm mode has no live restore: it then ends them)."""
+        self._dockerd(self._node(node)).kill()
 
-    def start_engine(self, worker: str | Node) -> None:
-        """Start the worker's dockerd again (after kill_engine or a stop); it rejoins the swarm
-        by itself, and returns once its engine answers."""
-        node = self._worker(worker)
+    def stop_engine(self, node: str | Node) -> None:
+        """Stop the node's dockerd as a service manager does (SIGTERM): it stops its containers."""
+        self._dockerd(self._node(node)).stop()
+
+    def start_engine(self, node: str | Node) -> None:
+        """Start the node's dockerd again (after kill_engine or stop_engine); it rejoins the
+        swarm by itself (a manager takes its swarm up again), and returns once its engine
+        answers."""
+        node = self._node(node)
         dockerd = self._dockerd(node)
         if dockerd.running():
             return
@@ -212,8 +223,8 @@ class SwarmCluster:
         node = self._worker(worker)
         old = node.id
         self.docker(node, "swarm", "leave", "--force")
-        _run("docker", "node", "rm", "--force", old)
-        self._join(node, _run("docker", "swarm", "join-token", "--quiet", "worker").strip())
+        self.docker("manager", "node", "rm", "--force", old)
+        self._join(node, self.docker("manager", "swarm", "join-token", "--quiet", "worker"))
         self._label(node)
         self._save()
         self.wait_ready()
@@ -226,34 +237,32 @@ class SwarmCluster:
         self._refuse_what_is_not_ours()
         self.owner = os.getpid()
         self.directory = tempfile.mkdtemp(prefix="sbtui-swarm-")
-        for name, last, region, cloud in LAYOUT:
-            address = f"10.231.0.{last}"
-            if name == "manager":
-                self.nodes[name] = Node(name, address, f"unix://{HOST_SOCKET}", region, cloud)
-            else:
-                root = Path(self.directory) / name
-                self.nodes[name] = Node(
-                    name,
-                    address,
-                    f"unix://{root}/docker.sock",
-                    region,
-                    cloud,
-                    hostname=f"sbtui-{name}",
-                    netns=f"sbtui-swarm-{name}",
-                    veth=f"sbtsw-{name}",
-                    root=str(root),
-                )
+        for name, last, region, cloud, bridge in LAYOUT:
+            root = Path(self.directory) / name
+            self.nodes[name] = Node(
+                name,
+                f"10.231.0.{last}",
+                f"unix://{root}/docker.sock",
+                region,
+                cloud,
+                hostname=f"sbtui-{name}",
+                bridge=f"10.231.{bridge}.1/24",
+                netns=f"sbtui-swarm-{name}",
+                veth=f"sbtsw-{name}",
+                root=str(root),
+            )
         self._save()  # from here on, `down` can undo whatever was made
         try:
             self._make_network()
-            dockerds = [self._launch_engine(node) for node in self.workers]
+            dockerds = {node.name: self._launch_engine(node) for node in self.nodes.values()}
             with ThreadPoolExecutor(4) as pool:
                 registry = pool.submit(self._start_registry)
-                image = pool.submit(self._ensure_image_on_host)
+                dockerds["manager"].wait_ready(READY_TIMEOUT)
+                image = pool.submit(self._ensure_image_on_manager)
                 self._init_swarm()
-                for dockerd in dockerds:
+                for dockerd in dockerds.values():
                     dockerd.wait_ready(READY_TIMEOUT)
-                token = _run("docker", "swarm", "join-token", "-q", "worker")
+                token = self.docker("manager", "swarm", "join-token", "-q", "worker")
                 list(pool.map(lambda node: self._join(node, token), self.workers))
                 image.result()
                 list(pool.map(self._copy_image, self.workers))
@@ -272,13 +281,6 @@ class SwarmCluster:
             raise RuntimeError(
                 f"a test swarm cluster is already up here (its state: {STATE_FILE}): use it, or tear "
                 "it down first with `python -m tests.swarm_cluster down`"
-            )
-        state, node_id = _swarm_state(f"unix://{HOST_SOCKET}")
-        if state != "inactive":
-            raise RuntimeError(
-                f"the host's dockerd is already in a swarm (state {state!r}, node {node_id or '?'}) that "
-                "this fixture did not make; it will not touch it. If nobody needs that swarm, leave it "
-                "with `docker swarm leave --force`, then try again"
             )
         used = [
             line
@@ -301,7 +303,7 @@ class SwarmCluster:
         _run("ip", "link", "add", BRIDGE, "type", "bridge")
         _run("ip", "addr", "add", f"{HOST_ADDRESS}/24", "dev", BRIDGE)
         _run("ip", "link", "set", BRIDGE, "up")
-        # Frames between two workers cross the host's bridge firewall (br_netfilter), whose
+        # Frames between two nodes cross the host's bridge firewall (br_netfilter), whose
         # FORWARD policy Docker sets to DROP; DOCKER-USER is where Docker lets one allow them.
         _run("iptables", "-I", *FIREWALL_RULE)
         self.firewall_rule = True
@@ -312,9 +314,8 @@ class SwarmCluster:
         # into that namespace: the folder becomes a private mount of its own.
         _run("mount", "--bind", str(namespaces), str(namespaces))
         _run("mount", "--make-private", str(namespaces))
-        for node in self.workers:
-            root = Path(node.root)
-            (root / "etc-docker" / "certs.d").mkdir(parents=True)
+        for node in self.nodes.values():
+            node.certs_d.mkdir(parents=True)
             _run("ip", "netns", "add", node.netns)
             _run("ip", "link", "add", node.veth, "type", "veth", "peer", "name", "eth0", "netns", node.netns)
             _run("ip", "link", "set", node.veth, "master", BRIDGE, "up")
@@ -327,6 +328,7 @@ class SwarmCluster:
             # Its own /run (pid files, containerd's state and sockets), its own /etc/docker (the
             # engine's key and the registry's CA in certs.d) and its own hostname, kept for the
             # cluster's life: a dockerd killed and started again finds its containerd state.
+            root = Path(node.root)
             _run(
                 "unshare",
                 f"--mount={self._ns_file(node, 'mnt')}",
@@ -350,13 +352,12 @@ class SwarmCluster:
             f"--uts={self._ns_file(node, 'uts')}",
             "--",
         ]
-        index = int(node.name.rsplit("-", 1)[1])
         return OwnDockerd(
             root=Path(node.root),
             enter=enter,
             # Its containers' bridge; their cgroups apart from the host engine's, so that what
             # a killed engine leaves can be found and ended.
-            network=[f"--bip=10.231.{index}.1/24", f"--cgroup-parent=/sbtui-swarm-{node.name}"],
+            network=[f"--bip={node.bridge}", f"--cgroup-parent=/sbtui-swarm-{node.name}"],
             known_pid=node.pid,
         )
 
@@ -368,26 +369,22 @@ class SwarmCluster:
         return dockerd
 
     def _init_swarm(self) -> None:
-        gateway_bridges = _run("docker", "network", "ls", "-q", "--filter", "name=^docker_gwbridge$")
-        # Listening on the cluster's address only, not on the machine's others.
-        listen = ["--advertise-addr", HOST_ADDRESS, "--listen-addr", f"{HOST_ADDRESS}:2377"]
-        _run("docker", "swarm", "init", *listen, "--default-addr-pool", OVERLAY_POOL)
-        self.made_swarm = True
-        self.made_gwbridge = not gateway_bridges
-        self.manager.id = _swarm_state(self.manager.engine_url)[1]
-        self.manager.hostname = os.uname().nodename
+        manager = self.manager
+        listen = ["--advertise-addr", manager.address, "--listen-addr", f"{manager.address}:2377"]
+        self.docker(manager, "swarm", "init", *listen, "--default-addr-pool", OVERLAY_POOL)
+        manager.id = _swarm_state(manager.engine_url)[1]
         self._save()
 
     def _join(self, node: Node, token: str) -> None:
         listen = ["--advertise-addr", node.address, "--listen-addr", f"{node.address}:2377"]
-        self.docker(node, "swarm", "join", "--token", token, *listen, f"{HOST_ADDRESS}:2377")
+        self.docker(node, "swarm", "join", "--token", token, *listen, f"{self.manager.address}:2377")
         node.id = _swarm_state(node.engine_url)[1]
 
     def wait_ready(self) -> None:
         """Wait until every node is Ready (after start_engine or restore_network, say)."""
 
         def ready() -> bool:
-            out = _run("docker", "node", "ls", "--format", "{{.ID}} {{.Status}}")
+            out = self.docker("manager", "node", "ls", "--format", "{{.ID}} {{.Status}}")
             states = dict(line.split() for line in out.splitlines())
             return all(states.get(node.id) == "Ready" for node in self.nodes.values())
 
@@ -397,13 +394,12 @@ class SwarmCluster:
         for node in self.nodes.values():
             self._label(node)
 
-    @staticmethod
-    def _label(node: Node) -> None:
+    def _label(self, node: Node) -> None:
         adds = [arg for key, value in node.labels.items() for arg in ("--label-add", f"{key}={value}")]
-        _run("docker", "node", "update", *adds, node.id)
+        self.docker("manager", "node", "update", *adds, node.id)
 
-    def _ensure_image_on_host(self) -> None:
-        """The test image on the host's engine, as the sbtui server makes it."""
+    def _ensure_image_on_manager(self) -> None:
+        """The test image on the manager's engine, as the sbtui server makes it."""
 
         async def ensure() -> None:
             runtime = DockerRuntime(self.manager.engine_url, "docker")
@@ -415,8 +411,9 @@ class SwarmCluster:
         asyncio.run(ensure())
 
     def _copy_image(self, node: Node) -> None:
-        """The host's test image onto a worker's engine: same image, same id."""
-        saved = subprocess.run(["docker", "save", IMAGE], capture_output=True, check=True, timeout=60)
+        """The manager's test image onto a worker's engine: same image, same id."""
+        save = ["docker", "-H", self.manager.engine_url, "save", IMAGE]
+        saved = subprocess.run(save, capture_output=True, check=True, timeout=60)
         self.docker(node, "load", "--quiet", input=saved.stdout)
 
     def _start_registry(self) -> None:
@@ -424,12 +421,23 @@ class SwarmCluster:
         directory.mkdir()
         registry = registries.start(HOST_ADDRESS, tls=True, directory=directory)
         self.registry, self.registry_pid = registry.host, registry.process.pid
-        self.made_certs_d = not CERTS_D.exists()
         self._save()
-        ca = registry.ca.read_bytes()
-        for certs_d in [CERTS_D, *(Path(node.root) / "etc-docker" / "certs.d" for node in self.workers)]:
-            (certs_d / self.registry).mkdir(parents=True, exist_ok=True)
-            (certs_d / self.registry / "ca.crt").write_bytes(ca)
+        self.trust(registry.host, registry.ca)
+
+    def trust(self, host: str, ca: Path) -> None:
+        """Every node's engine trusts `ca` for the registry at `host` (HOST:PORT)."""
+        for node in self.nodes.values():
+            path = node.certs_d / host / "ca.crt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(ca.read_bytes())
+
+    def distrust(self, host: str) -> None:
+        for node in self.nodes.values():
+            shutil.rmtree(node.certs_d / host, ignore_errors=True)
+
+    def registry_ca(self, node: str | Node) -> Path:
+        """The cluster registry's CA as a node's engine finds it."""
+        return self._node(node).certs_d / self.registry / "ca.crt"
 
     # ---- removing it ---------------------------------------------------------------------
 
@@ -446,23 +454,21 @@ class SwarmCluster:
             except Exception as err:  # noqa: BLE001 (every step is tried; all failures are told)
                 failures.append(f"{what}: {err}")
 
-        if self.made_swarm:
-            step("removing the swarm's services", self._remove_services)
-        # Links cut by cut_network up again: the manager, leaving, waits ~8 s for the
-        # connections of a node it cannot reach.
-        for node in self.workers:
+        # Links cut by cut_network up again: an engine stopping waits for the connections of
+        # nodes it cannot reach.
+        for node in self.nodes.values():
             if Path(f"/sys/class/net/{node.veth}").exists():
                 step(f"restoring {node.name}'s link", self.restore_network, node)
-        # The manager first: a worker's engine stopping while the manager is still in the swarm
-        # waits out a 5 s timeout on its ingress network's release (~7 s in all, ~3 s after).
-        if self.made_swarm:
-            step("leaving the swarm on the host", self._leave_on_host)
+        # The manager first: a worker's engine stopping while the manager is still up waits
+        # out a 5 s timeout on its ingress network's release. No `swarm leave` anywhere: it
+        # takes 5-6 s, and each engine's swarm state goes with its data root.
+        if "manager" in self.nodes:
+            step("stopping the manager", self._stop_node, self.manager)
         with ThreadPoolExecutor(len(self.workers) or 1) as pool:  # each stops its containers
             for node in self.workers:
-                pool.submit(step, f"stopping {node.name}", self._stop_worker, node)
+                pool.submit(step, f"stopping {node.name}", self._stop_node, node)
         step("stopping the registry", self._stop_registry)
-        step("removing the registry's CA", self._remove_certs)
-        for node in self.workers:
+        for node in self.nodes.values():
             step(f"removing {node.name}'s namespaces", self._remove_namespaces, node)
         step("removing the network", self._remove_network)
         if self.directory and Path(self.directory).exists():
@@ -475,32 +481,10 @@ class SwarmCluster:
             )
         STATE_FILE.unlink(missing_ok=True)
 
-    def _ours_on_host(self) -> bool:
-        """The host engine is still in this cluster's swarm (not one made since by someone else)."""
-        state, node_id = _swarm_state(self.manager.engine_url)
-        return state != "inactive" and node_id == self.manager.id
-
-    def _remove_services(self) -> None:
-        """Every service of the swarm, which is this cluster's own; the host engine then keeps
-        none of their task containers."""
-        if not self._ours_on_host():
-            return
-        services = _run("docker", "service", "ls", "-q").split()
-        if services:
-            _run("docker", "service", "rm", *services)
-
-        # The workers' go with their engines' data.
-        def gone() -> bool:
-            return not _run("docker", "ps", "-aq", "--filter", "label=com.docker.swarm.service.id")
-
-        wait_for(gone, READY_TIMEOUT, "the swarm's task containers on the host to be removed", 0.2)
-
-    def _stop_worker(self, node: Node) -> None:
+    def _stop_node(self, node: Node) -> None:
         dockerd = self._dockerd(node)
         if dockerd.running():
-            # It stops its containers. No `swarm leave` first: that takes it 5-6 s, and its
-            # swarm state goes with its data root.
-            dockerd.stop()
+            dockerd.stop()  # it stops its containers
         # Whatever is left in its network namespace or its containers' cgroups (a node agent,
         # the containers of an engine that was killed, and their shims) is the cluster's:
         # ended by pid. Their mounts are in its mount namespace, which goes with its file.
@@ -512,14 +496,6 @@ class SwarmCluster:
                 os.kill(pid, signal.SIGKILL)
         wait_for(lambda: not any(_alive(pid) for pid in left), 30, f"what ran in {node.name} to end", 0.05)
         _remove_cgroups(name)
-
-    def _leave_on_host(self) -> None:
-        if self._ours_on_host():
-            _run("docker", "swarm", "leave", "--force")
-        if self.made_gwbridge:
-            # Made by swarm init; empty once the host has left. Another swarm made since uses it.
-            if _swarm_state(self.manager.engine_url)[0] == "inactive":
-                _run("docker", "network", "rm", "docker_gwbridge", check=False)
 
     def _registry_running(self) -> bool:
         """Whether its pid still is the cluster's registry (not a later process given that pid)."""
@@ -535,13 +511,6 @@ class SwarmCluster:
             os.kill(self.registry_pid, signal.SIGTERM)
             wait_for(lambda: not _alive(self.registry_pid), 30, "the cluster registry to end", 0.05)
 
-    def _remove_certs(self) -> None:
-        if self.registry:
-            shutil.rmtree(CERTS_D / self.registry, ignore_errors=True)
-        if self.made_certs_d:
-            with contextlib.suppress(OSError):
-                CERTS_D.rmdir()  # only if empty: someone may have put a CA there since
-
     def _remove_namespaces(self, node: Node) -> None:
         for kind in ("mnt", "uts"):
             path = self._ns_file(node, kind)
@@ -554,7 +523,7 @@ class SwarmCluster:
         namespaces = Path(self.directory) / "ns" if self.directory else None
         if namespaces and _succeeds("mountpoint", "-q", str(namespaces)):
             _run("umount", str(namespaces))
-        for node in self.workers:
+        for node in self.nodes.values():
             if Path(f"/sys/class/net/{node.veth}").exists():
                 _run("ip", "link", "del", node.veth)
         if Path(f"/sys/class/net/{BRIDGE}").exists():
@@ -567,7 +536,7 @@ class SwarmCluster:
         """What of this cluster is still on the machine: nothing once stop() has run."""
         found = []
         namespaces = [line.split()[0] for line in _run("ip", "netns", "list").splitlines()]
-        for node in self.workers:
+        for node in self.nodes.values():
             if node.netns in namespaces:
                 found.append(f"network namespace {node.netns}")
             if Path(f"/sys/class/net/{node.veth}").exists():
@@ -580,16 +549,6 @@ class SwarmCluster:
             found.append(f"bridge {BRIDGE}")
         if _succeeds("iptables", "-C", *FIREWALL_RULE):
             found.append(f"firewall rule {' '.join(FIREWALL_RULE)}")
-        if self.made_swarm:
-            state, node_id = _swarm_state(self.manager.engine_url)
-            if state != "inactive":
-                found.append(f"the host engine in a swarm (state {state}, node {node_id})")
-            if self.made_gwbridge and _run(
-                "docker", "network", "ls", "-q", "--filter", "name=^docker_gwbridge$"
-            ):
-                found.append("the host engine's docker_gwbridge network")
-        if self.registry and (CERTS_D / self.registry).exists():
-            found.append(f"{CERTS_D / self.registry}")
         if self._registry_running():
             found.append(f"the registry (pid {self.registry_pid})")
         if self.directory:
@@ -630,7 +589,7 @@ class SwarmCluster:
     def _worker(self, node: str | Node) -> Node:
         found = self._node(node)
         if found.is_manager:
-            raise ValueError(f"{found.name} is the host's own engine, not a worker; name a worker")
+            raise ValueError(f"{found.name} is the swarm's only manager, not a worker; name a worker")
         return found
 
 

@@ -8,9 +8,9 @@ import secrets
 from tests.integration.test_cli import ok, sbtui
 
 
-def test_image_pull_shows_progress_then_the_id(server, registry):
+def test_image_pull_shows_progress_then_the_id(server, image_registry):
     marker = secrets.token_hex(6)
-    ref = registry.push(f"sbtui/cli-pull-{marker}:v1", marker)
+    ref = image_registry.push(f"sbtui/cli-pull-{marker}:v1", marker)
     result = sbtui(server, "image", "pull", ref)
     assert result.returncode == 0, result.stderr
     image_id = result.stdout.decode().strip()

@@ -1,4 +1,5 @@
-"""Images from a real registry on 127.0.0.1: pulls with progress, and clear errors."""
+"""Images from a real registry (on 127.0.0.1; on the swarm, on the cluster's network): pulls with
+progress, and clear errors."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import pytest
 from sbtui.client import FailedPreconditionError, InvalidArgumentError, NotFoundError
 
 
-async def test_pull_reports_progress_and_the_image_runs(client, app, registry):
+async def test_pull_reports_progress_and_the_image_runs(client, app, image_registry):
     marker = secrets.token_hex(8)
-    ref = registry.push(f"sbtui/pulled-{marker}:v1", marker)
+    ref = image_registry.push(f"sbtui/pulled-{marker}:v1", marker)
     events = [e async for e in client.images.pull(ref)]
     assert events[-1].image is not None and events[-1].image.image_id.startswith("im-")
     assert events[-1].image.tag == ref
@@ -25,18 +26,18 @@ async def test_pull_reports_progress_and_the_image_runs(client, app, registry):
     assert [e.status for e in again] == ["ready"] and again[0].image.image_id == events[-1].image.image_id
 
 
-async def test_create_pulls_a_missing_registry_image(client, app, registry):
+async def test_create_pulls_a_missing_registry_image(client, app, image_registry):
     marker = secrets.token_hex(8)
-    ref = registry.push(f"sbtui/on-create-{marker}:v1", marker)
+    ref = image_registry.push(f"sbtui/on-create-{marker}:v1", marker)
     image = client.images.from_registry(ref)
     sb = await client.sandboxes.create(app, image)
     assert image.image_id == sb.info.image_id and sb.info.image_tag == ref
     await sb.terminate()
 
 
-async def test_missing_image_in_the_registry_is_not_found(client, registry):
+async def test_missing_image_in_the_registry_is_not_found(client, image_registry):
     with pytest.raises(NotFoundError, match="was not found in its registry"):
-        async for _ in client.images.pull(f"{registry.host}/sbtui/never-pushed:v1"):
+        async for _ in client.images.pull(f"{image_registry.host}/sbtui/never-pushed:v1"):
             pass
 
 

@@ -33,10 +33,12 @@ private test range on the host's `lo` is still an address of the host alone, on 
 on no route out of the machine: allowing exactly it, and nothing else of the host, shows that
 the allowlist tells the host's addresses apart instead of letting "the host" through whole.
 
-On swarm the sandboxes run on the manager (this machine's engine); their network is an overlay
+On swarm the sandboxes run on the manager node, and "the host" of the columns is that node: a
+network namespace of its own on this machine (tests/swarm_cluster.py), where the host
+listeners run and the test's namespace is joined. The sandboxes' network there is an overlay
 and their way out docker_gwbridge (see the test).
 
-No traffic leaves the machine: every target is checked to be an address of this host, of the
+No traffic leaves the machine: every target is checked to be an address of the host, of the
 namespace this test made, or of a sandbox on an engine network before anything connects.
 """
 
@@ -49,6 +51,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -56,6 +59,7 @@ import aiodocker
 import pytest
 
 from tests.engine_view import networks_of
+from tests.servers import ROOT, wait_for
 
 PORT, PLAIN, TLS = 7000, 7001, 7002  # the sandbox listener's ports: undeclared, unencrypted, encrypted
 LISTEN = ["sh", "-c", " ".join(f"nc -ll -p {p} -e echo sandbox-{p} &" for p in (PORT, PLAIN, TLS)) + " wait"]
@@ -87,12 +91,35 @@ def _ip(*args: str, netns: str | None = None, check: bool = True) -> str:
     return result.stdout
 
 
-def _host_networks() -> list[ipaddress.IPv4Network]:
-    """Every IPv4 network this host has an address in or a route to."""
+@dataclass
+class HostSide:
+    """The host of the columns, where the rows' sandboxes run: this machine (netns None) for
+    one engine; on the swarm the manager node, a network namespace of this machine's."""
+
+    netns: str | None
+    primary: str  # its address on its way out
+
+    def ip(self, *args: str, check: bool = True) -> str:
+        return _ip(*args, netns=self.netns, check=check)
+
+    def entering(self) -> list[str]:
+        """The prefix that runs a process there."""
+        return ["ip", "netns", "exec", self.netns] if self.netns else []
+
+
+def _host_networks(host: HostSide) -> list[ipaddress.IPv4Network]:
+    """Every IPv4 network this machine and the host side have an address in or a route to."""
     found = []
-    for line in _ip("-4", "-o", "addr", "show").splitlines():
+    for side in {None, host.netns}:
+        found += _networks(side)
+    return found
+
+
+def _networks(netns: str | None) -> list[ipaddress.IPv4Network]:
+    found = []
+    for line in _ip("-4", "-o", "addr", "show", netns=netns).splitlines():
         found.append(ipaddress.ip_interface(line.split()[3]).network)
-    for line in _ip("-4", "route", "show", "table", "all").splitlines():
+    for line in _ip("-4", "route", "show", "table", "all", netns=netns).splitlines():
         first = line.split()[0] if line.split() else ""
         if first in ("local", "broadcast", "unreachable", "blackhole", "prohibit"):
             first = line.split()[1]
@@ -104,9 +131,9 @@ def _host_networks() -> list[ipaddress.IPv4Network]:
     return found
 
 
-def _free_octet() -> int:
-    """A k for which 10.213.k.0/24 and 10.214.k.0/24 touch nothing this host already has."""
-    used = _host_networks()
+def _free_octet(host: HostSide) -> int:
+    """A k for which 10.213.k.0/24 and 10.214.k.0/24 touch nothing the host already has."""
+    used = _host_networks(host)
     start = os.getpid() % 200 + 20
     for k in list(range(start, 250)) + list(range(20, start)):
         candidates = [ipaddress.ip_network(f"10.213.{k}.0/24"), ipaddress.ip_network(f"10.214.{k}.0/24")]
@@ -115,9 +142,9 @@ def _free_octet() -> int:
     raise RuntimeError("no free 10.213.k.0/24 and 10.214.k.0/24 pair for the test networks")
 
 
-def _route(address: str) -> dict[str, str]:
+def _route(address: str, host: HostSide) -> dict[str, str]:
     """`ip route get` as a dict: a lookup in the host's tables, nothing is sent."""
-    words = _ip("-4", "-o", "route", "get", address).split()
+    words = host.ip("-4", "-o", "route", "get", address).split()
     info = {"type": "local" if words[0] == "local" else "unicast"}
     for key in ("dev", "via", "src"):
         if key in words:
@@ -125,10 +152,10 @@ def _route(address: str) -> dict[str, str]:
     return info
 
 
-def _local_addresses() -> dict[str, tuple[str, str]]:
+def _local_addresses(host: HostSide) -> dict[str, tuple[str, str]]:
     """The host's IPv4 addresses, each with its interface and the network it is in."""
     found = {}
-    for line in _ip("-4", "-o", "addr", "show").splitlines():
+    for line in host.ip("-4", "-o", "addr", "show").splitlines():
         dev, interface = line.split()[1], ipaddress.ip_interface(line.split()[3])
         found[str(interface.ip)] = (dev, str(interface.network))
     return found
@@ -153,12 +180,15 @@ def _wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
-def _answers(address: str, port: int, token: str) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=1) as conn:
-            return conn.makefile().readline().strip() == token
-    except OSError:
-        return False
+def _answers(netns: str, address: str, port: int, token: str) -> bool:
+    """Whether the listener at address:port, in `netns`, answers with `token` there."""
+    probe = (
+        "import socket, sys\n"
+        "with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1) as conn:\n"
+        "    sys.exit(conn.makefile().readline().strip() != sys.argv[3])\n"
+    )
+    argv = ["ip", "netns", "exec", netns, sys.executable, "-c", probe, address, str(port), token]
+    return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
 
 
 @dataclass
@@ -172,12 +202,21 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab():
-    """A network namespace with a listener behind a veth pair, and a loopback alias; both
-    removed at the end however the tests went."""
+def host_side(server, request) -> HostSide:
+    if server.engine != "swarm":
+        return HostSide(None, _primary_address())
+    manager = request.getfixturevalue("swarm_cluster").manager
+    return HostSide(manager.netns, manager.address)  # a node's way out is its cluster address
+
+
+@pytest.fixture(scope="module")
+def lab(host_side):
+    """A network namespace with a listener behind a veth pair to the host, and a loopback
+    alias on the host; both removed at the end however the tests went."""
     if os.geteuid() != 0:
         pytest.fail("the reachability matrix creates a network namespace and interfaces: run as root")
-    k = _free_octet()
+    host = host_side
+    k = _free_octet(host)
     tag = f"{os.getpid() % 100000}"
     netns, host_veth, ns_veth = f"sbtui-matrix-{tag}", f"sbm{tag}h", f"sbm{tag}n"
     lab = Lab(
@@ -189,19 +228,24 @@ def lab():
         alias=f"10.214.{k}.1",
     )
     listener = None
-    undo: list[tuple[str, ...]] = []  # what takes back each thing made, so only that is removed
+    # What takes back each thing made, so only that is removed: in this machine's namespace
+    # (None) or the host side's.
+    undo: list[tuple[str | None, tuple[str, ...]]] = []
     try:
         _ip("netns", "add", netns)
-        undo.append(("netns", "del", netns))
-        _ip("link", "add", host_veth, "type", "veth", "peer", "name", ns_veth, "netns", netns)
-        undo.append(("link", "del", host_veth))  # and with it its peer in the namespace
-        _ip("addr", "add", f"10.213.{k}.1/30", "dev", host_veth)
-        _ip("link", "set", host_veth, "up")
+        undo.append((None, ("netns", "del", netns)))
+        host.ip("link", "add", host_veth, "type", "veth", "peer", "name", ns_veth, "netns", netns)
+        undo.append((host.netns, ("link", "del", host_veth)))  # and with it its peer in the namespace
+        host.ip("addr", "add", f"10.213.{k}.1/30", "dev", host_veth)
+        host.ip("link", "set", host_veth, "up")
         _ip("addr", "add", f"{lab.netns_address}/30", "dev", ns_veth, netns=netns)
         _ip("link", "set", ns_veth, "up", netns=netns)
         _ip("link", "set", "lo", "up", netns=netns)
-        _ip("addr", "add", f"{lab.alias}/32", "dev", "lo")
-        undo.append(("addr", "del", f"{lab.alias}/32", "dev", "lo"))
+        # Answers go back by the host, whether or not the sandbox's traffic was masqueraded
+        # on its way out (a swarm node's engine here sets no firewall rules).
+        _ip("route", "add", "default", "via", f"10.213.{k}.1", netns=netns)
+        host.ip("addr", "add", f"{lab.alias}/32", "dev", "lo")
+        undo.append((host.netns, ("addr", "del", f"{lab.alias}/32", "dev", "lo")))
         listener = subprocess.Popen(
             [
                 "ip",
@@ -223,7 +267,7 @@ def lab():
         def up() -> bool:
             if listener.poll() is not None:
                 raise RuntimeError(f"the namespace listener exited: {listener.stderr.read().decode()}")
-            return _answers(lab.netns_address, lab.netns_port, NETNS_TOKEN)
+            return _answers(netns, lab.netns_address, lab.netns_port, NETNS_TOKEN)
 
         _wait_until(up, 20, "the listener in the test's network namespace")
         yield lab
@@ -235,8 +279,8 @@ def lab():
             except subprocess.TimeoutExpired:
                 listener.kill()
                 listener.wait(10)
-        for args in reversed(undo):
-            _ip(*args, check=False)
+        for where, args in reversed(undo):
+            _ip(*args, netns=where, check=False)
 
 
 class _HostListener(asyncio.Protocol):
@@ -273,23 +317,54 @@ class _DnsServer(asyncio.DatagramProtocol):
         self.transport.sendto(header + question + answers, addr)
 
 
-@pytest.fixture
-async def host_port(lab):
-    """A TCP listener on all of the host's addresses (its port is the value), and a DNS server
-    on the loopback alias; both closed at the end."""
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(_HostListener, "0.0.0.0", 0)
-    try:
-        dns, _ = await loop.create_datagram_endpoint(
-            lambda: _DnsServer(lab.alias.rsplit(".", 1)[0] + ".53"), local_addr=(lab.alias, 53)
+def serve_host(alias: str) -> None:
+    """The host's listeners, as a process of their own on the host side (host_port): a TCP
+    listener on all of its addresses, whose port it prints, and a DNS server on the alias."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_HostListener, "0.0.0.0", 0)
+        await loop.create_datagram_endpoint(
+            lambda: _DnsServer(alias.rsplit(".", 1)[0] + ".53"), local_addr=(alias, 53)
         )
-        try:
-            yield server.sockets[0].getsockname()[1]
-        finally:
-            dns.close()
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+@pytest.fixture
+def host_port(lab, host_side):
+    """A TCP listener on all of the host's addresses (its port is the value), and a DNS server
+    on the loopback alias; both ended at the end."""
+    serve = (
+        "import sys; from tests.integration.test_network_matrix import serve_host; serve_host(sys.argv[1])"
+    )
+    listener = subprocess.Popen(
+        [*host_side.entering(), sys.executable, "-c", serve, lab.alias],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = _first_line(listener, 30)
+        yield int(port)
     finally:
-        server.close()
-        await server.wait_closed()
+        listener.terminate()  # by its pid: the process this fixture started
+        listener.wait(10)
+
+
+def _first_line(process: subprocess.Popen, timeout: float) -> str:
+    """The first line a process prints, read with a deadline; its stderr if it ends first."""
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    wait_for(lambda: not reader.is_alive(), timeout, "the host listeners to start", 0.02)
+    if not line[0]:
+        raise RuntimeError(f"the host listeners exited: {process.stderr.read()}")
+    return line[0].strip()
 
 
 async def _run(sb, script: str) -> str:
@@ -358,9 +433,8 @@ async def _overlay(server, sb) -> ipaddress.IPv4Network:
     return ipaddress.ip_network(config[0]["Subnet"])
 
 
-async def test_reachability_matrix(client, app, image, lab, host_port, server, one_node):
-    # On swarm every sandbox runs on the manager, this machine's own engine: "the host" of the
-    # columns is then the one the sandboxes' traffic leaves by (a worker's host is a namespace).
+async def test_reachability_matrix(client, app, image, lab, host_port, host_side, server, one_node):
+    # On swarm every sandbox runs on the manager, "the host" of the columns.
     def create(app, **kw):
         return client.sandboxes.create(app, image, timeout=120, **one_node, **kw)
 
@@ -383,7 +457,7 @@ async def test_reachability_matrix(client, app, image, lab, host_port, server, o
         await _listening(elsewhere, (PORT,))
         target_address, elsewhere_address = await _address(target), await _address(elsewhere)
         gateway, other_gateway = await _gateway(open_sb), await _gateway(other_env)
-        local = _local_addresses()
+        local = _local_addresses(host_side)
         bridge_dev, bridge = local[gateway]  # the environment's network, gateway included
         other_dev, _ = local[other_gateway]
         # Every sandbox address is checked to be on its sandbox's network before anything is
@@ -398,19 +472,23 @@ async def test_reachability_matrix(client, app, image, lab, host_port, server, o
             assert ipaddress.ip_address(elsewhere_address) in theirs, (elsewhere_address, theirs)
             bridge_ranges.append(str(ours))
         else:
-            assert _route(target_address) == {"type": "unicast", "dev": bridge_dev, "src": gateway}, (
-                f"{target_address} is not on the engine network of {gateway}"
-            )
-            assert _route(elsewhere_address) == {"type": "unicast", "dev": other_dev, "src": other_gateway}, (
-                f"{elsewhere_address} is not on the engine network of {other_gateway}"
-            )
+            assert _route(target_address, host_side) == {
+                "type": "unicast",
+                "dev": bridge_dev,
+                "src": gateway,
+            }, f"{target_address} is not on the engine network of {gateway}"
+            assert _route(elsewhere_address, host_side) == {
+                "type": "unicast",
+                "dev": other_dev,
+                "src": other_gateway,
+            }, f"{elsewhere_address} is not on the engine network of {other_gateway}"
         to_sandbox, to_bridge, to_elsewhere = await asyncio.gather(
             create(app, cidr_allowlist=[f"{target_address}/32"]),
             create(app, cidr_allowlist=bridge_ranges),
             create(app, cidr_allowlist=[f"{elsewhere_address}/32"]),
         )
         made += [to_sandbox, to_bridge, to_elsewhere]
-        primary = _primary_address()
+        primary = host_side.primary
         targets = {
             "netns": ("tcp", lab.netns_address, lab.netns_port),
             "gateway": ("tcp", gateway, host_port),
@@ -425,7 +503,7 @@ async def test_reachability_matrix(client, app, image, lab, host_port, server, o
         # Every address is this machine's before anything is sent to it.
         assert {gateway, primary, lab.alias} <= local.keys(), (gateway, primary, lab.alias)
         assert len({gateway, primary, lab.alias}) == 3 and local[lab.alias][0] == "lo"
-        assert _route(lab.netns_address)["dev"] == lab.host_veth
+        assert _route(lab.netns_address, host_side)["dev"] == lab.host_veth
         assert lab.netns_address in _ip("-4", "-o", "addr", "show", netns=lab.netns)
         expected_answer = {
             "netns": NETNS_TOKEN,

@@ -14,14 +14,18 @@ import pytest
 
 from tests.registry import docker_archive
 from tests.servers import IMAGE, wait_for
-from tests.swarm_cluster import CERTS_D, STATE_FILE, SwarmCluster
+from tests.swarm_cluster import STATE_FILE, SwarmCluster
 
 pytestmark = pytest.mark.swarm
 
 
 def test_teardown_leaves_nothing_even_after_faults(own_swarm_cluster: SwarmCluster):
+    host_swarm, host_networks = host_swarm_node(), host_network_names()
     cluster = own_swarm_cluster.start()
     assert STATE_FILE.exists()
+    # The machine's own engine is none of the cluster's nodes.
+    assert host_swarm_node() == host_swarm
+    assert host_swarm_node() not in {node.id for node in cluster.nodes.values()}
     # A task on each worker, then the faults a test may leave behind: one worker's engine
     # killed (its task's processes outlive it), the other's link cut.
     tasks = {}
@@ -38,12 +42,14 @@ def test_teardown_leaves_nothing_even_after_faults(own_swarm_cluster: SwarmClust
     assert cluster.leftovers() == []
     # The same, each spelled out, so that a gap in leftovers() shows too.
     assert "sbtui-swarm" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    for node in cluster.workers:
+    for node in cluster.nodes.values():
         assert not Path(f"/sys/class/net/{node.veth}").exists()
         assert b"dockerd" not in cmdline(node.pid)
+    for node in cluster.workers:
         assert b"sleep" not in cmdline(tasks[node.name])
-    assert cluster.docker("manager", "info", "--format", "{{.Swarm.LocalNodeState}}") == "inactive"
-    assert not (CERTS_D / cluster.registry).exists()
+    # The machine's own engine as it was: in the swarm it was in, if any, with its networks.
+    assert host_swarm_node() == host_swarm
+    assert host_network_names() == host_networks
     assert not Path(cluster.directory).exists()
     assert not STATE_FILE.exists()
 
@@ -106,7 +112,8 @@ def test_an_image_pushed_from_one_node_is_pulled_on_the_others(swarm_cluster: Sw
             shown = swarm_cluster.docker(node, "run", "--rm", ref, "cat", "/marker")
             assert shown == marker, node
     finally:
-        swarm_cluster.docker("manager", "rmi", ref, check=False)  # the host's engine outlives the cluster
+        for node in ("worker-1", "worker-2", "manager"):  # a cluster brought up with `up` stays
+            swarm_cluster.docker(node, "rmi", ref, check=False)
 
 
 def run_service(cluster: SwarmCluster, node: str) -> str:
@@ -151,31 +158,6 @@ def cmdline(pid: int) -> bytes:
         return b""
 
 
-def test_a_swarm_it_did_not_make_is_refused_and_left_alone(own_swarm_cluster: SwarmCluster):
-    # Someone's own swarm on the host's engine, on loopback only.
-    gateway_bridge = ["docker", "network", "ls", "-q", "--filter", "name=^docker_gwbridge$"]
-    had_gateway_bridge = subprocess.run(gateway_bridge, capture_output=True, text=True, check=True).stdout
-    subprocess.run(
-        ["docker", "swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:2377"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        theirs = host_swarm_node()
-        with pytest.raises(RuntimeError) as refused:
-            own_swarm_cluster.start()
-        message = str(refused.value)
-        assert "already in a swarm (state 'active'" in message and theirs in message
-        assert "docker swarm leave --force" in message
-        # Nothing of a cluster was made, and their swarm is as it was.
-        assert own_swarm_cluster.leftovers() == []
-        assert host_swarm_node() == theirs
-    finally:
-        subprocess.run(["docker", "swarm", "leave", "--force"], check=True, capture_output=True)
-        if not had_gateway_bridge:  # made by that swarm's init
-            subprocess.run(["docker", "network", "rm", "docker_gwbridge"], check=True, capture_output=True)
-
-
 def test_fault_helpers_lose_a_node_and_bring_it_back(swarm_cluster: SwarmCluster):
     swarm_cluster.kill_engine("worker-1")
     swarm_cluster.cut_network("worker-2")
@@ -200,7 +182,8 @@ def test_fault_helpers_lose_a_node_and_bring_it_back(swarm_cluster: SwarmCluster
         [
             "sh",
             "-c",
-            f"hostname; ip -4 -o addr show eth0; curl -sS --cacert {CERTS_D}/{swarm_cluster.registry}/ca.crt https://{swarm_cluster.registry}/v2/",
+            f"hostname; ip -4 -o addr show eth0; curl -sS --cacert {swarm_cluster.registry_ca('worker-2')} "
+            f"https://{swarm_cluster.registry}/v2/",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -223,6 +206,12 @@ def node_states(cluster: SwarmCluster) -> dict[str, str]:
 
 
 def host_swarm_node() -> str:
-    """The host engine's node id in the swarm it is in ("" in none)."""
+    """The machine's own engine's node id in the swarm it is in ("" in none)."""
     info = ["docker", "info", "--format", "{{.Swarm.NodeID}}"]
     return subprocess.run(info, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def host_network_names() -> list[str]:
+    """The networks of the machine's own engine (a swarm adds docker_gwbridge and ingress)."""
+    listed = ["docker", "network", "ls", "--format", "{{.Name}}"]
+    return sorted(subprocess.run(listed, capture_output=True, text=True, check=True).stdout.split())
