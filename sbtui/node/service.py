@@ -18,6 +18,7 @@ from sbtui.node.auth import require_server
 from sbtui.proto import node_pb2 as pb
 from sbtui.proto import node_pb2_grpc as pb_grpc
 from sbtui.server import disk
+from sbtui.server.runtime import host_processes
 from sbtui.server.runtime.base import EngineError
 from sbtui.server.runtime.docker import DockerRuntime
 from sbtui.server.runtime.node_errors import to_status
@@ -57,6 +58,7 @@ class NodeAgentService(pb_grpc.NodeAgentServicer):
             engine=self.runtime.name,
             engine_version=version,
             agent_version=__version__,
+            engine_started_at=host_processes.started_at(host_processes.serving(self.runtime.url)),
         )
 
     async def Exec(self, request_iterator, context) -> AsyncIterator[pb.ExecOutput]:

@@ -11,16 +11,18 @@ class InfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class NodeInfo(_message.Message):
-    __slots__ = ("node_name", "engine", "engine_version", "agent_version")
+    __slots__ = ("node_name", "engine", "engine_version", "agent_version", "engine_started_at")
     NODE_NAME_FIELD_NUMBER: _ClassVar[int]
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     ENGINE_VERSION_FIELD_NUMBER: _ClassVar[int]
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENGINE_STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     node_name: str
     engine: str
     engine_version: str
     agent_version: str
-    def __init__(self, node_name: _Optional[str] = ..., engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., agent_version: _Optional[str] = ...) -> None: ...
+    engine_started_at: float
+    def __init__(self, node_name: _Optional[str] = ..., engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., agent_version: _Optional[str] = ..., engine_started_at: _Optional[float] = ...) -> None: ...
 
 class ExecStart(_message.Message):
     __slots__ = ("container_id", "command", "env", "workdir", "tty", "stdin", "stdout", "stderr", "rows", "cols")

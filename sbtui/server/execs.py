@@ -99,6 +99,10 @@ async def _session(
         session = await manager.runtime.exec(record.container_id, spec)
     except EngineError as err:
         raise precondition(f"could not start {start.command[0]!r}: {err}") from None
+
+    def engine_lost() -> bool:
+        return session.through_engine and health.losses != losses
+
     manager.activity.exec_started(record.sandbox_id)
     timed_out = False
 
@@ -121,13 +125,13 @@ async def _session(
         except EngineError as err:
             broke = err  # the engine may still say how the command ended
         try:
-            if health.losses != losses:
+            if engine_lost():
                 raise broke or EngineError("the engine went away meanwhile")
             try:
                 code = await session.exit_code()
             except EngineNotFound:
                 code = _KILLED  # the sandbox ended under it and took the record along
-            if health.losses != losses:
+            if engine_lost():
                 raise EngineError("the engine went away meanwhile")
         except EngineError as err:
             # The output ended because the connection to the engine did, not the command:

@@ -228,6 +228,8 @@ class Transitions:
         """Whether the engine ended the container by stopping: it was killed the way a stopping
         engine kills, on an engine that stops its containers, which was stopping then (it
         takes no new connection, though it still serves those it has) or has come back since."""
+        if exit_ is not None and exit_.engine_restarted:
+            return True  # its node's engine said so (a cluster's node)
         if not self._engine_stops_containers or exit_ is None or exit_.exit_code not in _STOPPED_BY_SIGNAL:
             return False
         return self._engine_health.catching_up or not await self._runtime.answers()

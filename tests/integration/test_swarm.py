@@ -38,7 +38,8 @@ async def swarm_app(swarm_client, request):
 
 
 async def _create(client, app, **kw):
-    return await client.sandboxes.create(app, client.images.from_registry(IMAGE), timeout=120, **kw)
+    kw.setdefault("timeout", 120)
+    return await client.sandboxes.create(app, client.images.from_registry(IMAGE), **kw)
 
 
 async def test_regions_and_cloud_choose_the_node(swarm_client, swarm_app, swarm_cluster):
@@ -205,6 +206,25 @@ async def test_a_create_whose_node_is_lost_before_it_starts_fails_naming_it(
     swarm_cluster.wait_ready()
 
 
+async def test_a_nodes_engine_restart_ends_its_sandboxes_saying_so(swarm_client, swarm_app, swarm_cluster):
+    """A node's engine that crashes and starts again before the node counts as lost ends the
+    sandboxes it had (swarm mode has no live restore): they end with reason `engine stopped`,
+    though SIGKILLed under a memory limit as the OOM killer does, and the others run on."""
+    worker = swarm_cluster.node("worker-1")
+    sb = await _create(swarm_client, swarm_app, cloud="aws")
+    elsewhere = await _create(swarm_client, swarm_app, cloud="gcp")
+    swarm_cluster.kill_engine(worker)
+    swarm_cluster.start_engine(worker)
+    try:
+        await asyncio.wait_for(sb.wait(raise_on_timeout=False), 60)
+        info = await sb.refresh()
+        assert (info.termination_reason, info.exit_code) == (TerminationReason.ENGINE_STOPPED, 137), info
+        assert (await elsewhere.refresh()).state == SandboxState.RUNNING
+    finally:
+        await elsewhere.terminate()
+    swarm_cluster.wait_ready()
+
+
 async def test_a_node_that_joins_later_is_used_without_a_restart(swarm_client, swarm_app, swarm_cluster):
     # worker-2 (the only node in gcp) leaves and joins again: a node id the server never saw.
     gone = swarm_cluster.rejoin("worker-2")
@@ -239,3 +259,60 @@ def test_a_swarm_server_is_refused_without_a_manager_or_a_registry(swarm_agents,
             server.dispose()
         assert refused.returncode != 0
         assert said in refused.stderr + refused.stdout
+
+
+@pytest.mark.restarts_the_manager
+async def test_a_manager_restart_keeps_the_workers_sandboxes_and_their_deadlines(
+    swarm_client, swarm_app, swarm_cluster
+):
+    """The swarm's one manager crashes (its engine SIGKILLed) and comes back. The sandboxes on
+    the workers run on through it: one whose deadline falls while the manager is away is
+    killed on time through its node's agent; an exec begun before goes on to its end; new
+    execs are refused while the manager is away, saying so, and reach the sandbox as soon as
+    it answers again; the other sandbox ends at its own deadline. The manager's own sandbox
+    ends with its engine (swarm mode has no live restore), and says so: not out of memory,
+    though it was SIGKILLed under a memory limit."""
+    early = await _create(swarm_client, swarm_app, cloud="aws", timeout=12)
+    late = await _create(swarm_client, swarm_app, cloud="gcp", timeout=60)
+    own = await _create(swarm_client, swarm_app, regions=["eu"])
+    session = await late.exec(["sh", "-c", "read line; echo got $line"])
+    swarm_cluster.kill_engine("manager")
+    try:
+        with pytest.raises(sbtui.client.EngineUnavailableError, match="does not answer.*once it is back"):
+            await late.exec(["true"])
+        session.stdin.write(b"through the agent\n")
+        await session.stdin.drain()
+        session.stdin.close()
+        assert await asyncio.wait_for(session.stdout.read(), 30) == b"got through the agent\n"
+        assert await asyncio.wait_for(session.wait(), 30) == 0
+        # Away until early's deadline has passed.
+        deadline = (await early.refresh()).deadline
+        await until(lambda: time.time() > deadline + 2, 30, "early's deadline to pass")
+    finally:
+        swarm_cluster.start_engine("manager")
+    await until(_answers(late), 60, "an exec to work once the manager is back")
+    for sb, reason, node in (
+        (early, TerminationReason.TIMEOUT, "worker-1"),
+        (own, TerminationReason.ENGINE_STOPPED, "manager"),
+        (late, TerminationReason.TIMEOUT, "worker-2"),
+    ):
+        await asyncio.wait_for(sb.wait(raise_on_timeout=False), 90)
+        info = await sb.refresh()
+        assert (info.termination_reason, info.node) == (reason, swarm_cluster.node(node).hostname), info
+        if reason == TerminationReason.TIMEOUT:
+            # Ended when its node's engine says it did: within 2 s of its deadline.
+            assert abs(info.finished_at - info.deadline) < 2, (info.finished_at, info.deadline)
+    swarm_cluster.wait_ready()
+
+
+def _answers(sb):
+    """A condition for until(): an exec in `sb` runs and says so (an error is a no)."""
+
+    async def answers() -> bool:
+        try:
+            p = await sb.exec(["echo", "here"])
+            return await p.stdout.read() == b"here\n" and await p.wait() == 0
+        except sbtui.client.SbtuiError:
+            return False
+
+    return answers

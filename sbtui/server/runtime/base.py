@@ -116,6 +116,9 @@ class ContainerExit:
     finished_at: float
     memory_limited: bool = False  # it ran under a memory limit (see Transitions.finish)
     node_lost: bool = False  # the node holding it was lost: what ran there is given up
+    # Its node's engine started again while it ran, which ends the node's containers (swarm
+    # mode has no live restore): killed by the engine, whatever the signal suggests.
+    engine_restarted: bool = False
 
 
 @dataclass
@@ -152,6 +155,9 @@ class ExecSession(Protocol):
     """A running exec: a duplex byte stream plus control calls."""
 
     exec_id: str
+    # Its stream goes through the engine's API: a loss of the engine cuts it, however it seems
+    # to end. False for one carried by a node's agent, which the manager's loss leaves alone.
+    through_engine: bool
 
     async def read(self) -> tuple[int, bytes] | None:
         """Next (fd, bytes) chunk, fd 1 = stdout, 2 = stderr; None at end of output."""

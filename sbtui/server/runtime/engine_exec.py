@@ -53,6 +53,8 @@ async def start(docker: aiodocker.Docker, url: str, container_id: str, spec: Exe
 
 
 class EngineExec:
+    through_engine = True
+
     def __init__(self, docker: aiodocker.Docker, exec_id: str, stream: HijackedStream) -> None:
         self.exec_id = exec_id
         self._docker = docker

@@ -9,9 +9,38 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
+import struct
 import time
 
 KILL_WAIT = 10.0  # seconds kill_exec_trees waits for the processes it killed to end
+
+
+def serving(url: str) -> int:
+    """The pid of the process listening on a unix:// socket (its credentials at listen()), by
+    a connection to it; 0 for another kind of address, or when nothing listens there."""
+    if not url.startswith("unix://"):
+        return 0
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(2)
+            conn.connect(url.removeprefix("unix://"))
+            creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError:
+        return 0
+    return struct.unpack("3i", creds)[0]
+
+
+def started_at(pid: int) -> float:
+    """When a process started, in seconds since the epoch; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return 0.0
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def signal_tree(root: int, signum: int) -> None:

@@ -54,6 +54,7 @@ class NodeInfo:
     engine: str  # "docker" or "podman"
     engine_version: str
     agent_version: str
+    engine_started_at: float = 0.0  # when its engine process started; 0 unknown
 
 
 def closed_under(node: str) -> EngineError | None:
@@ -115,7 +116,9 @@ class NodeAgentClient:
 
     async def info(self) -> NodeInfo:
         reply = await self._unary("Info", pb.InfoRequest())
-        return NodeInfo(reply.node_name, reply.engine, reply.engine_version, reply.agent_version)
+        return NodeInfo(
+            reply.node_name, reply.engine, reply.engine_version, reply.agent_version, reply.engine_started_at
+        )
 
     async def exec(self, container_id: str, spec: ExecSpec) -> NodeExec:
         await self._ready()
@@ -271,6 +274,8 @@ class NodeExec:
     cancelled (the server's handler, as its client goes away) must not cancel the call with it,
     which gRPC does to a call whose read is cancelled; the SIGKILL sent after would then never
     reach the agent, and the command would run on."""
+
+    through_engine = False  # the manager going away does not touch it; its agent's does
 
     def __init__(self, client: NodeAgentClient, call, exec_id: str) -> None:
         self.exec_id = exec_id

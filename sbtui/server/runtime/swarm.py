@@ -45,7 +45,7 @@ from sbtui.server.runtime.base import (
     WritablePaths,
 )
 from sbtui.server.runtime.docker import DockerRuntime
-from sbtui.server.runtime.engine_api import API_VERSION, engine_error, missing
+from sbtui.server.runtime.engine_api import API_VERSION, engine_error, missing, timestamp
 from sbtui.server.runtime.node_agents import NodeAgents
 from sbtui.server.runtime.node_client import NodeAgentClient, NodeExec
 from sbtui.server.runtime.node_errors import NodeUnreachable
@@ -409,7 +409,9 @@ class SwarmRuntime:
             return None
         snapshot = await self._view.after(0)
         labels = (service.get("Spec") or {}).get("Labels") or {}
-        return self._state(container_id, labels, snapshot.tasks.get(container_id), snapshot.nodes)
+        state = self._state(container_id, labels, snapshot.tasks.get(container_id), snapshot.nodes)
+        await self._mark_engine_restarts([(state, service)], snapshot, {})
+        return state
 
     async def list_managed(self, label: str) -> list[ContainerState]:
         try:
@@ -419,7 +421,7 @@ class SwarmRuntime:
         except DockerError as err:
             raise engine_error(err, "listing services") from None
         snapshot = await self._view.after(0)
-        return [
+        states = [
             self._state(
                 s["ID"],
                 (s.get("Spec") or {}).get("Labels") or {},
@@ -428,6 +430,35 @@ class SwarmRuntime:
             )
             for s in services
         ]
+        await self._mark_engine_restarts(list(zip(states, services)), snapshot, {})
+        return states
+
+    async def _mark_engine_restarts(
+        self, states: list[tuple[ContainerState, dict]], snapshot, started: dict[str, float]
+    ) -> None:
+        """Mark the exits that the start of their node's engine caused: a node's engine that
+        starts again ends every container it had (swarm mode has no live restore), with the
+        SIGKILL an OOM kill also ends with. Said by the node's agent: when its engine's process
+        started, after the sandbox's service was made and by the time the task ended.
+        `started`: node id -> that time, asked once per node."""
+        for state, service in states:
+            exit_ = state.exit
+            task = snapshot.tasks.get(state.container_id)
+            if exit_ is None or exit_.exit_code != _KILLED or exit_.node_lost or task is None:
+                continue
+            where = snapshot.nodes.get(task.node_id)
+            if where is None or where.state in swarm_tasks.NODE_GONE:
+                continue
+            if where.node_id not in started:
+                try:
+                    started[where.node_id] = (await (await self._agents.of(where)).info()).engine_started_at
+                except EngineError as err:
+                    log.info("when the engine of node %s started: %s", where.name, err)
+                    started[where.node_id] = 0.0
+            engine_start = started[where.node_id]
+            made = timestamp(service.get("CreatedAt"))
+            if engine_start and made < engine_start <= exit_.finished_at:
+                exit_.engine_restarted = True
 
     async def events(
         self, label: str, connected: Callable[[], None] | None = None
@@ -512,8 +543,9 @@ class SwarmRuntime:
     # ---- on the node holding the task -------------------------------------------------
 
     async def _on_node(self, service_id: str, what: str) -> tuple[Task, NodeAgentClient]:
-        """The service's task, which has a container, and the agent of the node holding it."""
-        snapshot = await self._view.after(0)
+        """The service's task, which has a container, and the agent of the node holding it
+        (as last read: the manager is not needed to reach the node)."""
+        snapshot = await self._view.readable()
         task = snapshot.tasks.get(service_id)
         if task is None or not task.container_id:
             raise EngineNotFound(f"service {service_id[:12]} has no container for {what}")

@@ -27,6 +27,9 @@ log = logging.getLogger("sbtui.server.runtime")
 INTERVAL = 0.1  # seconds between reads of the cluster
 # ... while a create waits for its task to run: a create's answer waits on the next read.
 HURRIED_INTERVAL = 0.05
+# A read the manager has not answered by then fails: one coming back from a restart may take
+# connections before it answers them, and every caller waits on the read.
+READ_TIMEOUT = 10.0
 
 
 @dataclass
@@ -39,12 +42,17 @@ class Snapshot:
 
 async def read(docker: aiodocker.Docker) -> tuple[list[Task], list[Node]]:
     try:
-        tasks = await docker._query_json("tasks", params={"filters": json.dumps({})})
-        nodes = await docker._query_json("nodes")
+        async with asyncio.timeout(READ_TIMEOUT):
+            tasks = await docker._query_json("tasks", params={"filters": json.dumps({})})
+            nodes = await docker._query_json("nodes")
     except DockerError as err:
         raise engine_error(err, "reading the swarm's tasks and nodes") from None
     except OSError as err:
         raise EngineError(f"reading the swarm's tasks and nodes: {err}") from None
+    except TimeoutError:
+        raise EngineError(
+            f"reading the swarm's tasks and nodes: the manager did not answer within {READ_TIMEOUT:g} s"
+        ) from None
     return [swarm_tasks.task(t) for t in tasks], [swarm_tasks.node(n) for n in nodes]
 
 
@@ -52,6 +60,7 @@ class ClusterView:
     def __init__(self, docker: aiodocker.Docker) -> None:
         self._docker = docker
         self._latest = Snapshot(0)
+        self._readable: Snapshot | None = None  # the newest snapshot read without an error
         self._changed = asyncio.Condition()
         self._loop: asyncio.Task | None = None
         self._hurried = 0  # creates waiting for their task
@@ -68,14 +77,30 @@ class ClusterView:
             self._hurried -= 1
 
     async def after(self, number: int) -> Snapshot:
-        """The first snapshot read after snapshot `number` (0: any); raises the read's error."""
+        """The first snapshot read after snapshot `number`; raises the read's error. 0: the
+        latest, or the next read's when the latest failed: an error stays the answer only
+        until the manager answers again, not until the next call after that."""
         if self._loop is None:
             self._loop = asyncio.create_task(self._read_forever())
+        if number == 0 and self._latest.error is not None:
+            number = self._latest.number
+            self._woken.set()
         async with self._changed:
             await self._changed.wait_for(lambda: self._latest.number > number)
         if self._latest.error is not None:
             raise self._latest.error
         return self._latest
+
+    async def readable(self) -> Snapshot:
+        """The latest snapshot; while the manager can't be read, the newest one that was. For
+        what a task that ran then still holds (its node, its container), which does not change:
+        a node's agent is reached without the manager."""
+        try:
+            return await self.after(0)
+        except EngineError:
+            if self._readable is None:
+                raise
+            return self._readable
 
     async def _read_forever(self) -> None:
         number = 0
@@ -88,6 +113,8 @@ class ClusterView:
                 found = Snapshot(number, error=err)
             async with self._changed:
                 self._latest = found
+                if found.error is None:
+                    self._readable = found
                 self._changed.notify_all()
             self._woken.clear()
             interval = HURRIED_INTERVAL if self._hurried else INTERVAL
