@@ -7,7 +7,10 @@ and raw runs so noise hits both:
 - create -> running: `client.sandboxes.create(app, image)` against a one-replica service with
   the task template of a service sbtui made (labels not sbtui's, an overlay network of its own
   as sbtui's environment has one) created on the manager, and its task's state read until it
-  runs (every 20 ms);
+  runs (every 20 ms). Every node holds both networks already (a sandbox of the environment,
+  and a raw task, run on each throughout), as the nodes of a cluster in use do: the first task
+  of an overlay network on a node costs that node about 0.3 s to set the network up, which the
+  side whose last task was still being torn down on that node would be spared;
 - exec `true` -> exit code: `sb.exec(["true"])` + `wait()` (server -> the node's agent -> its
   engine) against an exec in the raw service's container, on its node's own engine;
 - N sandboxes created at once across the nodes, each exec'd (`echo ok`) and terminated: the
@@ -71,11 +74,14 @@ class RawSwarm:
         )
         self.network = created["Id"]
 
-    async def create_and_start(self) -> swarm_tasks.Task:
+    async def create_and_start(self, node_id: str = "") -> swarm_tasks.Task:
+        """A service like sbtui's, on node `node_id` if given; its task once it runs."""
         labels = {"io.sbtui.bench": self.run_token}  # not sbtui's: its server leaves these alone
         template = json.loads(json.dumps(self.template))
         template["ContainerSpec"]["Labels"] = labels
         template["Networks"] = [{"Target": self.network}]
+        if node_id:
+            template["Placement"] = {"Constraints": [f"node.id=={node_id}"]}
         body = {
             "Name": f"sbtui-bench-raw-{secrets.token_hex(8)}",
             "Labels": labels,
@@ -178,6 +184,10 @@ async def bench(cluster: SwarmCluster, args) -> Result:
         await first.terminate(wait=True)
         raw = RawSwarm(cluster, made, secrets.token_hex(6))
         await raw.prepare()
+        # Both networks up on every node (the module's docstring): one of each side's on each.
+        nodes = list(cluster.nodes.values())
+        holders = [await client.sandboxes.create(app, image, timeout=3600, cloud=n.cloud) for n in nodes]
+        raw_holders = [await raw.create_and_start(n.id) for n in nodes]
 
         async def ours_create():
             sb = await client.sandboxes.create(app, image, timeout=600)
@@ -213,6 +223,10 @@ async def bench(cluster: SwarmCluster, args) -> Result:
         finally:
             await sandbox.terminate(wait=True)
             await raw.remove(task.service_id)
+            for holder in holders:
+                await holder.terminate(wait=True)
+            for raw_holder in raw_holders:
+                await raw.remove(raw_holder.service_id)
 
         print(f"{args.concurrent} sandboxes at once", flush=True)
         result.concurrent = await concurrently(client, app, image, args.concurrent, result)

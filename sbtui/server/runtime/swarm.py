@@ -200,7 +200,11 @@ class SwarmRuntime:
         return self._pushed[image_id], entrypoint
 
     async def _push(self, image_id: str) -> str:
+        """Push the image to the cluster registry; its reference there, by digest: what a
+        sandbox runs can't change under it, and a node that has the image starts a task of it
+        without asking the registry (by a tag, it asks again at every start)."""
         repo, tag = f"{self.registry}/{PUSHED_REPO}", image_id.removeprefix("sha256:")[:32]
+        digest = ""
         try:
             await self._docker.images.tag(image_id, repo, tag=tag)
             async for event in self._docker.images.push(repo, tag=tag, stream=True):
@@ -208,9 +212,10 @@ class SwarmRuntime:
                     raise EngineError(
                         f"pushing image {image_id[:19]} to the cluster registry: {event['error']}"
                     )
+                digest = (event.get("aux") or {}).get("Digest") or digest
         except DockerError as err:
             raise engine_error(err, f"pushing image {image_id[:19]} to the cluster registry") from None
-        return f"{repo}:{tag}"
+        return f"{repo}@{digest}" if digest else f"{repo}:{tag}"
 
     async def commit(
         self, container_id: str, repo: str, tag: str, labels: dict[str, str], env: list[str] | None = None
