@@ -91,8 +91,10 @@ class Registry:
 
     def remove_pulled(self, engine: str) -> None:
         """Remove from `engine` the images pulled from this registry (its port is this run's)."""
+        if engine == "swarm":
+            return  # a registry on this machine's loopback is none of the swarm nodes'
         listed = subprocess.run(
-            [engine_cli(engine), "images", "--format", "{{.Repository}} {{.ID}}"],
+            [*engine_cli(engine), "images", "--format", "{{.Repository}} {{.ID}}"],
             capture_output=True,
             text=True,
             timeout=60,

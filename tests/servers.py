@@ -31,9 +31,16 @@ STOP_WAIT = 60  # seconds: the server's default stop timeout (30 s), and its eng
 ENGINE_OPTIONS: dict[str, list[str]] = {}
 
 
-def engine_cli(engine: str) -> str:
-    """The command line tool of an engine: a swarm's manager is a Docker engine."""
-    return "docker" if engine == "swarm" else engine
+def engine_cli(engine: str) -> list[str]:
+    """The command line of an engine's tool: on swarm the docker CLI on the test swarm's
+    manager (a Docker engine of its own, not this machine's)."""
+    if engine != "swarm":
+        return [engine]
+    from tests.swarm_cluster import SwarmCluster  # only the swarm needs the cluster
+
+    cluster = SwarmCluster.load()
+    assert cluster is not None, "no test swarm cluster is up"
+    return ["docker", "--host", cluster.manager.engine_url]
 
 
 def available_engines() -> list[str]:
@@ -311,24 +318,25 @@ def remove_what_it_made(engine: str, server_id: str) -> list[str]:
     CLI: its containers, its networks, its volumes and its snapshots. Returns the containers'
     ids."""
     label = ("--filter", f"label=io.sbtui.server={server_id}")
+    cli = engine_cli(engine)
     if engine == "swarm":  # its services, their networks and its images, through the manager
         services = subprocess.run(
-            ["docker", "service", "ls", "--quiet", *label], capture_output=True, text=True, timeout=60
+            [*cli, "service", "ls", "--quiet", *label], capture_output=True, text=True, timeout=60
         ).stdout.split()
         if services:
-            subprocess.run(["docker", "service", "rm", *services], capture_output=True, timeout=120)
-        remove_networks("docker", server_id)
-        remove_images("docker", _listed("docker", "images", *label))
+            subprocess.run([*cli, "service", "rm", *services], capture_output=True, timeout=120)
+        remove_networks(cli, server_id)
+        remove_images(cli, _listed(cli, "images", *label))
         remove_node_volumes(server_id)
         return services
-    containers = remove_containers(engine, server_id)
-    remove_networks(engine, server_id)
+    containers = remove_containers(cli, server_id)
+    remove_networks(cli, server_id)
     volumes = subprocess.run(
-        [engine, "volume", "ls", "--quiet", *label], capture_output=True, text=True, timeout=60, check=True
+        [*cli, "volume", "ls", "--quiet", *label], capture_output=True, text=True, timeout=60, check=True
     ).stdout.split()
     if volumes:
-        subprocess.run([engine, "volume", "rm", "--force", *volumes], capture_output=True, timeout=120)
-    remove_images(engine, _listed(engine, "images", *label))
+        subprocess.run([*cli, "volume", "rm", "--force", *volumes], capture_output=True, timeout=120)
+    remove_images(cli, _listed(cli, "images", *label))
     return containers
 
 
@@ -363,42 +371,42 @@ def remove_node_volumes(server_id: str) -> None:
             pass  # left to the node: a test's end is no place to fail on it
 
 
-def _listed(engine: str, *command: str) -> list[str]:
+def _listed(cli: list[str], *command: str) -> list[str]:
     """The full ids an engine CLI listing (`ps --all`, `images`, with filters) gives, once each."""
     out = subprocess.run(
-        [engine, *command, "--quiet", "--no-trunc"], capture_output=True, text=True, timeout=60, check=True
+        [*cli, *command, "--quiet", "--no-trunc"], capture_output=True, text=True, timeout=60, check=True
     ).stdout.split()
     return list(dict.fromkeys(out))
 
 
-def remove_containers(engine: str, server_id: str) -> list[str]:
+def remove_containers(cli: list[str], server_id: str) -> list[str]:
     """Remove the containers labelled with `server_id`, with the engine's own CLI: sandboxes
     first, then the holders of the network namespaces they share (Podman insists). Returns
     the ids of those it found."""
     label = ("--filter", f"label=io.sbtui.server={server_id}")
-    holders = _listed(engine, "ps", "--all", *label, "--filter", "label=io.sbtui.network-of")
-    sandboxes = [c for c in _listed(engine, "ps", "--all", *label) if c not in holders]
+    holders = _listed(cli, "ps", "--all", *label, "--filter", "label=io.sbtui.network-of")
+    sandboxes = [c for c in _listed(cli, "ps", "--all", *label) if c not in holders]
     for ids in (sandboxes, holders):
         if ids:
             # check=False: the server may be removing some of them itself meanwhile.
-            subprocess.run([engine, "rm", "--force", *ids], capture_output=True, timeout=120)
+            subprocess.run([*cli, "rm", "--force", *ids], capture_output=True, timeout=120)
     return sandboxes + holders
 
 
-def remove_images(engine: str, ids: list[str]) -> None:
+def remove_images(cli: list[str], ids: list[str]) -> None:
     """Remove images by id (every tag of each) with the engine's CLI. Given newest first, as
     the CLI lists them, a snapshot of a sandbox started from a snapshot goes before its base."""
     if ids:
-        subprocess.run([engine, "rmi", "--force", *ids], capture_output=True, timeout=120)
+        subprocess.run([*cli, "rmi", "--force", *ids], capture_output=True, timeout=120)
 
 
-def remove_networks(engine: str, server_id: str) -> None:
+def remove_networks(cli: list[str], server_id: str) -> None:
     """Remove the networks labelled with `server_id` (its environments'), with the engine's CLI;
     a container the engine is still removing holds its network a while."""
 
     def removed() -> bool:
         names = subprocess.run(
-            [engine, "network", "ls", "--quiet", "--filter", f"label=io.sbtui.server={server_id}"],
+            [*cli, "network", "ls", "--quiet", "--filter", f"label=io.sbtui.server={server_id}"],
             capture_output=True,
             text=True,
             timeout=60,
@@ -406,7 +414,7 @@ def remove_networks(engine: str, server_id: str) -> None:
         ).stdout.split()
         return (
             not names
-            or subprocess.run([engine, "network", "rm", *names], capture_output=True, timeout=120).returncode
+            or subprocess.run([*cli, "network", "rm", *names], capture_output=True, timeout=120).returncode
             == 0
         )
 

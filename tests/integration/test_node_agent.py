@@ -228,7 +228,7 @@ async def test_commit_makes_the_image_and_pushes_to_a_registry(node, containers,
         with urllib.request.urlopen(f"http://{registry.host}/v2/sbtui/snap-agent-test/tags/list") as reply:
             assert tag in json.load(reply)["tags"]  # pushed: another node can pull it
     finally:
-        remove_images(engine, [image_id])
+        remove_images([engine], [image_id])
 
 
 async def test_events_carry_a_containers_start_and_exit(node, containers):
