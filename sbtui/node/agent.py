@@ -13,6 +13,7 @@ import grpc
 
 from sbtui import keepalive
 from sbtui.node import certs as node_certs
+from sbtui.node import overlay
 from sbtui.node.service import NodeAgentService
 from sbtui.proto import node_pb2_grpc as pb_grpc
 from sbtui.server.runtime import engine as engines
@@ -65,10 +66,12 @@ async def serve(options: AgentOptions, ready: asyncio.Event | None = None) -> No
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        sweeper = asyncio.create_task(overlay.clear_stale_vxlans(), name="stale-vxlans")
         if ready is not None:
             ready.set()
         await stop.wait()
         log.info("node %s: stopping", certs.name)
+        sweeper.cancel()
         await server.stop(grace=STOP_GRACE)
     finally:
         await runtime.close()
