@@ -50,7 +50,7 @@ from sbtui.server.runtime.node_agents import NodeAgents
 from sbtui.server.runtime.node_client import NodeAgentClient, NodeExec
 from sbtui.server.runtime.node_errors import NodeUnreachable
 from sbtui.server.runtime.swarm_tasks import Node, Placement, Task
-from sbtui.server.runtime.swarm_view import ClusterView
+from sbtui.server.runtime.swarm_view import ClusterView, Snapshot
 
 log = logging.getLogger("sbtui.server.runtime")
 
@@ -415,7 +415,7 @@ class SwarmRuntime:
         snapshot = await self._view.after(0)
         labels = (service.get("Spec") or {}).get("Labels") or {}
         state = self._state(container_id, labels, snapshot.tasks.get(container_id), snapshot.nodes)
-        await self._mark_engine_restarts([(state, service)], snapshot, {})
+        await self._mark_engine_restarts([(state, service)], snapshot)
         return state
 
     async def list_managed(self, label: str) -> list[ContainerState]:
@@ -435,17 +435,17 @@ class SwarmRuntime:
             )
             for s in services
         ]
-        await self._mark_engine_restarts(list(zip(states, services)), snapshot, {})
+        await self._mark_engine_restarts(list(zip(states, services)), snapshot)
         return states
 
     async def _mark_engine_restarts(
-        self, states: list[tuple[ContainerState, dict]], snapshot, started: dict[str, float]
+        self, states: list[tuple[ContainerState, dict]], snapshot: Snapshot
     ) -> None:
         """Mark the exits that the start of their node's engine caused: a node's engine that
         starts again ends every container it had (swarm mode has no live restore), with the
         SIGKILL an OOM kill also ends with. Said by the node's agent: when its engine's process
-        started, after the sandbox's service was made and by the time the task ended.
-        `started`: node id -> that time, asked once per node."""
+        started, after the sandbox's service was made and by the time the task ended."""
+        started: dict[str, float] = {}  # node id -> that time, asked once per node
         for state, service in states:
             exit_ = state.exit
             task = snapshot.tasks.get(state.container_id)
