@@ -194,9 +194,9 @@ def image(client):
 
 @pytest.fixture
 def one_node(server, request) -> dict:
-    """Create arguments that put a sandbox on this machine's own engine: on swarm, the manager
-    (by its region); elsewhere there is only the one. For tests whose subject is not the
-    overlay between nodes, and whose "host" must be this machine."""
+    """Create arguments that put a sandbox on one known node: on swarm, the manager (by its
+    region), which the fault tests leave alone; elsewhere there is only the one engine. For
+    tests whose subject is not the overlay between nodes, or that need the sandbox's host."""
     if server.engine != "swarm":
         return {}
     return request.getfixturevalue("swarm_cluster").on_manager

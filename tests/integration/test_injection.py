@@ -92,9 +92,10 @@ def engine_volumes(engine: str, server_id: str) -> set[str]:
 
 
 # An sbtui volume the engine lists without its labels is another server's, made or removed at
-# that moment (seen once in a full run, where the swarm half's servers make volumes on the
-# host's engine too: an sbtui volume this server never made, counted as made here). An
-# injected option names its volume from the payload, never so.
+# that moment (seen once in a full run, when the test swarm's manager was this machine's
+# engine and the swarm half's servers made volumes on it too: an sbtui volume this server
+# never made, counted as made here). An injected option names its volume from the payload,
+# never so.
 _SBTUI_VOLUME = re.compile(re.escape(naming.volume("vo-")) + "[A-Za-z0-9]{16}")
 
 
