@@ -9,7 +9,15 @@ import pytest
 import sbtui
 from tests import registry as registries
 from tests.quiet_sessions import QUIET_RUN, QUIET_SWARM_RUN, QuietRun
-from tests.servers import ENGINE_OPTIONS, IMAGE, ServerProcess, available_engines, new_state_dir
+from tests.servers import (
+    ENGINE_OPTIONS,
+    IMAGE,
+    ServerProcess,
+    available_engines,
+    log_sizes,
+    new_state_dir,
+    printed_since,
+)
 from tests.static_programs import programs  # noqa: F401 (a fixture for every test)
 from tests.swarm_agents import SwarmAgents
 from tests.swarm_cluster import HOST_ADDRESS, STATE_FILE, SwarmCluster
@@ -113,6 +121,26 @@ def pytest_collection_modifyitems(config, items):
 
 SWARM_LEFT_OUT = pytest.StashKey[int]()
 QUIET_ON_SWARM = pytest.StashKey[bool]()
+
+
+PRINTED_BEFORE = pytest.StashKey[dict]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    item.stash[PRINTED_BEFORE] = log_sizes()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries what the servers running then printed during it: the
+    server's side of a failure seen once in CI is otherwise lost with the run."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and call.when != "teardown":
+        printed = printed_since(item.stash.get(PRINTED_BEFORE, {}))
+        if printed:
+            report.sections.append(("sbtui servers", printed))
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -168,6 +168,7 @@ class ServerProcess:
     def start(self, timeout: float = 120) -> "ServerProcess":
         log = open(self.log_path, "ab")
         offset = log.tell()
+        RUNNING[id(self)] = self
         self.process = subprocess.Popen(
             self.command(),
             stdout=log,
@@ -242,6 +243,7 @@ class ServerProcess:
         `keep_state`. Returns the ids of the containers it left; `tell` names each on stderr
         (a benchmark's sandboxes should all be gone: one left is worth seeing)."""
         self.stop()
+        RUNNING.pop(id(self), None)
         self.stop_engine_service()
         left = []
         if (self.state_dir / "server-id").exists():
@@ -257,6 +259,36 @@ class ServerProcess:
         """Stop the Podman service this server started (by its recorded pid), if still running."""
         if self.podman_pid is not None:
             stop_pid(self.podman_pid, b"podman")
+
+
+# Servers started and not yet disposed, by id(): what they print goes with a failed test's
+# report (conftest.py).
+RUNNING: dict[int, ServerProcess] = {}
+
+
+def log_sizes() -> dict[int, int]:
+    """How much each running server has printed so far."""
+    sizes = {}
+    for key, server in RUNNING.items():
+        try:
+            sizes[key] = server.log_path.stat().st_size
+        except OSError:
+            pass
+    return sizes
+
+
+def printed_since(sizes: dict[int, int], lines: int = 80) -> str:
+    """The last `lines` each running server printed after `sizes` (log_sizes()), by server."""
+    parts = []
+    for key, server in list(RUNNING.items()):
+        try:
+            text = server.log_text(sizes.get(key, 0))
+        except OSError:
+            continue
+        if text.strip():
+            tail = "\n".join(text.splitlines()[-lines:])
+            parts.append(f"--- sbtui server ({server.engine}, {server.state_dir}) ---\n{tail}")
+    return "\n".join(parts)
 
 
 def new_tls_server(engine: str, name: str, token: str) -> ServerProcess:

@@ -47,6 +47,7 @@ STATE_FILE = Path("/tmp/sbtui-swarm-cluster.json")
 CLUSTER_RANGE = ipaddress.ip_network("10.231.0.0/16")
 HOST_ADDRESS = "10.231.0.1"  # the host's end of the nodes' /24: the registry listens there
 OVERLAY_POOL = "10.231.128.0/17"
+SWARM_PORT = 2377  # where the manager takes its nodes' connections
 BRIDGE = "sbtui-swarm0"
 # The one rule it adds to the host's firewall, told apart by its comment.
 FIREWALL_RULE = (
@@ -195,6 +196,20 @@ class SwarmCluster:
 
     def restore_network(self, node: str | Node) -> None:
         _run("ip", "link", "set", self._node(node).veth, "up")
+
+    def hold_from_manager(self, worker: str | Node) -> None:
+        """The worker's engine can't reach the manager's swarm port (refused): a worker slow
+        to report to a manager back from a restart. Everything else still reaches the node."""
+        _run(*self.entering(self._worker(worker)), "iptables", "-I", *self._to_manager())
+
+    def release_to_manager(self, worker: str | Node) -> None:
+        argv = [*self.entering(self._worker(worker)), "iptables"]
+        while _succeeds(*argv, "-C", *self._to_manager()):
+            _run(*argv, "-D", *self._to_manager())
+
+    def _to_manager(self) -> list[str]:
+        """The rule, in a worker's namespace, that refuses its connections to the manager."""
+        return ["OUTPUT", "-p", "tcp", "-d", self.manager.address, "--dport", str(SWARM_PORT), "-j", "REJECT"]
 
     def kill_engine(self, node: str | Node) -> None:
         """SIGKILL the node's dockerd by its pid, as a crash; its containers' processes stay
@@ -370,14 +385,14 @@ class SwarmCluster:
 
     def _init_swarm(self) -> None:
         manager = self.manager
-        listen = ["--advertise-addr", manager.address, "--listen-addr", f"{manager.address}:2377"]
+        listen = ["--advertise-addr", manager.address, "--listen-addr", f"{manager.address}:{SWARM_PORT}"]
         self.docker(manager, "swarm", "init", *listen, "--default-addr-pool", OVERLAY_POOL)
         manager.id = _swarm_state(manager.engine_url)[1]
         self._save()
 
     def _join(self, node: Node, token: str) -> None:
-        listen = ["--advertise-addr", node.address, "--listen-addr", f"{node.address}:2377"]
-        self.docker(node, "swarm", "join", "--token", token, *listen, f"{self.manager.address}:2377")
+        listen = ["--advertise-addr", node.address, "--listen-addr", f"{node.address}:{SWARM_PORT}"]
+        self.docker(node, "swarm", "join", "--token", token, *listen, f"{self.manager.address}:{SWARM_PORT}")
         node.id = _swarm_state(node.engine_url)[1]
 
     def wait_ready(self) -> None:

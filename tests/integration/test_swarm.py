@@ -15,6 +15,7 @@ import pytest
 
 import sbtui
 from sbtui.client.models import SandboxState, TerminationReason
+from sbtui.server.runtime.node_loss import NODE_LOST_AFTER
 from tests import engine_view
 from tests.servers import IMAGE, ServerProcess, new_state_dir, until
 
@@ -313,13 +314,17 @@ async def test_a_manager_restart_keeps_the_workers_sandboxes_and_their_deadlines
     the workers run on through it: one whose deadline falls while the manager is away is
     killed on time through its node's agent; an exec begun before goes on to its end; new
     execs are refused while the manager is away, saying so, and reach the sandbox as soon as
-    it answers again; the other sandbox ends at its own deadline. The manager's own sandbox
-    ends with its engine (swarm mode has no live restore), and says so: not out of memory,
-    though it was SIGKILLed under a memory limit."""
+    it answers again; the other sandbox ends at its own deadline. The workers report to the
+    manager back only well after it answers (as a loaded cluster's may): the manager calls
+    them unknown for longer than a node may be lost, but their agents answer for them, so
+    their sandboxes are neither lost nor cut off. The manager's own sandbox ends with its
+    engine (swarm mode has no live restore), and says so: not out of memory, though it was
+    SIGKILLed under a memory limit."""
     early = await _create(swarm_client, swarm_app, cloud="aws", timeout=12)
     late = await _create(swarm_client, swarm_app, cloud="gcp", timeout=60)
     own = await _create(swarm_client, swarm_app, regions=["eu"])
     session = await late.exec(["sh", "-c", "read line; echo got $line"])
+    workers = [swarm_cluster.node("worker-1"), swarm_cluster.node("worker-2")]
     swarm_cluster.kill_engine("manager")
     try:
         with pytest.raises(sbtui.client.EngineUnavailableError, match="does not answer.*once it is back"):
@@ -332,9 +337,19 @@ async def test_a_manager_restart_keeps_the_workers_sandboxes_and_their_deadlines
         # Away until early's deadline has passed.
         deadline = (await early.refresh()).deadline
         await until(lambda: time.time() > deadline + 2, 30, "early's deadline to pass")
-    finally:
+        for worker in workers:
+            swarm_cluster.hold_from_manager(worker)
         swarm_cluster.start_engine("manager")
-    await until(_answers(late), 60, "an exec to work once the manager is back")
+        await until(_answers(late), 60, "an exec to work once the manager is back")
+        unknown = _unknown_to_the_manager(swarm_cluster, workers)
+        await until(
+            unknown, 30, "the manager to call the workers unknown for long", lambda: asyncio.sleep(0.5)
+        )
+        assert (await late.refresh()).finished_at == 0 and await _answers(late)()
+    finally:
+        for worker in workers:
+            swarm_cluster.release_to_manager(worker)
+        swarm_cluster.start_engine("manager")
     for sb, reason, node in (
         (early, TerminationReason.TIMEOUT, "worker-1"),
         (own, TerminationReason.ENGINE_STOPPED, "manager"),
@@ -347,6 +362,23 @@ async def test_a_manager_restart_keeps_the_workers_sandboxes_and_their_deadlines
             # Ended when its node's engine says it did: within 2 s of its deadline.
             assert abs(info.finished_at - info.deadline) < 2, (info.finished_at, info.deadline)
     swarm_cluster.wait_ready()
+
+
+def _unknown_to_the_manager(swarm_cluster, workers):
+    """A condition for until(): the manager has called every one of `workers` not ready for
+    longer than the server gives a node it can't hear from (2 s more)."""
+    since: dict[str, float] = {}
+
+    def unknown() -> bool:
+        for worker in workers:
+            state = swarm_cluster.docker(
+                "manager", "node", "inspect", worker.id, "--format", "{{.Status.State}}"
+            )
+            assert state.strip() != "ready", f"{worker.name} reached the manager though held from it"
+            since.setdefault(worker.name, time.monotonic())
+        return max(since.values()) < time.monotonic() - NODE_LOST_AFTER - 2
+
+    return unknown
 
 
 def _answers(sb):

@@ -49,6 +49,7 @@ from sbtui.server.runtime.engine_api import API_VERSION, engine_error, missing, 
 from sbtui.server.runtime.node_agents import NodeAgents
 from sbtui.server.runtime.node_client import NodeAgentClient, NodeExec
 from sbtui.server.runtime.node_errors import NodeUnreachable
+from sbtui.server.runtime.node_loss import NodeLoss
 from sbtui.server.runtime.swarm_tasks import Node, Placement, Task
 from sbtui.server.runtime.swarm_view import ClusterView, Snapshot
 
@@ -61,9 +62,6 @@ NETWORK_ATTEMPTS = 4  # creates of a service whose network the manager was remov
 NETWORK_RELEASE = 30.0  # seconds a removed sandbox's node may take to let go of its network
 # How long a create waits for a task's image pull and start.
 START_TIMEOUT = 300.0
-# A node the manager lost for this long has lost its sandboxes (SwarmKit says "down" after
-# missing its heartbeats, 5 s apart).
-NODE_LOST_AFTER = 5.0
 # How long a node's agent may take to count its volumes before it is passed over for a new one.
 VOLUME_ASK_TIMEOUT = 5.0
 # 128 + SIGKILL: with a memory limit and no kill of sbtui's, the kernel's OOM killer (SwarmKit
@@ -99,10 +97,9 @@ class SwarmRuntime:
         self._docker = aiodocker.Docker(url=url, api_version=API_VERSION)
         self._pushed: dict[str, str] = {}  # image id -> the registry reference pushed
         self._push_locks: dict[str, asyncio.Lock] = {}
-        self._lost_since: dict[str, float] = {}  # node id -> when the manager lost it
         self._lost_services: set[str] = set()
-        self._given_up: set[str] = set()  # nodes lost, whose agent clients are closed
         self._background = Background("swarm runtime task")
+        self._loss = NodeLoss(agents, self._background)
         self._networks = networks.EnvironmentNetworks(self._docker, "swarm", self.answers)
         self._view = ClusterView(self._docker)
 
@@ -320,7 +317,6 @@ class SwarmRuntime:
     async def _wait_started(self, service_id: str) -> Task:
         deadline = time.monotonic() + START_TIMEOUT
         unschedulable_since: float | None = None
-        node_lost_since: float | None = None
         seen = 0
         while True:
             snapshot = await self._view.after(seen)
@@ -332,16 +328,12 @@ class SwarmRuntime:
                 # A task is not placed again when its node is lost before it starts (restart
                 # condition none), nor told it failed: it would wait here for START_TIMEOUT.
                 where = snapshot.nodes.get(task.node_id) if task.node_id else None
-                if task.node_id and (where is None or where.state in swarm_tasks.NODE_GONE):
-                    node_lost_since = node_lost_since or time.monotonic()
-                    if time.monotonic() - node_lost_since > NODE_LOST_AFTER:
-                        raise EngineError(
-                            f"node {where.name if where else task.node_id[:12]} was lost before the "
-                            f"sandbox started ({where.state if where else 'gone from the swarm'}); "
-                            "create it again"
-                        )
-                else:
-                    node_lost_since = None
+                if task.node_id and self._loss.lost(task.node_id, where):
+                    raise EngineError(
+                        f"node {where.name if where else task.node_id[:12]} was lost before the "
+                        f"sandbox started ({where.state if where else 'gone from the swarm'}); "
+                        "create it again"
+                    )
                 if task.ended:
                     raise EngineError(f"the swarm could not start the sandbox: {task.message or task.state}")
                 if task.state == "pending" and "no suitable node" in task.message:
@@ -370,7 +362,7 @@ class SwarmRuntime:
         )
         if task is None:
             return state
-        if service_id in self._lost_services or (task.running and self._lost(task.node_id, where)):
+        if service_id in self._lost_services or (task.running and self._loss.lost(task.node_id, where)):
             # Given up for good: the node coming back must not bring it back.
             self._lost_services.add(service_id)
             lost_at = task.changed_at if task.ended else time.time()
@@ -387,26 +379,6 @@ class SwarmRuntime:
                 memory_limited=task.memory_limited,
             )
         return state
-
-    def _lost(self, node_id: str, where: Node | None) -> bool:
-        """Whether the node holding a running task has been lost long enough to give it up."""
-        if where is not None and where.state not in swarm_tasks.NODE_GONE:
-            self._lost_since.pop(node_id, None)
-            self._given_up.discard(node_id)
-            return False
-        since = self._lost_since.setdefault(node_id, time.monotonic())
-        if time.monotonic() - since < NODE_LOST_AFTER:
-            return False
-        if node_id not in self._given_up:
-            self._given_up.add(node_id)
-            log.warning(
-                "node %s lost (%s for %.0f s): its sandboxes end",
-                where.name if where else node_id[:12],
-                where.state if where else "gone from the swarm",
-                time.monotonic() - since,
-            )
-            self._background.spawn(self._agents.forget(node_id))
-        return True
 
     async def inspect(self, container_id: str) -> ContainerState | None:
         service = await self._service(container_id)
@@ -557,10 +529,10 @@ class SwarmRuntime:
         where = snapshot.nodes.get(task.node_id)
         if where is None:
             raise EngineError(f"the node of service {service_id[:12]} has left the swarm")
-        if where.state in swarm_tasks.NODE_GONE:
-            # Not dialled: a node cut off would hold the call until TCP gives up.
+        if not await self._loss.reachable(where):
             raise NodeUnreachable(
-                f"node {where.name or where.node_id[:12]} is {where.state}: {what} can't reach it"
+                f"node {where.name or where.node_id[:12]} is {where.state} to the manager and its agent does "
+                f"not answer: {what} can't reach it"
             )
         return task, await self._agents.of(where)
 
@@ -651,7 +623,7 @@ class SwarmRuntime:
     async def remove_volume(self, name: str, node: str = "") -> None:
         """Removed by the agent of the node holding it. A node gone from the swarm took the
         volume with it: nothing is left to remove here (what stays on that machine is its own).
-        A node down is not dialled, which would wait for TCP to give up: refused, saying so."""
+        A node down whose agent does not answer either is refused, saying so (node_loss.py)."""
         if not node:  # made by this server on one engine, before it ran on the swarm
             await self._manager.remove_volume(name)
             return
@@ -659,10 +631,11 @@ class SwarmRuntime:
         if where is None:
             log.warning("volume %s was on node %s, which has left the swarm: given up", name, node[:12])
             return
-        if where.state in swarm_tasks.NODE_GONE:
+        if not await self._loss.reachable(where):
             raise NodeUnreachable(
-                f"its node {where.name} is {where.state}: the data can be removed once the node is back, or "
-                f"given up by removing the node from the swarm (docker node rm {where.name})"
+                f"its node {where.name} is {where.state} and its agent does not answer: the data can be "
+                "removed once the node is back, or given up by removing the node from the swarm "
+                f"(docker node rm {where.name})"
             )
         await (await self._agents.of(where)).remove_volume(name)
 
