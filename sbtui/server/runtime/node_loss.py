@@ -1,12 +1,14 @@
 """Which of the swarm's nodes have lost their sandboxes, and which can be dialled.
 
-The manager's word alone is not enough. A manager that has just started again calls every
-other node unknown until that node's engine reports to it, which on a loaded cluster takes
-longer than NODE_LOST_AFTER, though those nodes and their sandboxes ran on all along. So a
-node the manager can't hear from is asked through its agent, every ASK_EVERY, whether its
-engine answers: a yes keeps the node (and lets calls reach it) for NODE_LOST_AFTER more. A
-node is given up once neither the manager nor its agent has heard from it for NODE_LOST_AFTER:
-its engine killed (its agent says the engine does not answer), its network cut (no answer).
+The manager's word `unknown` is not enough. A manager that has just started again calls every
+other node unknown until that node's engine reports to it (for up to 30 s, then down), which
+on a loaded cluster takes longer than NODE_LOST_AFTER, though those nodes and their sandboxes
+run on all along. So a node the manager can't hear from is asked through its agent, every
+ASK_EVERY, whether its engine answers: a yes lets calls reach the node, and keeps a node the
+manager has not given up (UNDECIDED) for NODE_LOST_AFTER more. A node is lost once the manager
+has not heard from it for NODE_LOST_AFTER and either its agent has not either (its engine
+killed: the agent says the engine does not answer; its network cut: no answer) or the manager
+has called it down: SwarmKit then shuts its tasks down as soon as it is back.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ log = logging.getLogger("sbtui.server.runtime")
 NODE_LOST_AFTER = 5.0
 ASK_EVERY = 1.0  # seconds between questions to the agent of a node the manager can't hear
 ASK_TIMEOUT = 2.0  # an agent that has not answered by then is not heard
+# What the manager calls a node it can't hear from and has not given up yet.
+UNDECIDED = {"unknown", "disconnected"}
 
 
 class NodeLoss:
@@ -50,16 +54,19 @@ class NodeLoss:
         since = self._gone_since.setdefault(node_id, now)
         if where is not None:
             self._ask(where)
-        if now - since < NODE_LOST_AFTER or self._heard_lately(node_id):
+        if now - since < NODE_LOST_AFTER or (
+            where is not None and where.state in UNDECIDED and self._heard_lately(node_id)
+        ):
             return False
         if node_id not in self._given_up:
             self._given_up.add(node_id)
-            log.warning(
-                "node %s lost (%s for %.0f s; its agent does not say its engine answers): its sandboxes end",
-                where.name if where else node_id[:12],
-                where.state if where else "gone from the swarm",
-                now - since,
-            )
+            if where is None:
+                why = "gone from the swarm"
+            elif where.state in UNDECIDED:
+                why = f"{where.state} to the manager for {now - since:.0f} s, and its agent does not answer"
+            else:
+                why = f"{where.state} for {now - since:.0f} s: the manager ends its tasks once it is back"
+            log.warning("node %s lost (%s): its sandboxes end", where.name if where else node_id[:12], why)
             self._background.spawn(self._agents.forget(node_id))
         return True
 
