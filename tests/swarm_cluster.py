@@ -198,8 +198,9 @@ class SwarmCluster:
         _run("ip", "link", "set", self._node(node).veth, "up")
 
     def hold_from_manager(self, worker: str | Node) -> None:
-        """The worker's engine can't reach the manager's swarm port (refused): a worker slow
-        to report to a manager back from a restart. Everything else still reaches the node."""
+        """The worker's engine can't reach the manager's swarm port (refused): a worker cut off
+        from the manager alone, or slow to report to one back from a restart. Everything else
+        (the server, its agent among them) still reaches the node."""
         _run(*self.entering(self._worker(worker)), "iptables", "-I", *self._to_manager())
 
     def release_to_manager(self, worker: str | Node) -> None:
