@@ -7,7 +7,6 @@ import fcntl
 import os
 import pty
 import shutil
-import signal
 import struct
 import subprocess
 import termios
@@ -33,14 +32,18 @@ class Pty:
             "LANG": "C.UTF-8",
         }
         self.process = subprocess.Popen(
-            argv,
+            # The keyboard's signals as a terminal's program gets them: a test run started in
+            # the background (`./bootstrap test &`) ignores SIGINT and SIGQUIT, and so would
+            # everything it starts, ctrl+c's sleep included. Reset by env, not a preexec_fn:
+            # Python run in the forked child runs gRPC's after-fork handlers, which can abort
+            # it while this process's channels are busy.
+            ["env", "--default-signal=INT,QUIT", *argv],
             stdin=slave,
             stdout=slave,
             stderr=slave,
             cwd=cwd,
             env=env,
             start_new_session=True,
-            preexec_fn=_terminal_signals,
         )
         os.close(slave)
 
@@ -81,14 +84,6 @@ class Pty:
             self.process.kill()
         self.process.wait(timeout=10)
         os.close(self.master)
-
-
-def _terminal_signals() -> None:
-    """The keyboard's signals as a terminal's program gets them: a test run started in the
-    background (`./bootstrap test &`) ignores SIGINT and SIGQUIT, and so would everything it
-    starts, ctrl+c's sleep included."""
-    for number in (signal.SIGINT, signal.SIGQUIT):
-        signal.signal(number, signal.SIG_DFL)
 
 
 def screen_text(terminal) -> str:
