@@ -48,7 +48,6 @@ class NodeLoss:
         (`where`: the node as the manager lists it; None once it has left the swarm)."""
         if where is not None and where.state not in NODE_GONE:
             self._back(node_id)
-            self._given_up.discard(node_id)
             return False
         now = time.monotonic()
         since = self._gone_since.setdefault(node_id, now)
@@ -89,9 +88,11 @@ class NodeLoss:
         return answered is not None and time.monotonic() - answered < NODE_LOST_AFTER
 
     def _back(self, node_id: str) -> None:
-        """The manager hears from the node again."""
+        """The manager hears from the node again (or no one asks after it): a later outage
+        counts from its own start, and a node given up is asked after again."""
         self._gone_since.pop(node_id, None)
         self._answered.pop(node_id, None)
+        self._given_up.discard(node_id)
 
     def _ask(self, where: Node) -> None:
         """Ask the node's agent, every ASK_EVERY, for as long as the node is gone, not given up,
@@ -106,7 +107,7 @@ class NodeLoss:
         try:
             while node_id in self._gone_since and node_id not in self._given_up:
                 if time.monotonic() - self._wanted[node_id] > NODE_LOST_AFTER:
-                    self._back(node_id)  # unwatched: a later outage counts from its own start
+                    self._back(node_id)  # unwatched
                     return
                 await self._ask_once(where)
                 await asyncio.sleep(ASK_EVERY)
