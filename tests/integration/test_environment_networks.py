@@ -16,18 +16,21 @@ loopback.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import ssl
 import time
 
 import aiodocker
+import aiohttp
 import pytest
 
 import sbtui
 from sbtui.client import SbtuiError
 from sbtui.server.runtime import networks
 from sbtui.server.runtime.engine_api import LIBPOD_API
+from sbtui.server.runtime.naming import LABEL_SANDBOX
 from tests import engine_view
 from tests.engine_view import networks_of
 from tests.servers import IMAGE, ServerProcess, new_state_dir, until
@@ -304,3 +307,44 @@ async def _internal(server, network: str) -> bool:
 
 async def _absent(server, network: str) -> bool:
     return await _network_labels(server, network) is None
+
+
+async def test_on_a_docker_that_can_deadlock_one_networks_kills_go_one_at_a_time(client, app, image, server):
+    """Docker before 20.10.27 can deadlock for good when two containers leave one network at
+    once (networks.MembershipChanges): the whole engine then hangs. Terminating four sandboxes
+    of one environment at once, the engine must see each kill only after the previous killed
+    container has died (its network released before its `die`)."""
+    if server.engine != "docker":
+        pytest.skip("only Docker's networks have that deadlock (Podman has no libnetwork)")
+    async with aiodocker.Docker(url=server.engine_url) as docker:
+        version = (await docker.version())["Version"]
+        if not networks.changes_collide("docker", version):
+            pytest.skip(f"Docker {version} has the fix: its kills need not wait on each other")
+        sbs = await asyncio.gather(*(client.sandboxes.create(app, image) for _ in range(4)))
+        ids = {sb.sandbox_id for sb in sbs}
+        params = {
+            "filters": json.dumps(
+                {"type": ["container"], "event": ["kill", "die"], "label": [LABEL_SANDBOX]}
+            ),
+            "since": str(int(time.time()) - 1),
+        }
+        seen: list[tuple[str, str]] = []  # (action, sandbox id), in the engine's order
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        async with docker._query("events", params=params, timeout=timeout) as response:
+            await asyncio.gather(*(sb.terminate() for sb in sbs))
+
+            async def four_deaths() -> None:
+                async for line in response.content:
+                    event = json.loads(line)
+                    sandbox = (event.get("Actor") or {}).get("Attributes", {}).get(LABEL_SANDBOX)
+                    if sandbox in ids:
+                        seen.append((event["Action"], sandbox))
+                        if sum(action == "die" for action, _ in seen) == len(ids):
+                            return
+
+            await asyncio.wait_for(four_deaths(), 60)
+    # Each kill is followed by that container's death before anything else happens to the others.
+    kills = [i for i, (action, _) in enumerate(seen) if action == "kill"]
+    assert len(kills) == len(ids), seen
+    for at in kills:
+        assert seen[at + 1] == ("die", seen[at][1]), seen

@@ -86,6 +86,9 @@ log = logging.getLogger("sbtui.server.runtime")
 _EXIT_ACTIONS = {"die", "died"}
 STREAM_BUFFER = 256 * 1024  # what a dialled connection's reader holds before its peer waits
 _NEW_ACTIONS = {"create", "start"}
+# How long a killed container's network may hold the next change of that network (see
+# networks.MembershipChanges); a kill ends in well under a second.
+LEAVE_WAIT = 10.0
 
 
 async def _connect(address: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -135,6 +138,7 @@ class DockerRuntime:
         )
         self._streams = aiodocker.Docker(url=url, api_version=API_VERSION, session=self._streams_session)
         self._networks = networks.EnvironmentNetworks(self._docker, name, self.answers)
+        self._changes = networks.MembershipChanges(name, self.version)
 
     async def version(self) -> str:
         try:
@@ -419,7 +423,8 @@ class DockerRuntime:
             # Read back before anything runs: the sandbox starts only as it was asked for.
             data = await self._show(container.id) or {}
             container_config.check_created(data, host, spec.mounts)
-            await container.start()
+            async with self._changes.joining(host.get("NetworkMode")):
+                await container.start()
         except (DockerError, EngineError) as err:
             await self.remove(container.id)
             if holder:
@@ -492,7 +497,8 @@ class DockerRuntime:
         except DockerError as err:
             raise engine_error(err, "creating the sandbox's network namespace") from None
         try:
-            await holder.start()
+            async with self._changes.joining(host.get("NetworkMode")):
+                await holder.start()
         except DockerError as err:
             await self.remove(holder.id)  # created but never started: nothing else would remove it
             raise engine_error(err, "starting the sandbox's network namespace") from None
@@ -610,6 +616,17 @@ class DockerRuntime:
             raise engine_error(err, f"setting the requests of container {container_id[:12]}") from None
 
     async def kill(self, container_id: str) -> None:
+        if not await self._changes.serial():
+            await self._kill(container_id)
+            return
+        data = await self._show(container_id)
+        if data is None or not (data.get("State") or {}).get("Running"):
+            return
+        async with self._changes.leaving((data.get("HostConfig") or {}).get("NetworkMode")):
+            await self._kill(container_id)
+            await self._left(container_id)
+
+    async def _kill(self, container_id: str) -> None:
         try:
             await self._docker.containers.container(container_id).kill(signal="SIGKILL")
         except DockerError as err:
@@ -618,6 +635,19 @@ class DockerRuntime:
                 return
             raise engine_error(err, f"killing container {container_id[:12]}") from None
 
+    async def _left(self, container_id: str) -> None:
+        """Wait until the engine is done with a killed container's exit, its network released
+        (see networks.MembershipChanges); a slow one is no reason to hold the others longer."""
+        try:
+            await asyncio.wait_for(
+                self._docker.containers.container(container_id).wait(condition="not-running"), LEAVE_WAIT
+            )
+        except asyncio.TimeoutError:
+            log.warning("container %s still ran %.0f s after its kill", container_id[:12], LEAVE_WAIT)
+        except DockerError as err:
+            if not missing(err):
+                raise engine_error(err, f"waiting for container {container_id[:12]} to end") from None
+
     async def remove(self, container_id: str) -> None:
         data = await self._show(container_id) or {}
         joined = [
@@ -625,8 +655,13 @@ class DockerRuntime:
             for n in (data.get("NetworkSettings") or {}).get("Networks") or {}
             if networks.is_environment_network(n)
         ]
+        running = bool((data.get("State") or {}).get("Running"))
         try:
-            await self._docker.containers.container(container_id).delete(force=True, v=True)
+            # Forcing a running container out is a kill: its network changes as the kill's would.
+            async with self._changes.leaving(
+                (data.get("HostConfig") or {}).get("NetworkMode") if running else None
+            ):
+                await self._docker.containers.container(container_id).delete(force=True, v=True)
         except DockerError as err:
             if missing(err) or "already in progress" in str(err.message):
                 return  # gone, or going: Docker answers 409 while another removal runs

@@ -66,6 +66,113 @@ def pools_used_up(message: str) -> str | None:
     return None
 
 
+# Docker before 20.10.27 (Debian 12 ships 20.10.24) can deadlock for good when a container
+# leaves a user-defined network while another joins or leaves it: the leaver reads its
+# /etc/hosts entries under the network's lock, then the daemon's, while the daemon's
+# service-record loop handles the other under the daemon's lock, then the network's. Every later
+# call that needs a network then waits forever: starts, exits, `docker network ls`
+# (moby/moby#46661, fixed by moby/libnetwork#2679). Seen here: two sandboxes of one environment
+# killed 12 ms apart. Joins alone never take the locks in the leaver's order.
+FIXED_IN = (20, 10, 27)
+
+
+def changes_collide(engine: str, version: str) -> bool:
+    """Whether `engine` at `version` has that deadlock: Docker before 20.10.27."""
+    if engine != "docker":
+        return False  # Podman has no libnetwork; swarm's overlay networks skip that loop
+    parts = []
+    for part in version.split("+")[0].split("-")[0].split(".")[:3]:
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts) < FIXED_IN if len(parts) == 3 else False
+
+
+class _Turns:
+    """One network's changes: joins together, each leave alone (and first, once waiting)."""
+
+    def __init__(self) -> None:
+        self._changed = asyncio.Condition()
+        self._joins = 0
+        self._leaving = False
+        self._leaves_waiting = 0
+
+    @contextlib.asynccontextmanager
+    async def join(self):
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._leaving and not self._leaves_waiting)
+            self._joins += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._joins -= 1
+                self._changed.notify_all()
+
+    @contextlib.asynccontextmanager
+    async def leave(self):
+        async with self._changed:
+            self._leaves_waiting += 1
+            try:
+                await self._changed.wait_for(lambda: not self._leaving and not self._joins)
+            finally:
+                self._leaves_waiting -= 1
+            self._leaving = True
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._leaving = False
+                self._changed.notify_all()
+
+
+class MembershipChanges:
+    """On an engine where they can deadlock it (`changes_collide`), keeps each leave of a
+    network from overlapping any other change of that network; on any other engine everything
+    goes at once.
+
+    A join is a container's start. A leave is a kill waited on until the engine is done with
+    the container's exit (its `die` comes after its network is released), or a forced removal
+    of a running container. Exits that no one asked for still happen when they happen."""
+
+    def __init__(self, engine: str, version: Callable[[], Awaitable[str]]) -> None:
+        self._engine = engine
+        self._version = version
+        self._serial: bool | None = None  # decided from the engine's version, once it answers
+        self._turns: dict[str, _Turns] = {}
+
+    async def serial(self) -> bool:
+        """Whether this engine's leaves of one network wait for its other changes."""
+        if self._serial is None:
+            self._serial = changes_collide(self._engine, await self._version())
+        return self._serial
+
+    @contextlib.asynccontextmanager
+    async def joining(self, network: str | None):
+        """Around the start of a container whose network mode is `network`."""
+        turns = await self._turns_of(network)
+        if turns is None:
+            yield
+            return
+        async with turns.join():
+            yield
+
+    @contextlib.asynccontextmanager
+    async def leaving(self, network: str | None):
+        """Around the kill (and its wait) or forced removal of a container on `network`."""
+        turns = await self._turns_of(network)
+        if turns is None:
+            yield
+            return
+        async with turns.leave():
+            yield
+
+    async def _turns_of(self, network: str | None) -> _Turns | None:
+        if not network or not is_environment_network(network) or not await self.serial():
+            return None  # only environment networks are sbtui's to order
+        return self._turns.setdefault(network, _Turns())
+
+
 class EnvironmentNetworks:
     """The environment networks of one engine ("docker", "podman" or "swarm"), through its Engine API
     (`docker`); `answers` tells whether the engine takes new connections."""
