@@ -11,9 +11,12 @@ from tests import registry as registries
 from tests.quiet_sessions import QUIET_RUN, QUIET_SWARM_RUN, QuietRun
 from tests.servers import (
     ENGINE_OPTIONS,
+    HUNG_AFTER,
     IMAGE,
     ServerProcess,
     available_engines,
+    engine_cli,
+    engine_hung,
     log_sizes,
     new_state_dir,
     printed_since,
@@ -124,23 +127,46 @@ QUIET_ON_SWARM = pytest.StashKey[bool]()
 
 
 PRINTED_BEFORE = pytest.StashKey[dict]()
+HUNG = pytest.StashKey[dict]()  # engine -> the test after whose failure it no longer answered
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     item.stash[PRINTED_BEFORE] = log_sizes()
+    engine = _engine_of(item)
+    hung_after = item.config.stash.get(HUNG, {}).get(engine)
+    if hung_after:
+        pytest.fail(
+            f"not run: {engine} stopped answering after {hung_after} failed (listing its "
+            f"networks took over {HUNG_AFTER} s); every call that needs them would wait forever",
+            pytrace=False,
+        )
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """A failed test's report carries what the servers running then printed during it: the
-    server's side of a failure seen once in CI is otherwise lost with the run."""
+    server's side of a failure seen once in CI is otherwise lost with the run. After a failure
+    the test's engine is asked to list its networks: one that no longer can is hung, and the
+    tests after it on that engine fail at once instead of each waiting out its timeout."""
     outcome = yield
     report = outcome.get_result()
-    if report.failed and call.when != "teardown":
+    if not report.failed:
+        return
+    if call.when != "teardown":
         printed = printed_since(item.stash.get(PRINTED_BEFORE, {}))
         if printed:
             report.sections.append(("sbtui servers", printed))
+    engine = _engine_of(item)
+    hung = item.config.stash.setdefault(HUNG, {})
+    if engine and engine not in hung and engine_hung(engine_cli(engine)):
+        hung[engine] = item.nodeid
+        report.sections.append(
+            (
+                "engine",
+                f"{engine} did not list its networks within {HUNG_AFTER} s after this failure: it is hung",
+            )
+        )
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -43,6 +43,21 @@ def engine_cli(engine: str) -> list[str]:
     return ["docker", "--host", cluster.manager.engine_url]
 
 
+HUNG_AFTER = 20  # seconds an engine may take to list its networks before it is called hung
+
+
+def engine_hung(cli: list[str], within: float = HUNG_AFTER) -> bool:
+    """Whether an engine, through its CLI (`engine_cli`), no longer lists its networks within
+    `within` seconds. A deadlocked dockerd still answers pings and serves pulls, while every
+    start, exit and network call waits on it forever: each test after it would wait out its
+    whole timeout."""
+    try:
+        subprocess.run([*cli, "network", "ls", "--quiet"], capture_output=True, timeout=within)
+    except subprocess.TimeoutExpired:
+        return True
+    return False
+
+
 def available_engines() -> list[str]:
     """Engines to test on: SBTUI_TEST_ENGINES, else every one this machine has."""
     wanted = os.environ.get("SBTUI_TEST_ENGINES")
