@@ -20,6 +20,7 @@ import json
 import re
 import secrets
 import ssl
+import subprocess
 import time
 
 import aiodocker
@@ -29,11 +30,12 @@ import pytest
 import sbtui
 from sbtui.client import SbtuiError
 from sbtui.server.runtime import networks
+from sbtui.server.runtime.engine import ulimits_of
 from sbtui.server.runtime.engine_api import LIBPOD_API
 from sbtui.server.runtime.naming import LABEL_SANDBOX
 from tests import engine_view
 from tests.engine_view import networks_of
-from tests.servers import IMAGE, ServerProcess, new_state_dir, until
+from tests.servers import IMAGE, ServerProcess, engine_cli, new_state_dir, until
 
 HIDDEN, PLAIN, TLS = 7000, 7001, 7002  # undeclared, unencrypted, encrypted
 PORTS = (HIDDEN, PLAIN, TLS)
@@ -248,6 +250,44 @@ async def test_a_create_that_fails_leaves_no_network(client, image, server):
     assert (await networks_of(server, sb.sandbox_id))[1] == [network]
     await sb.terminate(wait=True)
     await until(lambda: _absent(server, network), 20, "the unused network's removal")
+
+
+async def test_a_network_removed_behind_the_servers_back_is_made_again(client, image, server):
+    """The server makes an environment's network once and then counts on it; one that someone
+    else removed since is made again by the next create, which would otherwise fail on it."""
+    environment = "netenv-gone"
+    app = await client.apps.from_name("gone", environment=environment, create_if_missing=True)
+    network = networks.for_environment(server.server_id, environment).name
+    cli = engine_cli(server.engine)
+    sb = await client.sandboxes.create(app, image, timeout=60)
+    held = None
+    if server.engine != "swarm":  # there the network stays while the server runs
+        # A container of the test's own keeps the server from removing it as the sandbox ends
+        # (on Podman with the limits its service can grant, as the server gives its own).
+        host = {"NetworkMode": network, "Ulimits": ulimits_of(server.podman_pid)}
+        config = {"Image": IMAGE, "Cmd": ["sleep", "600"], "HostConfig": host}
+        async with aiodocker.Docker(url=server.engine_url) as docker:
+            held = await docker.containers.run(config, name=f"netenv-gone-{secrets.token_hex(4)}")
+    await sb.terminate(wait=True)
+    if held:
+        async with aiodocker.Docker(url=server.engine_url) as docker:
+            await docker.containers.container(held.id).delete(force=True)
+    # The sandbox's container (on swarm its service) lets go of the network once the server has
+    # removed it, a moment after the sandbox ends.
+    await until(lambda: _removes(cli, network), 30, f"network {network} to be removed by the test")
+    sb = await client.sandboxes.create(app, image, timeout=60)
+    assert (await networks_of(server, sb.sandbox_id))[1] == [network]
+    await sb.terminate(wait=True)
+
+
+def _cli(cli: list[str], *args: str) -> str:
+    return subprocess.run(
+        [*cli, *args], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.strip()
+
+
+def _removes(cli: list[str], network: str) -> bool:
+    return subprocess.run([*cli, "network", "rm", network], capture_output=True, timeout=60).returncode == 0
 
 
 @pytest.fixture

@@ -401,6 +401,13 @@ class DockerRuntime:
 
     async def create_and_start(self, spec: ContainerSpec) -> str:
         network = None if spec.network_disabled else spec.network
+        try:
+            async with self._networks.joining(network):
+                return await self._create_and_start(spec)
+        except EngineError as err:
+            # Removed behind the server's back since it was last made: made again, once.
+            if network is None or not self._networks.gone(network.name, str(err)):
+                raise
         async with self._networks.joining(network):
             return await self._create_and_start(spec)
 

@@ -303,7 +303,7 @@ class SwarmRuntime:
                     )
                     return created["ID"]
                 except DockerError as err:
-                    gone = network is not None and f"network {network.name} not found" in str(err.message)
+                    gone = network is not None and self._networks.gone(network.name, str(err.message))
                     if not gone or attempt == NETWORK_ATTEMPTS:
                         raise engine_error(err, "creating the sandbox's service") from None
             await asyncio.sleep(0.1 * attempt)
