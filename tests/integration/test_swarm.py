@@ -16,7 +16,7 @@ import pytest
 import sbtui
 from sbtui.client.models import SandboxState, TerminationReason
 from sbtui.server.runtime.node_loss import NODE_LOST_AFTER
-from tests import engine_view
+from tests import engine_view, reach
 from tests.servers import IMAGE, ServerProcess, new_state_dir, until
 
 pytestmark = pytest.mark.swarm
@@ -117,6 +117,36 @@ async def test_a_snapshot_starts_on_another_node(swarm_client, swarm_app, swarm_
     p = await copy.exec(["cat", "/from-snapshot"])
     assert (await p.stdout.read()).strip() == b"made-on-worker-1"
     await copy.terminate()
+
+
+async def test_a_cidr_allowlist_fences_across_nodes(swarm_client, swarm_app, swarm_cluster):
+    """The fence is set in the sandbox's namespace on its node, by that node's agent; what it
+    lets through crosses the overlay to the other nodes. The fenced sandbox is tried once its
+    node has learnt both targets' addresses by gossip (an open sandbox beside it reaches both),
+    so a refusal is the fence's."""
+    worker_1, worker_2 = {"regions": ["eu", "us"], "cloud": "aws"}, {"regions": ["us"], "cloud": "gcp"}
+    allowed = await _create(swarm_client, swarm_app, command=reach.LISTEN, **swarm_cluster.on_manager)
+    other = await _create(swarm_client, swarm_app, command=reach.LISTEN, **worker_2)
+    made = [allowed, other]
+    try:
+        await reach.listening(allowed)
+        await reach.listening(other)
+        allowed_ip, other_ip = await reach.address(allowed), await reach.address(other)
+        made += await asyncio.gather(
+            _create(swarm_client, swarm_app, **worker_1),
+            _create(swarm_client, swarm_app, cidr_allowlist=[f"{allowed_ip}/32"], **worker_1),
+        )
+        open_sb, fenced = made[2:]
+        assert {(await sb.refresh()).node for sb in (open_sb, fenced)} == {
+            swarm_cluster.node("worker-1").hostname
+        }
+        for target in (allowed_ip, other_ip):
+            await until(lambda: reach.reaches(open_sb, target), 30, f"worker-1 to learn {target} by gossip")
+        assert await reach.reaches(fenced, allowed_ip)
+        assert not await reach.reaches(fenced, other_ip)
+    finally:
+        for sb in made:
+            await sb.terminate()
 
 
 async def test_capabilities_follow_the_runtime(swarm_client):
