@@ -139,6 +139,14 @@ class OwnDockerd:
         containers' shims stay."""
         self._signal(signal.SIGKILL, timeout)
 
+    def freeze(self) -> None:
+        """SIGSTOP it by its pid: the kernel still takes connections for it and it answers
+        none of them, as a deadlocked dockerd does (its containers run on)."""
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+
     def _signal(self, sig: int, timeout: float) -> None:
         if not self.running():
             return
@@ -163,6 +171,8 @@ class OwnDockerd:
 
     def dispose(self) -> None:
         """Stop it and remove everything it kept: its containers, images and networks."""
+        if self.running():
+            self.thaw()  # a frozen one would take its SIGTERM only once thawed
         try:
             self.stop()
         except subprocess.TimeoutExpired:

@@ -21,6 +21,7 @@ from sbtui.server.creation import Creator
 from sbtui.server.disk import DiskWatcher
 from sbtui.server.domains import CustomDomains
 from sbtui.server.engine_health import EngineHealth
+from sbtui.server.engine_watch import EngineWatch
 from sbtui.server.events import EventBus
 from sbtui.server.images import Images
 from sbtui.server.lifecycle import Scheduler
@@ -50,6 +51,7 @@ class SandboxManager:
         self.limits = limits = limits or Limits()
         self.events = EventBus()
         self.engine_health = EngineHealth(runtime.name)
+        self._engine_watch = EngineWatch(runtime, self.engine_health)
         sealer = Sealer(store.path.with_name("secrets.key"))
         self.secrets = Secrets(store, sealer)
         self.kept_output = logs.KeptOutput(store, sealer)
@@ -98,6 +100,7 @@ class SandboxManager:
         )
 
     async def start(self) -> None:
+        self._engine_watch.start()
         await self.creator.start()
         self.catalog.load()
         await self.transitions.start()
@@ -137,4 +140,5 @@ class SandboxManager:
         elif owed:
             log.info("carried out %d terminations in %.1f s before stopping", owed, took)
         await self.reconciler.stop()  # followed until here: an exit event may finish a kill
+        await self._engine_watch.stop()
         self._background.cancel()

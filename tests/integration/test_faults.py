@@ -37,6 +37,7 @@ from sbtui.client import (
     SandboxTimeoutError,
     TerminationReason,
 )
+from sbtui.server.engine_watch import CHECK_EVERY, HUNG_AFTER
 from tests import engine_view
 from tests.own_dockerd import OwnDockerd
 from tests.servers import IMAGE, REPORTED, ROOT, ServerProcess, available_engines, new_state_dir, until
@@ -492,6 +493,50 @@ def own_dockerd():
     dockerd = OwnDockerd().start()
     yield dockerd
     dockerd.dispose()
+
+
+async def test_a_hung_docker_is_said_down_and_refuses_creates_at_once(own_dockerd):
+    """A deadlocked dockerd takes calls and answers none, though nothing fails: frozen here
+    (SIGSTOP), it is said down within HUNG_AFTER and a few seconds more, naming why; a create
+    is refused at once saying so instead of waiting on it for ever; thawed, it is ok again and
+    its sandbox still answers."""
+    server = ServerProcess(
+        "docker", new_state_dir("docker-hung"), extra=["--engine-url", own_dockerd.url]
+    ).start()
+    try:
+        async with sbtui.Client.connect(server.address) as client:
+            app, image = await _app_and_image(client)
+            sb = await client.sandboxes.create(app, image, timeout=600)
+            own_dockerd.freeze()
+            try:
+                frozen = time.monotonic()
+
+                async def down():
+                    status = await client.engine_status()
+                    return status if status.state == EngineState.DOWN else None
+
+                status = await until(down, HUNG_AFTER + CHECK_EVERY + 10, "the engine state to say down")
+                said_after = time.monotonic() - frozen
+                assert "it is hung" in status.last_error, status
+                refused = time.monotonic()
+                with pytest.raises(EngineUnavailableError, match="docker does not answer .*it is hung"):
+                    await client.sandboxes.create(app, image, timeout=60)
+                refused_in = time.monotonic() - refused
+                assert refused_in < 5
+            finally:
+                own_dockerd.thaw()
+
+            async def ok():
+                return (await client.engine_status()).state == EngineState.OK
+
+            await until(ok, CHECK_EVERY + 10, "the engine state to say ok")
+            p = await sb.exec(["echo", "back"])
+            assert await p.stdout.read() == b"back\n"
+            assert await sb.terminate(wait=True) == 137
+            print(f"\nsaid hung {said_after:.1f} s after the freeze; a create refused in {refused_in:.2f} s")
+    finally:
+        server.stop()
+        shutil.rmtree(server.state_dir, ignore_errors=True)
 
 
 SEQ_END = 53000  # `seq 1 53000` prints 306,894 bytes: more than the 256 KiB kept

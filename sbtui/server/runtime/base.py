@@ -184,6 +184,10 @@ class Runtime(Protocol):
     async def answers(self) -> bool:
         """Whether the engine takes new connections and answers on them."""
 
+    async def list_networks(self) -> None:
+        """List the engine's networks, and nothing more: a call a hung engine never answers
+        (engine_watch.py), though it answers pings."""
+
     async def containers_stop_with_engine(self) -> bool:
         """Whether the engine's containers stop when the engine stops."""
 

@@ -151,6 +151,12 @@ class DockerRuntime:
         """Whether the engine takes new connections and answers on them (see hijack.answers)."""
         return await answers(self.url)
 
+    async def list_networks(self) -> None:
+        try:
+            await self._docker._query_json("networks")
+        except DockerError as err:
+            raise engine_error(err, "listing networks") from None
+
     async def containers_stop_with_engine(self) -> bool:
         """Whether the engine stops its containers when it stops: Docker does, unless it
         runs with live-restore. Podman's containers don't depend on its API service."""

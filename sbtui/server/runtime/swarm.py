@@ -111,6 +111,9 @@ class SwarmRuntime:
     async def answers(self) -> bool:
         return await self._manager.answers()
 
+    async def list_networks(self) -> None:
+        await self._manager.list_networks()
+
     async def containers_stop_with_engine(self) -> bool:
         return False  # the manager's engine stopping stops only its own node's tasks
 
