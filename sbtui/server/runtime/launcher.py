@@ -63,12 +63,20 @@ def _launching(argv: list[bytes]) -> bool:
     return argv[:2] == [TARGET.encode(), b"setpriv"] or _in_shell(argv)
 
 
+def _not_yet_run(argv: list[bytes]) -> bool:
+    """runc's init: the container's first process before it has run the launcher. The engine
+    says a container runs once runc has let its init go on, a moment before that exec: under
+    load a create's gate can come first."""
+    return argv[1:2] == [b"init"] and argv[0].rsplit(b"/", 1)[-1] == b"runc"
+
+
 def behind_gate(pid: int) -> bool:
-    """Whether the container whose first process is `pid` still waits behind its gate."""
+    """Whether the container whose first process is `pid` has not yet passed its gate."""
     try:
-        return _launching(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"))
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
+    return _launching(argv) or _not_yet_run(argv)
 
 
 async def open_gate(pid: int) -> None:
@@ -88,7 +96,7 @@ async def open_gate(pid: int) -> None:
         if _in_shell(argv) and caught & _USR1_BIT:
             os.kill(pid, signal.SIGUSR1)
             return
-        if not _launching(argv):
+        if not _launching(argv) and not _not_yet_run(argv):
             raise EngineError(f"the sandbox's first process ({pid}) is not waiting behind its gate")
         if time.monotonic() > deadline:
             raise EngineError(f"the sandbox's gate was not ready within {GATE_WAIT:g} s")
