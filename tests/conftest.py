@@ -159,7 +159,7 @@ def pytest_runtest_makereport(item, call):
             report.sections.append(("sbtui servers", printed))
     engine = _engine_of(item)
     hung = item.config.stash.setdefault(HUNG, {})
-    if engine and engine not in hung and engine_hung(engine_cli(engine)):
+    if engine and engine not in hung and _hung_now(engine):
         hung[engine] = item.nodeid
         report.sections.append(
             (
@@ -167,6 +167,13 @@ def pytest_runtest_makereport(item, call):
                 f"{engine} did not list its networks within {HUNG_AFTER} s after this failure: it is hung",
             )
         )
+
+
+def _hung_now(engine: str) -> bool:
+    try:
+        return engine_hung(engine_cli(engine))
+    except Exception:  # no engine left to ask (a test swarm already torn down): nothing to say
+        return False
 
 
 def pytest_terminal_summary(terminalreporter, config):
