@@ -280,12 +280,6 @@ async def test_a_network_removed_behind_the_servers_back_is_made_again(client, i
     await sb.terminate(wait=True)
 
 
-def _cli(cli: list[str], *args: str) -> str:
-    return subprocess.run(
-        [*cli, *args], capture_output=True, text=True, timeout=60, check=True
-    ).stdout.strip()
-
-
 def _removes(cli: list[str], network: str) -> bool:
     return subprocess.run([*cli, "network", "rm", network], capture_output=True, timeout=60).returncode == 0
 
