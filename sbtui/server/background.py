@@ -1,11 +1,13 @@
 """Work the server begins and does not wait for (a kill and the look after it, a tunnel's
-listeners): each task ends by itself; a failure is logged; a stop cancels what is left."""
+listeners): each task ends by itself; a failure is logged; a stop cancels what is left. And the
+loops it runs from its start to its stop (the deadlines, the disk limit, the engine's watch)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Coroutine
+from typing import Callable, Coroutine
 
 log = logging.getLogger("sbtui.server")
 
@@ -28,3 +30,21 @@ class Background:
     def cancel(self) -> None:
         for task in list(self.tasks):
             task.cancel()
+
+
+class Loop:
+    """One task that runs `run()` from start() until stop() cancels it and waits for its end."""
+
+    def __init__(self, run: Callable[[], Coroutine], name: str) -> None:
+        self._run = run
+        self._name = name
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -26,6 +26,7 @@ import stat
 import time
 from typing import Callable, Iterable
 
+from sbtui.server.background import Loop
 from sbtui.server.events import EventBus
 from sbtui.server.runtime.base import EngineError, Runtime, WritablePaths
 from sbtui.server.store import SandboxRecord
@@ -143,18 +144,13 @@ class DiskWatcher:
         self._events = events
         self._due: dict[str, float] = {}  # sandbox id -> monotonic time of its next check
         self._paths: dict[str, WritablePaths] = {}  # by container id
-        self._task: asyncio.Task | None = None
+        self._task = Loop(self._loop, "disk-limit")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="disk-limit")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._task.stop()
 
     async def _loop(self) -> None:
         queue = self._events.subscribe()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sbtui.server.background import Loop
 from sbtui.server.engine_health import EngineHealth
 from sbtui.server.runtime.base import EngineError, Runtime
 
@@ -28,18 +29,13 @@ class EngineWatch:
         self._runtime = runtime
         self._health = health
         self._hung = False  # the engine is down because this watch said so
-        self._task: asyncio.Task | None = None
+        self._task = Loop(self._loop, "engine-watch")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="engine-watch")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._task.stop()
 
     async def _loop(self) -> None:
         while True:

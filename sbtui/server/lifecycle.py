@@ -8,6 +8,7 @@ import time
 from typing import Callable, Iterable
 
 from sbtui.proto import sandbox_pb2 as pb
+from sbtui.server.background import Loop
 from sbtui.server.store import SandboxRecord
 
 DEFAULT_STOP_TIMEOUT = 30.0  # seconds; `sbtui server --stop-timeout`
@@ -34,22 +35,17 @@ class Scheduler:
         self._running = running
         self._expire = expire
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task = Loop(self._loop, "deadlines")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="deadlines")
+        self._task.start()
 
     def changed(self) -> None:
         """A deadline moved: recompute the next wake-up."""
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._task.stop()
 
     async def _loop(self) -> None:
         while True:
