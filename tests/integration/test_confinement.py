@@ -177,7 +177,13 @@ async def test_sandboxes_running_out_of_memory_at_once_each_say_so(client, app, 
     sbs = await asyncio.gather(
         *(client.sandboxes.create(app, image, memory_limit_mib=16, command=hog) for _ in range(8))
     )
-    assert await asyncio.wait_for(asyncio.gather(*(sb.wait() for sb in sbs)), 90) == [137] * 8
+    waits = [asyncio.ensure_future(sb.wait()) for sb in sbs]
+    _, pending = await asyncio.wait(waits, timeout=90)
+    for waiting in pending:
+        waiting.cancel()
+    stuck = [await sb.refresh() for sb, waiting in zip(sbs, waits) if waiting in pending]
+    assert not stuck, f"not ended within 90 s: {[(i.sandbox_id, i.state.name, i.node) for i in stuck]}"
+    assert [waiting.result() for waiting in waits] == [137] * 8
     reasons = [(await sb.refresh()).termination_reason for sb in sbs]
     assert reasons == [TerminationReason.OUT_OF_MEMORY] * 8
 

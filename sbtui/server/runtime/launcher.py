@@ -70,13 +70,23 @@ def _not_yet_run(argv: list[bytes]) -> bool:
     return argv[1:2] == [b"init"] and argv[0].rsplit(b"/", 1)[-1] == b"runc"
 
 
+def _on_its_way(cmdline: bytes) -> bool:
+    """Whether a first process with this command line has not yet reached the sandbox's command:
+    runc's init, the launcher, or between the two. In the middle of an exec the kernel shows no
+    command line at all (the new program's is set last), as it does for a process that has ended
+    and not yet been reaped; the gate waits on both to be one thing or the other."""
+    if not cmdline:
+        return True
+    argv = cmdline.split(b"\0")
+    return _launching(argv) or _not_yet_run(argv)
+
+
 def behind_gate(pid: int) -> bool:
     """Whether the container whose first process is `pid` has not yet passed its gate."""
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        return _on_its_way(Path(f"/proc/{pid}/cmdline").read_bytes())
     except OSError:
         return False
-    return _launching(argv) or _not_yet_run(argv)
 
 
 async def open_gate(pid: int) -> None:
@@ -87,16 +97,16 @@ async def open_gate(pid: int) -> None:
     deadline = time.monotonic() + GATE_WAIT
     while True:
         try:
-            argv = cmdline.read_bytes().split(b"\0")
+            shown = cmdline.read_bytes()
             lines = status.read_text().splitlines()
             caught = next(int(line.split()[1], 16) for line in lines if line.startswith("SigCgt:"))
         except (OSError, StopIteration, ValueError, IndexError):
             raise EngineError(f"the sandbox's first process ({pid}) is gone") from None
         # Until setpriv has run the shell, the process is still setpriv: wait for the shell.
-        if _in_shell(argv) and caught & _USR1_BIT:
+        if _in_shell(shown.split(b"\0")) and caught & _USR1_BIT:
             os.kill(pid, signal.SIGUSR1)
             return
-        if not _launching(argv) and not _not_yet_run(argv):
+        if not _on_its_way(shown):
             raise EngineError(f"the sandbox's first process ({pid}) is not waiting behind its gate")
         if time.monotonic() > deadline:
             raise EngineError(f"the sandbox's gate was not ready within {GATE_WAIT:g} s")
