@@ -59,11 +59,18 @@ async def test_restart_readopts_running_and_keeps_exit_codes(own_server, how):
 
 
 async def test_deadline_passed_while_down_is_enforced_at_restart(own_server):
-    sandbox_id = await _make(own_server.address, timeout=2)
+    # The condition is the wall clock passing the sandbox's deadline while no server runs. The
+    # timeout counts from the create's start: it leaves room for a create slowed by the suite
+    # (one took 4.9 s on Podman, and its server, not the restarted one, ended it).
+    sandbox_id = await _make(own_server.address, timeout=8)
+    made = await _info(own_server.address, sandbox_id)
     own_server.kill()
-    # The condition is the wall clock passing the sandbox's deadline while no server runs.
-    deadline = time.time() + 2.5
-    while time.time() < deadline:
+    killed = time.time()
+    assert made.state == SandboxState.RUNNING and killed < made.deadline - 0.5, (
+        f"the create took {killed - made.created_at:.1f} s of the sandbox's 8 s timeout: its "
+        "deadline was not left to pass while the server was down"
+    )
+    while time.time() < made.deadline + 0.5:
         await asyncio.sleep(0.1)
     own_server.start()
     back = time.time()
