@@ -62,7 +62,8 @@ class Map(ctypes.Structure):  # struct prctl_mm_map
 mm = Map(at(26), at(27), at(45), at(46), at(47), libc.sbrk(0), at(28), at(48), at(48), at(50), at(51))
 mm.exe_fd = 0xFFFFFFFF  # keep it
 if libc.prctl(35, 14, ctypes.byref(mm), ctypes.sizeof(mm), 0):
-    raise OSError(ctypes.get_errno(), "prctl(PR_SET_MM_MAP)")
+    print("prctl(PR_SET_MM_MAP) failed:", os.strerror(ctypes.get_errno()), flush=True)
+    sys.exit(1)
 print("blank", flush=True)
 sys.stdin.readline()
 os.execv("/bin/busybox", sys.argv[1:])

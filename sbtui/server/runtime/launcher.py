@@ -74,7 +74,7 @@ def _on_its_way(cmdline: bytes) -> bool:
     """Whether a first process with this command line has not yet reached the sandbox's command:
     runc's init, the launcher, or between the two. In the middle of an exec the kernel shows no
     command line at all (the new program's is set last), as it does for a process that has ended
-    and not yet been reaped; the gate waits on both to be one thing or the other."""
+    and not yet been reaped: the gate waits until it shows which."""
     if not cmdline:
         return True
     argv = cmdline.split(b"\0")
