@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.servers import until
+
 # -ll: a persistent server, so a readiness probe does not use up the listener.
 LISTEN = ["nc", "-ll", "-p", "7000", "-e", "echo", "pong"]
 
@@ -25,9 +27,4 @@ async def reaches(sb, target: str) -> bool:
 
 async def listening(sb) -> None:
     """Wait until the sandbox's own loopback answers on 7000 (its server is up)."""
-
-    async def ready():
-        while not await reaches(sb, "127.0.0.1"):
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(ready(), 20)
+    await until(lambda: reaches(sb, "127.0.0.1"), 20, "the sandbox's server to answer on 7000")

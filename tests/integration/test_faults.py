@@ -510,48 +510,51 @@ def own_dockerd():
     dockerd.dispose()
 
 
-async def test_a_hung_docker_is_said_down_and_refuses_creates_at_once(own_dockerd):
+@pytest.fixture
+def own_dockerd_server(own_dockerd):
+    """A server on the test's own dockerd; what it made there goes with that dockerd."""
+    server = ServerProcess("docker", new_state_dir("docker-own"), extra=["--engine-url", own_dockerd.url])
+    yield server.start()
+    server.stop()
+    shutil.rmtree(server.state_dir, ignore_errors=True)
+
+
+async def test_a_hung_docker_is_said_down_and_refuses_creates_at_once(own_dockerd, own_dockerd_server):
     """A deadlocked dockerd takes calls and answers none, though nothing fails: frozen here
     (SIGSTOP), it is said down within HUNG_AFTER and a few seconds more, naming why; a create
     is refused at once saying so instead of waiting on it for ever; thawed, it is ok again and
     its sandbox still answers."""
-    server = ServerProcess(
-        "docker", new_state_dir("docker-hung"), extra=["--engine-url", own_dockerd.url]
-    ).start()
-    try:
-        async with sbtui.Client.connect(server.address) as client:
-            app, image = await _app_and_image(client)
-            sb = await client.sandboxes.create(app, image, timeout=600)
-            own_dockerd.freeze()
-            try:
-                frozen = time.monotonic()
+    server = own_dockerd_server
+    async with sbtui.Client.connect(server.address) as client:
+        app, image = await _app_and_image(client)
+        sb = await client.sandboxes.create(app, image, timeout=600)
+        own_dockerd.freeze()
+        try:
+            frozen = time.monotonic()
 
-                async def down():
-                    status = await client.engine_status()
-                    return status if status.state == EngineState.DOWN else None
+            async def down():
+                status = await client.engine_status()
+                return status if status.state == EngineState.DOWN else None
 
-                status = await until(down, HUNG_AFTER + CHECK_EVERY + 10, "the engine state to say down")
-                said_after = time.monotonic() - frozen
-                assert "it is hung" in status.last_error, status
-                refused = time.monotonic()
-                # Refused, not waited on: a create that waited would end in wait_for's timeout.
-                with pytest.raises(EngineUnavailableError, match="docker does not answer .*it is hung"):
-                    await asyncio.wait_for(client.sandboxes.create(app, image, timeout=60), 30)
-                refused_in = time.monotonic() - refused
-            finally:
-                own_dockerd.thaw()
+            status = await until(down, HUNG_AFTER + CHECK_EVERY + 10, "the engine state to say down")
+            said_after = time.monotonic() - frozen
+            assert "it is hung" in status.last_error, status
+            refused = time.monotonic()
+            # Refused, not waited on: a create that waited would end in wait_for's timeout.
+            with pytest.raises(EngineUnavailableError, match="docker does not answer .*it is hung"):
+                await asyncio.wait_for(client.sandboxes.create(app, image, timeout=60), 30)
+            refused_in = time.monotonic() - refused
+        finally:
+            own_dockerd.thaw()
 
-            async def ok():
-                return (await client.engine_status()).state == EngineState.OK
+        async def ok():
+            return (await client.engine_status()).state == EngineState.OK
 
-            await until(ok, CHECK_EVERY + 10, "the engine state to say ok")
-            p = await sb.exec(["echo", "back"])
-            assert await p.stdout.read() == b"back\n"
-            assert await sb.terminate(wait=True) == 137
-            print(f"\nsaid hung {said_after:.1f} s after the freeze; a create refused in {refused_in:.2f} s")
-    finally:
-        server.stop()
-        shutil.rmtree(server.state_dir, ignore_errors=True)
+        await until(ok, CHECK_EVERY + 10, "the engine state to say ok")
+        p = await sb.exec(["echo", "back"])
+        assert await p.stdout.read() == b"back\n"
+        assert await sb.terminate(wait=True) == 137
+        print(f"\nsaid hung {said_after:.1f} s after the freeze; a create refused in {refused_in:.2f} s")
 
 
 SEQ_END = 53000  # `seq 1 53000` prints 306,894 bytes: more than the 256 KiB kept
@@ -562,95 +565,91 @@ async def _output(sb) -> bytes:
     return b"".join([chunk.data async for chunk in sb.logs()])
 
 
-async def test_a_docker_restart_ends_sandboxes_as_engine_stopped_keeping_their_output(own_dockerd):
+async def test_a_docker_restart_ends_sandboxes_as_engine_stopped_keeping_their_output(
+    own_dockerd, own_dockerd_server
+):
     from sbtui.tui.app import SbtuiApp
     from sbtui.tui.widgets.connection_banner import ConnectionBanner
 
-    server = ServerProcess(
-        "docker", new_state_dir("docker-restart"), extra=["--engine-url", own_dockerd.url]
-    ).start()
-    try:
-        async with sbtui.Client.connect(server.address) as client:
-            app, image = await _app_and_image(client)
-            printed = "".join(f"{i}\n" for i in range(1, SEQ_END + 1)).encode()
-            big = await client.sandboxes.create(
-                app, image, timeout=600, command=["sh", "-c", f"seq 1 {SEQ_END}; exec sleep 1000"]
-            )
-            small = await client.sandboxes.create(
-                app, image, timeout=600, command=["sh", "-c", "echo small; exec sleep 1000"]
-            )
+    server = own_dockerd_server
+    async with sbtui.Client.connect(server.address) as client:
+        app, image = await _app_and_image(client)
+        printed = "".join(f"{i}\n" for i in range(1, SEQ_END + 1)).encode()
+        big = await client.sandboxes.create(
+            app, image, timeout=600, command=["sh", "-c", f"seq 1 {SEQ_END}; exec sleep 1000"]
+        )
+        small = await client.sandboxes.create(
+            app, image, timeout=600, command=["sh", "-c", "echo small; exec sleep 1000"]
+        )
 
-            async def all_printed():
-                return await _output(big) == printed and await _output(small) == b"small\n"
+        async def all_printed():
+            return await _output(big) == printed and await _output(small) == b"small\n"
 
+        await until(
+            all_printed, 30, "the sandboxes' output in the engine's log", pause=lambda: asyncio.sleep(0.2)
+        )
+        volume = await client.volumes.from_name(f"kept-{secrets.token_hex(4)}", create_if_missing=True)
+        assert volume.node  # the engine's host
+
+        stopped = time.monotonic()
+        own_dockerd.stop()  # SIGTERM by its pid: it stops its containers, then itself
+        stop_took = time.monotonic() - stopped
+
+        async def down():
+            return (await client.engine_status()).state == EngineState.DOWN
+
+        await until(down, 30, "the engine state to say down")
+        assert "state       down" in _cli_info(server)
+        # The volumes are still listed, with their node (the host, as the engine named it).
+        listed = [v for v in await client.volumes.list() if v.volume_id == volume.volume_id]
+        assert listed == [volume]
+        ui = SbtuiApp(client=client, keymap_path=Path("/nonexistent/sbtui/keys.toml"))
+        async with ui.run_test(size=(160, 40)) as pilot:
+            banner = lambda: str(ui.screen.query_one(ConnectionBanner).render())  # noqa: E731
             await until(
-                all_printed, 30, "the sandboxes' output in the engine's log", pause=lambda: asyncio.sleep(0.2)
+                lambda: "container engine docker down" in banner(),
+                20,
+                "the dashboard to show the engine down",
+                pause=lambda: pilot.pause(0.05),
             )
-            volume = await client.volumes.from_name(f"kept-{secrets.token_hex(4)}", create_if_missing=True)
-            assert volume.node  # the engine's host
 
-            stopped = time.monotonic()
-            own_dockerd.stop()  # SIGTERM by its pid: it stops its containers, then itself
-            stop_took = time.monotonic() - stopped
+        started = time.monotonic()
+        own_dockerd.start()
+        back = time.monotonic()
 
-            async def down():
-                return (await client.engine_status()).state == EngineState.DOWN
+        async def ended():
+            infos = [await sb.refresh() for sb in (big, small)]
+            return infos if all(i.state == SandboxState.FINISHED for i in infos) else None
 
-            await until(down, 30, "the engine state to say down")
-            assert "state       down" in _cli_info(server)
-            # The volumes are still listed, with their node (the host, as the engine named it).
-            listed = [v for v in await client.volumes.list() if v.volume_id == volume.volume_id]
-            assert listed == [volume]
-            ui = SbtuiApp(client=client, keymap_path=Path("/nonexistent/sbtui/keys.toml"))
-            async with ui.run_test(size=(160, 40)) as pilot:
-                banner = lambda: str(ui.screen.query_one(ConnectionBanner).render())  # noqa: E731
-                await until(
-                    lambda: "container engine docker down" in banner(),
-                    20,
-                    "the dashboard to show the engine down",
-                    pause=lambda: pilot.pause(0.05),
-                )
+        infos = await until(ended, 60, "both sandboxes to end")
+        for info in infos:
+            assert info.termination_reason == TerminationReason.ENGINE_STOPPED, info
+            assert info.exit_code == 137
 
-            started = time.monotonic()
-            own_dockerd.start()
-            back = time.monotonic()
+        async def retired():
+            return not await _labelled(server)
 
-            async def ended():
-                infos = [await sb.refresh() for sb in (big, small)]
-                return infos if all(i.state == SandboxState.FINISHED for i in infos) else None
+        # Their containers go once their output is kept, and not before.
+        await until(retired, 30, "the stopped sandboxes' containers to be removed")
+        retired_after = time.monotonic() - back
 
-            infos = await until(ended, 60, "both sandboxes to end")
-            for info in infos:
-                assert info.termination_reason == TerminationReason.ENGINE_STOPPED, info
-                assert info.exit_code == 137
+        async def ok():
+            return (await client.engine_status()).state == EngineState.OK
 
-            async def retired():
-                return not await _labelled(server)
-
-            # Their containers go once their output is kept, and not before.
-            await until(retired, 30, "the stopped sandboxes' containers to be removed")
-            retired_after = time.monotonic() - back
-
-            async def ok():
-                return (await client.engine_status()).state == EngineState.OK
-
-            await until(ok, 30, "the engine state to say ok")
-            ok_after = time.monotonic() - back
-            assert await _output(big) == printed[-KEPT:]
-            assert await _output(small) == b"small\n"
-            assert "no live sandbox owns" not in server.log_text()
-            creating = time.monotonic()
-            fresh = await client.sandboxes.create(app, image, timeout=120)
-            p = await fresh.exec(["echo", "back"])
-            assert await p.stdout.read() == b"back\n"
-            create_and_exec = time.monotonic() - creating
-            assert await fresh.terminate(wait=True) == 137
-            await client.volumes.delete(volume.name)
-            print(
-                f"\ndockerd stop took {stop_took:.1f} s, its start {back - started:.1f} s; after it "
-                f"answered: sandboxes ended and retired in {retired_after:.2f} s, engine ok in "
-                f"{ok_after:.2f} s; then a create and an exec took {create_and_exec:.2f} s"
-            )
-    finally:
-        server.stop()
-        shutil.rmtree(server.state_dir, ignore_errors=True)
+        await until(ok, 30, "the engine state to say ok")
+        ok_after = time.monotonic() - back
+        assert await _output(big) == printed[-KEPT:]
+        assert await _output(small) == b"small\n"
+        assert "no live sandbox owns" not in server.log_text()
+        creating = time.monotonic()
+        fresh = await client.sandboxes.create(app, image, timeout=120)
+        p = await fresh.exec(["echo", "back"])
+        assert await p.stdout.read() == b"back\n"
+        create_and_exec = time.monotonic() - creating
+        assert await fresh.terminate(wait=True) == 137
+        await client.volumes.delete(volume.name)
+        print(
+            f"\ndockerd stop took {stop_took:.1f} s, its start {back - started:.1f} s; after it "
+            f"answered: sandboxes ended and retired in {retired_after:.2f} s, engine ok in "
+            f"{ok_after:.2f} s; then a create and an exec took {create_and_exec:.2f} s"
+        )

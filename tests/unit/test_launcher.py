@@ -25,16 +25,26 @@ async def test_a_gate_opened_before_runc_has_run_the_launcher_is_opened_once_it_
     said = tmp_path / "said"
     command = "sh -c 'echo opened > \"$SAID\"'"
     (tmp_path / "init").write_text(
-        f'sleep 0.3\nexec -a {launcher.TARGET} /bin/busybox sh -c "$GATE" sbtui {command}\n'
+        f'read -r _\nexec -a {launcher.TARGET} /bin/busybox sh -c "$GATE" sbtui {command}\n'
     )
     env = {"PATH": os.environ["PATH"], "GATE": SCRIPT, "SAID": str(said)}
-    # bash running the file "init", as "runc": a command line of ["runc", "init"].
+    # bash running the file "init", as "runc": a command line of ["runc", "init"] until it is
+    # told to exec the launcher's shell.
     first = subprocess.Popen(
-        ["runc", "init"], executable="/bin/bash", cwd=tmp_path, env=env, stderr=subprocess.DEVNULL
+        ["runc", "init"],
+        executable="/bin/bash",
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
+    assert first.stdin is not None
     try:
         assert launcher.behind_gate(first.pid), "runc's init is taken for a gate already passed"
-        await launcher.open_gate(first.pid)
+        opening = asyncio.create_task(launcher.open_gate(first.pid))
+        first.stdin.write(b"go\n")
+        first.stdin.flush()
+        await asyncio.wait_for(opening, 10)
         # (The file is there, empty, a moment before the echo writes to it.)
         opened = lambda: said.exists() and said.read_text() == "opened\n"  # noqa: E731
         await until(opened, 10, "the command to run once its gate opens")
